@@ -1,0 +1,9 @@
+import type { Policy } from '../src/index.js';
+import { policies as gdpr } from './gdpr/index.js';
+import { policies as isolation } from './isolation/index.js';
+import { policies as mesh } from './mesh/index.js';
+import { policies as podSecurity } from './pod-security/index.js';
+import { policies as quota } from './quota/index.js';
+
+/** Every built-in policy, in catalogue order. */
+export const builtinPolicies: readonly Policy[] = [...isolation, ...quota, ...gdpr, ...mesh, ...podSecurity];

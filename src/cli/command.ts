@@ -1,0 +1,18 @@
+/** What every subcommand module exports; `bin/fleetgate` wires webhook/ and scanner/ in lazily, so src/ never imports them. */
+export interface Command {
+  /** One line for `fleetgate --help`. */
+  summary: string;
+  /** Full `--help` text. */
+  usage: string;
+  /** Runs the command; resolves to the process exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+export type CommandLoader = () => Promise<Command>;
+
+/** Exit codes shared by every command (DESIGN: 0 clean, 1 findings at/above the threshold, 2 unusable input or arguments). */
+export const EXIT_OK = 0;
+export const EXIT_FINDINGS = 1;
+export const EXIT_USAGE = 2;
+
+export class UsageError extends Error {}

@@ -1,0 +1,337 @@
+import { JSONPath } from 'jsonpath-plus';
+import type { ClusterContext } from './context.js';
+import { resolveAction, resolveParams } from './context.js';
+import type { ClusterScopeContext, NamespaceInfo, ObjectContext, Params, Policy, ReportOptions } from './dsl.js';
+import { isExceptionObject, isExpired, parseException, waives, type PolicyException } from './exceptions.js';
+import { matchesGlob } from './glob.js';
+import { Inventory, type Resource } from './inventory.js';
+import { matchesConditions, matchesSelector } from './labels.js';
+import { getAt, splitDotted, toJsonPath } from './path.js';
+import { POD_CONTROLLER_KINDS, PodView } from './pod.js';
+import { DEFAULT_SYSTEM_NAMESPACES, SYSTEM_NAMESPACE_LABEL, groupOf, labelsOf, refOf } from './resource.js';
+import type { Action, Finding, KubeObject, Operation, PathSegments, Scope } from './types.js';
+
+/** Ids of the findings the engine itself raises about waivers. */
+export const EXCEPTION_EXPIRED = 'fleetgate.exception-expired';
+export const EXCEPTION_INVALID = 'fleetgate.exception-invalid';
+
+export interface EvaluateOptions {
+  /** Admission operation; lint and scan evaluate as CREATE. */
+  operation?: Operation;
+  oldObject?: KubeObject;
+  /** Which scopes to run (admission: object + namespace). Default: all. */
+  scopes?: readonly Scope[];
+  /** Namespace labels from outside the inventory (the webhook's namespace cache). */
+  namespaceLabels?: (name: string) => Record<string, string> | undefined;
+  /** Waivers in addition to the PolicyException objects found among the resources. */
+  exceptions?: readonly PolicyException[];
+  now?: Date;
+}
+
+export interface Evaluation {
+  findings: Finding[];
+  /** Findings an unexpired exception waived. */
+  waived: number;
+  /** Objects judged (PolicyException objects are not). */
+  objects: number;
+}
+
+/** A policy as it runs in one cluster: parameters merged, action resolved, matchers compiled. */
+interface BoundPolicy {
+  policy: Policy;
+  params: Params;
+  action: Action;
+  /** Whether the cluster context set this policy's action explicitly (then a policy's per-finding action yields to it). */
+  actionOverridden: boolean;
+  kinds: { group?: string; kind: string }[];
+  operations: readonly Operation[];
+}
+
+const DEFAULT_OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE'];
+
+function hasActionFor(id: string, actions: Record<string, Action> = {}): boolean {
+  return Object.keys(actions).some((pattern) => matchesGlob(id, pattern));
+}
+
+function parseKinds(kinds: readonly string[]): { group?: string; kind: string }[] {
+  return kinds.map((k) => {
+    const slash = k.lastIndexOf('/');
+    return slash < 0 ? { kind: k } : { group: k.slice(0, slash), kind: k.slice(slash + 1) };
+  });
+}
+
+/** The policy set, compiled once. `bind` resolves it for one cluster; that is what evaluates objects. */
+export class Engine {
+  readonly policies: readonly Policy[];
+
+  constructor(policies: readonly Policy[]) {
+    const seen = new Set<string>();
+    for (const p of policies) {
+      if (seen.has(p.id)) throw new Error(`policy id "${p.id}" is defined twice${p.file ? ` (again in ${p.file})` : ''}`);
+      seen.add(p.id);
+    }
+    this.policies = policies;
+  }
+
+  bind(cluster: ClusterContext = {}): ClusterEngine {
+    return new ClusterEngine(this.policies, cluster);
+  }
+}
+
+export class ClusterEngine {
+  readonly labels: Record<string, string>;
+  readonly name?: string;
+  /** kind → object/namespace-scope policies that may apply to it (autogen included). */
+  private readonly byKind = new Map<string, BoundPolicy[]>();
+  private readonly clusterPolicies: BoundPolicy[] = [];
+  private readonly systemNamespaces: ReadonlySet<string>;
+
+  constructor(policies: readonly Policy[], cluster: ClusterContext) {
+    this.labels = cluster.labels ?? {};
+    this.name = cluster.name;
+    const sys = cluster.parameters?.systemNamespaces;
+    this.systemNamespaces = new Set(Array.isArray(sys) ? (sys as string[]) : DEFAULT_SYSTEM_NAMESPACES);
+    for (const policy of policies) {
+      if (!matchesConditions(this.labels, policy.match.clusterLabels)) continue;
+      if (policy.exclude?.clusterLabels && matchesConditions(this.labels, policy.exclude.clusterLabels)) continue;
+      const bound: BoundPolicy = {
+        policy,
+        params: resolveParams(policy, cluster.parameters),
+        action: resolveAction(policy, cluster.actions),
+        actionOverridden: resolveAction(policy, cluster.actions) !== policy.action || hasActionFor(policy.id, cluster.actions),
+        kinds: parseKinds(policy.match.kinds),
+        operations: policy.match.operations ?? DEFAULT_OPERATIONS,
+      };
+      if (policy.scope === 'cluster') {
+        this.clusterPolicies.push(bound);
+        continue;
+      }
+      const kinds = new Set(bound.kinds.map((k) => k.kind));
+      if (kinds.has('Pod')) for (const k of POD_CONTROLLER_KINDS) kinds.add(k);
+      for (const k of kinds) {
+        let list = this.byKind.get(k);
+        if (!list) this.byKind.set(k, (list = []));
+        list.push(bound);
+      }
+    }
+  }
+
+  /** Evaluates a set of resources as one inventory: every object- and namespace-scope policy per object, cluster-scope policies once. */
+  evaluate(resources: readonly Resource[], opts: EvaluateOptions = {}): Evaluation {
+    const scopes = opts.scopes ?? ['object', 'namespace', 'cluster'];
+    const now = opts.now ?? new Date();
+    const findings: Finding[] = [];
+    const exceptions: PolicyException[] = [...(opts.exceptions ?? [])];
+    const judged: Resource[] = [];
+    for (const r of resources) {
+      if (!isExceptionObject(r.object)) {
+        judged.push(r);
+        continue;
+      }
+      const parsed = parseException(r.object);
+      if (typeof parsed === 'string') findings.push(this.metaFinding(r, EXCEPTION_INVALID, `invalid PolicyException: ${parsed}`));
+      else exceptions.push(parsed);
+    }
+    const inventory = new Inventory(judged);
+    const nsLabels = (name: string) => opts.namespaceLabels?.(name) ?? inventory.namespaceLabels(name);
+    const runObject = scopes.includes('object') || scopes.includes('namespace');
+    if (runObject) {
+      for (const r of judged) this.evaluateResource(r, opts, nsLabels, scopes, findings);
+    }
+    if (scopes.includes('cluster')) this.evaluateCluster(inventory, nsLabels, findings);
+
+    // Waivers: an expired one stops applying and is reported once, on the exception itself.
+    let waived = 0;
+    const active: PolicyException[] = [];
+    for (const e of exceptions) {
+      if (!isExpired(e, now)) active.push(e);
+      else {
+        const source = resources.find((r) => r.object === e.object);
+        findings.push(
+          this.metaFinding(
+            source ?? { object: e.object },
+            EXCEPTION_EXPIRED,
+            `PolicyException "${e.name}" expired on ${e.expiresText} and no longer waives ${e.policies.length === 1 ? 'its policy' : 'its policies'} (reason was: ${e.reason})`,
+            ['spec', 'expires'],
+          ),
+        );
+      }
+    }
+    const kept = active.length
+      ? findings.filter((f) => {
+          const w = active.some((e) => waives(e, f.policy, f.resource, this.labels));
+          if (w) waived++;
+          return !w;
+        })
+      : findings;
+    return { findings: kept, waived, objects: judged.length };
+  }
+
+  /** Admission's fast path: one object, object- and namespace-scope policies only. */
+  evaluateObject(object: KubeObject, opts: EvaluateOptions = {}): Evaluation {
+    return this.evaluate([{ object }], { scopes: ['object', 'namespace'], ...opts });
+  }
+
+  /** Whether any policy could look at this kind (the webhook skips work for kinds nobody polices). */
+  hasPoliciesFor(kind: string): boolean {
+    return this.byKind.has(kind);
+  }
+
+  isSystemNamespace = (name: string | undefined, labels?: Record<string, string>): boolean => {
+    if (!name) return false;
+    return this.systemNamespaces.has(name) || labels?.[SYSTEM_NAMESPACE_LABEL] === 'true';
+  };
+
+  private evaluateResource(
+    r: Resource,
+    opts: EvaluateOptions,
+    nsLabels: (name: string) => Record<string, string> | undefined,
+    scopes: readonly Scope[],
+    findings: Finding[],
+  ): void {
+    const obj = r.object;
+    const kind = typeof obj.kind === 'string' ? obj.kind : '';
+    const candidates = this.byKind.get(kind);
+    if (!candidates) return;
+    const operation = opts.operation ?? 'CREATE';
+    const group = groupOf(obj.apiVersion);
+    const isNamespace = kind === 'Namespace' && group === '';
+    const nsName = isNamespace ? obj.metadata?.name : obj.metadata?.namespace;
+    const knownLabels = isNamespace ? labelsOf(obj) : typeof nsName === 'string' ? nsLabels(nsName) : undefined;
+    const namespace: NamespaceInfo = {
+      name: typeof nsName === 'string' ? nsName : undefined,
+      labels: knownLabels ?? {},
+      known: knownLabels !== undefined,
+    };
+    const objLabels = labelsOf(obj);
+    let pod: PodView | undefined | null = null; // null: not computed yet (shared by every policy on this object)
+    const ref = refOf(obj);
+    const isSystemNamespace = (name: string | undefined) =>
+      this.isSystemNamespace(name, name === undefined ? undefined : name === namespace.name ? namespace.labels : nsLabels(name));
+
+    for (const bound of candidates) {
+      const { policy } = bound;
+      if (!scopes.includes(policy.scope)) continue;
+      if (!bound.operations.includes(operation)) continue;
+      const byTemplate = !bound.kinds.some((k) => k.kind === kind && (k.group === undefined || k.group === group));
+      if (byTemplate) {
+        if (pod === null) pod = PodView.of(obj);
+        if (!pod) continue;
+      }
+      if (!this.matches(policy.match, namespace, objLabels, false)) continue;
+      if (policy.exclude && this.matches(policy.exclude, namespace, objLabels, true, kind, group)) continue;
+      if (pod === null) pod = PodView.of(obj);
+      const report = (message: string, path: string | PathSegments = [], opts?: ReportOptions) => {
+        const f = this.finding(bound, r, ref, message, typeof path === 'string' ? splitDotted(path) : path);
+        if (opts?.action && !bound.actionOverridden) f.action = opts.action;
+        findings.push(f);
+      };
+      const ctx: ObjectContext<Params> = {
+        object: obj,
+        pod: pod ?? undefined,
+        namespace,
+        operation,
+        oldObject: opts.oldObject,
+        cluster: this,
+        params: bound.params,
+        isSystemNamespace,
+        get: (path) => getAt(obj, typeof path === 'string' ? splitDotted(path) : path),
+        query: (jsonPath) => query(obj, jsonPath),
+        report,
+      };
+      try {
+        (policy.validate as (c: ObjectContext<Params>) => void)(ctx);
+      } catch (err) {
+        findings.push(this.errorFinding(bound, r, ref, err));
+      }
+    }
+  }
+
+  private evaluateCluster(
+    inventory: Inventory,
+    nsLabels: (name: string) => Record<string, string> | undefined,
+    findings: Finding[],
+  ): void {
+    for (const bound of this.clusterPolicies) {
+      const ctx: ClusterScopeContext<Params> = {
+        inventory,
+        cluster: this,
+        params: bound.params,
+        isSystemNamespace: (name) => this.isSystemNamespace(name, name ? nsLabels(name) : undefined),
+        report: (object, message, path = []) => {
+          const r = inventory.resourceFor(object) ?? { object };
+          findings.push(this.finding(bound, r, refOf(object), message, typeof path === 'string' ? splitDotted(path) : path));
+        },
+      };
+      try {
+        (bound.policy.validate as (c: ClusterScopeContext<Params>) => void)(ctx);
+      } catch (err) {
+        findings.push(this.errorFinding(bound, { object: {} }, { apiVersion: '', kind: '', name: '' }, err));
+      }
+    }
+  }
+
+  /** Match (all given fields must hold) or exclude (any given field that holds excludes). */
+  private matches(
+    m: Partial<Policy['match']>,
+    namespace: NamespaceInfo,
+    objLabels: Record<string, string>,
+    isExclude: boolean,
+    kind = '',
+    group = '',
+  ): boolean {
+    const tests: boolean[] = [];
+    if (m.namespaces) tests.push(namespace.name !== undefined && m.namespaces.some((g) => matchesGlob(namespace.name!, g)));
+    if (m.namespaceSelector) tests.push(namespace.name !== undefined && matchesSelector(namespace.labels, m.namespaceSelector));
+    if (m.labels) tests.push(matchesSelector(objLabels, m.labels));
+    if (isExclude && m.kinds) tests.push(parseKinds(m.kinds).some((k) => k.kind === kind && (k.group === undefined || k.group === group)));
+    return isExclude ? tests.some(Boolean) : tests.every(Boolean);
+  }
+
+  private finding(bound: BoundPolicy, r: Resource, ref: Finding['resource'], message: string, path: PathSegments): Finding {
+    const f: Finding = {
+      policy: bound.policy.id,
+      severity: bound.policy.severity,
+      action: bound.action,
+      message,
+      resource: ref,
+      path: toJsonPath(path),
+    };
+    const source = r.locate?.(path);
+    if (source) f.source = source;
+    return f;
+  }
+
+  private errorFinding(bound: BoundPolicy, r: Resource, ref: Finding['resource'], err: unknown): Finding {
+    const why = err instanceof Error ? err.message : String(err);
+    const f = this.finding(bound, r, ref, `policy error: ${why}`, []);
+    f.error = true;
+    return f;
+  }
+
+  private metaFinding(r: Resource, id: string, message: string, path: PathSegments = []): Finding {
+    const f: Finding = { policy: id, severity: 'medium', action: 'warn', message, resource: refOf(r.object), path: toJsonPath(path) };
+    const source = r.locate?.(path);
+    if (source) f.source = source;
+    return f;
+  }
+}
+
+/** jsonpath-plus with script evaluation off; each match's path as segments (array indexes as numbers). */
+export function query(obj: unknown, jsonPath: string): { value: unknown; path: PathSegments }[] {
+  const results = JSONPath({ path: jsonPath, json: obj as object, resultType: 'all', eval: false, wrap: true }) as {
+    value: unknown;
+    path: string;
+  }[];
+  return results.map((res) => {
+    const raw = JSONPath.toPathArray(res.path).slice(1);
+    const segments: (string | number)[] = [];
+    let cur: unknown = obj;
+    for (const s of raw) {
+      const seg = Array.isArray(cur) ? Number(s) : s;
+      segments.push(seg);
+      cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[s] : undefined;
+    }
+    return { value: res.value, path: segments };
+  });
+}

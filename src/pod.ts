@@ -1,0 +1,132 @@
+import type { Container, PodSpec, Volume } from 'kubernetes-types/core/v1.js';
+import { getAt, splitDotted } from './path.js';
+import { isPlainObject } from './resource.js';
+import type { KubeObject, ObjectMeta, PathSegments } from './types.js';
+
+/**
+ * Autogen: where each pod controller keeps its pod template. A policy that matches `Pod` is run on these
+ * templates too, and its paths point inside the template (`$.spec.template.spec.containers[0]...`).
+ */
+export const POD_TEMPLATE_PATHS: Readonly<Record<string, PathSegments>> = {
+  Pod: [],
+  Deployment: ['spec', 'template'],
+  StatefulSet: ['spec', 'template'],
+  DaemonSet: ['spec', 'template'],
+  ReplicaSet: ['spec', 'template'],
+  ReplicationController: ['spec', 'template'],
+  Job: ['spec', 'template'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
+  PodTemplate: ['template'],
+};
+
+export const POD_CONTROLLER_KINDS = Object.keys(POD_TEMPLATE_PATHS).filter((k) => k !== 'Pod');
+
+export type ContainerType = 'containers' | 'initContainers' | 'ephemeralContainers';
+
+export interface ContainerView {
+  readonly name: string;
+  readonly type: ContainerType;
+  readonly index: number;
+  readonly spec: Container;
+  /** Value at a dotted path relative to the container, e.g. `securityContext.privileged`. */
+  get(path: string): unknown;
+  /** Absolute path segments (from the object's root) of a dotted path relative to the container. */
+  path(path?: string): PathSegments;
+}
+
+export interface VolumeView {
+  readonly name: string;
+  readonly index: number;
+  readonly spec: Volume;
+  path(path?: string): PathSegments;
+}
+
+/** A read-only view of the pod spec inside a Pod or any pod controller, with absolute paths. */
+export class PodView {
+  readonly spec: PodSpec;
+  readonly metadata: ObjectMeta;
+  /** Path of the pod template (`[]` for a Pod itself): `.metadata` and `.spec` hang below it. */
+  readonly templatePath: PathSegments;
+  private cachedContainers?: ContainerView[];
+
+  private constructor(spec: PodSpec, metadata: ObjectMeta, templatePath: PathSegments) {
+    this.spec = spec;
+    this.metadata = metadata;
+    this.templatePath = templatePath;
+  }
+
+  /** The pod view of an object, or undefined when it is neither a Pod nor a pod controller with a template. */
+  static of(obj: KubeObject): PodView | undefined {
+    const templatePath = typeof obj.kind === 'string' ? POD_TEMPLATE_PATHS[obj.kind] : undefined;
+    if (!templatePath) return undefined;
+    const template = templatePath.length ? getAt(obj, templatePath) : obj;
+    if (!isPlainObject(template)) return undefined;
+    const spec = isPlainObject(template.spec) ? (template.spec as unknown as PodSpec) : ({} as PodSpec);
+    const metadata = isPlainObject(template.metadata) ? (template.metadata as ObjectMeta) : {};
+    return new PodView(spec, metadata, templatePath);
+  }
+
+  /** Absolute path of a dotted path relative to the pod spec (`hostNetwork`, `securityContext.seccompProfile`). */
+  path(path = ''): PathSegments {
+    return [...this.templatePath, 'spec', ...splitDotted(path)];
+  }
+
+  metadataPath(path = ''): PathSegments {
+    return [...this.templatePath, 'metadata', ...splitDotted(path)];
+  }
+
+  get(path: string): unknown {
+    return getAt(this.spec, splitDotted(path));
+  }
+
+  get annotations(): Record<string, string> {
+    return isPlainObject(this.metadata.annotations) ? this.metadata.annotations : {};
+  }
+
+  /** `spec.os.name` when set (PSS exempts some checks for Windows pods). */
+  get os(): string | undefined {
+    const name = this.get('os.name');
+    return typeof name === 'string' ? name : undefined;
+  }
+
+  /** Containers, init containers and ephemeral containers, in that order, each with its own paths. */
+  containers(): ContainerView[] {
+    if (this.cachedContainers) return this.cachedContainers;
+    const out: ContainerView[] = [];
+    for (const type of ['containers', 'initContainers', 'ephemeralContainers'] as const) {
+      const list = (this.spec as unknown as Record<string, unknown>)[type];
+      if (!Array.isArray(list)) continue;
+      list.forEach((c, index) => {
+        if (!isPlainObject(c)) return;
+        const base = [...this.templatePath, 'spec', type, index];
+        out.push({
+          name: typeof c.name === 'string' ? c.name : `#${index}`,
+          type,
+          index,
+          spec: c as unknown as Container,
+          get: (p) => getAt(c, splitDotted(p)),
+          path: (p = '') => [...base, ...splitDotted(p)],
+        });
+      });
+    }
+    this.cachedContainers = out;
+    return out;
+  }
+
+  volumes(): VolumeView[] {
+    const list = this.spec.volumes;
+    if (!Array.isArray(list)) return [];
+    const out: VolumeView[] = [];
+    list.forEach((v, index) => {
+      if (!isPlainObject(v)) return;
+      const base = [...this.templatePath, 'spec', 'volumes', index];
+      out.push({
+        name: typeof v.name === 'string' ? v.name : `#${index}`,
+        index,
+        spec: v as unknown as Volume,
+        path: (p = '') => [...base, ...splitDotted(p)],
+      });
+    });
+    return out;
+  }
+}

@@ -1,0 +1,86 @@
+import { relative, sep } from 'node:path';
+import type { Policy } from '../dsl.js';
+import { describeRef } from '../resource.js';
+import type { Action, Finding, Severity } from '../types.js';
+import type { LintReport } from './summary.js';
+
+/**
+ * SARIF 2.1.0 as GitHub code scanning accepts it: one rule per policy, one result per finding with a physical
+ * location relative to the repository root (`%SRCROOT%`), `security-severity` so GitHub ranks them.
+ */
+
+const LEVEL: Record<Action, 'error' | 'warning' | 'note'> = { deny: 'error', warn: 'warning', audit: 'note' };
+const SECURITY_SEVERITY: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '3.0' };
+
+function uri(file: string, root: string): string {
+  const rel = relative(root, file);
+  return (rel.startsWith('..') ? file : rel).split(sep).join('/');
+}
+
+export function formatSarif(report: LintReport, policies: readonly Policy[], version: string, root = process.cwd()): string {
+  const used = [...new Set(report.findings.map((f) => f.policy))];
+  const byId = new Map(policies.map((p) => [p.id, p]));
+  const rules = used.map((id) => {
+    const p = byId.get(id);
+    return {
+      id,
+      name: id,
+      shortDescription: { text: p?.title ?? id },
+      fullDescription: { text: p?.description ?? p?.title ?? id },
+      helpUri: 'https://github.com/fleetgate/fleetgate#built-in-policies',
+      help: { text: p?.description ?? p?.title ?? id },
+      defaultConfiguration: { level: LEVEL[p?.action ?? 'warn'] },
+      properties: { tags: ['kubernetes', p?.area ?? 'fleetgate'], 'security-severity': SECURITY_SEVERITY[p?.severity ?? 'medium'] },
+    };
+  });
+  const ruleIndex = new Map(used.map((id, i) => [id, i]));
+  const results = report.findings.map((f: Finding) => {
+    const logical = { fullyQualifiedName: describeRef(f.resource), kind: 'resource' };
+    return {
+      ruleId: f.policy,
+      ruleIndex: ruleIndex.get(f.policy),
+      level: LEVEL[f.action],
+      message: { text: `${f.message} (${describeRef(f.resource)}, ${f.path})` },
+      locations: [
+        {
+          physicalLocation: {
+            artifactLocation: { uri: uri(f.source?.file ?? 'stdin', root), uriBaseId: '%SRCROOT%' },
+            region: { startLine: f.source?.line ?? 1, startColumn: f.source?.column ?? 1 },
+          },
+          logicalLocations: [logical],
+        },
+      ],
+      partialFingerprints: { 'fleetgate/v1': `${f.policy}|${describeRef(f.resource)}|${f.path}` },
+      properties: { severity: f.severity, action: f.action, path: f.path },
+    };
+  });
+  const sarif = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: { driver: { name: 'fleetgate', version, informationUri: 'https://github.com/fleetgate/fleetgate', rules } },
+        originalUriBaseIds: { '%SRCROOT%': { uri: `file://${root.split(sep).join('/')}/` } },
+        invocations: [
+          {
+            executionSuccessful: report.errors.length === 0,
+            toolExecutionNotifications: report.errors.map((e) => ({
+              level: 'error',
+              message: { text: e.message },
+              locations: [
+                {
+                  physicalLocation: {
+                    artifactLocation: { uri: uri(e.file, root), uriBaseId: '%SRCROOT%' },
+                    region: { startLine: e.line ?? 1, startColumn: e.column ?? 1 },
+                  },
+                },
+              ],
+            })),
+          },
+        ],
+        results,
+      },
+    ],
+  };
+  return JSON.stringify(sarif, null, 2) + '\n';
+}

@@ -1,0 +1,63 @@
+import type { Action, Finding, InputError, Severity } from '../types.js';
+import { SEVERITY_RANK } from '../types.js';
+
+export interface Summary {
+  files: number;
+  objects: number;
+  /** Documents that were not Kubernetes objects. */
+  skipped: number;
+  findings: number;
+  errors: number;
+  waived: number;
+  bySeverity: Record<Severity, number>;
+  byAction: Record<Action, number>;
+  byPolicy: Record<string, number>;
+}
+
+export interface LintReport {
+  findings: Finding[];
+  errors: InputError[];
+  summary: Summary;
+}
+
+export function summarize(
+  findings: readonly Finding[],
+  errors: readonly InputError[],
+  counts: { files: number; objects: number; skipped: number; waived: number },
+): Summary {
+  const bySeverity: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0 };
+  const byAction: Record<Action, number> = { deny: 0, warn: 0, audit: 0 };
+  const byPolicy: Record<string, number> = {};
+  for (const f of findings) {
+    bySeverity[f.severity]++;
+    byAction[f.action]++;
+    byPolicy[f.policy] = (byPolicy[f.policy] ?? 0) + 1;
+  }
+  return { ...counts, findings: findings.length, errors: errors.length, bySeverity, byAction, byPolicy };
+}
+
+/** Whether findings fail the run: action deny or warn at or above the severity threshold (`never`: nothing fails). */
+export function failsThreshold(findings: readonly Finding[], failOn: Severity | 'never'): boolean {
+  if (failOn === 'never') return false;
+  const min = SEVERITY_RANK[failOn];
+  return findings.some((f) => f.action !== 'audit' && SEVERITY_RANK[f.severity] >= min);
+}
+
+/** Stable order for every report: by file and line, then resource, then policy. */
+export function sortFindings(findings: Finding[]): Finding[] {
+  return findings.sort(
+    (a, b) =>
+      cmp(a.source?.file ?? '', b.source?.file ?? '') ||
+      (a.source?.line ?? 0) - (b.source?.line ?? 0) ||
+      (a.source?.column ?? 0) - (b.source?.column ?? 0) ||
+      cmp(a.resource.kind, b.resource.kind) ||
+      cmp(a.resource.namespace ?? '', b.resource.namespace ?? '') ||
+      cmp(a.resource.name, b.resource.name) ||
+      cmp(a.policy, b.policy) ||
+      cmp(a.path, b.path),
+  );
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
