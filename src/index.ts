@@ -26,3 +26,5 @@ export { refOf, identityOf, groupOf, describeRef, DEFAULT_SYSTEM_NAMESPACES } fr
 export { loadPaths, loadFile, loadText } from './loader/manifests.js';
 export type { LoadResult, LoadOptions } from './loader/manifests.js';
 export * from './types.js';
+export { inProcessEvaluator } from './evaluator.js';
+export type { Evaluator } from './evaluator.js';
