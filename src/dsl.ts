@@ -149,7 +149,9 @@ export interface Policy {
 
 export const POLICY_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*(?:\.[a-z0-9]+(?:-[a-z0-9]+)*)+$/;
 
-export class PolicyDefinitionError extends Error {}
+export class PolicyDefinitionError extends Error {
+  override name = 'PolicyDefinitionError';
+}
 
 function check(spec: PolicyBase<Params, readonly string[]> & { scope?: Scope; validate: unknown }): Policy {
   const where = `policy ${JSON.stringify(spec?.id)}`;

@@ -9,7 +9,9 @@ const DECIMAL: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1
 
 const QUANTITY = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E))?$/;
 
-export class QuantityError extends Error {}
+export class QuantityError extends Error {
+  override name = 'QuantityError';
+}
 
 /** Parses a quantity into base units (cores, bytes, count). Throws QuantityError on anything else. */
 export function parseQuantity(input: string | number): number {

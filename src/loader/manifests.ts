@@ -131,12 +131,12 @@ function loadYaml(text: string, file: string, opts: typeof DEFAULTS): LoadResult
   }
   const list = Array.isArray(docs) ? docs : [docs];
   for (const doc of list) {
-    const startLine = lineCounter.linePos(doc.range[0]).line;
+    const startLine = lineCounter.linePos((doc.contents as { range?: number[] } | null)?.range?.[0] ?? doc.range[0]).line;
     if (doc.errors.length) {
-      for (const e of doc.errors.slice(0, 3)) {
-        const pos = lineCounter.linePos(e.pos[0]);
-        result.errors.push({ file, line: pos.line, column: pos.col, message: firstLine(e.message) });
-      }
+      // One error per broken document: the parser's follow-on complaints about the same problem are noise.
+      const e = doc.errors[0];
+      const pos = lineCounter.linePos(e.pos[0]);
+      result.errors.push({ file, line: pos.line, column: pos.col, message: `${firstLine(e.message)} (document starting at line ${startLine} skipped)` });
       continue;
     }
     let value: unknown;

@@ -1,7 +1,8 @@
 /** ANSI colours, on only for a TTY (or FORCE_COLOR), never with NO_COLOR. */
 export function useColor(stream: NodeJS.WriteStream): boolean {
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
-  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
+  const force = process.env.FORCE_COLOR;
+  if (force !== undefined && force !== '' && force !== '0') return true;
   return !!stream.isTTY;
 }
 
