@@ -26,6 +26,11 @@ export interface EvaluateOptions {
   /** Waivers in addition to the PolicyException objects found among the resources. */
   exceptions?: readonly PolicyException[];
   now?: Date;
+  /**
+   * Called before each policy runs on each resource (resource index, or -1 for a cluster-scope policy).
+   * The sandbox uses it to know which policy was running when it had to stop a runaway one.
+   */
+  onPolicy?: (resourceIndex: number, policyId: string) => void;
 }
 
 export interface Evaluation {
@@ -34,6 +39,8 @@ export interface Evaluation {
   waived: number;
   /** Objects judged (PolicyException objects are not). */
   objects: number;
+  /** The unexpired waivers that applied to this evaluation (so findings made elsewhere can be waived alike). */
+  exceptions: PolicyException[];
 }
 
 /** A policy as it runs in one cluster: parameters merged, action resolved, matchers compiled. */
@@ -136,12 +143,11 @@ export class ClusterEngine {
     const nsLabels = (name: string) => opts.namespaceLabels?.(name) ?? inventory.namespaceLabels(name);
     const runObject = scopes.includes('object') || scopes.includes('namespace');
     if (runObject) {
-      for (const r of judged) this.evaluateResource(r, opts, nsLabels, scopes, findings);
+      judged.forEach((r, i) => this.evaluateResource(r, i, opts, nsLabels, scopes, findings));
     }
-    if (scopes.includes('cluster')) this.evaluateCluster(inventory, nsLabels, findings);
+    if (scopes.includes('cluster')) this.evaluateCluster(inventory, nsLabels, findings, opts.onPolicy);
 
     // Waivers: an expired one stops applying and is reported once, on the exception itself.
-    let waived = 0;
     const active: PolicyException[] = [];
     for (const e of exceptions) {
       if (!isExpired(e, now)) active.push(e);
@@ -157,14 +163,20 @@ export class ClusterEngine {
         );
       }
     }
-    const kept = active.length
-      ? findings.filter((f) => {
-          const w = active.some((e) => waives(e, f.policy, f.resource, this.labels));
-          if (w) waived++;
-          return !w;
-        })
-      : findings;
-    return { findings: kept, waived, objects: judged.length };
+    const { kept, waived } = this.applyExceptions(findings, active);
+    return { findings: kept, waived, objects: judged.length, exceptions: active };
+  }
+
+  /** Drops the findings that an (unexpired) exception waives in this cluster. */
+  applyExceptions(findings: Finding[], exceptions: readonly PolicyException[]): { kept: Finding[]; waived: number } {
+    if (!exceptions.length) return { kept: findings, waived: 0 };
+    let waived = 0;
+    const kept = findings.filter((f) => {
+      const w = f.policy !== EXCEPTION_EXPIRED && f.policy !== EXCEPTION_INVALID && exceptions.some((e) => waives(e, f.policy, f.resource, this.labels));
+      if (w) waived++;
+      return !w;
+    });
+    return { kept, waived };
   }
 
   /** Admission's fast path: one object, object- and namespace-scope policies only. */
@@ -184,6 +196,7 @@ export class ClusterEngine {
 
   private evaluateResource(
     r: Resource,
+    index: number,
     opts: EvaluateOptions,
     nsLabels: (name: string) => Record<string, string> | undefined,
     scopes: readonly Scope[],
@@ -221,6 +234,7 @@ export class ClusterEngine {
       if (!this.matches(policy.match, namespace, objLabels, false)) continue;
       if (policy.exclude && this.matches(policy.exclude, namespace, objLabels, true, kind, group)) continue;
       if (pod === null) pod = PodView.of(obj);
+      opts.onPolicy?.(index, policy.id);
       const report = (message: string, path: string | PathSegments = [], opts?: ReportOptions) => {
         const f = this.finding(bound, r, ref, message, typeof path === 'string' ? splitDotted(path) : path);
         if (opts?.action && !bound.actionOverridden) f.action = opts.action;
@@ -251,8 +265,10 @@ export class ClusterEngine {
     inventory: Inventory,
     nsLabels: (name: string) => Record<string, string> | undefined,
     findings: Finding[],
+    onPolicy: EvaluateOptions['onPolicy'],
   ): void {
     for (const bound of this.clusterPolicies) {
+      onPolicy?.(-1, bound.policy.id);
       const ctx: ClusterScopeContext<Params> = {
         inventory,
         cluster: this,

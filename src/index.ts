@@ -28,3 +28,8 @@ export type { LoadResult, LoadOptions } from './loader/manifests.js';
 export * from './types.js';
 export { inProcessEvaluator } from './evaluator.js';
 export type { Evaluator } from './evaluator.js';
+export { PolicyRuntime } from './runtime.js';
+export type { SandboxOptions } from './sandbox/pool.js';
+export { loadPolicySet, loadPolicyFile } from './policy-loader.js';
+export { runPolicyExamples, runTestFiles } from './testing.js';
+export type { CaseResult } from './testing.js';

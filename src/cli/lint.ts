@@ -8,10 +8,10 @@ import { formatPretty } from '../report/pretty.js';
 import { formatSarif } from '../report/sarif.js';
 import { failsThreshold, sortFindings, summarize, type LintReport } from '../report/summary.js';
 import { emit } from '../report/write.js';
-import { Engine } from '../engine.js';
+import { PolicyRuntime } from '../runtime.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './command.js';
 import { parseArgs } from 'node:util';
-import { clusterContextFromFlags, oneOf, readStdin, severityThreshold } from './options.js';
+import { clusterContextFromFlags, oneOf, positiveInt, readStdin, severityThreshold } from './options.js';
 
 const FORMATS = ['pretty', 'json', 'sarif', 'junit'] as const;
 
@@ -30,6 +30,8 @@ Options:
                               critical, high, medium, low (default), never
   --output FILE               write the report to FILE (atomically) instead of standard output
   --no-builtins               run only the policies given with --policies
+  --policy-timeout MS         budget of user policies (they run in a worker thread): one that loops or
+                              allocates without bound is stopped and reported as an error (default 10000)
 
 Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 unusable input or arguments
 (bad documents are reported with file:line and everything else is still linted).
@@ -47,6 +49,7 @@ export const command: Command = {
       'fail-on': { type: 'string' },
       output: { type: 'string' },
       'no-builtins': { type: 'boolean' },
+      'policy-timeout': { type: 'string' },
     } });
     if (!positionals.length) throw new UsageError('give at least one PATH (a file, a folder, or - for standard input)');
     const format = oneOf('--format', values.format, FORMATS, process.stdout.isTTY && !values.output ? 'pretty' : 'json');
@@ -71,8 +74,9 @@ export const command: Command = {
       loaded.skipped += fromStdin.skipped;
     }
 
-    const engine = new Engine(policySet.policies).bind(cluster);
-    const evaluation = engine.evaluate(loaded.resources);
+    const timeoutMs = positiveInt('--policy-timeout', values['policy-timeout'], 10_000);
+    const runtime = await PolicyRuntime.create(policySet.policies, cluster, { timeoutMs });
+    const evaluation = await runtime.evaluate(loaded.resources).finally(() => runtime.close());
     const findings = sortFindings(evaluation.findings);
     const report: LintReport = {
       findings,
