@@ -1,4 +1,8 @@
-/** fleetgate's public surface: what user policies, the webhook, the scanner and the CLI import. */
+/**
+ * fleetgate's public surface: what policy authors (built-in packs and users' .ts files) import as `fleetgate`.
+ * Loading policy files (src/policy-loader.ts) is for entry points and stays out of here: policies import this
+ * module, so it must not import them back.
+ */
 export { definePolicy, defineClusterPolicy, POLICY_ID, PolicyDefinitionError } from './dsl.js';
 export type {
   ClusterInfo,
@@ -30,6 +34,5 @@ export { inProcessEvaluator } from './evaluator.js';
 export type { Evaluator } from './evaluator.js';
 export { PolicyRuntime } from './runtime.js';
 export type { SandboxOptions } from './sandbox/pool.js';
-export { loadPolicySet, loadPolicyFile } from './policy-loader.js';
 export { runPolicyExamples, runTestFiles } from './testing.js';
 export type { CaseResult } from './testing.js';
