@@ -170,11 +170,7 @@ const hostPorts = pssPolicy({
   },
 });
 
-const HANDLERS = [
-  ['livenessProbe', 'probe'],
-  ['readinessProbe', 'probe'],
-  ['startupProbe', 'probe'],
-] as const;
+const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'] as const;
 
 const hostProbes = pssPolicy({
   check: 'host-probes-and-host-lifecycle',
@@ -195,7 +191,7 @@ const hostProbes = pssPolicy({
             emit(`probe or lifecycle host (container ${q(c.name)} uses ${where}.${kind}.host ${q(host)})`, c.path(`${where}.${kind}.host`));
         }
       };
-      for (const [field] of HANDLERS) visit(spec[field], field);
+      for (const field of PROBES) visit(spec[field], field);
       const lifecycle = spec.lifecycle;
       if (lifecycle && typeof lifecycle === 'object') {
         visit(lifecycle.postStart as Obj, 'lifecycle.postStart');
