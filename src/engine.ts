@@ -34,6 +34,11 @@ export interface Evaluation {
   waived: number;
   /** Objects judged (PolicyException objects are not). */
   objects: number;
+  /**
+   * Object- and namespace-scope checks made, per policy id: the number of objects a policy applied to (matched kind,
+   * match and exclude held, so its validate ran). The scanner's score weighs these; cluster-scope policies are not counted.
+   */
+  checks: Record<string, number>;
 }
 
 /** A policy as it runs in one cluster: parameters merged, action resolved, matchers compiled. */
@@ -123,6 +128,7 @@ export class ClusterEngine {
     const findings: Finding[] = [];
     const exceptions: PolicyException[] = [...(opts.exceptions ?? [])];
     const judged: Resource[] = [];
+    const checks: Record<string, number> = {};
     for (const r of resources) {
       if (!isExceptionObject(r.object)) {
         judged.push(r);
@@ -136,7 +142,7 @@ export class ClusterEngine {
     const nsLabels = (name: string) => opts.namespaceLabels?.(name) ?? inventory.namespaceLabels(name);
     const runObject = scopes.includes('object') || scopes.includes('namespace');
     if (runObject) {
-      for (const r of judged) this.evaluateResource(r, opts, nsLabels, scopes, findings);
+      for (const r of judged) this.evaluateResource(r, opts, nsLabels, scopes, findings, checks);
     }
     if (scopes.includes('cluster')) this.evaluateCluster(inventory, nsLabels, findings);
 
@@ -164,7 +170,7 @@ export class ClusterEngine {
           return !w;
         })
       : findings;
-    return { findings: kept, waived, objects: judged.length };
+    return { findings: kept, waived, objects: judged.length, checks };
   }
 
   /** Admission's fast path: one object, object- and namespace-scope policies only. */
@@ -188,6 +194,7 @@ export class ClusterEngine {
     nsLabels: (name: string) => Record<string, string> | undefined,
     scopes: readonly Scope[],
     findings: Finding[],
+    checks: Record<string, number>,
   ): void {
     const obj = r.object;
     const kind = typeof obj.kind === 'string' ? obj.kind : '';
@@ -221,6 +228,7 @@ export class ClusterEngine {
       if (!this.matches(policy.match, namespace, objLabels, false)) continue;
       if (policy.exclude && this.matches(policy.exclude, namespace, objLabels, true, kind, group)) continue;
       if (pod === null) pod = PodView.of(obj);
+      checks[policy.id] = (checks[policy.id] ?? 0) + 1;
       const report = (message: string, path: string | PathSegments = [], opts?: ReportOptions) => {
         const f = this.finding(bound, r, ref, message, typeof path === 'string' ? splitDotted(path) : path);
         if (opts?.action && !bound.actionOverridden) f.action = opts.action;
