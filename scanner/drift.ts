@@ -67,7 +67,9 @@ function named(list: unknown[]): boolean {
 }
 
 function compare(desired: unknown, live: unknown, path: string, lastKey: string, out: Diff[]): void {
+  if (desired === undefined) return;
   if (isObject(desired)) {
+    if (live === undefined || live === null) live = {}; // absent map: each field the repo sets is reported on its own
     if (!isObject(live)) {
       out.push({ path, desired, live: live ?? null });
       return;
