@@ -41,6 +41,11 @@ export interface Evaluation {
   objects: number;
   /** The unexpired waivers that applied to this evaluation (so findings made elsewhere can be waived alike). */
   exceptions: PolicyException[];
+  /**
+   * Object- and namespace-scope checks made, per policy id: the number of objects a policy applied to (matched kind,
+   * match and exclude held, so its validate ran). The scanner's score weighs these; cluster-scope policies are not counted.
+   */
+  checks: Record<string, number>;
 }
 
 /** A policy as it runs in one cluster: parameters merged, action resolved, matchers compiled. */
@@ -130,6 +135,7 @@ export class ClusterEngine {
     const findings: Finding[] = [];
     const exceptions: PolicyException[] = [...(opts.exceptions ?? [])];
     const judged: Resource[] = [];
+    const checks: Record<string, number> = {};
     for (const r of resources) {
       if (!isExceptionObject(r.object)) {
         judged.push(r);
@@ -143,7 +149,7 @@ export class ClusterEngine {
     const nsLabels = (name: string) => opts.namespaceLabels?.(name) ?? inventory.namespaceLabels(name);
     const runObject = scopes.includes('object') || scopes.includes('namespace');
     if (runObject) {
-      judged.forEach((r, i) => this.evaluateResource(r, i, opts, nsLabels, scopes, findings));
+      judged.forEach((r, i) => this.evaluateResource(r, i, opts, nsLabels, scopes, findings, checks));
     }
     if (scopes.includes('cluster')) this.evaluateCluster(inventory, nsLabels, findings, opts.onPolicy);
 
@@ -164,7 +170,7 @@ export class ClusterEngine {
       }
     }
     const { kept, waived } = this.applyExceptions(findings, active);
-    return { findings: kept, waived, objects: judged.length, exceptions: active };
+    return { findings: kept, waived, objects: judged.length, exceptions: active, checks };
   }
 
   /** Drops the findings that an (unexpired) exception waives in this cluster. */
@@ -201,6 +207,7 @@ export class ClusterEngine {
     nsLabels: (name: string) => Record<string, string> | undefined,
     scopes: readonly Scope[],
     findings: Finding[],
+    checks: Record<string, number>,
   ): void {
     const obj = r.object;
     const kind = typeof obj.kind === 'string' ? obj.kind : '';
@@ -234,6 +241,7 @@ export class ClusterEngine {
       if (!this.matches(policy.match, namespace, objLabels, false)) continue;
       if (policy.exclude && this.matches(policy.exclude, namespace, objLabels, true, kind, group)) continue;
       if (pod === null) pod = PodView.of(obj);
+      checks[policy.id] = (checks[policy.id] ?? 0) + 1;
       opts.onPolicy?.(index, policy.id);
       const report = (message: string, path: string | PathSegments = [], opts?: ReportOptions) => {
         const f = this.finding(bound, r, ref, message, typeof path === 'string' ? splitDotted(path) : path);

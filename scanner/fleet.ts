@@ -1,0 +1,281 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import type { Action } from '../src/index.js';
+
+/**
+ * The fleet file (`fleet.yaml`): the config repo, its layers (applied in order, chosen by cluster labels) and the
+ * clusters with their labels and where their live state comes from. Validated against FLEET_SCHEMA with ajv; every
+ * mistake is reported with its line and column in the file.
+ */
+
+export type LabelConditions = Record<string, string | string[]>;
+
+export interface FleetLayer {
+  /** As written (relative to the repo). */
+  path: string;
+  /** Absolute path. */
+  dir: string;
+  when?: LabelConditions;
+}
+
+export type ClusterSourceSpec = { snapshot: string } | { kubeconfig: string; context?: string };
+
+export interface FleetCluster {
+  name: string;
+  labels: Record<string, string>;
+  /** Paths already resolved (snapshot against the fleet file's folder, `~` expanded in kubeconfig). */
+  source: ClusterSourceSpec;
+  parameters?: Record<string, unknown>;
+  actions?: Record<string, Action>;
+  /** Position in the fleet file (reports keep fleet order, also across shards). */
+  index: number;
+}
+
+export interface FleetOverride {
+  when?: LabelConditions;
+  parameters?: Record<string, unknown>;
+  actions?: Record<string, Action>;
+}
+
+export interface Fleet {
+  file: string;
+  repo: string;
+  layers: FleetLayer[];
+  clusters: FleetCluster[];
+  /** Kinds (`Kind` or `group/Kind`) the repo owns: live objects of these kinds that the repo does not declare are `unmanaged`. */
+  owned: string[];
+  parameters: Record<string, unknown>;
+  actions: Record<string, Action>;
+  /** Parameters and actions per cohort/label set, applied in order after the fleet-wide ones and before the cluster's own. */
+  overrides: FleetOverride[];
+  /** Budget for reading one live cluster. */
+  timeoutSeconds: number;
+}
+
+export interface FleetError {
+  file: string;
+  line?: number;
+  column?: number;
+  message: string;
+}
+
+export class FleetFileError extends Error {
+  constructor(readonly errors: FleetError[]) {
+    super(errors.map(formatFleetError).join('\n'));
+    this.name = 'FleetFileError';
+  }
+}
+
+export function formatFleetError(e: FleetError): string {
+  return `${e.file}${e.line ? `:${e.line}${e.column ? `:${e.column}` : ''}` : ''}: ${e.message}`;
+}
+
+const conditions = {
+  type: 'object',
+  additionalProperties: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }] },
+};
+const actions = { type: 'object', additionalProperties: { enum: ['deny', 'warn', 'audit'] } };
+const parameters = { type: 'object' };
+
+export const FLEET_SCHEMA = {
+  type: 'object',
+  required: ['repo', 'layers', 'clusters'],
+  additionalProperties: false,
+  properties: {
+    repo: { type: 'string', minLength: 1 },
+    owned: { type: 'array', items: { type: 'string', pattern: '^([a-z0-9.-]+/)?[A-Z][A-Za-z0-9]*$' } },
+    parameters,
+    actions,
+    timeoutSeconds: { type: 'number', exclusiveMinimum: 0 },
+    overrides: {
+      type: 'array',
+      items: { type: 'object', additionalProperties: false, properties: { when: conditions, parameters, actions } },
+    },
+    layers: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        required: ['path'],
+        additionalProperties: false,
+        properties: { path: { type: 'string', minLength: 1 }, when: conditions },
+      },
+    },
+    clusters: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'source'],
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string', pattern: '^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$' },
+          labels: { type: 'object', additionalProperties: { type: 'string' } },
+          parameters,
+          actions,
+          source: {
+            oneOf: [
+              {
+                type: 'object',
+                required: ['snapshot'],
+                additionalProperties: false,
+                properties: { snapshot: { type: 'string', minLength: 1 } },
+              },
+              {
+                type: 'object',
+                required: ['kubeconfig'],
+                additionalProperties: false,
+                properties: { kubeconfig: { type: 'string', minLength: 1 }, context: { type: 'string', minLength: 1 } },
+              },
+            ],
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: true, allowUnionTypes: true });
+const validate = ajv.compile(FLEET_SCHEMA);
+
+function segmentsOf(instancePath: string): (string | number)[] {
+  if (!instancePath) return [];
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function where(segments: (string | number)[]): string {
+  let out = '';
+  for (const s of segments) out += typeof s === 'number' ? `[${s}]` : out ? `.${s}` : s;
+  return out || '(top level)';
+}
+
+function describe(e: ErrorObject): string {
+  const at = where(segmentsOf(e.instancePath));
+  switch (e.keyword) {
+    case 'required':
+      return `${at}: missing required field "${(e.params as { missingProperty: string }).missingProperty}"`;
+    case 'additionalProperties':
+      return `${at}: unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+    case 'enum':
+      return `${at}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+    case 'oneOf':
+      return `${at}: must be either { snapshot: DIR } or { kubeconfig: FILE, context: NAME }`;
+    default:
+      return `${at}: ${e.message ?? 'is invalid'}`;
+  }
+}
+
+/** Position of the node at `segments` (or of its closest existing parent). */
+function locate(doc: Document, lc: LineCounter, segments: (string | number)[]): { line?: number; column?: number } {
+  for (let n = segments.length; n >= 0; n--) {
+    const node = doc.getIn(segments.slice(0, n), true);
+    if (isNode(node) && node.range) {
+      const pos = lc.linePos(node.range[0]);
+      return { line: pos.line, column: pos.col };
+    }
+  }
+  return {};
+}
+
+function expandHome(p: string): string {
+  return p === '~' ? homedir() : p.startsWith('~/') ? join(homedir(), p.slice(2)) : p;
+}
+
+/** Parses and validates fleet text; throws FleetFileError listing every problem with its location. */
+export function parseFleet(text: string, file: string): Fleet {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  if (doc.errors.length) {
+    throw new FleetFileError(
+      doc.errors.map((e) => {
+        const pos = lc.linePos(e.pos[0]);
+        return { file, line: pos.line, column: pos.col, message: e.message.split('\n')[0] };
+      }),
+    );
+  }
+  const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  if (!validate(value)) {
+    // oneOf reports its branches' errors too; keep the oneOf summary and drop the noise under the same path.
+    const errs = validate.errors ?? [];
+    const oneOfPaths = new Set(errs.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
+    const kept = errs.filter((e) => e.keyword === 'oneOf' || ![...oneOfPaths].some((p) => e.instancePath.startsWith(p)));
+    const seen = new Set<string>();
+    const out: FleetError[] = [];
+    for (const e of kept) {
+      let segs = segmentsOf(e.instancePath);
+      if (e.keyword === 'additionalProperties') segs = [...segs, (e.params as { additionalProperty: string }).additionalProperty];
+      const msg = describe(e);
+      if (seen.has(msg)) continue;
+      seen.add(msg);
+      out.push({ file, ...locate(doc, lc, segs), message: msg });
+    }
+    throw new FleetFileError(out);
+  }
+  const raw = value as {
+    repo: string;
+    owned?: string[];
+    parameters?: Record<string, unknown>;
+    actions?: Record<string, Action>;
+    overrides?: FleetOverride[];
+    timeoutSeconds?: number;
+    layers: { path: string; when?: LabelConditions }[];
+    clusters: {
+      name: string;
+      labels?: Record<string, string>;
+      source: { snapshot?: string; kubeconfig?: string; context?: string };
+      parameters?: Record<string, unknown>;
+      actions?: Record<string, Action>;
+    }[];
+  };
+  const base = dirname(resolve(file));
+  const repo = resolve(base, expandHome(raw.repo));
+  const errors: FleetError[] = [];
+  const names = new Map<string, number>();
+  const clusters: FleetCluster[] = raw.clusters.map((c, i) => {
+    const prev = names.get(c.name);
+    if (prev !== undefined)
+      errors.push({ file, ...locate(doc, lc, ['clusters', i, 'name']), message: `clusters[${i}].name: "${c.name}" is already used by clusters[${prev}]` });
+    else names.set(c.name, i);
+    const source: ClusterSourceSpec =
+      c.source.snapshot !== undefined
+        ? { snapshot: resolve(base, expandHome(c.source.snapshot)) }
+        : { kubeconfig: resolve(base, expandHome(c.source.kubeconfig!)), ...(c.source.context ? { context: c.source.context } : {}) };
+    return { name: c.name, labels: c.labels ?? {}, source, parameters: c.parameters, actions: c.actions, index: i };
+  });
+  const layerPaths = new Map<string, number>();
+  const layers = raw.layers.map((l, i) => {
+    const dir = isAbsolute(l.path) ? l.path : resolve(repo, l.path);
+    if (layerPaths.has(dir))
+      errors.push({ file, ...locate(doc, lc, ['layers', i, 'path']), message: `layers[${i}].path: "${l.path}" is already layers[${layerPaths.get(dir)}]` });
+    layerPaths.set(dir, i);
+    return { path: l.path, dir, ...(l.when ? { when: l.when } : {}) };
+  });
+  if (errors.length) throw new FleetFileError(errors);
+  return {
+    file,
+    repo,
+    layers,
+    clusters,
+    owned: raw.owned ?? [],
+    parameters: raw.parameters ?? {},
+    actions: raw.actions ?? {},
+    overrides: raw.overrides ?? [],
+    timeoutSeconds: raw.timeoutSeconds ?? 60,
+  };
+}
+
+export async function loadFleet(file: string): Promise<Fleet> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new FleetFileError([{ file, message: `cannot read fleet file: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+  }
+  return parseFleet(text, file);
+}

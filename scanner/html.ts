@@ -1,0 +1,83 @@
+import { describeRef } from '../src/index.js';
+import { aggregateDrift, aggregatePolicies, byRegion, worstFirst } from './report.js';
+import type { FleetReport } from './scan.js';
+
+/** One self-contained HTML file: inline CSS and SVG charts, no script, no external asset; opens from disk. */
+
+export function esc(s: unknown): string {
+  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function color(score: number): string {
+  return score >= 90 ? '#2e7d32' : score >= 70 ? '#f9a825' : '#c62828';
+}
+
+/** Horizontal bar chart: one row per item, value 0–100. */
+function barChart(title: string, rows: { label: string; value: number; note?: string }[]): string {
+  const rowH = 18;
+  const labelW = Math.min(260, Math.max(80, ...rows.map((r) => r.label.length * 7 + 10)));
+  const barW = 420;
+  const h = rows.length * rowH + 30;
+  const bars = rows
+    .map((r, i) => {
+      const y = 24 + i * rowH;
+      const w = Math.max(1, (r.value / 100) * barW);
+      return (
+        `<text x="${labelW - 6}" y="${y + 12}" text-anchor="end">${esc(r.label)}</text>` +
+        `<rect x="${labelW}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 5}" fill="${color(r.value)}"><title>${esc(r.label)}: ${r.value}${r.note ? ` (${esc(r.note)})` : ''}</title></rect>` +
+        `<text x="${labelW + w + 4}" y="${y + 12}">${r.value.toFixed(1)}${r.note ? ` · ${esc(r.note)}` : ''}</text>`
+      );
+    })
+    .join('');
+  return `<figure><figcaption>${esc(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" width="${labelW + barW + 160}" height="${h}" role="img" aria-label="${esc(title)}">${bars}</svg></figure>`;
+}
+
+export function formatHtml(report: FleetReport, opts: { maxClusterBars?: number } = {}): string {
+  const max = opts.maxClusterBars ?? 60;
+  const worst = worstFirst(report.clusters);
+  const scored = worst.filter((c) => c.score !== null);
+  const clusterRows = scored.slice(0, max).map((c) => ({ label: c.name, value: c.score!, note: c.labels.region }));
+  const regionRows = byRegion(report.clusters).map((r) => ({ label: r.region, value: r.score, note: `${r.clusters} clusters` }));
+  const pols = aggregatePolicies(report.clusters);
+  const policyRows = pols
+    .map((p) => ({ label: p.policy, value: p.checks ? Math.round(((p.checks - p.failed) / p.checks) * 1000) / 10 : 100, note: `${p.failed}/${p.checks} failed` }))
+    .sort((a, b) => a.value - b.value || (a.label < b.label ? -1 : 1));
+  const unscored = worst.filter((c) => c.score === null);
+  const drift = aggregateDrift(report.clusters).slice(0, 20);
+  const clusterSections = worst
+    .map((c) => {
+      const head = `<summary><b>${esc(c.name)}</b> — ${c.score === null ? `<span class="bad">${esc(c.status)}</span>: ${esc(c.error ?? '')}` : `score <b style="color:${color(c.score)}">${c.score.toFixed(1)}</b>, in sync ${c.inSync}/${c.desired}, ${c.drift.length} drifted, ${c.findings.length} findings`} <small>${esc(Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(' '))}</small></summary>`;
+      if (c.score === null) return `<details>${head}</details>`;
+      const driftRows = c.drift
+        .map(
+          (d) =>
+            `<tr><td>${esc(d.state)}</td><td>${esc(describeRef(d.resource))}</td><td>${d.diffs.map((x) => `<code>${esc(x.path)}</code>: desired <code>${esc(JSON.stringify(x.desired))}</code>, live <code>${esc(JSON.stringify(x.live))}</code>`).join('<br>')}</td></tr>`,
+        )
+        .join('');
+      const findingRows = c.findings
+        .map((f) => `<tr><td>${esc(f.policy)}</td><td>${esc(f.severity)}/${esc(f.action)}</td><td>${esc(describeRef(f.resource))}</td><td>${esc(f.message)} <code>${esc(f.path)}</code></td></tr>`)
+        .join('');
+      return `<details>${head}<p>Layers: ${esc(c.layers.join(', '))}</p>${driftRows ? `<table><tr><th>drift</th><th>resource</th><th>differences</th></tr>${driftRows}</table>` : '<p>No drift.</p>'}${findingRows ? `<table><tr><th>policy</th><th>severity/action</th><th>resource</th><th>finding</th></tr>${findingRows}</table>` : '<p>No findings.</p>'}</details>`;
+    })
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>fleetgate fleet report</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}h1{margin-bottom:0}.score{font-size:3em;font-weight:700}
+figure{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}svg text{font:12px system-ui,sans-serif;fill:#222}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
+code{font-size:12px;background:#f4f4f4;padding:0 2px}.bad{color:#c62828;font-weight:600}details{margin:.3em 0}small{color:#777}
+</style></head><body>
+<h1>Fleet compliance</h1>
+<p class="score" style="color:${report.score === null ? '#777' : color(report.score)}">${report.score === null ? '—' : report.score.toFixed(1)}<small> / 100</small></p>
+<p>${report.summary.clusters} clusters: ${report.summary.scored} scored, ${report.summary.unreachable} unreachable, ${report.summary.error} error. Fleet file: <code>${esc(report.fleet)}</code>${report.shard ? `, shard ${report.shard.index}/${report.shard.count}` : ''}.</p>
+${unscored.length ? `<p class="bad">Not scored: ${unscored.map((c) => `${esc(c.name)} (${esc(c.status)}: ${esc(c.error ?? '')})`).join('; ')}</p>` : ''}
+${barChart(`Score per cluster, worst first${scored.length > max ? ` (worst ${max} of ${scored.length})` : ''}`, clusterRows)}
+${barChart('Score per region (mean of scored clusters)', regionRows)}
+${barChart('Pass rate per policy (checks passed)', policyRows)}
+${drift.length ? `<h2>Most common drift</h2><table><tr><th>state</th><th>resource</th><th>clusters</th></tr>${drift.map((d) => `<tr><td>${esc(d.state)}</td><td>${esc(d.resource)}</td><td>${d.clusters}</td></tr>`).join('')}</table>` : ''}
+<h2>Clusters</h2>
+${clusterSections}
+</body></html>
+`;
+}

@@ -1,0 +1,292 @@
+import { stat } from 'node:fs/promises';
+import { Engine, POD_CONTROLLER_KINDS, groupOf, loadPaths, matchesConditions, type Action, type ClusterContext, type Finding, type KubeObject, type Policy } from '../src/index.js';
+import { sortFindings } from '../src/report/summary.js';
+import { DesiredState } from './desired.js';
+import { computeDrift, type DriftEntry } from './drift.js';
+import type { Fleet, FleetCluster } from './fleet.js';
+import { ClusterReadError, readLiveCluster } from './live/index.js';
+import { fleetScore, scoreOf, tallyPolicies, type PolicyTally } from './score.js';
+
+export type ClusterStatus = 'ok' | 'unreachable' | 'error';
+
+export interface ClusterReport {
+  name: string;
+  /** Position in the fleet file (merge keeps fleet order across shards). */
+  index: number;
+  labels: Record<string, string>;
+  status: ClusterStatus;
+  error?: string;
+  score: number | null;
+  /** Layers that made up the desired state. */
+  layers: string[];
+  /** Desired objects; in-sync ones are counted, not listed. */
+  desired: number;
+  inSync: number;
+  /** Live objects read. */
+  objects: number;
+  totalWeight: number;
+  passedWeight: number;
+  drift: DriftEntry[];
+  findings: Finding[];
+  /** Per policy: severity, checks (resources it applied to) and failed checks. */
+  policies: Record<string, PolicyTally>;
+  waived: number;
+  warnings: string[];
+}
+
+export interface FleetReport {
+  score: number | null;
+  fleet: string;
+  shard?: { index: number; count: number };
+  summary: { clusters: number; scored: number; unreachable: number; error: number };
+  clusters: ClusterReport[];
+}
+
+export interface LiveState {
+  objects: KubeObject[];
+  warnings: string[];
+}
+
+/** Where a cluster's live state comes from. Pluggable so tests can inject a failing or slow source. */
+export type ClusterSource = (cluster: FleetCluster, ctx: { kinds: { apiVersion: string; kind: string }[]; timeoutMs: number; signal?: AbortSignal }) => Promise<LiveState>;
+
+/** Reads a snapshot folder (as `kubectl get -o yaml|json` writes it); a folder that does not exist is `unreachable`. */
+export async function readSnapshot(dir: string): Promise<LiveState> {
+  try {
+    if (!(await stat(dir)).isDirectory()) throw new ClusterReadError(`snapshot ${dir} is not a folder`, 'error');
+  } catch (err) {
+    if (err instanceof ClusterReadError) throw err;
+    throw new ClusterReadError(`snapshot folder ${dir} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'unreachable');
+  }
+  const loaded = await loadPaths([dir], { positions: false });
+  if (loaded.errors.length) {
+    const e = loaded.errors[0];
+    throw new ClusterReadError(
+      `snapshot has ${loaded.errors.length} unreadable document(s); first: ${e.file}${e.line ? `:${e.line}` : ''}: ${e.message}`,
+      'error',
+    );
+  }
+  return { objects: loaded.resources.map((r) => r.object), warnings: [] };
+}
+
+export const defaultSource: ClusterSource = async (cluster, ctx) => {
+  if ('snapshot' in cluster.source) return readSnapshot(cluster.source.snapshot);
+  return readLiveCluster({ kubeconfig: cluster.source.kubeconfig, context: cluster.source.context, kinds: ctx.kinds, timeoutMs: ctx.timeoutMs, signal: ctx.signal });
+};
+
+/** apiVersions for the kinds policies name without a version (live lists need one). */
+const KNOWN_VERSIONS: Record<string, string> = {
+  Namespace: 'v1',
+  Pod: 'v1',
+  ResourceQuota: 'v1',
+  LimitRange: 'v1',
+  ServiceAccount: 'v1',
+  ConfigMap: 'v1',
+  Service: 'v1',
+  ReplicationController: 'v1',
+  Deployment: 'apps/v1',
+  StatefulSet: 'apps/v1',
+  DaemonSet: 'apps/v1',
+  ReplicaSet: 'apps/v1',
+  Job: 'batch/v1',
+  CronJob: 'batch/v1',
+  NetworkPolicy: 'networking.k8s.io/v1',
+  Role: 'rbac.authorization.k8s.io/v1',
+  RoleBinding: 'rbac.authorization.k8s.io/v1',
+  ClusterRole: 'rbac.authorization.k8s.io/v1',
+  ClusterRoleBinding: 'rbac.authorization.k8s.io/v1',
+  'networking.istio.io/ServiceEntry': 'networking.istio.io/v1beta1',
+  'networking.istio.io/DestinationRule': 'networking.istio.io/v1beta1',
+  'networking.istio.io/VirtualService': 'networking.istio.io/v1beta1',
+  'networking.istio.io/Gateway': 'networking.istio.io/v1beta1',
+  'networking.istio.io/Sidecar': 'networking.istio.io/v1beta1',
+  'security.istio.io/PeerAuthentication': 'security.istio.io/v1beta1',
+  'security.istio.io/AuthorizationPolicy': 'security.istio.io/v1beta1',
+  'security.istio.io/RequestAuthentication': 'security.istio.io/v1beta1',
+  'fleetgate.io/PolicyException': 'fleetgate.io/v1alpha1',
+};
+const ISTIO_KIND_GROUP: Record<string, string> = {
+  ServiceEntry: 'networking.istio.io',
+  DestinationRule: 'networking.istio.io',
+  VirtualService: 'networking.istio.io',
+  Gateway: 'networking.istio.io',
+  Sidecar: 'networking.istio.io',
+  PeerAuthentication: 'security.istio.io',
+  AuthorizationPolicy: 'security.istio.io',
+  RequestAuthentication: 'security.istio.io',
+};
+
+/** Kinds to read from a live cluster: what the repo declares, what policies match (Pod → pod controllers too), and owned kinds. */
+export function kindsToRead(policies: readonly Policy[], desired: Iterable<KubeObject>, owned: readonly string[]): { apiVersion: string; kind: string }[] {
+  const out = new Map<string, { apiVersion: string; kind: string }>();
+  const add = (qualified: string) => {
+    const slash = qualified.lastIndexOf('/');
+    const kind = slash < 0 ? qualified : qualified.slice(slash + 1);
+    const group = slash < 0 ? (ISTIO_KIND_GROUP[kind] ?? undefined) : qualified.slice(0, slash);
+    const key = group ? `${group}/${kind}` : kind;
+    const apiVersion = KNOWN_VERSIONS[key] ?? KNOWN_VERSIONS[kind];
+    if (!apiVersion) return; // unknown CRD without a version: the repo declaring one gives it
+    const id = `${groupOf(apiVersion)}/${kind}`;
+    if (!out.has(id)) out.set(id, { apiVersion, kind });
+  };
+  for (const o of desired) {
+    if (typeof o.kind !== 'string' || typeof o.apiVersion !== 'string') continue;
+    const id = `${groupOf(o.apiVersion)}/${o.kind}`;
+    if (!out.has(id)) out.set(id, { apiVersion: o.apiVersion, kind: o.kind });
+  }
+  for (const p of policies) for (const k of p.match.kinds) {
+    add(k);
+    if (k === 'Pod') for (const c of POD_CONTROLLER_KINDS) add(c);
+  }
+  for (const k of owned) add(k);
+  add('Namespace');
+  return [...out.values()].sort((a, b) => (a.kind === b.kind ? (a.apiVersion < b.apiVersion ? -1 : 1) : a.kind < b.kind ? -1 : 1));
+}
+
+/** The cluster context of fleet.yaml: fleet-wide parameters/actions, then matching overrides in order, then the cluster's own. */
+export function clusterContextOf(fleet: Fleet, cluster: FleetCluster, extraActions: Record<string, Action> = {}): ClusterContext {
+  const parameters: Record<string, unknown> = { ...fleet.parameters };
+  const actions: Record<string, Action> = { ...fleet.actions };
+  for (const o of fleet.overrides) {
+    if (!matchesConditions(cluster.labels, o.when)) continue;
+    Object.assign(parameters, o.parameters ?? {});
+    Object.assign(actions, o.actions ?? {});
+  }
+  Object.assign(parameters, cluster.parameters ?? {});
+  Object.assign(actions, cluster.actions ?? {}, extraActions);
+  return { name: cluster.name, labels: cluster.labels, parameters, actions };
+}
+
+/** Never let a credential reach a report: bearer tokens, passwords and the like in error text are masked. */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/(bearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1<redacted>')
+    .replace(/((?:token|password|secret|client-key-data|client-certificate-data|authorization)["']?\s*[:=]\s*["']?)[^\s"',}]+/gi, '$1<redacted>')
+    .replace(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+/g, '<redacted-jwt>');
+}
+
+export interface ScanOptions {
+  policies: readonly Policy[];
+  desired: DesiredState;
+  concurrency?: number;
+  shard?: { index: number; count: number };
+  source?: ClusterSource;
+  actions?: Record<string, Action>;
+  /** Called after each cluster (progress bar). */
+  onCluster?: (done: number, total: number, report: ClusterReport) => void;
+  now?: Date;
+  signal?: AbortSignal;
+}
+
+function isException(o: KubeObject): boolean {
+  return o.kind === 'PolicyException' && groupOf(o.apiVersion) === 'fleetgate.io';
+}
+
+/** Clusters this shard scans: every N-th one, starting at index I (0-based, as an Indexed Job's completion index). */
+export function shardClusters<T>(clusters: readonly T[], shard?: { index: number; count: number }): T[] {
+  if (!shard) return [...clusters];
+  return clusters.filter((_, i) => i % shard.count === shard.index);
+}
+
+/** Scans one cluster: read live state, drift against desired, policies on live state, score. Only the report is kept. */
+export async function scanCluster(fleet: Fleet, cluster: FleetCluster, engine: Engine, opts: ScanOptions): Promise<ClusterReport> {
+  const source = opts.source ?? defaultSource;
+  const desired = opts.desired.for(cluster);
+  const base: ClusterReport = {
+    name: cluster.name,
+    index: cluster.index,
+    labels: cluster.labels,
+    status: 'ok',
+    score: null,
+    layers: opts.desired.layerNames(cluster),
+    desired: 0,
+    inSync: 0,
+    objects: 0,
+    totalWeight: 0,
+    passedWeight: 0,
+    drift: [],
+    findings: [],
+    policies: {},
+    waived: 0,
+    warnings: [],
+  };
+  let live: LiveState;
+  try {
+    live = await source(cluster, {
+      kinds: kindsToRead(opts.policies, desired.values(), fleet.owned),
+      timeoutMs: fleet.timeoutSeconds * 1000,
+      signal: opts.signal,
+    });
+  } catch (err) {
+    const status = err instanceof ClusterReadError ? err.status : 'error';
+    return { ...base, status, error: redactSecrets(err instanceof Error ? err.message : String(err)) };
+  }
+  try {
+    const ctx = clusterContextOf(fleet, cluster, opts.actions);
+    const bound = engine.bind(ctx);
+    const sys = ctx.parameters?.systemNamespaces;
+    const drift = computeDrift(desired, live.objects, fleet.owned, Array.isArray(sys) ? (sys as string[]) : undefined, isException);
+    // Waivers live in the config repo: the desired state's PolicyExceptions apply even when not applied to the cluster.
+    const resources = live.objects.map((object) => ({ object }));
+    const liveIds = new Set<string>();
+    for (const o of live.objects) if (isException(o)) liveIds.add(`${o.metadata?.namespace}/${o.metadata?.name}`);
+    for (const o of desired.values()) if (isException(o) && !liveIds.has(`${o.metadata?.namespace}/${o.metadata?.name}`)) resources.push({ object: o });
+    const evaluation = bound.evaluate(resources, { now: opts.now });
+    const tallies = tallyPolicies(opts.policies, bound, evaluation, live.objects);
+    const parts = scoreOf(drift, tallies);
+    return {
+      ...base,
+      score: parts.score,
+      desired: drift.desired,
+      inSync: drift.inSync,
+      objects: live.objects.length,
+      totalWeight: parts.totalWeight,
+      passedWeight: parts.passedWeight,
+      drift: drift.entries,
+      findings: sortFindings(evaluation.findings),
+      policies: tallies,
+      waived: evaluation.waived,
+      warnings: live.warnings.map(redactSecrets),
+    };
+  } catch (err) {
+    return { ...base, status: 'error', error: redactSecrets(err instanceof Error ? err.message : String(err)) };
+  }
+}
+
+/**
+ * Scans the fleet (or one shard of it) with at most `concurrency` clusters in flight. Each cluster's live objects
+ * are dropped as soon as its report is made, so memory grows with the reports, not with the fleet's objects.
+ */
+export async function scanFleet(fleet: Fleet, opts: ScanOptions): Promise<FleetReport> {
+  const engine = new Engine(opts.policies);
+  const clusters = shardClusters(fleet.clusters, opts.shard);
+  const reports: ClusterReport[] = new Array(clusters.length);
+  const limit = Math.max(1, Math.min(opts.concurrency ?? 8, clusters.length || 1));
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < clusters.length) {
+      const i = next++;
+      reports[i] = await scanCluster(fleet, clusters[i], engine, opts);
+      done++;
+      opts.onCluster?.(done, clusters.length, reports[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+  return buildFleetReport(reports, fleet.file, opts.shard);
+}
+
+export function buildFleetReport(clusters: ClusterReport[], fleet: string, shard?: { index: number; count: number }): FleetReport {
+  return {
+    score: fleetScore(clusters),
+    fleet,
+    ...(shard ? { shard } : {}),
+    summary: {
+      clusters: clusters.length,
+      scored: clusters.filter((c) => c.score !== null).length,
+      unreachable: clusters.filter((c) => c.status === 'unreachable').length,
+      error: clusters.filter((c) => c.status === 'error').length,
+    },
+    clusters,
+  };
+}
