@@ -40,16 +40,20 @@ export default definePolicy({
     for (const c of pod.containers()) {
       if (c.type === 'ephemeralContainers') continue;
       const kind = c.type === 'initContainers' ? 'init container' : 'container';
+      // Missing fields are grouped by the parent they belong under, so a container without any resources is one finding.
+      const missing = new Map<string, string[]>();
       for (const field of FIELDS) {
         const value = c.get(`resources.${field}`);
         if (value === undefined || value === null || value === '') {
           const [section] = field.split('.');
           const parent = c.get(`resources.${section}`) !== undefined ? `resources.${section}` : c.get('resources') !== undefined ? 'resources' : '';
-          report(`${kind} "${c.name}" has no ${field}: set resources.${field}`, c.path(parent));
+          missing.set(parent, [...(missing.get(parent) ?? []), field]);
         } else if (tryParseQuantity(value) === undefined) {
           report(`${kind} "${c.name}" sets ${field} to ${JSON.stringify(value)}, which is not a Kubernetes quantity (e.g. 500m, 256Mi)`, c.path(`resources.${field}`));
         }
       }
+      for (const [parent, fields] of missing)
+        report(`${kind} "${c.name}" has no ${fields.join(', ')}: set ${fields.map((f) => `resources.${f}`).join(', ')}`, c.path(parent));
     }
   },
   examples: {
