@@ -1,4 +1,7 @@
 import type { Policy } from '../../src/index.js';
+import namespaceDeclaresDataClass from './namespace-declares-data-class.js';
+import noEgressOutsideEu from './no-egress-outside-eu.js';
+import personalDataResidency from './personal-data-residency.js';
 
-/** The gdpr pack. */
-export const policies: Policy[] = [];
+/** The gdpr pack: personal data stays in the EU. */
+export const policies: Policy[] = [personalDataResidency, namespaceDeclaresDataClass, noEgressOutsideEu];
