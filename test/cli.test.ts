@@ -87,7 +87,7 @@ t.test('user TypeScript policies load at run time with no build step', async (t)
   t.match(own, [{ action: 'warn', path: '$.spec.containers[0].image', source: { line: 6 } }]);
   t.equal(own.length, 1);
   const list = await runCli(['policies', '--policies', USER, '--format', 'json']);
-  t.match(JSON.parse(list.stdout), [{ id: 'isolation.no-host-namespaces' }], 'built-ins are listed');
+  t.ok(JSON.parse(list.stdout).some((p: { id: string }) => p.id === 'isolation.no-host-namespaces'), 'built-ins are listed');
   t.ok(JSON.parse(list.stdout).some((p: { id: string; file: string }) => p.id === 'acme.no-latest-tag' && p.file.endsWith('no-latest.ts')));
 });
 
