@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
-import { Engine, POD_CONTROLLER_KINDS, groupOf, loadPaths, matchesConditions, type Action, type ClusterContext, type Finding, type KubeObject, type Policy } from '../src/index.js';
+import { POD_CONTROLLER_KINDS, groupOf, loadPaths, matchesConditions, type Action, type ClusterContext, type Finding, type KubeObject, type Policy } from '../src/index.js';
+import { PolicyRuntime } from '../src/runtime.js';
 import { sortFindings } from '../src/report/summary.js';
 import { DesiredState } from './desired.js';
 import { computeDrift, type DriftEntry } from './drift.js';
@@ -189,7 +190,7 @@ export function shardClusters<T>(clusters: readonly T[], shard?: { index: number
 }
 
 /** Scans one cluster: read live state, drift against desired, policies on live state, score. Only the report is kept. */
-export async function scanCluster(fleet: Fleet, cluster: FleetCluster, engine: Engine, opts: ScanOptions): Promise<ClusterReport> {
+export async function scanCluster(fleet: Fleet, cluster: FleetCluster, runtime: PolicyRuntime, opts: ScanOptions): Promise<ClusterReport> {
   const source = opts.source ?? defaultSource;
   const desired = opts.desired.for(cluster);
   const base: ClusterReport = {
@@ -223,7 +224,8 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, engine: E
   }
   try {
     const ctx = clusterContextOf(fleet, cluster, opts.actions);
-    const bound = engine.bind(ctx);
+    const clusterRuntime = runtime.forCluster(ctx);
+    const bound = clusterRuntime.engine;
     const sys = ctx.parameters?.systemNamespaces;
     const drift = computeDrift(desired, live.objects, fleet.owned, Array.isArray(sys) ? (sys as string[]) : undefined, isException);
     // Waivers live in the config repo: the desired state's PolicyExceptions apply even when not applied to the cluster.
@@ -231,7 +233,7 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, engine: E
     const liveIds = new Set<string>();
     for (const o of live.objects) if (isException(o)) liveIds.add(`${o.metadata?.namespace}/${o.metadata?.name}`);
     for (const o of desired.values()) if (isException(o) && !liveIds.has(`${o.metadata?.namespace}/${o.metadata?.name}`)) resources.push({ object: o });
-    const evaluation = bound.evaluate(resources, { now: opts.now });
+    const evaluation = await clusterRuntime.evaluate(resources, { now: opts.now });
     const tallies = tallyPolicies(opts.policies, bound, evaluation, live.objects);
     const parts = scoreOf(drift, tallies);
     return {
@@ -258,7 +260,8 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, engine: E
  * are dropped as soon as its report is made, so memory grows with the reports, not with the fleet's objects.
  */
 export async function scanFleet(fleet: Fleet, opts: ScanOptions): Promise<FleetReport> {
-  const engine = new Engine(opts.policies);
+  // Built-in policies run in-process; users' policies in a sandbox shared by every cluster of the scan.
+  const runtime = await PolicyRuntime.create(opts.policies, {}, { timeoutMs: 30_000 });
   const clusters = shardClusters(fleet.clusters, opts.shard);
   const reports: ClusterReport[] = new Array(clusters.length);
   const limit = Math.max(1, Math.min(opts.concurrency ?? 8, clusters.length || 1));
@@ -267,12 +270,12 @@ export async function scanFleet(fleet: Fleet, opts: ScanOptions): Promise<FleetR
   const worker = async () => {
     while (next < clusters.length) {
       const i = next++;
-      reports[i] = await scanCluster(fleet, clusters[i], engine, opts);
+      reports[i] = await scanCluster(fleet, clusters[i], runtime, opts);
       done++;
       opts.onCluster?.(done, clusters.length, reports[i]);
     }
   };
-  await Promise.all(Array.from({ length: limit }, worker));
+  await Promise.all(Array.from({ length: limit }, worker)).finally(() => runtime.close());
   return buildFleetReport(reports, fleet.file, opts.shard);
 }
 

@@ -14,20 +14,31 @@ import type { Finding, KubeObject } from './types.js';
  * users' policies in the sandbox where a runaway one can be stopped. lint, scan and serve all evaluate through it.
  */
 export class PolicyRuntime implements Evaluator {
+  /** The trusted policies bound to this runtime's cluster. */
+  readonly engine: ClusterEngine;
+
   private constructor(
-    readonly engine: ClusterEngine,
+    private readonly trusted: Engine,
     private readonly cluster: ClusterContext,
     private readonly userPolicies: Map<string, Policy>,
-    private readonly sandbox?: SandboxPool,
-  ) {}
+    private readonly sandbox: SandboxPool | undefined,
+    private readonly owner: boolean,
+  ) {
+    this.engine = trusted.bind(cluster);
+  }
 
   static async create(policies: readonly Policy[], cluster: ClusterContext = {}, sandbox: SandboxOptions = {}): Promise<PolicyRuntime> {
     new Engine(policies); // one check for duplicate ids across built-in and user policies
     const trusted = policies.filter((p) => !p.file);
     const user = policies.filter((p) => p.file);
     const files = [...new Set(user.map((p) => p.file!))];
-    const pool = files.length ? await SandboxPool.start(files, cluster, sandbox) : undefined;
-    return new PolicyRuntime(new Engine(trusted).bind(cluster), cluster, new Map(user.map((p) => [p.id, p])), pool);
+    const pool = files.length ? await SandboxPool.start(files, sandbox) : undefined;
+    return new PolicyRuntime(new Engine(trusted), cluster, new Map(user.map((p) => [p.id, p])), pool, true);
+  }
+
+  /** The same policies for another cluster, sharing this runtime's workers (a fleet scan makes one per cluster). */
+  forCluster(cluster: ClusterContext): PolicyRuntime {
+    return new PolicyRuntime(this.trusted, cluster, this.userPolicies, this.sandbox, false);
   }
 
   async evaluate(resources: readonly Resource[], opts: EvaluateOptions = {}): Promise<Evaluation> {
@@ -44,6 +55,7 @@ export class PolicyRuntime implements Evaluator {
       }
     }
     const result = await this.sandbox.run({
+      cluster: this.cluster,
       objects: judged.map((r) => r.object),
       operation: opts.operation,
       oldObject: opts.oldObject,
@@ -57,7 +69,7 @@ export class PolicyRuntime implements Evaluator {
     });
     for (const s of result.stopped) findings.push(this.stoppedFinding(s.policy, judged[s.resourceIndex]?.object, s.reason, judged[s.resourceIndex]));
     const { kept, waived } = this.engine.applyExceptions(findings, main.exceptions);
-    return { ...main, findings: [...main.findings, ...kept], waived: main.waived + waived };
+    return { ...main, findings: [...main.findings, ...kept], waived: main.waived + waived, checks: { ...main.checks, ...result.checks } };
   }
 
   evaluateObject(object: KubeObject, opts: EvaluateOptions = {}): Promise<Evaluation> {
@@ -81,7 +93,8 @@ export class PolicyRuntime implements Evaluator {
     return f;
   }
 
+  /** Stops the workers (only the runtime that started them can). */
   async close(): Promise<void> {
-    await this.sandbox?.close();
+    if (this.owner) await this.sandbox?.close();
   }
 }

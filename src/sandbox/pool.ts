@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ClusterContext } from '../context.js';
 import type { JobRequest, WorkerFinding, WorkerMessage, WorkerSetup } from './protocol.js';
 
 export interface SandboxOptions {
@@ -23,6 +22,7 @@ export interface StoppedPolicy {
 export interface SandboxResult {
   findings: WorkerFinding[];
   stopped: StoppedPolicy[];
+  checks: Record<string, number>;
 }
 
 /** dist/src/sandbox/worker.js, also when this module runs from its TypeScript source (tests). */
@@ -38,8 +38,8 @@ class PolicyWorker {
   private pending?: { id: number; resolve: (m: WorkerMessage) => void };
   private dead?: string;
 
-  constructor(files: string[], cluster: ClusterContext, memoryMb: number) {
-    const setup: WorkerSetup = { files, cluster, progress: this.progress.buffer as SharedArrayBuffer };
+  constructor(files: string[], memoryMb: number) {
+    const setup: WorkerSetup = { files, progress: this.progress.buffer as SharedArrayBuffer };
     this.worker = new Worker(workerFile(), {
       workerData: setup,
       execArgv: [],
@@ -117,7 +117,6 @@ export class SandboxPool {
 
   private constructor(
     private readonly files: string[],
-    private readonly cluster: ClusterContext,
     private readonly ids: string[],
     private readonly opts: Required<SandboxOptions>,
     first: PolicyWorker,
@@ -126,15 +125,15 @@ export class SandboxPool {
     for (let i = 1; i < opts.workers; i++) this.idle.push(this.spawn());
   }
 
-  static async start(files: string[], cluster: ClusterContext, options: SandboxOptions = {}): Promise<SandboxPool> {
+  static async start(files: string[], options: SandboxOptions = {}): Promise<SandboxPool> {
     const opts = { timeoutMs: 10_000, workers: 1, memoryMb: 256, ...options };
-    const first = new PolicyWorker(files, cluster, opts.memoryMb);
+    const first = new PolicyWorker(files, opts.memoryMb);
     const ids = await first.ready;
-    return new SandboxPool(files, cluster, ids, opts, first);
+    return new SandboxPool(files, ids, opts, first);
   }
 
   private spawn(): PolicyWorker {
-    return new PolicyWorker(this.files, this.cluster, this.opts.memoryMb);
+    return new PolicyWorker(this.files, this.opts.memoryMb);
   }
 
   private acquire(): Promise<PolicyWorker> {
@@ -165,7 +164,7 @@ export class SandboxPool {
       const reply = await worker.exec({ ...job, id: this.nextId++, disabled }, this.opts.timeoutMs);
       if (reply && 'id' in reply && reply.ok) {
         this.release(worker);
-        return { findings: reply.findings, stopped };
+        return { findings: reply.findings, stopped, checks: reply.checks };
       }
       // Stopped: find out which policy was running, replace the worker, go on without that policy.
       const resourceIndex = worker.progress[0];

@@ -6,13 +6,14 @@ import type { Finding, KubeObject, Operation, PathSegments, Scope } from '../typ
 export interface WorkerSetup {
   /** User policy files to load in the worker. */
   files: string[];
-  cluster: ClusterContext;
   /** Shared progress cell: [resource index, policy index] of what is running now. */
   progress: SharedArrayBuffer;
 }
 
 export interface JobRequest {
   id: number;
+  /** The cluster the objects belong to (one pool serves every cluster of a fleet scan). */
+  cluster: ClusterContext;
   objects: KubeObject[];
   operation?: Operation;
   oldObject?: KubeObject;
@@ -31,7 +32,7 @@ export interface WorkerFinding extends Finding {
 }
 
 export type JobResponse =
-  | { id: number; ok: true; findings: WorkerFinding[]; objects: number }
+  | { id: number; ok: true; findings: WorkerFinding[]; objects: number; checks: Record<string, number> }
   | { id: number; ok: false; error: string };
 
 export type WorkerMessage = { ready: true; policies: string[] } | { ready: false; error: string } | JobResponse;

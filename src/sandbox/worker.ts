@@ -29,10 +29,14 @@ async function main(): Promise<void> {
   const ids = policies.map((p) => p.id);
   const index = new Map(ids.map((id, i) => [id, i]));
   const engines = new Map<string, ReturnType<Engine['bind']>>();
-  const engineFor = (disabled: string[]) => {
-    const key = disabled.join(',');
+  // Bound engines per cluster context (and per set of stopped policies); a fleet scan reuses them across clusters.
+  const engineFor = (job: JobRequest) => {
+    const key = `${JSON.stringify(job.cluster)}|${job.disabled.join(',')}`;
     let e = engines.get(key);
-    if (!e) engines.set(key, (e = new Engine(policies.filter((p) => !disabled.includes(p.id))).bind(setup.cluster)));
+    if (!e) {
+      if (engines.size > 256) engines.clear();
+      engines.set(key, (e = new Engine(policies.filter((p) => !job.disabled.includes(p.id))).bind(job.cluster)));
+    }
     return e;
   };
   port.on('message', (job: JobRequest) => {
@@ -43,7 +47,7 @@ async function main(): Promise<void> {
         locate: (segments): Marker => ({ file: '', line: 0, column: 0, resourceIndex, segments }),
       }));
       const labels = job.namespaceLabels;
-      const evaluation = engineFor(job.disabled).evaluate(resources, {
+      const evaluation = engineFor(job).evaluate(resources, {
         operation: job.operation,
         oldObject: job.oldObject,
         scopes: job.scopes,
@@ -59,7 +63,7 @@ async function main(): Promise<void> {
         const { source: _marker, ...rest } = f;
         return { ...rest, resourceIndex: marker?.resourceIndex ?? -1, segments: marker?.segments ?? [] };
       });
-      response = { id: job.id, ok: true, findings, objects: evaluation.objects };
+      response = { id: job.id, ok: true, findings, objects: evaluation.objects, checks: evaluation.checks };
     } catch (err) {
       response = { id: job.id, ok: false, error: err instanceof Error ? err.message : String(err) };
     }
