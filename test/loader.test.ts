@@ -55,3 +55,10 @@ t.test('many documents in one file', async (t) => {
   t.equal(r.resources.length, 10000);
   t.equal(r.errors.length, 0);
 });
+
+t.test('a repeated key is an error, but the document is still linted with the last value', async (t) => {
+  const r = loadText('apiVersion: v1\nkind: Pod\nmetadata: {name: dup}\nspec:\n  hostPID: false\n  hostPID: true\n', 'dup.yaml');
+  t.equal(r.resources.length, 1);
+  t.equal((r.resources[0].object.spec as { hostPID: boolean }).hostPID, true);
+  t.match(r.errors, [{ file: 'dup.yaml', line: 6, message: /unique.*linted with the last value/ }]);
+});

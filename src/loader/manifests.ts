@@ -136,8 +136,12 @@ function loadYaml(text: string, file: string, opts: typeof DEFAULTS): LoadResult
       // One error per broken document: the parser's follow-on complaints about the same problem are noise.
       const e = doc.errors[0];
       const pos = lineCounter.linePos(e.pos[0]);
-      result.errors.push({ file, line: pos.line, column: pos.col, message: `${firstLine(e.message)} (document starting at line ${startLine} skipped)` });
-      continue;
+      // A repeated key is an error (kubectl refuses it too), but the document is still whole: it is linted with
+      // the last value winning, so its findings are not lost. Any other error makes the document unusable.
+      const usable = doc.errors.every((x) => x.code === 'DUPLICATE_KEY');
+      const what = usable ? `(document starting at line ${startLine} linted with the last value of the key)` : `(document starting at line ${startLine} skipped)`;
+      result.errors.push({ file, line: pos.line, column: pos.col, message: `${firstLine(e.message)} ${what}` });
+      if (!usable) continue;
     }
     let value: unknown;
     try {
