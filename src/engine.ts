@@ -229,6 +229,28 @@ export class ClusterEngine {
     const isSystemNamespace = (name: string | undefined) =>
       this.isSystemNamespace(name, name === undefined ? undefined : name === namespace.name ? namespace.labels : nsLabels(name));
 
+    // One context per object, shared by every policy that judges it (only `params` and the policy behind
+    // `report` change): policies are synchronous, so the context is valid for the duration of a validate call.
+    let current: BoundPolicy | undefined;
+    const ctx: { -readonly [K in keyof ObjectContext<Params>]: ObjectContext<Params>[K] } = {
+      object: obj,
+      pod: undefined,
+      namespace,
+      operation,
+      oldObject: opts.oldObject,
+      cluster: this,
+      params: {},
+      isSystemNamespace,
+      get: (path) => getAt(obj, typeof path === 'string' ? splitDotted(path) : path),
+      query: (jsonPath) => query(obj, jsonPath),
+      report: (message: string, path: string | PathSegments = [], o?: ReportOptions) => {
+        if (!current) throw new Error('report() was called after the policy returned');
+        const f = this.finding(current, r, ref, message, typeof path === 'string' ? splitDotted(path) : path);
+        if (o?.action && !current.actionOverridden) f.action = o.action;
+        findings.push(f);
+      },
+    };
+
     for (const bound of candidates) {
       const { policy } = bound;
       if (!scopes.includes(policy.scope)) continue;
@@ -243,30 +265,16 @@ export class ClusterEngine {
       if (pod === null) pod = PodView.of(obj);
       checks[policy.id] = (checks[policy.id] ?? 0) + 1;
       opts.onPolicy?.(index, policy.id);
-      const report = (message: string, path: string | PathSegments = [], opts?: ReportOptions) => {
-        const f = this.finding(bound, r, ref, message, typeof path === 'string' ? splitDotted(path) : path);
-        if (opts?.action && !bound.actionOverridden) f.action = opts.action;
-        findings.push(f);
-      };
-      const ctx: ObjectContext<Params> = {
-        object: obj,
-        pod: pod ?? undefined,
-        namespace,
-        operation,
-        oldObject: opts.oldObject,
-        cluster: this,
-        params: bound.params,
-        isSystemNamespace,
-        get: (path) => getAt(obj, typeof path === 'string' ? splitDotted(path) : path),
-        query: (jsonPath) => query(obj, jsonPath),
-        report,
-      };
+      current = bound;
+      ctx.pod = pod ?? undefined;
+      ctx.params = bound.params;
       try {
         (policy.validate as (c: ObjectContext<Params>) => void)(ctx);
       } catch (err) {
         findings.push(this.errorFinding(bound, r, ref, err));
       }
     }
+    current = undefined;
   }
 
   private evaluateCluster(

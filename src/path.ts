@@ -17,7 +17,19 @@ export function toJsonPath(segments: PathSegments): string {
  * Splits a dotted relative path (`resources.limits.cpu`, `ports[0].hostPort`) into segments.
  * Used by the DSL's `get`/`path` helpers; policy authors write these, so the syntax stays small.
  */
-export function splitDotted(path: string): (string | number)[] {
+export function splitDotted(path: string): readonly (string | number)[] {
+  // Policies pass the same literal paths for every object: parse each once.
+  let cached = splitCache.get(path);
+  if (!cached) {
+    if (splitCache.size > 10_000) splitCache.clear();
+    splitCache.set(path, (cached = Object.freeze(parseDotted(path))));
+  }
+  return cached;
+}
+
+const splitCache = new Map<string, readonly (string | number)[]>();
+
+function parseDotted(path: string): (string | number)[] {
   const out: (string | number)[] = [];
   for (const part of path.split('.')) {
     if (part === '') continue;

@@ -1,4 +1,4 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments, parseDocument, type Document } from 'yaml';
 import type { Resource } from '../inventory.js';
@@ -46,8 +46,8 @@ export async function findManifestFiles(paths: readonly string[], errors: InputE
       const entries = (await readdir(p, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
       for (const e of entries) {
         if (e.name.startsWith('.') || e.name === 'node_modules') continue;
-        if (e.isDirectory() || (e.isFile() && MANIFEST_EXTENSIONS.has(extname(e.name).toLowerCase())))
-          await walk(join(p, e.name), false);
+        if (e.isDirectory()) await walk(join(p, e.name), false);
+        else if (e.isFile() && MANIFEST_EXTENSIONS.has(extname(e.name).toLowerCase())) out.push(join(p, e.name));
       }
     } else if (explicit || MANIFEST_EXTENSIONS.has(extname(p).toLowerCase())) out.push(p);
   };
@@ -72,10 +72,16 @@ export async function loadPaths(paths: readonly string[], options: LoadOptions =
 export async function loadFile(file: string, options: LoadOptions = {}): Promise<LoadResult> {
   const maxFileBytes = options.maxFileBytes ?? DEFAULTS.maxFileBytes;
   try {
-    const st = await stat(file);
-    if (st.size > maxFileBytes)
-      return { ...emptyResult(), errors: [{ file, message: `file is ${st.size} bytes, over the limit of ${maxFileBytes} bytes; skipped` }] };
-    return loadText(await readFile(file, 'utf8'), file, options);
+    // One open, one fstat: the size is checked before anything is read.
+    const handle = await open(file, 'r');
+    try {
+      const { size } = await handle.stat();
+      if (size > maxFileBytes)
+        return { ...emptyResult(), errors: [{ file, message: `file is ${size} bytes, over the limit of ${maxFileBytes} bytes; skipped` }] };
+      return loadText(await handle.readFile('utf8'), file, options);
+    } finally {
+      await handle.close();
+    }
   } catch (err) {
     return { ...emptyResult(), errors: [{ file, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }] };
   }
