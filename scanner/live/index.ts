@@ -435,7 +435,7 @@ class ClusterReader {
       }
       if (gone) {
         if (restart >= this.retry.listRestarts) {
-          throw new ClusterReadError(`listing ${t.label}: the continue token kept expiring (410 Gone) after ${restart + 1} restarts of the list`, 'error');
+          throw new ClusterReadError(`listing ${t.label}: the continue token kept expiring (410 Gone); gave up after ${restart + 1} attempts at the list`, 'error');
         }
         this.stats.listRestarts++;
       }

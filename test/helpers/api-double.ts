@@ -101,6 +101,8 @@ export interface ClusterFaults {
   latencyMs?: number;
   /** Resources whose list answers 403 Forbidden: plural name, optionally with group (`deployments.apps`). */
   forbidden?: string[];
+  /** Resources whose list answers 404 although discovery lists them (a CRD deleted after discovery). */
+  notFound?: string[];
   /** Every request answers 401 Unauthorized. */
   unauthorized?: boolean;
   /** The next n list requests carrying a `continue` token answer 410 Expired. */
@@ -121,6 +123,8 @@ export interface ClusterFaults {
   hang?: boolean;
   /** Every request: headers, then one byte of body every `drip` ms, never finishing (a server that answers forever slowly). */
   drip?: number;
+  /** A hostile server: 403 and 500 messages quote the request's Authorization header (tests that the reader scrubs it). */
+  echoCredentials?: boolean;
   /** Which requests the counted faults hit (default `list`). */
   faultOn?: 'list' | 'all';
 }
@@ -347,10 +351,11 @@ export async function startApiDouble(): Promise<ApiDouble> {
       });
     }
     if (counted('serverErrors')) {
-      return send(500, status(500, 'InternalError', 'Internal error occurred: etcdserver: request timed out', { causes: [{ message: 'etcdserver: request timed out' }] }));
+      const echo = f.echoCredentials ? ` (request had Authorization: ${req.headers.authorization ?? 'none'})` : '';
+      return send(500, status(500, 'InternalError', `Internal error occurred: etcdserver: request timed out${echo}`, { causes: [{ message: 'etcdserver: request timed out' }] }));
     }
 
-    const result = route ? serve(cluster, route, url, rec) : { code: 404, body: status(404, 'NotFound', 'the server could not find the requested resource') };
+    const result = route ? serve(cluster, route, url, rec, req.headers.authorization) : { code: 404, body: status(404, 'NotFound', 'the server could not find the requested resource') };
     if (result.code === 200 && counted('resetMidBody')) {
       const text = JSON.stringify(result.body);
       rec.status = 200;
@@ -369,7 +374,7 @@ export async function startApiDouble(): Promise<ApiDouble> {
     send(result.code, result.body, result.headers);
   }
 
-  function serve(cluster: DoubleCluster, route: Route, url: URL, rec: RequestRecord): { code: number; body: unknown; headers?: Record<string, string> } {
+  function serve(cluster: DoubleCluster, route: Route, url: URL, rec: RequestRecord, authorization?: string): { code: number; body: unknown; headers?: Record<string, string> } {
     const served = cluster.served();
     const notFound = { code: 404, body: status(404, 'NotFound', 'the server could not find the requested resource') };
     if (route.type === 'core-versions') {
@@ -429,11 +434,12 @@ export async function startApiDouble(): Promise<ApiDouble> {
         body: status(
           403,
           'Forbidden',
-          `${t.group ? `${t.name}.${t.group}` : t.name} is forbidden: User "system:serviceaccount:fleetgate-system:fleetgate-scanner" cannot list resource "${t.name}" in API group "${t.group}" ${scope}`,
+          `${t.group ? `${t.name}.${t.group}` : t.name} is forbidden: User "system:serviceaccount:fleetgate-system:fleetgate-scanner" cannot list resource "${t.name}" in API group "${t.group}" ${scope}${f.echoCredentials ? ` (Authorization: ${authorization ?? 'none'})` : ''}`,
           { ...(t.group ? { group: t.group } : {}), kind: t.name },
         ),
       };
     }
+    if (f.notFound?.some((r) => r === t.name || r === `${t.name}.${t.group}`)) return notFound;
     const cont = url.searchParams.get('continue');
     if (cont && f.goneOnContinue && f.goneOnContinue > 0) {
       f.goneOnContinue--;
