@@ -174,9 +174,12 @@ class ClusterReader {
     this.controller.abort();
   }
 
+  /** Ends whatever is still in flight (requests of a read that already failed) and closes the connections. */
   close(): void {
+    if (!this.controller.signal.aborted) this.controller.abort();
     this.conn?.agent.destroy();
   }
+
 
   toClusterError(err: unknown): ClusterReadError {
     if (this.stopped) return this.clean(this.stopped);

@@ -214,6 +214,8 @@ export interface ApiDouble {
   readonly clientCert: { cert: string; key: string };
   /** Every request to every cluster, in arrival order. */
   readonly requests: RequestRecord[];
+  /** Connections currently open to the double (all clusters). */
+  openConnections(): number;
   addCluster(name: string, opts?: ClusterOptions): DoubleCluster;
   cluster(name: string): DoubleCluster;
   /** `https://127.0.0.1:PORT/clusters/NAME` */
@@ -274,6 +276,12 @@ export async function startApiDouble(): Promise<ApiDouble> {
     handle(req, res);
   });
   server.keepAliveTimeout = 30_000;
+  // every raw socket, so close() can end connections that are mid-handshake or hanging too
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (s: net.Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'https://double');
@@ -495,6 +503,7 @@ export async function startApiDouble(): Promise<ApiDouble> {
     ca: certs.cert,
     clientCert: { cert: certs.clientCert, key: certs.clientKey },
     requests,
+    openConnections: () => sockets.size,
     addCluster(name, opts = {}) {
       if (clusters.has(name)) throw new Error(`api-double: cluster ${name} exists`);
       const c = new DoubleCluster(name, opts);
@@ -535,6 +544,7 @@ export async function startApiDouble(): Promise<ApiDouble> {
       for (const t of timers) clearTimeout(t);
       timers.clear();
       server.closeAllConnections();
+      for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };

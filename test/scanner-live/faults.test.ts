@@ -142,3 +142,21 @@ t.test('an abort signal cancels the read', async (t) => {
   const err = await failure(p);
   t.equal(err.message, 'read cancelled');
 });
+
+t.test('a read leaves no connection open, whether it succeeds or fails', async (t) => {
+  const fx = await fixture();
+  t.teardown(fx.close);
+  const settled = async () => {
+    // closing is asynchronous on the server side: wait (bounded) for the count to drop
+    for (let i = 0; i < 200 && fx.api.openConnections() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    return fx.api.openConnections();
+  };
+  await readLiveCluster({ ...base, kubeconfig: fx.cluster('ok', { objects }) });
+  t.equal(await settled(), 0, 'after a successful read');
+  await failure(readLiveCluster({ ...base, kubeconfig: fx.cluster('401', { objects, faults: { unauthorized: true } }) }));
+  t.equal(await settled(), 0, 'after 401 during parallel discovery');
+  await failure(readLiveCluster({ ...base, kubeconfig: fx.cluster('e500', { objects, faults: { serverErrors: 1000 } }) }));
+  t.equal(await settled(), 0, 'after a failed list with others in flight');
+  await failure(readLiveCluster({ ...base, timeoutMs: 200, kubeconfig: fx.cluster('hang', { objects, faults: { hang: true } }) }));
+  t.equal(await settled(), 0, 'after a timeout on a hanging server');
+});
