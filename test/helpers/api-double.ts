@@ -496,6 +496,12 @@ export async function startApiDouble(): Promise<ApiDouble> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
   const base = `https://127.0.0.1:${port}`;
+  const serverUrl = (name: string) => `${base}/clusters/${encodeURIComponent(name)}`;
+  const clusterNamed = (name: string) => {
+    const c = clusters.get(name);
+    if (!c) throw new Error(`api-double: no cluster ${name}`);
+    return c;
+  };
 
   return {
     url: base,
@@ -510,14 +516,8 @@ export async function startApiDouble(): Promise<ApiDouble> {
       clusters.set(name, c);
       return c;
     },
-    cluster(name) {
-      const c = clusters.get(name);
-      if (!c) throw new Error(`api-double: no cluster ${name}`);
-      return c;
-    },
-    serverUrl(name) {
-      return `${base}/clusters/${encodeURIComponent(name)}`;
-    },
+    cluster: clusterNamed,
+    serverUrl,
     writeKubeconfig(file, names, opts = {}) {
       const b64 = (s: string) => Buffer.from(s).toString('base64');
       const doc = {
@@ -526,13 +526,13 @@ export async function startApiDouble(): Promise<ApiDouble> {
         'current-context': names[0] ?? '',
         clusters: names.map((n) => ({
           name: n,
-          cluster: { server: opts.server ?? this.serverUrl(n), ...(opts.omitCa ? {} : { 'certificate-authority-data': b64(certs.cert) }) },
+          cluster: { server: opts.server ?? serverUrl(n), ...(opts.omitCa ? {} : { 'certificate-authority-data': b64(certs.cert) }) },
         })),
         users: names.map((n) => ({
           name: `${n}-user`,
           user: opts.clientCert
             ? { 'client-certificate-data': b64(certs.clientCert), 'client-key-data': b64(certs.clientKey) }
-            : { token: opts.token ?? this.cluster(n).token },
+            : { token: opts.token ?? clusterNamed(n).token },
         })),
         contexts: names.map((n) => ({ name: n, context: { cluster: n, user: `${n}-user` } })),
       };
