@@ -184,6 +184,11 @@ class ClusterReader {
   toClusterError(err: unknown): ClusterReadError {
     if (this.stopped) return this.clean(this.stopped);
     if (err instanceof ClusterReadError) return this.clean(err);
+    if (err instanceof HttpStatus) {
+      // 403/404/410 where no caller expects them: on the discovery root documents
+      const why = err.reason ? `: ${oneLine(err.reason)}` : '';
+      return this.clean(new ClusterReadError(`API discovery failed with HTTP ${err.status}${why}`, 'error'));
+    }
     const message = err instanceof Error ? err.message : String(err);
     return this.clean(new ClusterReadError(`unexpected failure: ${message.split('\n')[0]}`, 'error'));
   }
