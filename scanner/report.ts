@@ -5,6 +5,13 @@ import type { ClusterReport, FleetReport } from './scan.js';
 import { buildFleetReport } from './scan.js';
 import { round1, SEVERITY_WEIGHT } from './score.js';
 
+const ACTION_RANK = { deny: 0, warn: 1, audit: 2 } as const;
+
+/** What the terminal shows first when it cannot show everything: denials, then by severity. */
+function mostSevereFirst(findings: readonly Finding[]): Finding[] {
+  return [...findings].sort((a, b) => ACTION_RANK[a.action] - ACTION_RANK[b.action] || SEVERITY_WEIGHT[b.severity] - SEVERITY_WEIGHT[a.severity]);
+}
+
 /** Fleet report formats: json (the contract), pretty (terminal), html (one self-contained file), policyreport (wg-policy). */
 
 export function formatJson(report: FleetReport): string {
@@ -141,7 +148,7 @@ export function formatPretty(report: FleetReport, paint: Paint, opts: { details?
       if (d.diffs.length > 5) out.push(paint(DIM, `      … ${d.diffs.length - 5} more`));
     }
     if (c.drift.length > 10) out.push(paint(DIM, `  … ${c.drift.length - 10} more drifted objects`));
-    for (const f of c.findings.slice(0, 10))
+    for (const f of mostSevereFirst(c.findings).slice(0, 10))
       out.push(`  ${paint(CYAN, f.policy)} ${paint(DIM, `[${f.severity}/${f.action}]`)} ${describeRef(f.resource)}: ${f.message}`);
     if (c.findings.length > 10) out.push(paint(DIM, `  … ${c.findings.length - 10} more findings`));
   }
