@@ -80,6 +80,7 @@ export class WebhookMetrics {
     for (const r of ['error', 'timeout']) {
       this.failOpen.inc({ reason: r }, 0);
       this.failClosed.inc({ reason: r }, 0);
+      this.policyErrors.inc({ policy: '', reason: r }, 0);
     }
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'fleetgate_' });
   }
