@@ -32,6 +32,7 @@ export class NamespaceApi {
       if (url.searchParams.get('watch') === 'true') {
         this.watches++;
         res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+        res.flushHeaders();
         this.watchers.add(res);
         res.on('close', () => this.watchers.delete(res));
         return;
