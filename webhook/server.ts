@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
@@ -109,7 +109,7 @@ function parseJson(buf: Buffer): unknown {
 }
 
 export interface WebhookServer {
-  app: FastifyInstance<HttpsServer, IncomingMessage, import('node:http').ServerResponse, Logger>;
+  app: FastifyInstance<HttpsServer>;
   metrics: WebhookMetrics;
   logger: Logger;
   /** Resolves once the policies are loaded and the server answers reviews. */
@@ -129,8 +129,8 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
   const material = readTlsFiles(opts.tls.certFile, opts.tls.keyFile);
   const app = Fastify({
     https: tlsOptions(material),
-    loggerInstance: logger,
-    logController: new LogController({ disableRequestLogging: true }),
+    // No fastify logger: it would build a child logger per request. The webhook logs what matters itself.
+    logger: false,
     bodyLimit: limit,
     // Backstops for clients that stall; body reads have their own, tighter deadline (the time budget).
     requestTimeout: Math.max(4 * budget, 10_000),
@@ -145,8 +145,9 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
   let evaluator: Evaluator | undefined;
 
   app.decorateRequest('fgDeadline', 0);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     request.fgDeadline = Date.now() + budget;
+    done();
   });
 
   app.removeAllContentTypeParsers();

@@ -60,8 +60,7 @@ timeoutMs: 2000
 
 t.test('fleetgate serve answers over HTTPS and SIGTERM drains in-flight reviews then exits 0', { skip: built ? false : 'needs npm run build' }, async (t) => {
   const certs = await makeCerts();
-  // A user policy that takes a moment (async-free busy wait is not allowed, so it is just slowish): the review is
-  // in flight when SIGTERM arrives.
+  // A user policy that takes 300 ms, so the review is still in flight when SIGTERM arrives.
   const policyFile = join(certs.dir, 'slow.ts');
   await writeFile(
     policyFile,
@@ -84,12 +83,13 @@ export default definePolicy({
   ]);
   t.teardown(() => p.child.kill('SIGKILL'));
   let port = 0;
-  for (let i = 0; i < 200 && !port; i++) {
+  for (let i = 0; i < 200 && !(port && p.out().includes('ready')); i++) {
     await new Promise((r) => setTimeout(r, 50));
     const m = /"port":(\d+),"host"/.exec(p.out());
     if (m) port = Number(m[1]);
   }
   t.ok(port, 'listening');
+  t.match(p.out(), /policies loaded; ready/);
   const agent = new Agent({ ca: certs.cert, keepAlive: true });
   const post = (body: unknown) =>
     new Promise<{ status: number; json: any }>((resolve, reject) => {
