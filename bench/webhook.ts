@@ -1,0 +1,134 @@
+// Webhook throughput and latency against a bare fastify HTTPS baseline, measured alternately in the same run.
+// Not a test. Build first (npx tsc -p .), then: node dist/bench/webhook.js [--rounds 3] [--duration 10] [--soak 100000]
+import autocannon from 'autocannon';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { generate } from 'selfsigned';
+
+const { values } = parseArgs({ options: { rounds: { type: 'string' }, duration: { type: 'string' }, soak: { type: 'string' }, connections: { type: 'string' } } });
+const ROUNDS = Number(values.rounds ?? 3);
+const DURATION = Number(values.duration ?? 10);
+const SOAK = Number(values.soak ?? 100_000);
+const CONNECTIONS = Number(values.connections ?? 20);
+const root = new URL('../..', import.meta.url).pathname;
+
+const deployment = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web', namespace: 'shop', labels: { app: 'web' } },
+  spec: {
+    replicas: 2,
+    selector: { matchLabels: { app: 'web' } },
+    template: {
+      metadata: { labels: { app: 'web' } },
+      spec: {
+        securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [
+          {
+            name: 'web',
+            image: 'registry.example/web:1.4.2',
+            resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+          },
+        ],
+      },
+    },
+  },
+};
+const body = JSON.stringify({
+  apiVersion: 'admission.k8s.io/v1',
+  kind: 'AdmissionReview',
+  request: {
+    uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+    kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+    resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+    namespace: 'shop',
+    name: 'web',
+    operation: 'CREATE',
+    userInfo: { username: 'system:serviceaccount:argocd:argocd-application-controller', groups: ['system:serviceaccounts'] },
+    object: deployment,
+    oldObject: null,
+    dryRun: false,
+  },
+});
+
+async function start(cmd: string[], port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, cmd, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (c) => {
+      out += c;
+      if (out.includes('listening')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+  void port;
+  return child;
+}
+
+async function rssOf(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+function cannon(port: number, opts: Partial<autocannon.Options>): Promise<autocannon.Result> {
+  return autocannon({
+    url: `https://127.0.0.1:${port}/validate`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections: CONNECTIONS,
+    ...opts,
+  } as autocannon.Options);
+}
+
+process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'; // autocannon against our own self-signed loopback cert
+const dir = await mkdtemp(join(tmpdir(), 'fleetgate-bench-'));
+const pems = await generate([{ name: 'commonName', value: 'localhost' }], { algorithm: 'sha256', keyType: 'ec', curve: 'P-256' } as never);
+await writeFile(join(dir, 'tls.crt'), pems.cert);
+await writeFile(join(dir, 'tls.key'), pems.private);
+const cert = join(dir, 'tls.crt');
+const key = join(dir, 'tls.key');
+
+const fgPort = 18443;
+const basePort = 18444;
+const fg = await start(['bin/fleetgate', 'serve', '--port', String(fgPort), '--host', '127.0.0.1', '--tls-cert', cert, '--tls-key', key, '--log-level', 'info', '--no-namespace-watch'], fgPort);
+const base = await start(['dist/bench/webhook-baseline.js', String(basePort), cert, key], basePort);
+try {
+  // Warm both up.
+  await cannon(fgPort, { duration: 3 });
+  await cannon(basePort, { duration: 3 });
+  const ratios: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const b = await cannon(basePort, { duration: DURATION });
+    const f = await cannon(fgPort, { duration: DURATION });
+    const ratio = f.requests.average / b.requests.average;
+    ratios.push(ratio);
+    console.log(
+      `round ${r + 1}: baseline ${b.requests.average.toFixed(0)} req/s (errors ${b.errors}, non2xx ${b.non2xx}), fleetgate ${f.requests.average.toFixed(0)} req/s (errors ${f.errors}, non2xx ${f.non2xx}), ratio ${ratio.toFixed(2)}`,
+    );
+  }
+  ratios.sort((a, b) => a - b);
+  console.log(`median throughput ratio fleetgate/baseline: ${ratios[Math.floor(ratios.length / 2)].toFixed(2)}`);
+
+  const steady = await cannon(fgPort, { duration: DURATION, overallRate: 1000, connections: 10 });
+  console.log(
+    `steady 1,000 reviews/s for ${DURATION}s: p50 ${steady.latency.p50} ms, p99 ${steady.latency.p99} ms, max ${steady.latency.max} ms, errors ${steady.errors}, non2xx ${steady.non2xx}, sent ${steady.requests.total}`,
+  );
+
+  const rss0 = await rssOf(fg.pid!);
+  const half = await cannon(fgPort, { amount: Math.floor(SOAK / 2) });
+  const rss1 = await rssOf(fg.pid!);
+  const rest = await cannon(fgPort, { amount: SOAK - Math.floor(SOAK / 2) });
+  const rss2 = await rssOf(fg.pid!);
+  console.log(
+    `soak ${SOAK} reviews: errors ${half.errors + rest.errors}, non2xx ${half.non2xx + rest.non2xx}; RSS ${rss0.toFixed(0)} MiB before, ${rss1.toFixed(0)} MiB halfway, ${rss2.toFixed(0)} MiB after`,
+  );
+} finally {
+  fg.kill('SIGTERM');
+  base.kill('SIGTERM');
+}

@@ -1,0 +1,330 @@
+import type { Logger } from 'pino';
+import type { ClusterEngine, Evaluation } from '../src/engine.js';
+import type { Evaluator } from '../src/evaluator.js';
+import { matchesGlob } from '../src/glob.js';
+import type { Policy } from '../src/dsl.js';
+import type { Finding, KubeObject, Operation } from '../src/types.js';
+import type { AdmissionSettings } from './config.js';
+import type { WebhookMetrics } from './metrics.js';
+
+/**
+ * AdmissionReview (admission.k8s.io/v1) in, AdmissionReview out. Everything here is defensive about its input:
+ * a review is client data, so every field we use is type-checked and anything unusable is a 400 with a message that
+ * says which field; nothing a client sends is echoed back or logged beyond short identifying strings.
+ */
+
+export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
+const OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
+const MAX_WARNINGS = 20;
+const MAX_WARNING_LENGTH = 256;
+const MAX_MESSAGE_LENGTH = 4096;
+
+export interface AdmissionResponse {
+  uid: string;
+  allowed: boolean;
+  status?: { code: number; reason?: string; message: string };
+  warnings?: string[];
+}
+
+export type ReviewOutcome =
+  | { statusCode: 200; body: { apiVersion: string; kind: 'AdmissionReview'; response: AdmissionResponse } }
+  | { statusCode: 400; message: string; reason: string };
+
+interface ParsedRequest {
+  uid: string;
+  operation: Operation;
+  object?: KubeObject;
+  oldObject?: KubeObject;
+  namespace?: string;
+  name?: string;
+  user?: string;
+  dryRun: boolean;
+  kind: string;
+}
+
+export interface AdmissionHandlerOptions {
+  engine: ClusterEngine;
+  evaluator: Evaluator;
+  policies: readonly Policy[];
+  settings: AdmissionSettings;
+  metrics: WebhookMetrics;
+  logger: Logger;
+  /** Labels of a namespace from the namespace cache; undefined when unknown (no cluster access, or not yet seen). */
+  namespaceLabels?: (name: string) => Record<string, string> | undefined;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** A short, printable rendering of a client value for an error message. */
+function show(v: unknown): string {
+  const s = typeof v === 'string' ? v : v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+  const clean = s.replace(/[^\x20-\x7e]/g, '?');
+  return JSON.stringify(clean.length > 64 ? `${clean.slice(0, 64)}…` : clean);
+}
+
+/** Identifying strings for logs and messages: bounded and free of control characters. */
+function ident(v: unknown): string | undefined {
+  if (typeof v !== 'string' || !v) return undefined;
+  // eslint-disable-next-line no-control-regex
+  const clean = v.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return clean.length > 253 ? `${clean.slice(0, 253)}…` : clean;
+}
+
+function truncate(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+const bad = (reason: string, message: string): ReviewOutcome => ({ statusCode: 400, reason, message });
+
+/** Checks the parts of a review the webhook relies on; a string is the 400 message. */
+export function parseReview(body: unknown): ParsedRequest | ReviewOutcome {
+  if (!isObject(body)) return bad('not-an-object', `the body must be a JSON object (an ${ADMISSION_API_VERSION} AdmissionReview), got ${show(body)}`);
+  if (body.apiVersion !== ADMISSION_API_VERSION)
+    return bad(
+      'unsupported-version',
+      `unsupported AdmissionReview apiVersion ${show(body.apiVersion)}: fleetgate serves ${ADMISSION_API_VERSION} only (set admissionReviewVersions: ["v1"] in the webhook configuration)`,
+    );
+  if (body.kind !== 'AdmissionReview') return bad('wrong-kind', `kind must be "AdmissionReview", got ${show(body.kind)}`);
+  const r = body.request;
+  if (!isObject(r)) return bad('missing-request', `the AdmissionReview has no request object (request is ${r === undefined ? 'missing' : show(r)})`);
+  if (typeof r.uid !== 'string' || !r.uid || r.uid.length > 256) return bad('bad-uid', `request.uid must be a non-empty string, got ${show(r.uid)}`);
+  if (typeof r.operation !== 'string' || !OPERATIONS.includes(r.operation as Operation))
+    return bad('bad-operation', `request.operation must be one of ${OPERATIONS.join(', ')}, got ${show(r.operation)}`);
+  const operation = r.operation as Operation;
+  for (const f of ['object', 'oldObject'] as const) {
+    if (r[f] !== undefined && r[f] !== null && !isObject(r[f])) return bad(`bad-${f}`, `request.${f} must be an object or null, got ${show(r[f])}`);
+  }
+  if ((operation === 'CREATE' || operation === 'UPDATE') && !isObject(r.object))
+    return bad('missing-object', `request.object must be an object for ${operation}, got ${r.object === undefined ? 'nothing' : show(r.object)}`);
+  for (const f of ['namespace', 'name'] as const) {
+    if (r[f] !== undefined && r[f] !== null && typeof r[f] !== 'string') return bad(`bad-${f}`, `request.${f} must be a string, got ${show(r[f])}`);
+  }
+  if (r.dryRun !== undefined && r.dryRun !== null && typeof r.dryRun !== 'boolean') return bad('bad-dryRun', `request.dryRun must be a boolean, got ${show(r.dryRun)}`);
+  let user: string | undefined;
+  if (r.userInfo !== undefined && r.userInfo !== null) {
+    if (!isObject(r.userInfo)) return bad('bad-userInfo', `request.userInfo must be an object, got ${show(r.userInfo)}`);
+    const u = r.userInfo.username;
+    if (u !== undefined && u !== null && typeof u !== 'string') return bad('bad-userInfo', `request.userInfo.username must be a string, got ${show(u)}`);
+    user = typeof u === 'string' ? u : undefined;
+  }
+  const object = isObject(r.object) ? (r.object as KubeObject) : undefined;
+  const oldObject = isObject(r.oldObject) ? (r.oldObject as KubeObject) : undefined;
+  const subject = operation === 'DELETE' ? (oldObject ?? object) : object;
+  const requestKind = isObject(r.kind) && typeof r.kind.kind === 'string' ? r.kind.kind : undefined;
+  const kind = typeof subject?.kind === 'string' ? subject.kind : (requestKind ?? '');
+  const meta = isObject(subject?.metadata) ? subject.metadata : undefined;
+  return {
+    uid: r.uid,
+    operation,
+    object,
+    oldObject,
+    namespace: typeof r.namespace === 'string' && r.namespace ? r.namespace : undefined,
+    name: typeof r.name === 'string' && r.name ? r.name : typeof meta?.name === 'string' ? meta.name : undefined,
+    user,
+    dryRun: r.dryRun === true,
+    kind,
+  };
+}
+
+class BudgetExceeded extends Error {}
+
+export class AdmissionHandler {
+  private readonly titles = new Map<string, string>();
+
+  constructor(private readonly o: AdmissionHandlerOptions) {
+    for (const p of o.policies) this.titles.set(p.id, p.title);
+  }
+
+  /** Answers one parsed body. Never rejects: an evaluation failure becomes a verdict per failurePolicy. */
+  async review(body: unknown, deadline = Date.now() + this.o.settings.timeoutMs): Promise<ReviewOutcome> {
+    const started = process.hrtime.bigint();
+    const parsed = parseReview(body);
+    if ('statusCode' in parsed) {
+      if (parsed.statusCode === 400) this.o.metrics.badRequests.inc({ reason: parsed.reason });
+      return parsed;
+    }
+    const req = parsed;
+    const kindLabel = this.o.metrics.kindLabel(req.kind);
+    const response: AdmissionResponse = { uid: req.uid, allowed: true };
+    let decision = 'allowed';
+    if (this.isExempt(req)) decision = 'exempt';
+    else {
+      const verdict = await this.evaluate(req, deadline);
+      Object.assign(response, verdict.response);
+      decision = response.allowed ? 'allowed' : 'denied';
+      this.account(req, verdict, kindLabel);
+    }
+    if (req.dryRun) this.o.metrics.dryRun.inc({ decision, operation: req.operation, kind: kindLabel });
+    else this.o.metrics.requests.inc({ policy: '', decision, operation: req.operation, kind: kindLabel });
+    this.o.metrics.duration.observe({ operation: req.operation }, Number(process.hrtime.bigint() - started) / 1e9);
+    return { statusCode: 200, body: { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response } };
+  }
+
+  private isExempt(req: ParsedRequest): boolean {
+    const { exemptNamespaces, exemptUsers } = this.o.settings;
+    const ns = req.namespace ?? (req.kind === 'Namespace' ? req.name : undefined);
+    if (ns && exemptNamespaces.some((g) => matchesGlob(ns, g))) return true;
+    if (req.user && exemptUsers.some((g) => matchesGlob(req.user!, g))) return true;
+    return false;
+  }
+
+  private async evaluate(
+    req: ParsedRequest,
+    deadline: number,
+  ): Promise<{ response: Partial<AdmissionResponse>; findings: Finding[]; failure?: 'timeout' | 'crash'; failureDetail?: string }> {
+    let subject = req.operation === 'DELETE' ? (req.oldObject ?? req.object) : req.object;
+    if (!subject || !this.o.engine.hasPoliciesFor(req.kind)) return { response: {}, findings: [] };
+    // The apiserver fills metadata.namespace from the request path; some clients send objects without it.
+    const meta = subject.metadata;
+    if (req.namespace && (meta === undefined || (isObject(meta) && meta.namespace === undefined)))
+      subject = { ...subject, metadata: { ...(meta ?? {}), namespace: req.namespace } };
+
+    let evaluation: Evaluation;
+    try {
+      evaluation = await this.withinBudget(
+        this.o.evaluator.evaluateObject(subject, {
+          operation: req.operation,
+          oldObject: req.operation === 'UPDATE' ? req.oldObject : undefined,
+          namespaceLabels: this.o.namespaceLabels,
+        }),
+        deadline,
+      );
+    } catch (err) {
+      const timeout = err instanceof BudgetExceeded;
+      return this.onFailure(timeout ? 'timeout' : 'crash', timeout ? `evaluation did not finish within ${this.o.settings.timeoutMs} ms` : `evaluation failed: ${errorText(err)}`, []);
+    }
+
+    const deny: Finding[] = [];
+    const warnings: string[] = [];
+    const failedDeny: Finding[] = [];
+    for (const f of evaluation.findings) {
+      if (f.error) {
+        this.o.metrics.policyErrors.inc({ policy: f.policy, reason: 'error' });
+        if (f.action === 'deny') failedDeny.push(f);
+        else if (f.action === 'warn') warnings.push(`[${f.policy}] could not be evaluated: ${f.message}`);
+      } else if (f.action === 'deny') deny.push(f);
+      else if (f.action === 'warn') warnings.push(`[${f.policy}] ${f.message}${f.path && f.path !== '$' ? ` (at ${f.path})` : ''}`);
+    }
+    const response: Partial<AdmissionResponse> = {};
+    let failure: 'crash' | undefined;
+    if (failedDeny.length) {
+      failure = 'crash';
+      if (this.o.settings.failurePolicy === 'closed') {
+        this.o.metrics.failClosed.inc({ reason: 'error' });
+        deny.push(...failedDeny.map((f) => ({ ...f, message: `${f.message} — denied because failurePolicy is closed` })));
+      } else {
+        this.o.metrics.failOpen.inc({ reason: 'error' });
+        for (const f of failedDeny) warnings.push(`[${f.policy}] ${f.message} — admitted because failurePolicy is open`);
+      }
+    }
+    if (deny.length) {
+      response.allowed = false;
+      response.status = { code: 403, reason: 'Forbidden', message: this.denialMessage(req, deny) };
+    }
+    if (warnings.length) response.warnings = boundWarnings(warnings);
+    return { response, findings: evaluation.findings, failure };
+  }
+
+  private onFailure(kind: 'timeout' | 'crash', detail: string, findings: Finding[]) {
+    const reason = kind === 'timeout' ? 'timeout' : 'error';
+    this.o.metrics.policyErrors.inc({ policy: '', reason });
+    if (this.o.settings.failurePolicy === 'closed') {
+      this.o.metrics.failClosed.inc({ reason });
+      return {
+        response: { allowed: false, status: { code: 403, reason: 'Forbidden', message: `fleetgate could not judge this request: ${detail}; denied because failurePolicy is closed` } },
+        findings,
+        failure: kind,
+        failureDetail: detail,
+      };
+    }
+    this.o.metrics.failOpen.inc({ reason });
+    return {
+      response: { warnings: [truncate(`fleetgate could not judge this request: ${detail}; admitted because failurePolicy is open`, MAX_WARNING_LENGTH)] },
+      findings,
+      failure: kind,
+      failureDetail: detail,
+    };
+  }
+
+  private withinBudget<T>(p: Promise<T>, deadline: number): Promise<T> {
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      p.catch(() => {});
+      return Promise.reject(new BudgetExceeded());
+    }
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new BudgetExceeded()), left);
+      p.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  private denialMessage(req: ParsedRequest, deny: Finding[]): string {
+    const byPolicy = new Map<string, Finding[]>();
+    for (const f of deny) {
+      let l = byPolicy.get(f.policy);
+      if (!l) byPolicy.set(f.policy, (l = []));
+      l.push(f);
+    }
+    const what = `${ident(req.kind) ?? 'object'}${req.name ? ` "${ident(req.name)}"` : ''}${req.namespace ? ` in namespace "${ident(req.namespace)}"` : ''}`;
+    const parts: string[] = [];
+    for (const [id, fs] of byPolicy) {
+      const title = this.titles.get(id);
+      const problems = fs.map((f) => `${f.message}${f.path && f.path !== '$' ? ` (change ${f.path})` : ''}`).join('; ');
+      parts.push(`[${id}] ${problems}${title ? ` — required: ${title}` : ''}`);
+    }
+    return truncate(`fleetgate denied ${what}: ${[...byPolicy.keys()].length} ${byPolicy.size === 1 ? 'policy' : 'policies'} failed: ${[...byPolicy.keys()].join(', ')}. ${parts.join(' | ')}`, MAX_MESSAGE_LENGTH);
+  }
+
+  /** Metrics per policy and one log line per denied, warned, audited or failed review (identifiers and policy ids only). */
+  private account(req: ParsedRequest, verdict: { response: Partial<AdmissionResponse>; findings: Finding[]; failure?: string; failureDetail?: string }, kind: string): void {
+    const byAction: Record<'deny' | 'warn' | 'audit' | 'error', Set<string>> = { deny: new Set(), warn: new Set(), audit: new Set(), error: new Set() };
+    for (const f of verdict.findings) byAction[f.error ? 'error' : f.action].add(f.policy);
+    if (!req.dryRun)
+      for (const [decision, ids] of Object.entries(byAction))
+        for (const policy of ids) this.o.metrics.requests.inc({ policy, decision, operation: req.operation, kind });
+    const denied = verdict.response.allowed === false;
+    if (!denied && !verdict.response.warnings && !byAction.audit.size && !byAction.error.size && !verdict.failure) return;
+    const line = {
+      uid: ident(req.uid),
+      operation: req.operation,
+      kind: ident(req.kind),
+      namespace: ident(req.namespace),
+      name: ident(req.name),
+      user: ident(req.user),
+      dryRun: req.dryRun,
+      decision: denied ? 'denied' : 'allowed',
+      deny: [...byAction.deny],
+      warn: [...byAction.warn],
+      audit: [...byAction.audit],
+      failed: [...byAction.error],
+      failure: verdict.failure,
+      failureDetail: verdict.failureDetail,
+      failurePolicy: verdict.failure || byAction.error.size ? this.o.settings.failurePolicy : undefined,
+    };
+    const msg = denied ? 'admission denied' : verdict.response.warnings ? 'admission allowed with warnings' : 'admission allowed (audit)';
+    if (verdict.failure || byAction.error.size) this.o.logger.error(line, msg);
+    else if (denied || verdict.response.warnings) this.o.logger.warn(line, msg);
+    else this.o.logger.info(line, msg);
+  }
+}
+
+function errorText(err: unknown): string {
+  return truncate(err instanceof Error ? err.message : String(err), 300);
+}
+
+function boundWarnings(ws: string[]): string[] {
+  const out = ws.slice(0, MAX_WARNINGS).map((w) => truncate(w, MAX_WARNING_LENGTH));
+  if (ws.length > MAX_WARNINGS) out.push(`… and ${ws.length - MAX_WARNINGS} more warnings from fleetgate`);
+  return out;
+}

@@ -1,0 +1,156 @@
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/command.js';
+import { clusterContextFromFlags } from '../src/cli/options.js';
+import { loadPolicySet } from '../src/policy-loader.js';
+import type { Policy } from '../src/dsl.js';
+import { ConfigError, loadConfigFile, mergeSettings, type WebhookConfigFile } from './config.js';
+import { WebhookMetrics } from './metrics.js';
+import { NamespaceCache } from './namespace-cache.js';
+import { createWebhookServer } from './server.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+const usage = `Usage: fleetgate serve --tls-cert FILE --tls-key FILE [options]
+
+Runs the validating admission webhook: HTTPS only (TLS 1.2+), admission.k8s.io/v1 AdmissionReview on
+POST /validate, GET /healthz, GET /readyz (200 once the policies are loaded), GET /metrics (Prometheus).
+The cert and key files are re-read when they change (every 10 s), without dropping connections.
+SIGTERM stops accepting, lets in-flight reviews finish and exits 0.
+
+Options:
+  --port N                    port to listen on (default 8443)
+  --host ADDRESS              address to listen on (default 0.0.0.0)
+  --tls-cert FILE             PEM certificate (chain) served to the apiserver (required)
+  --tls-key FILE              PEM private key of that certificate (required)
+  --cluster-label KEY=VALUE   label of this cluster (repeatable): region=europe, type=edge, ...
+  --policies PATH             load user policies (.ts/.js) from a file or folder (repeatable)
+  --action ID=ACTION          override a policy's action: deny, warn or audit; ID may be a glob (repeatable)
+  --config FILE               YAML settings: clusterLabels, parameters, actions, exemptNamespaces,
+                              exemptUsers, failurePolicy (closed|open), timeoutMs; flags override it
+  --kubeconfig FILE           watch namespaces (for namespace-scope policies) through this kubeconfig;
+                              in a pod, the in-cluster service account is used automatically
+  --no-namespace-watch        never watch namespaces: namespace labels are then unknown to policies
+  --log-level LEVEL           fatal, error, warn, info (default), debug, trace, silent
+
+Exit codes: 0 after a clean shutdown, 2 for unusable arguments, config or policies.
+`;
+
+export const command: Command = {
+  summary: 'run the validating admission webhook (HTTPS)',
+  usage,
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      strict: true,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'cluster-label': { type: 'string', multiple: true },
+        policies: { type: 'string', multiple: true },
+        action: { type: 'string', multiple: true },
+        config: { type: 'string' },
+        kubeconfig: { type: 'string' },
+        'no-namespace-watch': { type: 'boolean' },
+        'log-level': { type: 'string' },
+      },
+    });
+    if (!values['tls-cert'] || !values['tls-key'])
+      throw new UsageError('--tls-cert and --tls-key are required: fleetgate serve speaks HTTPS only (the apiserver calls webhooks over TLS)');
+    const port = values.port === undefined ? 8443 : Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got "${values.port}"`);
+    const host = values.host ?? '0.0.0.0';
+    const level = values['log-level'] ?? 'info';
+    if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`);
+
+    let file: WebhookConfigFile = {};
+    if (values.config) {
+      try {
+        file = await loadConfigFile(values.config);
+      } catch (err) {
+        if (err instanceof ConfigError) throw new UsageError(err.message);
+        throw err;
+      }
+    }
+    const settings = mergeSettings(file, clusterContextFromFlags(values['cluster-label'], values.action));
+
+    const logger = pino({
+      level,
+      base: { service: 'fleetgate-webhook' },
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
+    });
+    const metrics = new WebhookMetrics({ defaultMetrics: true });
+
+    let nsCache: NamespaceCache | undefined;
+    if (!values['no-namespace-watch']) {
+      const kc = NamespaceCache.kubeConfig(values.kubeconfig);
+      if (kc) nsCache = new NamespaceCache(kc, logger, (n) => metrics.namespaces.set(n));
+      else logger.info('no cluster access (no --kubeconfig, not in a pod): namespace labels are unknown to namespace-scope policies');
+    }
+
+    const policies: Promise<Policy[]> = loadPolicySet(values.policies ?? []).then((set) => {
+      if (set.errors.length) {
+        const text = set.errors.map((e) => `${e.file}${e.line ? `:${e.line}${e.column ? `:${e.column}` : ''}` : ''}: ${e.message}`).join('\n');
+        throw new UsageError(`cannot load policies:\n${text}`);
+      }
+      return set.policies;
+    });
+
+    let server;
+    try {
+      server = await createWebhookServer({
+        settings,
+        policies,
+        tls: { certFile: values['tls-cert'], keyFile: values['tls-key'] },
+        logger,
+        metrics,
+        namespaceLabels: nsCache?.lookup,
+      });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EACCES' || /PEM|key|certificate/i.test((err as Error).message))
+        throw new UsageError(`cannot use the TLS files: ${(err as Error).message}`);
+      throw err;
+    }
+    const where = await server.listen(port, host);
+    logger.info({ port: where.port, host }, 'listening (HTTPS)');
+    void nsCache?.start();
+    try {
+      await server.ready;
+    } catch (err) {
+      await server.close();
+      await nsCache?.stop();
+      if (err instanceof UsageError) throw err;
+      throw new UsageError(`cannot start: ${(err as Error).message}`);
+    }
+
+    return new Promise<number>((resolve) => {
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'shutting down: no new connections, finishing in-flight reviews');
+        const force = setTimeout(() => {
+          logger.error('in-flight reviews did not finish within 30 s; exiting anyway');
+          process.exit(1);
+        }, 30_000);
+        force.unref();
+        Promise.all([server.close(), nsCache?.stop()]).then(
+          () => {
+            logger.info('stopped');
+            resolve(EXIT_OK);
+          },
+          (err) => {
+            logger.error({ reason: (err as Error).message }, 'error while shutting down');
+            resolve(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+  },
+};

@@ -1,0 +1,96 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The webhook's Prometheus metrics, on a registry of its own (so tests and several servers in one process never
+ * share counters). Label values that come from requests (kind) are bounded: a hostile or broken client cannot grow
+ * the registry without limit.
+ */
+export class WebhookMetrics {
+  readonly registry = new Registry();
+  /** One sample per review with `policy=""` (decision allowed|denied), plus one per policy that found something (decision deny|warn|audit|error). */
+  readonly requests: Counter<'policy' | 'decision' | 'operation' | 'kind'>;
+  readonly dryRun: Counter<'decision' | 'operation' | 'kind'>;
+  readonly duration: Histogram<'operation'>;
+  readonly policyErrors: Counter<'policy' | 'reason'>;
+  readonly failOpen: Counter<'reason'>;
+  readonly failClosed: Counter<'reason'>;
+  readonly badRequests: Counter<'reason'>;
+  readonly certReloads: Counter<'result'>;
+  readonly namespaces: Gauge;
+  private readonly kinds = new Set<string>();
+  private static readonly MAX_KINDS = 500;
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'fleetgate_admission_requests_total',
+      help: 'Admission reviews answered (policy=""), and policies that found something per review (policy=ID). dryRun reviews are not counted here.',
+      labelNames: ['policy', 'decision', 'operation', 'kind'],
+      registers,
+    });
+    this.dryRun = new Counter({
+      name: 'fleetgate_admission_dry_run_requests_total',
+      help: 'dryRun admission reviews answered (evaluated like the others, not counted as enforcement).',
+      labelNames: ['decision', 'operation', 'kind'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'fleetgate_admission_duration_seconds',
+      help: 'Time from a parsed AdmissionReview to its answer.',
+      labelNames: ['operation'],
+      buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.policyErrors = new Counter({
+      name: 'fleetgate_policy_evaluation_errors_total',
+      help: 'Policy evaluations that threw (reason=error) or reviews whose evaluation blew the time budget (reason=timeout, policy="").',
+      labelNames: ['policy', 'reason'],
+      registers,
+    });
+    this.failOpen = new Counter({
+      name: 'fleetgate_admission_fail_open_total',
+      help: 'Reviews admitted because a deny policy failed or the time budget ran out and failurePolicy is open.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.failClosed = new Counter({
+      name: 'fleetgate_admission_fail_closed_total',
+      help: 'Reviews denied because a deny policy failed or the time budget ran out and failurePolicy is closed.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.badRequests = new Counter({
+      name: 'fleetgate_admission_bad_requests_total',
+      help: 'Requests to /validate answered 400 or 413.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.certReloads = new Counter({
+      name: 'fleetgate_tls_reloads_total',
+      help: 'TLS certificate reloads after the cert/key files changed (result=ok|error).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.namespaces = new Gauge({
+      name: 'fleetgate_namespace_cache_size',
+      help: 'Namespaces held by the namespace cache (0 without cluster access).',
+      registers,
+    });
+    for (const r of ['ok', 'error']) this.certReloads.inc({ result: r }, 0);
+    for (const r of ['error', 'timeout']) {
+      this.failOpen.inc({ reason: r }, 0);
+      this.failClosed.inc({ reason: r }, 0);
+      this.policyErrors.inc({ policy: '', reason: r }, 0);
+    }
+    if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'fleetgate_' });
+  }
+
+  /** A kind as a label value: well-formed kind names, at most MAX_KINDS distinct ones, everything else "other". */
+  kindLabel(kind: unknown): string {
+    if (typeof kind !== 'string' || kind.length > 63 || !/^[A-Za-z][A-Za-z0-9]*$/.test(kind)) return 'other';
+    if (this.kinds.has(kind)) return kind;
+    if (this.kinds.size >= WebhookMetrics.MAX_KINDS) return 'other';
+    this.kinds.add(kind);
+    return kind;
+  }
+}

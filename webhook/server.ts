@@ -1,0 +1,235 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { pino, type Logger } from 'pino';
+import { Engine, type ClusterEngine } from '../src/engine.js';
+import { inProcessEvaluator, type Evaluator } from '../src/evaluator.js';
+import type { Policy } from '../src/dsl.js';
+import { AdmissionHandler } from './admission.js';
+import type { AdmissionSettings } from './config.js';
+import { WebhookMetrics } from './metrics.js';
+import { CertReloader, readTlsFiles, tlsOptions } from './tls.js';
+
+/** Bodies over this get 413 (the apiserver's own request limit is 3 MiB). */
+export const BODY_LIMIT = 3 * 1024 * 1024;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** When this request's time budget runs out (ms since the epoch). */
+    fgDeadline: number;
+  }
+}
+
+export interface WebhookServerOptions {
+  settings: AdmissionSettings;
+  /** The policy set, or a promise of it: /readyz answers 503 until it is loaded. */
+  policies: readonly Policy[] | Promise<readonly Policy[]>;
+  tls: { certFile: string; keyFile: string; /** How often the files are re-read (default 10 s). */ reloadIntervalMs?: number };
+  logger?: Logger;
+  /** Builds the evaluator from the bound engine (default: in-process). Worker-thread evaluators plug in here. */
+  evaluator?: (engine: ClusterEngine) => Evaluator;
+  namespaceLabels?: (name: string) => Record<string, string> | undefined;
+  metrics?: WebhookMetrics;
+  bodyLimit?: number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly reason: string,
+    /** Close the connection after answering (the rest of the body was never read). */
+    readonly closeConnection = false,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Reads a request body with a byte limit and a deadline. Over the limit → 413; not all there by the deadline
+ * (slowloris) → 400 and the connection is closed; a body shorter than its Content-Length → 400.
+ */
+function readBody(raw: IncomingMessage, limit: number, deadline: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = raw.headers['content-length'];
+    const declaredLength = declared === undefined ? undefined : Number(declared);
+    if (declaredLength !== undefined && declaredLength > limit) {
+      reject(new HttpError(413, `request body of ${declaredLength} bytes exceeds the ${limit}-byte limit`, 'too-large', true));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let settled = false;
+    const finish = (err: Error | null, body?: Buffer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      raw.off('data', onData);
+      raw.off('end', onEnd);
+      raw.off('error', onError);
+      raw.off('aborted', onAborted);
+      if (err) {
+        raw.on('error', () => {}); // late stream errors after we gave up must not become uncaught
+        raw.pause();
+        reject(err);
+      } else resolve(body!);
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limit) finish(new HttpError(413, `request body exceeds the ${limit}-byte limit`, 'too-large', true));
+      else chunks.push(chunk);
+    };
+    const onEnd = () => {
+      if (declaredLength !== undefined && received !== declaredLength)
+        finish(new HttpError(400, `request body has ${received} bytes but Content-Length says ${declaredLength}`, 'truncated', true));
+      else finish(null, Buffer.concat(chunks, received));
+    };
+    const onError = (err: Error) => finish(new HttpError(400, `request body could not be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'read-error', true));
+    const onAborted = () => finish(new HttpError(400, 'request body was aborted', 'aborted', true));
+    const timer = setTimeout(
+      () => finish(new HttpError(400, `request body not received within the ${'time budget'} (${received} bytes arrived)`, 'slow-body', true)),
+      Math.max(0, deadline - Date.now()),
+    );
+    raw.on('data', onData);
+    raw.on('end', onEnd);
+    raw.on('error', onError);
+    raw.on('aborted', onAborted);
+  });
+}
+
+function parseJson(buf: Buffer): unknown {
+  try {
+    // JSON.parse makes `__proto__` an ordinary own property (it never sets a prototype), so such keys stay inert.
+    return JSON.parse(buf.toString('utf8'));
+  } catch (err) {
+    // V8's message quotes the input; never echo a body (it may hold Secret data) — give the position only.
+    const at = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new HttpError(400, `request body is not valid JSON${at ? ` (at byte ${at})` : buf.length === 0 ? ' (it is empty)' : ''}`, 'malformed-json');
+  }
+}
+
+export interface WebhookServer {
+  app: FastifyInstance<HttpsServer>;
+  metrics: WebhookMetrics;
+  logger: Logger;
+  /** Resolves once the policies are loaded and the server answers reviews. */
+  ready: Promise<void>;
+  listen(port: number, host: string): Promise<{ port: number; address: string }>;
+  /** Re-reads the TLS files now (also done on a timer). */
+  reloadCertificate(): boolean;
+  /** Stops accepting, lets in-flight reviews finish, releases everything. */
+  close(): Promise<void>;
+}
+
+export async function createWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
+  const logger = opts.logger ?? pino({ level: 'info' });
+  const metrics = opts.metrics ?? new WebhookMetrics();
+  const limit = opts.bodyLimit ?? BODY_LIMIT;
+  const budget = opts.settings.timeoutMs;
+  const material = readTlsFiles(opts.tls.certFile, opts.tls.keyFile);
+  const app = Fastify({
+    https: tlsOptions(material),
+    // No fastify logger: it would build a child logger per request. The webhook logs what matters itself.
+    logger: false,
+    bodyLimit: limit,
+    // Backstops for clients that stall; body reads have their own, tighter deadline (the time budget).
+    requestTimeout: Math.max(4 * budget, 10_000),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  const server = app.server as unknown as HttpsServer;
+  server.headersTimeout = Math.max(2 * budget, 5_000);
+
+  let handler: AdmissionHandler | undefined;
+  let closing = false;
+  let evaluator: Evaluator | undefined;
+
+  app.decorateRequest('fgDeadline', 0);
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.fgDeadline = Date.now() + budget;
+    done();
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', async (request: { fgDeadline: number }, payload: IncomingMessage) =>
+    parseJson(await readBody(payload, limit, request.fgDeadline)),
+  );
+  app.addContentTypeParser('*', async (request: { headers: Record<string, unknown> }) => {
+    const ct = String(request.headers['content-type'] ?? '').replace(/[^\x20-\x7e]/g, '?').slice(0, 80);
+    throw new HttpError(400, `unsupported Content-Type "${ct}": send an AdmissionReview as application/json`, 'content-type', true);
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = err.statusCode ?? 500;
+    if (err instanceof HttpError || (status >= 400 && status < 500)) {
+      const code = status === 413 ? 413 : status === 404 ? 404 : 400;
+      const reason = err instanceof HttpError ? err.reason : (err.code ?? 'bad-request');
+      if (request.url.startsWith('/validate')) metrics.badRequests.inc({ reason });
+      if (!(err instanceof HttpError) || err.closeConnection) reply.header('connection', 'close');
+      logger.debug({ reason, status: code }, 'bad request');
+      return reply.code(code).send({ statusCode: code, error: code === 413 ? 'Payload Too Large' : 'Bad Request', message: err.message });
+    }
+    logger.error({ reason: err.message, code: err.code }, 'internal error');
+    return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
+  });
+
+  app.get('/healthz', async () => 'ok\n');
+  app.get('/readyz', async (_request, reply) => {
+    if (handler && !closing) return 'ok\n';
+    reply.code(503);
+    return closing ? 'shutting down\n' : 'policies not loaded yet\n';
+  });
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  app.post('/validate', async (request, reply) => {
+    if (!handler) {
+      reply.code(503).header('retry-after', '1');
+      return { statusCode: 503, error: 'Service Unavailable', message: 'fleetgate is still loading its policies' };
+    }
+    const outcome = await handler.review(request.body, request.fgDeadline);
+    if (outcome.statusCode === 400) {
+      reply.code(400);
+      return { statusCode: 400, error: 'Bad Request', message: outcome.message };
+    }
+    return outcome.body;
+  });
+
+  const reloader = new CertReloader(
+    opts.tls.certFile,
+    opts.tls.keyFile,
+    material,
+    (o) => server.setSecureContext(o),
+    logger,
+    (ok) => metrics.certReloads.inc({ result: ok ? 'ok' : 'error' }),
+  );
+  reloader.start(opts.tls.reloadIntervalMs ?? 10_000);
+
+  const ready = Promise.resolve(opts.policies).then((policies) => {
+    const engine = new Engine(policies).bind(opts.settings.cluster);
+    evaluator = (opts.evaluator ?? inProcessEvaluator)(engine);
+    handler = new AdmissionHandler({ engine, evaluator, policies, settings: opts.settings, metrics, logger, namespaceLabels: opts.namespaceLabels });
+    logger.info({ policies: policies.length, failurePolicy: opts.settings.failurePolicy, timeoutMs: budget }, 'policies loaded; ready');
+  });
+  ready.catch(() => {}); // the caller awaits it; an unobserved rejection must not kill the process first
+
+  return {
+    app,
+    metrics,
+    logger,
+    ready,
+    async listen(port, host) {
+      await app.listen({ port, host });
+      const a = app.server.address();
+      return typeof a === 'object' && a ? { port: a.port, address: a.address } : { port, address: host };
+    },
+    reloadCertificate: () => reloader.check(),
+    async close() {
+      closing = true;
+      reloader.stop();
+      await app.close();
+      await evaluator?.close?.();
+    },
+  };
+}
