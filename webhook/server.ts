@@ -4,6 +4,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
 import { Engine, type ClusterEngine } from '../src/engine.js';
 import { inProcessEvaluator, type Evaluator } from '../src/evaluator.js';
+import { PolicyRuntime } from '../src/runtime.js';
 import type { Policy } from '../src/dsl.js';
 import { AdmissionHandler } from './admission.js';
 import type { AdmissionSettings } from './config.js';
@@ -206,9 +207,15 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
   );
   reloader.start(opts.tls.reloadIntervalMs ?? 10_000);
 
-  const ready = Promise.resolve(opts.policies).then((policies) => {
+  const ready = Promise.resolve(opts.policies).then(async (policies) => {
     const engine = new Engine(policies).bind(opts.settings.cluster);
-    evaluator = (opts.evaluator ?? inProcessEvaluator)(engine);
+    // Built-in policies stay on the in-process fast path; users' policies run in worker threads, where a runaway
+    // one is stopped at the request budget (its worker replaced) instead of blocking the event loop.
+    evaluator = opts.evaluator
+      ? opts.evaluator(engine)
+      : policies.some((p) => p.file)
+        ? await PolicyRuntime.create(policies, opts.settings.cluster, { timeoutMs: budget, workers: 2 })
+        : inProcessEvaluator(engine);
     handler = new AdmissionHandler({ engine, evaluator, policies, settings: opts.settings, metrics, logger, namespaceLabels: opts.namespaceLabels });
     logger.info({ policies: policies.length, failurePolicy: opts.settings.failurePolicy, timeoutMs: budget }, 'policies loaded; ready');
   });

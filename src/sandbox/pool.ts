@@ -111,6 +111,8 @@ class PolicyWorker {
  */
 export class SandboxPool {
   private idle: PolicyWorker[] = [];
+  /** Every live worker, busy or idle, so that close() stops them all. */
+  private readonly all = new Set<PolicyWorker>();
   private waiting: ((w: PolicyWorker) => void)[] = [];
   private nextId = 1;
   private closed = false;
@@ -121,6 +123,7 @@ export class SandboxPool {
     private readonly opts: Required<SandboxOptions>,
     first: PolicyWorker,
   ) {
+    this.all.add(first);
     this.idle.push(first);
     for (let i = 1; i < opts.workers; i++) this.idle.push(this.spawn());
   }
@@ -133,7 +136,14 @@ export class SandboxPool {
   }
 
   private spawn(): PolicyWorker {
-    return new PolicyWorker(this.files, this.opts.memoryMb);
+    const w = new PolicyWorker(this.files, this.opts.memoryMb);
+    this.all.add(w);
+    return w;
+  }
+
+  private retire(w: PolicyWorker): void {
+    this.all.delete(w);
+    void w.terminate();
   }
 
   private acquire(): Promise<PolicyWorker> {
@@ -158,10 +168,12 @@ export class SandboxPool {
       try {
         await worker.ready;
       } catch (err) {
+        this.retire(worker);
         this.release(this.spawn());
         throw err;
       }
       const reply = await worker.exec({ ...job, id: this.nextId++, disabled }, this.opts.timeoutMs);
+      if (this.closed) throw new Error('the policy sandbox was closed during the evaluation');
       if (reply && 'id' in reply && reply.ok) {
         this.release(worker);
         return { findings: reply.findings, stopped, checks: reply.checks };
@@ -170,7 +182,7 @@ export class SandboxPool {
       const resourceIndex = worker.progress[0];
       const policy = this.ids[worker.progress[1]];
       const reason = reply && 'id' in reply && !reply.ok ? reply.error : `timed out after ${this.opts.timeoutMs} ms`;
-      void worker.terminate();
+      this.retire(worker);
       this.release(this.spawn());
       if (!policy || resourceIndex === -2) throw new Error(`policy sandbox failed: ${reason}`);
       stopped.push({ policy, resourceIndex, reason });
@@ -181,7 +193,9 @@ export class SandboxPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    const all = this.idle.splice(0);
+    this.idle = [];
+    const all = [...this.all];
+    this.all.clear();
     await Promise.all(all.map((w) => w.terminate()));
   }
 }

@@ -86,3 +86,19 @@ t.test('an evaluator that rejects follows failurePolicy too', async (t) => {
   t.equal(r.json.response.allowed, false);
   t.match(r.json.response.status.message, /worker died/);
 });
+
+t.test('a real user policy that loops forever is stopped in its worker at the budget; the server goes on', async (t) => {
+  const { loadPolicySet } = await import('../../src/policy-loader.js');
+  const { policies, errors } = await loadPolicySet(['test/fixtures/core/hostile-policies'], { builtins: false });
+  t.same(errors, []);
+  const s = await startServer({ policies, config: { timeoutMs: 1500 } });
+  t.teardown(() => s.close());
+  const spin = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'spin', namespace: 'shop' } };
+  const r = await s.post(review(spin, { uid: 'spin-1' }));
+  t.equal(r.status, 200);
+  t.equal(r.json.response.uid, 'spin-1');
+  t.equal(r.json.response.allowed, false, 'fail-closed: the deny policy could not finish');
+  const ok = await s.post(review({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'fine', namespace: 'shop', labels: { owner: 'a' } } }, { uid: 'after' }));
+  t.equal(ok.json.response.uid, 'after');
+  t.equal(ok.json.response.allowed, true, 'the next review is judged normally by a fresh worker');
+});
