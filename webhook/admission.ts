@@ -157,8 +157,8 @@ export class AdmissionHandler {
       this.account(req, verdict, kindLabel);
     }
     if (req.dryRun) this.o.metrics.dryRun.inc({ decision, operation: req.operation, kind: kindLabel });
-    else this.o.metrics.requests.inc({ policy: '', decision, operation: req.operation, kind: kindLabel });
-    this.o.metrics.duration.observe({ operation: req.operation }, Number(process.hrtime.bigint() - started) / 1e9);
+    else this.o.metrics.countRequest('', decision, req.operation, kindLabel);
+    this.o.metrics.observeDuration(req.operation, Number(process.hrtime.bigint() - started) / 1e9);
     return { statusCode: 200, body: { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response } };
   }
 
@@ -288,11 +288,12 @@ export class AdmissionHandler {
 
   /** Metrics per policy and one log line per denied, warned, audited or failed review (identifiers and policy ids only). */
   private account(req: ParsedRequest, verdict: { response: Partial<AdmissionResponse>; findings: Finding[]; failure?: string; failureDetail?: string }, kind: string): void {
+    if (!verdict.findings.length && !verdict.failure) return; // the common case: nothing found, nothing to count or log
     const byAction: Record<'deny' | 'warn' | 'audit' | 'error', Set<string>> = { deny: new Set(), warn: new Set(), audit: new Set(), error: new Set() };
     for (const f of verdict.findings) byAction[f.error ? 'error' : f.action].add(f.policy);
     if (!req.dryRun)
       for (const [decision, ids] of Object.entries(byAction))
-        for (const policy of ids) this.o.metrics.requests.inc({ policy, decision, operation: req.operation, kind });
+        for (const policy of ids) this.o.metrics.countRequest(policy, decision, req.operation, kind);
     const denied = verdict.response.allowed === false;
     if (!denied && !verdict.response.warnings && !byAction.audit.size && !byAction.error.size && !verdict.failure) return;
     const line = {

@@ -85,6 +85,23 @@ export class WebhookMetrics {
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'fleetgate_' });
   }
 
+  /** Counts a review on the hot path; the labelled child is looked up once per label combination, not hashed per call. */
+  countRequest(policy: string, decision: string, operation: string, kind: string): void {
+    const key = `${policy}\u0000${decision}\u0000${operation}\u0000${kind}`;
+    let child = this.requestChildren.get(key);
+    if (!child) this.requestChildren.set(key, (child = this.requests.labels(policy, decision, operation, kind)));
+    child.inc();
+  }
+
+  observeDuration(operation: string, seconds: number): void {
+    let child = this.durationChildren.get(operation);
+    if (!child) this.durationChildren.set(operation, (child = this.duration.labels(operation)));
+    child.observe(seconds);
+  }
+
+  private readonly requestChildren = new Map<string, { inc(): void }>();
+  private readonly durationChildren = new Map<string, { observe(v: number): void }>();
+
   /** A kind as a label value: well-formed kind names, at most MAX_KINDS distinct ones, everything else "other". */
   kindLabel(kind: unknown): string {
     if (typeof kind !== 'string' || kind.length > 63 || !/^[A-Za-z][A-Za-z0-9]*$/.test(kind)) return 'other';
