@@ -235,7 +235,14 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
     async close() {
       closing = true;
       reloader.stop();
-      await app.close();
+      // Keep-alive connections whose review was in flight when closing began turn idle only afterwards:
+      // close them as they do, or the server would wait for the client's keep-alive to run out.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
       await evaluator?.close?.();
     },
   };

@@ -29,7 +29,7 @@ t.test('a hostPID Pod is denied with 403 and the policy id; the uid comes back',
   t.ok(line, 'one log line for the denied review');
   t.same(
     { kind: line.kind, namespace: line.namespace, name: line.name, user: line.user, deny: line.deny, decision: line.decision },
-    { kind: 'Pod', namespace: 'shop', name: 'debug', user: 'alice', deny: ['isolation.no-host-namespaces'], decision: 'denied' },
+    { kind: 'Pod', namespace: 'shop', name: 'debug', user: 'alice', deny: ['isolation.no-host-namespaces', 'pss.baseline.host-namespaces'], decision: 'denied' },
   );
 });
 
@@ -90,7 +90,8 @@ t.test('a non-EU ServiceEntry is denied on a cluster labelled region=europe, all
 });
 
 t.test('--action ID=warn: allowed with a warning naming the policy; audit: allowed, logged and counted', async (t) => {
-  const warn = await startServer({ actions: { 'isolation.no-host-namespaces': 'warn' } });
+  // pss.baseline.host-namespaces judges hostPID too: audit it here so the warning under test is the only one.
+  const warn = await startServer({ actions: { 'isolation.no-host-namespaces': 'warn', 'pss.*': 'audit' } });
   t.teardown(() => warn.close());
   const r = await warn.post(review(hostPidPod(), { uid: 'warn-1' }));
   t.equal(r.json.response.allowed, true);
@@ -100,13 +101,13 @@ t.test('--action ID=warn: allowed with a warning naming the policy; audit: allow
   t.same(line.warn, ['isolation.no-host-namespaces']);
   t.equal(line.msg, 'admission allowed with warnings');
 
-  const audit = await startServer({ config: { actions: { 'isolation.*': 'audit' } } });
+  const audit = await startServer({ config: { actions: { 'isolation.*': 'audit', 'pss.*': 'audit' } } });
   t.teardown(() => audit.close());
   const a = await audit.post(review(hostPidPod(), { uid: 'audit-1' }));
   t.equal(a.json.response.allowed, true);
   t.notOk(a.json.response.warnings);
   const aline = audit.logs.map((l) => JSON.parse(l)).find((l) => l.uid === 'audit-1');
-  t.same(aline.audit, ['isolation.no-host-namespaces']);
+  t.same(aline.audit, ['isolation.no-host-namespaces', 'pss.baseline.host-namespaces']);
   const metrics = (await audit.get('/metrics')).text;
   t.match(metrics, /fleetgate_admission_requests_total\{policy="isolation.no-host-namespaces",decision="audit",operation="CREATE",kind="Pod"\} 1/);
 });

@@ -79,7 +79,7 @@ export default definePolicy({
   );
   const p = run([
     '--tls-cert', certs.certFile, '--tls-key', certs.keyFile, '--port', '0', '--host', '127.0.0.1',
-    '--cluster-label', 'region=europe', '--action', 'isolation.no-host-namespaces=warn', '--policies', policyFile, '--no-namespace-watch',
+    '--cluster-label', 'region=europe', '--action', 'isolation.no-host-namespaces=warn', '--action', 'pss.baseline.host-namespaces=warn', '--policies', policyFile, '--no-namespace-watch',
   ]);
   t.teardown(() => p.child.kill('SIGKILL'));
   let port = 0;
