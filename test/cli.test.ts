@@ -1,8 +1,7 @@
 import t from 'tap';
-import { readFile, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli } from './helpers/cli.js';
+import { runCli, tempDir } from './helpers/cli.js';
 
 const LINT = 'test/fixtures/core/lint';
 const USER = 'test/fixtures/core/user-policies';
@@ -68,7 +67,7 @@ t.test('SARIF 2.1.0 as code scanning wants it', async (t) => {
 });
 
 t.test('JUnit XML: a suite per policy, failing cases per resource, input errors as errors', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fleetgate-junit-'));
+  const dir = await tempDir(t, 'fleetgate-junit-');
   const out = join(dir, 'report.xml');
   const r = await runCli(['lint', LINT, '--format', 'junit', '--output', out]);
   t.equal(r.stdout, '', '--output writes the file, not stdout');
@@ -106,7 +105,7 @@ t.test('fleetgate test runs policy examples and PolicyTest files', async (t) => 
   t.match(ok.stdout, /\d+ passed, 0 failed/);
   const json = JSON.parse((await runCli(['test', USER, '--policies', USER, '--format', 'json'])).stdout);
   t.ok(json.results.some((r: { name: string; file?: string; ok: boolean }) => r.name === 'no tag at all' && r.file?.endsWith('tests.yaml') && r.ok));
-  const dir = await mkdtemp(join(tmpdir(), 'fleetgate-test-'));
+  const dir = await tempDir(t, 'fleetgate-test-');
   const { writeFile } = await import('node:fs/promises');
   await writeFile(
     join(dir, 'wrong.yaml'),

@@ -1,8 +1,7 @@
 import t from 'tap';
-import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli } from './helpers/cli.js';
+import { runCli, tempDir } from './helpers/cli.js';
 
 /**
  * Secret values never reach a report: values are planted in Secrets (data and stringData) of the files that lint
@@ -26,7 +25,7 @@ function assertClean(t: { notOk(value: unknown, message: string): void }, label:
 }
 
 t.test('lint: no format prints Secret data', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fleetgate-secrets-lint-'));
+  const dir = await tempDir(t, 'fleetgate-secrets-lint-');
   await writeFile(
     join(dir, 'app.yaml'),
     [
@@ -43,7 +42,7 @@ t.test('lint: no format prints Secret data', async (t) => {
 });
 
 t.test('scan: drifted and unmanaged Secrets show no values in any format', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fleetgate-secrets-scan-'));
+  const dir = await tempDir(t, 'fleetgate-secrets-scan-');
   await mkdir(join(dir, 'repo/base'), { recursive: true });
   await mkdir(join(dir, 'live'), { recursive: true });
   await writeFile(

@@ -28,3 +28,13 @@ export function runCli(args: string[], opts: { input?: string; env?: Record<stri
     child.stdin.end(opts.input ?? '');
   });
 }
+
+/** A temporary folder that is removed when the test ends. */
+export async function tempDir(t: { teardown(fn: () => unknown): void }, prefix: string): Promise<string> {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}

@@ -1,10 +1,9 @@
 import t from 'tap';
-import { mkdtemp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { sampleObjects, startApiDouble, type ClusterFaults } from '../helpers/api-double.js';
-import { BIN, ROOT, runCli } from '../helpers/cli.js';
+import { BIN, ROOT, runCli, tempDir } from '../helpers/cli.js';
 
 /**
  * The whole `fleetgate scan`, as a process, against live clusters served by the API double: a fleet where 10% of
@@ -45,8 +44,8 @@ async function fleetOn(dir: string, faults: boolean) {
   return api;
 }
 
-async function scanReport(faults: boolean): Promise<ClusterReport[]> {
-  const dir = await mkdtemp(join(tmpdir(), `fleetgate-live-fleet-${faults ? 'faults' : 'clean'}-`));
+async function scanReport(t: { teardown(fn: () => unknown): void }, faults: boolean): Promise<ClusterReport[]> {
+  const dir = await tempDir(t, `fleetgate-live-fleet-${faults ? 'faults' : 'clean'}-`);
   const api = await fleetOn(dir, faults);
   try {
     const r = await runCli(['scan', '--fleet', join(dir, 'fleet.yaml'), '--format', 'json', '--output', join(dir, 'report.json'), '--concurrency', '4']);
@@ -58,8 +57,8 @@ async function scanReport(faults: boolean): Promise<ClusterReport[]> {
 }
 
 t.test('10% of the fleet misbehaves: every other cluster is reported exactly as in a clean run', async (t) => {
-  const clean = await scanReport(false);
-  const faulty = await scanReport(true);
+  const clean = await scanReport(t, false);
+  const faulty = await scanReport(t, true);
   t.equal(clean.length, N);
   t.ok(clean.every((c) => c.status === 'ok'), 'the clean fleet is read whole');
   for (const c of faulty) {
@@ -73,7 +72,7 @@ t.test('10% of the fleet misbehaves: every other cluster is reported exactly as 
 });
 
 t.test('SIGINT during a scan leaves no report file, whole or half-written', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fleetgate-live-sigint-'));
+  const dir = await tempDir(t, 'fleetgate-live-sigint-');
   const api = await fleetOn(dir, false);
   try {
     api.cluster('c10').faults.hang = true;
