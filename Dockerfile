@@ -22,7 +22,6 @@ COPY src ./src
 COPY policies ./policies
 COPY webhook ./webhook
 COPY scanner ./scanner
-COPY bench ./bench
 RUN npx tsc -p tsconfig.json
 
 FROM ${NODE_IMAGE} AS deps
