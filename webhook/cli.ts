@@ -14,7 +14,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const usage = `Usage: fleetgate serve --tls-cert FILE --tls-key FILE [options]
 
 Runs the validating admission webhook: HTTPS only (TLS 1.2+), admission.k8s.io/v1 AdmissionReview on
-POST /validate, GET /healthz, GET /readyz (200 once the policies are loaded), GET /metrics (Prometheus).
+POST /validate, GET /healthz, GET /readyz (200 once the policies are loaded and, with a
+namespace watch, the namespaces listed), GET /metrics (Prometheus).
 The cert and key files are re-read when they change (every 10 s), without dropping connections.
 SIGTERM stops accepting, lets in-flight reviews finish and exits 0.
 
@@ -108,6 +109,8 @@ export const command: Command = {
         logger,
         metrics,
         namespaceLabels: nsCache?.lookup,
+        // Namespace-scope policies need the namespaces' labels: not ready before the first list arrived.
+        dependenciesReady: nsCache ? () => nsCache!.synced : undefined,
       });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

@@ -30,6 +30,8 @@ export interface WebhookServerOptions {
   /** Builds the evaluator from the bound engine (default: in-process). Worker-thread evaluators plug in here. */
   evaluator?: (engine: ClusterEngine) => Evaluator;
   namespaceLabels?: (name: string) => Record<string, string> | undefined;
+  /** Extra readiness condition (the namespace cache's first sync): /readyz stays 503 until it holds. */
+  dependenciesReady?: () => boolean;
   metrics?: WebhookMetrics;
   bodyLimit?: number;
 }
@@ -176,9 +178,10 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
 
   app.get('/healthz', async () => 'ok\n');
   app.get('/readyz', async (_request, reply) => {
-    if (handler && !closing) return 'ok\n';
+    const synced = opts.dependenciesReady?.() ?? true;
+    if (handler && synced && !closing) return 'ok\n';
     reply.code(503);
-    return closing ? 'shutting down\n' : 'policies not loaded yet\n';
+    return closing ? 'shutting down\n' : !handler ? 'policies not loaded yet\n' : 'namespace cache not synced yet\n';
   });
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);

@@ -208,3 +208,15 @@ t.test('plain HTTP is refused', async (t) => {
   t.match(outcome, /^error /, `plain HTTP gets no HTTP answer (${outcome})`);
   t.equal((await s.get('/healthz')).status, 200, 'and the server is still up');
 });
+
+t.test('/readyz waits for the namespace cache as well as the policies', async (t) => {
+  let synced = false;
+  const s = await startServer({ dependenciesReady: () => synced });
+  t.teardown(() => s.close());
+  const before = await s.get('/readyz');
+  t.equal(before.status, 503);
+  t.match(before.text, /namespace cache not synced yet/);
+  synced = true;
+  t.equal((await s.get('/readyz')).status, 200);
+  t.equal((await s.get('/healthz')).status, 200, 'alive all along');
+});
