@@ -15,7 +15,8 @@ function color(score: number): string {
 /** Horizontal bar chart: one row per item, value 0–100. */
 function barChart(title: string, rows: { label: string; value: number; note?: string }[]): string {
   const rowH = 18;
-  const labelW = Math.min(260, Math.max(80, ...rows.map((r) => r.label.length * 7 + 10)));
+  // ~7.5 px per character at the 12 px font, so the longest policy id (44 characters) is never cut off.
+  const labelW = Math.min(360, Math.max(80, ...rows.map((r) => Math.ceil(r.label.length * 7.5) + 12)));
   const barW = 420;
   const h = rows.length * rowH + 30;
   const bars = rows
