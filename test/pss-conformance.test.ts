@@ -3,6 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { cliCommand } from './helpers/cli.js';
 import { Engine, loadPaths, type Finding, type KubeObject } from '../src/index.js';
 import { policies as pss } from '../policies/pod-security/index.js';
 
@@ -123,15 +124,13 @@ if (!fixtureDirs.length) {
   });
 
   t.test('fleetgate lint --format json names the expected check for every fail fixture', async (t) => {
-    const bin = join(repoRoot, 'bin', 'fleetgate');
     if (!existsSync(join(repoRoot, 'dist', 'src', 'cli', 'main.js'))) {
       t.skip('dist/ is not built (npm test builds it first)');
       return;
     }
-    // A plain node: tap's loaders (NODE_OPTIONS, re-added to spawned node processes) must not reach the CLI under test.
     for (const level of LEVELS) {
       const dir = join(corpus, 'testdata', level, VERSION, 'fail');
-      const run = spawnSync('/bin/sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$@"', process.execPath, bin, 'lint', dir, '--format', 'json'], {
+      const run = spawnSync(...cliCommand(['lint', dir, '--format', 'json']), {
         cwd: repoRoot,
         encoding: 'utf8',
         maxBuffer: 64 * 1024 * 1024,

@@ -1,15 +1,16 @@
 // Dogfooding: deploy/install.yaml passes fleetgate's own built-in packs (every pack that is merged: this test
 // gets stricter as they land), with only the waivers written down in deploy/exceptions.yaml.
 import t from 'tap';
+import { cliCommand } from '../helpers/cli.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..', '..');
 
-/** Runs ./bin/fleetgate as users do: a plain node, without the loaders tap re-adds to spawned node processes. */
+/** Runs ./bin/fleetgate as users do (see cliCommand). */
 function fleetgate(args: string[], input?: string) {
-  return spawnSync('/bin/sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$@"', process.execPath, 'bin/fleetgate', ...args], {
+  return spawnSync(...cliCommand(args), {
     cwd: root,
     encoding: 'utf8',
     input,

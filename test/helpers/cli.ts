@@ -10,12 +10,19 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The command line that starts ./bin/fleetgate as a user would. The test runner re-injects its loaders through
+ * NODE_OPTIONS into every child node (and they would load the extension-less ESM bin as CommonJS); a user's shell has
+ * none, so the CLI under test is started through sh with NODE_OPTIONS unset. For spawn/spawnSync: [command, args].
+ */
+export function cliCommand(args: readonly string[]): [string, string[]] {
+  return ['/bin/sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$@"', process.execPath, BIN, ...args]];
+}
+
 /** Runs ./bin/fleetgate as a user would (a real process, from the repo root); `input` goes to stdin. */
 export function runCli(args: string[], opts: { input?: string; env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    // The test runner re-injects its loaders through NODE_OPTIONS into every child; a user's shell has none,
-    // so the CLI under test is started through sh with NODE_OPTIONS unset.
-    const child = spawn('/bin/sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$@"', process.execPath, BIN, ...args], {
+    const child = spawn(...cliCommand(args), {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '', ...opts.env },
     });

@@ -2,11 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import t from 'tap';
+import { cliCommand } from '../helpers/cli.js';
 
 // Spawns the real CLI (dist/, built by `npm test` before tap runs) over examples/manifests and the shared real-world corpus.
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = resolve(ROOT, 'bin/fleetgate');
 const BUILT = existsSync(resolve(ROOT, 'dist/src/cli/main.js'));
 const CORPUS = resolve(ROOT, '../shared/corpus/real');
 
@@ -16,13 +16,10 @@ interface Report {
   summary: unknown;
 }
 
-// The CLI runs as a user would run it. tap's process-info hook injects its loaders into every child's NODE_OPTIONS
-// (and those make node load the extension-less ESM bin/fleetgate as CommonJS), so the child goes through
-// `env -u NODE_OPTIONS`, which drops them after the hook has run.
 const ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TAP') && !k.startsWith('_TAPJS')));
 
 function lint(args: string[]) {
-  const r = spawnSync('env', ['-u', 'NODE_OPTIONS', process.execPath, BIN, 'lint', '--format', 'json', ...args], {
+  const r = spawnSync(...cliCommand(['lint', '--format', 'json', ...args]), {
     cwd: ROOT,
     env: ENV,
     encoding: 'utf8',

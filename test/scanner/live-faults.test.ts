@@ -3,7 +3,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { sampleObjects, startApiDouble, type ClusterFaults } from '../helpers/api-double.js';
-import { BIN, ROOT, runCli, tempDir } from '../helpers/cli.js';
+import { ROOT, cliCommand, runCli, tempDir } from '../helpers/cli.js';
 
 /**
  * The whole `fleetgate scan`, as a process, against live clusters served by the API double: a fleet where 10% of
@@ -77,7 +77,7 @@ t.test('SIGINT during a scan leaves no report file, whole or half-written', asyn
   try {
     api.cluster('c10').faults.hang = true;
     const out = join(dir, 'report.json');
-    const child = spawn('/bin/sh', ['-c', 'unset NODE_OPTIONS; exec "$0" "$@"', process.execPath, BIN, 'scan', '--fleet', join(dir, 'fleet.yaml'), '--format', 'json', '--output', out], { cwd: ROOT, stdio: 'ignore' });
+    const child = spawn(...cliCommand(['scan', '--fleet', join(dir, 'fleet.yaml'), '--format', 'json', '--output', out]), { cwd: ROOT, stdio: 'ignore' });
     // Interrupt once the scan is stuck on the hanging cluster.
     for (let i = 0; i < 200 && !api.requests.some((r) => r.cluster === 'c10'); i++) await new Promise((r) => setTimeout(r, 25));
     t.ok(api.requests.some((r) => r.cluster === 'c10'), 'the scan reached the hanging cluster');

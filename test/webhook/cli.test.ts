@@ -1,6 +1,7 @@
 // `fleetgate serve` as users run it: flags, --config validation (exit 2), a real process answering over HTTPS,
 // and SIGTERM finishing in-flight reviews before exiting 0. Needs the build (npm test runs it first).
 import t from 'tap';
+import { cliCommand } from '../helpers/cli.js';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -9,14 +10,10 @@ import { Agent, request } from 'node:https';
 import { loadConfigFile, mergeSettings } from '../../webhook/config.js';
 import { hostPidPod, makeCerts, nonEuServiceEntry, review } from '../fixtures/webhook/support.js';
 
-const BIN = new URL('../../bin/fleetgate', import.meta.url).pathname;
 const built = existsSync(new URL('../../dist/webhook/cli.js', import.meta.url));
 
 function run(args: string[]) {
-  // tap's loaders ride along in NODE_OPTIONS; the real binary runs without them, as users run it.
-  // tap's process-info hook re-adds itself to children's NODE_OPTIONS and would load the extensionless bin as
-  // CommonJS; \`env -u\` drops it after the spawn, so the binary runs exactly as users run it.
-  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(...cliCommand(['serve', ...args]), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c) => (out += c));
