@@ -7,7 +7,7 @@ import { matchesGlob } from './glob.js';
 import { Inventory, type Resource } from './inventory.js';
 import { matchesConditions, matchesSelector } from './labels.js';
 import { getAt, splitDotted, toJsonPath } from './path.js';
-import { POD_CONTROLLER_KINDS, PodView } from './pod.js';
+import { POD_CONTROLLER_KINDS, PodView, isPodController } from './pod.js';
 import { DEFAULT_SYSTEM_NAMESPACES, SYSTEM_NAMESPACE_LABEL, groupOf, labelsOf, refOf } from './resource.js';
 import type { Action, Finding, KubeObject, Operation, PathSegments, Scope } from './types.js';
 
@@ -31,6 +31,11 @@ export interface EvaluateOptions {
    * The sandbox uses it to know which policy was running when it had to stop a runaway one.
    */
   onPolicy?: (resourceIndex: number, policyId: string) => void;
+  /**
+   * Count checks per policy into `Evaluation.checks` (default true). Admission turns it off: the webhook never reads
+   * the counts, and building a record keyed by ~50 policy ids costs more than judging the object.
+   */
+  countChecks?: boolean;
 }
 
 export interface Evaluation {
@@ -57,9 +62,25 @@ interface BoundPolicy {
   actionOverridden: boolean;
   kinds: { group?: string; kind: string }[];
   operations: readonly Operation[];
+  /** Position among the object- and namespace-scope policies (where its checks are counted). */
+  index: number;
+  /** `match` beyond kinds and cluster labels, compiled; undefined when there is nothing more to test. */
+  matchTest?: ObjectTest;
+  /** `exclude` compiled; undefined when the policy excludes nothing at object level. */
+  excludeTest?: ObjectTest;
+}
+
+/** What a compiled match/exclude condition looks at: the object's namespace, labels, kind and group. */
+type ObjectTest = (namespace: NamespaceInfo, objLabels: Record<string, string>, kind: string, group: string) => boolean;
+
+/** The policies that can judge objects of one kind/group under one operation, found once and reused. */
+interface Plan {
+  entries: { bound: BoundPolicy; /** Judged through its pod template (autogen), not as the kind itself. */ byTemplate: boolean }[];
 }
 
 const DEFAULT_OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE'];
+const ALL_SCOPES: readonly Scope[] = ['object', 'namespace', 'cluster'];
+const OBJECT_SCOPES: readonly Scope[] = ['object', 'namespace'];
 
 function hasActionFor(id: string, actions: Record<string, Action> = {}): boolean {
   return Object.keys(actions).some((pattern) => matchesGlob(id, pattern));
@@ -70,6 +91,29 @@ function parseKinds(kinds: readonly string[]): { group?: string; kind: string }[
     const slash = k.lastIndexOf('/');
     return slash < 0 ? { kind: k } : { group: k.slice(0, slash), kind: k.slice(slash + 1) };
   });
+}
+
+const kindMatches = (kinds: readonly { group?: string; kind: string }[], kind: string, group: string): boolean =>
+  kinds.some((k) => k.kind === kind && (k.group === undefined || k.group === group));
+
+/**
+ * Compiles a match (every given field must hold) or an exclude (any given field that holds excludes) into one test,
+ * so the per-object work is only the tests a policy actually declares.
+ */
+function compileTest(m: Partial<Policy['match']> | undefined, isExclude: boolean): ObjectTest | undefined {
+  if (!m) return undefined;
+  const tests: ObjectTest[] = [];
+  const { namespaces, namespaceSelector, labels } = m;
+  if (namespaces) tests.push((ns) => ns.name !== undefined && namespaces.some((g) => matchesGlob(ns.name!, g)));
+  if (namespaceSelector) tests.push((ns) => ns.name !== undefined && matchesSelector(ns.labels, namespaceSelector));
+  if (labels) tests.push((_ns, objLabels) => matchesSelector(objLabels, labels));
+  if (isExclude && m.kinds) {
+    const kinds = parseKinds(m.kinds);
+    tests.push((_ns, _labels, kind, group) => kindMatches(kinds, kind, group));
+  }
+  if (!tests.length) return undefined;
+  if (tests.length === 1) return tests[0];
+  return isExclude ? (...a) => tests.some((t) => t(...a)) : (...a) => tests.every((t) => t(...a));
 }
 
 /** The policy set, compiled once. `bind` resolves it for one cluster; that is what evaluates objects. */
@@ -96,7 +140,10 @@ export class ClusterEngine {
   /** kind → object/namespace-scope policies that may apply to it (autogen included). */
   private readonly byKind = new Map<string, BoundPolicy[]>();
   private readonly clusterPolicies: BoundPolicy[] = [];
+  private readonly objectPolicies: BoundPolicy[] = [];
   private readonly systemNamespaces: ReadonlySet<string>;
+  /** kind → group → operation → the policies that may judge such an object (see planFor). */
+  private readonly plans = new Map<string, Map<string, Partial<Record<Operation, Plan>>>>();
 
   constructor(policies: readonly Policy[], cluster: ClusterContext) {
     this.labels = cluster.labels ?? {};
@@ -113,11 +160,15 @@ export class ClusterEngine {
         actionOverridden: resolveAction(policy, cluster.actions) !== policy.action || hasActionFor(policy.id, cluster.actions),
         kinds: parseKinds(policy.match.kinds),
         operations: policy.match.operations ?? DEFAULT_OPERATIONS,
+        index: -1,
+        matchTest: compileTest(policy.match, false),
+        excludeTest: compileTest(policy.exclude, true),
       };
       if (policy.scope === 'cluster') {
         this.clusterPolicies.push(bound);
         continue;
       }
+      bound.index = this.objectPolicies.push(bound) - 1;
       const kinds = new Set(bound.kinds.map((k) => k.kind));
       if (kinds.has('Pod')) for (const k of POD_CONTROLLER_KINDS) kinds.add(k);
       for (const k of kinds) {
@@ -130,28 +181,43 @@ export class ClusterEngine {
 
   /** Evaluates a set of resources as one inventory: every object- and namespace-scope policy per object, cluster-scope policies once. */
   evaluate(resources: readonly Resource[], opts: EvaluateOptions = {}): Evaluation {
-    const scopes = opts.scopes ?? ['object', 'namespace', 'cluster'];
-    const now = opts.now ?? new Date();
+    return this.run(resources, opts, opts.scopes ?? ALL_SCOPES);
+  }
+
+  /** Admission's fast path: one object, object- and namespace-scope policies only. */
+  evaluateObject(object: KubeObject, opts: EvaluateOptions = {}): Evaluation {
+    return this.run([{ object }], opts, opts.scopes ?? OBJECT_SCOPES);
+  }
+
+  private run(resources: readonly Resource[], opts: EvaluateOptions, scopes: readonly Scope[]): Evaluation {
     const findings: Finding[] = [];
-    const exceptions: PolicyException[] = [...(opts.exceptions ?? [])];
+    const exceptions: PolicyException[] = opts.exceptions ? [...opts.exceptions] : [];
     const judged: Resource[] = [];
-    const checks: Record<string, number> = {};
+    let hasNamespaces = false;
+    const counts = opts.countChecks === false ? undefined : new Uint32Array(this.objectPolicies.length);
     for (const r of resources) {
       if (!isExceptionObject(r.object)) {
         judged.push(r);
+        if (r.object.kind === 'Namespace') hasNamespaces = true;
         continue;
       }
       const parsed = parseException(r.object);
       if (typeof parsed === 'string') findings.push(this.metaFinding(r, EXCEPTION_INVALID, `invalid PolicyException: ${parsed}`));
       else exceptions.push(parsed);
     }
-    const inventory = new Inventory(judged);
-    const nsLabels = (name: string) => opts.namespaceLabels?.(name) ?? inventory.namespaceLabels(name);
-    const runObject = scopes.includes('object') || scopes.includes('namespace');
-    if (runObject) {
-      judged.forEach((r, i) => this.evaluateResource(r, i, opts, nsLabels, scopes, findings, checks));
+    // Indexed only when something needs it (admission judges one object and rarely does).
+    let inventory: Inventory | undefined;
+    const inventoryOf = () => (inventory ??= new Inventory(judged));
+    const nsLabels = (name: string) => opts.namespaceLabels?.(name) ?? (hasNamespaces ? inventoryOf().namespaceLabels(name) : undefined);
+    const scopeFilter = scopes === ALL_SCOPES || scopes === OBJECT_SCOPES || (scopes.includes('object') && scopes.includes('namespace')) ? undefined : scopes;
+    if (scopeFilter === undefined || scopeFilter.length) {
+      for (let i = 0; i < judged.length; i++) this.evaluateResource(judged[i], i, opts, nsLabels, scopeFilter, findings, counts);
     }
-    if (scopes.includes('cluster')) this.evaluateCluster(inventory, nsLabels, findings, opts.onPolicy);
+    if (scopes.includes('cluster')) this.evaluateCluster(inventoryOf(), nsLabels, findings, opts.onPolicy);
+    const checks: Record<string, number> = {};
+    if (counts) for (const bound of this.objectPolicies) if (counts[bound.index]) checks[bound.policy.id] = counts[bound.index];
+    if (!exceptions.length) return { findings, waived: 0, objects: judged.length, exceptions, checks };
+    const now = opts.now ?? new Date();
 
     // Waivers: an expired one stops applying and is reported once, on the exception itself.
     const active: PolicyException[] = [];
@@ -185,11 +251,6 @@ export class ClusterEngine {
     return { kept, waived };
   }
 
-  /** Admission's fast path: one object, object- and namespace-scope policies only. */
-  evaluateObject(object: KubeObject, opts: EvaluateOptions = {}): Evaluation {
-    return this.evaluate([{ object }], { scopes: ['object', 'namespace'], ...opts });
-  }
-
   /** Whether any policy could look at this kind (the webhook skips work for kinds nobody polices). */
   hasPoliciesFor(kind: string): boolean {
     return this.byKind.has(kind);
@@ -200,21 +261,48 @@ export class ClusterEngine {
     return this.systemNamespaces.has(name) || labels?.[SYSTEM_NAMESPACE_LABEL] === 'true';
   };
 
+  /** The policies that may judge an object of this kind, group and operation (kind, autogen and operation resolved once). */
+  private planFor(kind: string, group: string, operation: Operation): Plan | undefined {
+    let byGroup = this.plans.get(kind);
+    let byOperation = byGroup?.get(group);
+    const known = byOperation?.[operation];
+    if (known) return known;
+    const candidates = this.byKind.get(kind);
+    if (!candidates) return undefined;
+    const plan: Plan = { entries: [] };
+    const controller = isPodController(kind, group);
+    for (const bound of candidates) {
+      if (!bound.operations.includes(operation)) continue;
+      if (kindMatches(bound.kinds, kind, group)) plan.entries.push({ bound, byTemplate: false });
+      // Autogen: a policy on core Pods also judges the pod templates of the built-in controllers.
+      else if (controller && kindMatches(bound.kinds, 'Pod', '')) plan.entries.push({ bound, byTemplate: true });
+    }
+    if (!byGroup) this.plans.set(kind, (byGroup = new Map()));
+    // Groups come from the objects judged: bound them so hostile input cannot grow the cache without limit.
+    if (!byOperation) {
+      if (byGroup.size >= 100) byGroup.clear();
+      byGroup.set(group, (byOperation = {}));
+    }
+    byOperation[operation] = plan;
+    return plan;
+  }
+
   private evaluateResource(
     r: Resource,
     index: number,
     opts: EvaluateOptions,
     nsLabels: (name: string) => Record<string, string> | undefined,
-    scopes: readonly Scope[],
+    scopeFilter: readonly Scope[] | undefined,
     findings: Finding[],
-    checks: Record<string, number>,
+    counts: Uint32Array | undefined,
   ): void {
     const obj = r.object;
     const kind = typeof obj.kind === 'string' ? obj.kind : '';
-    const candidates = this.byKind.get(kind);
-    if (!candidates) return;
+    if (!this.byKind.has(kind)) return;
     const operation = opts.operation ?? 'CREATE';
     const group = groupOf(obj.apiVersion);
+    const plan = this.planFor(kind, group, operation);
+    if (!plan || !plan.entries.length) return;
     const isNamespace = kind === 'Namespace' && group === '';
     const nsName = isNamespace ? obj.metadata?.name : obj.metadata?.namespace;
     const knownLabels = isNamespace ? labelsOf(obj) : typeof nsName === 'string' ? nsLabels(nsName) : undefined;
@@ -251,19 +339,15 @@ export class ClusterEngine {
       },
     };
 
-    for (const bound of candidates) {
+    for (const { bound, byTemplate } of plan.entries) {
       const { policy } = bound;
-      if (!scopes.includes(policy.scope)) continue;
-      if (!bound.operations.includes(operation)) continue;
-      const byTemplate = !bound.kinds.some((k) => k.kind === kind && (k.group === undefined || k.group === group));
-      if (byTemplate) {
-        if (pod === null) pod = PodView.of(obj);
-        if (!pod) continue;
-      }
-      if (!this.matches(policy.match, namespace, objLabels, false)) continue;
-      if (policy.exclude && this.matches(policy.exclude, namespace, objLabels, true, kind, group)) continue;
+      if (scopeFilter && !scopeFilter.includes(policy.scope)) continue;
+      if (pod === null && byTemplate) pod = PodView.of(obj);
+      if (byTemplate && !pod) continue;
+      if (bound.matchTest && !bound.matchTest(namespace, objLabels, kind, group)) continue;
+      if (bound.excludeTest && bound.excludeTest(namespace, objLabels, kind, group)) continue;
       if (pod === null) pod = PodView.of(obj);
-      checks[policy.id] = (checks[policy.id] ?? 0) + 1;
+      if (counts) counts[bound.index]++;
       opts.onPolicy?.(index, policy.id);
       current = bound;
       ctx.pod = pod ?? undefined;
@@ -301,23 +385,6 @@ export class ClusterEngine {
         findings.push(this.errorFinding(bound, { object: {} }, { apiVersion: '', kind: '', name: '' }, err));
       }
     }
-  }
-
-  /** Match (all given fields must hold) or exclude (any given field that holds excludes). */
-  private matches(
-    m: Partial<Policy['match']>,
-    namespace: NamespaceInfo,
-    objLabels: Record<string, string>,
-    isExclude: boolean,
-    kind = '',
-    group = '',
-  ): boolean {
-    const tests: boolean[] = [];
-    if (m.namespaces) tests.push(namespace.name !== undefined && m.namespaces.some((g) => matchesGlob(namespace.name!, g)));
-    if (m.namespaceSelector) tests.push(namespace.name !== undefined && matchesSelector(namespace.labels, m.namespaceSelector));
-    if (m.labels) tests.push(matchesSelector(objLabels, m.labels));
-    if (isExclude && m.kinds) tests.push(parseKinds(m.kinds).some((k) => k.kind === kind && (k.group === undefined || k.group === group)));
-    return isExclude ? tests.some(Boolean) : tests.every(Boolean);
   }
 
   private finding(bound: BoundPolicy, r: Resource, ref: Finding['resource'], message: string, path: PathSegments): Finding {

@@ -21,6 +21,23 @@ export const POD_TEMPLATE_PATHS: Readonly<Record<string, PathSegments>> = {
 
 export const POD_CONTROLLER_KINDS = Object.keys(POD_TEMPLATE_PATHS).filter((k) => k !== 'Pod');
 
+/** The API group of each pod controller: autogen applies to these, not to a custom resource that reuses a kind name. */
+const POD_CONTROLLER_GROUPS: Readonly<Record<string, string>> = {
+  Deployment: 'apps',
+  StatefulSet: 'apps',
+  DaemonSet: 'apps',
+  ReplicaSet: 'apps',
+  ReplicationController: '',
+  Job: 'batch',
+  CronJob: 'batch',
+  PodTemplate: '',
+};
+
+/** Whether an object of this kind and API group is a pod controller (it has a pod template that autogen judges). */
+export function isPodController(kind: string, group: string): boolean {
+  return Object.prototype.hasOwnProperty.call(POD_CONTROLLER_GROUPS, kind) && POD_CONTROLLER_GROUPS[kind] === group;
+}
+
 export type ContainerType = 'containers' | 'initContainers' | 'ephemeralContainers';
 
 export interface ContainerView {
