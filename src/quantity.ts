@@ -38,6 +38,23 @@ export function tryParseQuantity(input: unknown): number | undefined {
   }
 }
 
+/** Whether parseQuantity would accept the input (without building the number: policies on the hot path only validate). */
+export function isQuantity(input: unknown): boolean {
+  if (typeof input === 'number') return Number.isFinite(input);
+  if (typeof input !== 'string') return false;
+  // Manifests repeat a handful of quantities (100m, 128Mi, 1Gi): remember the answers for short strings, within a bound.
+  if (input.length > 32) return QUANTITY.test(input.trim());
+  let valid = validity.get(input);
+  if (valid === undefined) {
+    valid = QUANTITY.test(input.trim());
+    if (validity.size >= 1000) validity.clear();
+    validity.set(input, valid);
+  }
+  return valid;
+}
+
+const validity = new Map<string, boolean>();
+
 /** -1, 0 or 1, like a comparator. Small relative tolerance absorbs binary floating-point noise (`0.1` vs `100m`). */
 export function compareQuantities(a: string | number, b: string | number): number {
   const x = parseQuantity(a);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { compareQuantities, parseQuantity, tryParseQuantity, QuantityError } from '../src/quantity.js';
+import { compareQuantities, isQuantity, parseQuantity, tryParseQuantity, QuantityError } from '../src/quantity.js';
 
 t.test('parses every quantity form Kubernetes accepts', async (t) => {
   const cases: [string | number, number][] = [
@@ -42,4 +42,10 @@ t.test('compares across suffixes', async (t) => {
   t.equal(compareQuantities('1e3', '1k'), 0);
   t.equal(compareQuantities('0.1', '100m'), 0, 'floating-point noise is absorbed');
   t.equal(compareQuantities('2', '1500m'), 1);
+});
+
+t.test('isQuantity agrees with parseQuantity, also when the answer is remembered', async (t) => {
+  const inputs: unknown[] = ['500m', '128Mi', ' 1Gi ', '1e3', '', 'abc', '5 Gi', '1Kb', 4, NaN, Infinity, null, {}, '9'.repeat(40), `${'9'.repeat(40)}x`];
+  for (let round = 0; round < 2; round++)
+    for (const input of inputs) t.equal(isQuantity(input), tryParseQuantity(input) !== undefined, `${JSON.stringify(input)} (round ${round})`);
 });

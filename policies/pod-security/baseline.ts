@@ -260,10 +260,12 @@ const seLinux = pssPolicy({
   description: `seLinuxOptions (pod and containers): type must be empty or one of ${[...ALLOWED_SELINUX_TYPES].join(', ')}; user and role must be empty.`,
   severity: 'high',
   check_(p, emit) {
-    const visit = (o: unknown, who: string, path: (rel: string) => readonly (string | number)[]) => {
+    // `who` is a function: the label is only worth building when there is something to report.
+    const visit = (o: unknown, whom: () => string, path: (rel: string) => readonly (string | number)[]) => {
       const opts = sc(o)?.seLinuxOptions as Obj;
       if (!opts || typeof opts !== 'object') return;
       const { type, user, role } = opts;
+      const who = whom();
       if (typeof type === 'string' && type !== '' && !ALLOWED_SELINUX_TYPES.has(type))
         emit(`seLinuxOptions (${who} set forbidden securityContext.seLinuxOptions: type ${q(type)})`, path('securityContext.seLinuxOptions.type'));
       if (typeof user === 'string' && user !== '')
@@ -271,8 +273,8 @@ const seLinux = pssPolicy({
       if (typeof role === 'string' && role !== '')
         emit(`seLinuxOptions (${who} set forbidden securityContext.seLinuxOptions: role ${q(role)})`, path('securityContext.seLinuxOptions.role'));
     };
-    visit(p.spec, 'pod', (rel) => p.path(rel));
-    for (const c of p.containers()) visit(c.spec, `container ${q(c.name)}`, c.path);
+    visit(p.spec, () => 'pod', (rel) => p.path(rel));
+    for (const c of p.containers()) visit(c.spec, () => `container ${q(c.name)}`, c.path);
   },
   examples: {
     pass: [pod({ securityContext: { seLinuxOptions: { type: 'container_t', level: 's0:c123,c456' } } })],

@@ -93,14 +93,15 @@ export function actionFor(modes: Modes, checkLevel: CheckLevel, baselineOnly = f
   return undefined;
 }
 
-// Namespace labels objects are shared by every policy judging one object: resolve each once.
-const modesCache = new WeakMap<object, WeakMap<object, Modes>>();
+// Every pss.* policy judging one object asks for the same namespace labels object, each with its own (usually
+// equal) parameters: remember the last answer, so the modes are worked out once per object, not once per check.
+let last: { labels: object; enforce: unknown; warn: unknown; audit: unknown; modes: Modes } | undefined;
 
 function cachedModes(labels: Readonly<Record<string, string>>, params: Readonly<PssParams>): Modes {
-  let byParams = modesCache.get(labels);
-  if (!byParams) modesCache.set(labels, (byParams = new WeakMap()));
-  let modes = byParams.get(params);
-  if (!modes) byParams.set(params, (modes = modesFor(labels, params)));
+  const l = last;
+  if (l && l.labels === labels && l.enforce === params.defaultEnforce && l.warn === params.defaultWarn && l.audit === params.defaultAudit) return l.modes;
+  const modes = modesFor(labels, params);
+  last = { labels, enforce: params.defaultEnforce, warn: params.defaultWarn, audit: params.defaultAudit, modes };
   return modes;
 }
 
@@ -128,6 +129,26 @@ export interface CheckSpec {
 /** Builds one pss.* policy: namespace scope (to read the level labels), Pod with autogen. */
 export function pssPolicy(spec: CheckSpec): Policy {
   const { level, overriddenAtRestricted, check_ } = spec;
+  // Policies run synchronously, one at a time: the object being judged and its action live here between the
+  // calls of one validate, so judging a compliant pod allocates nothing.
+  let current: ObjectContext<PssParams, PodView> | undefined;
+  // undefined: not resolved yet; null: not reported (exempt, or no mode runs this check).
+  let action: Action | null | undefined;
+  const resolve = (ctx: ObjectContext<PssParams, PodView>): Action | null => {
+    const { params, pod } = ctx;
+    const ns = ctx.namespace.name;
+    if (ns !== undefined && params.exemptNamespaces.length && params.exemptNamespaces.includes(ns)) return null;
+    const rc = pod.spec.runtimeClassName;
+    if (typeof rc === 'string' && params.exemptRuntimeClasses.length && params.exemptRuntimeClasses.includes(rc)) return null;
+    let a = actionFor(cachedModes(ctx.namespace.labels, params), level, overriddenAtRestricted?.(pod) ?? false) ?? null;
+    if (a === 'deny' && !params.enforceOnTemplates && pod.templatePath.length > 0) a = 'warn';
+    return a;
+  };
+  const emit: Emit = (message, path) => {
+    if (!current) throw new Error(`pss.${level}.${spec.check} reported after it returned`);
+    if (action === undefined) action = resolve(current);
+    if (action !== null) current.report(message, path, { action });
+  };
   return definePolicy({
     id: `pss.${level}.${spec.check}`,
     title: spec.title,
@@ -139,23 +160,13 @@ export function pssPolicy(spec: CheckSpec): Policy {
     match: { kinds: ['Pod'] },
     params: PSS_DEFAULTS,
     validate(ctx: ObjectContext<PssParams, PodView>) {
-      const { pod } = ctx;
-      // undefined: not resolved yet; null: not reported (exempt, or no mode runs this check).
-      let action: Action | null | undefined;
-      const resolve = (): Action | null => {
-        const params = ctx.params;
-        const ns = ctx.namespace.name;
-        if (ns !== undefined && params.exemptNamespaces.length && params.exemptNamespaces.includes(ns)) return null;
-        const rc = pod.spec.runtimeClassName;
-        if (typeof rc === 'string' && params.exemptRuntimeClasses.length && params.exemptRuntimeClasses.includes(rc)) return null;
-        let a = actionFor(cachedModes(ctx.namespace.labels, params), level, overriddenAtRestricted?.(pod) ?? false) ?? null;
-        if (a === 'deny' && !params.enforceOnTemplates && pod.templatePath.length > 0) a = 'warn';
-        return a;
-      };
-      check_(pod, (message, path) => {
-        if (action === undefined) action = resolve();
-        if (action !== null) ctx.report(message, path, { action });
-      });
+      current = ctx;
+      action = undefined;
+      try {
+        check_(ctx.pod, emit);
+      } finally {
+        current = undefined;
+      }
     },
     examples: spec.examples,
   });
