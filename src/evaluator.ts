@@ -8,6 +8,11 @@ import type { KubeObject } from './types.js';
  */
 export interface Evaluator {
   evaluateObject(object: KubeObject, opts?: EvaluateOptions): Promise<Evaluation>;
+  /**
+   * The same verdict on the calling thread, for evaluators that run nothing a time budget could stop (built-in
+   * policies): the webhook then answers without a promise or a timer per review.
+   */
+  evaluateObjectNow?(object: KubeObject, opts?: EvaluateOptions): Evaluation;
   /** Releases workers, if any. */
   close?(): Promise<void>;
 }
@@ -16,5 +21,6 @@ export interface Evaluator {
 export function inProcessEvaluator(engine: ClusterEngine): Evaluator {
   return {
     evaluateObject: async (object, opts) => engine.evaluateObject(object, opts),
+    evaluateObjectNow: (object, opts) => engine.evaluateObject(object, opts),
   };
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ClusterEngine, Evaluation } from '../src/engine.js';
+import type { ClusterEngine, EvaluateOptions, Evaluation } from '../src/engine.js';
 import type { Evaluator } from '../src/evaluator.js';
 import { matchesGlob } from '../src/glob.js';
 import type { Policy } from '../src/dsl.js';
@@ -130,6 +130,14 @@ export function parseReview(body: unknown): ParsedRequest | ReviewOutcome {
 
 class BudgetExceeded extends Error {}
 
+/** What the policies said about one review, before it is counted and answered. */
+interface Verdict {
+  response: Partial<AdmissionResponse>;
+  findings: Finding[];
+  failure?: 'timeout' | 'crash';
+  failureDetail?: string;
+}
+
 export class AdmissionHandler {
   private readonly titles = new Map<string, string>();
 
@@ -137,8 +145,11 @@ export class AdmissionHandler {
     for (const p of o.policies) this.titles.set(p.id, p.title);
   }
 
-  /** Answers one parsed body. Never rejects: an evaluation failure becomes a verdict per failurePolicy. */
-  async review(body: unknown, deadline = Date.now() + this.o.settings.timeoutMs): Promise<ReviewOutcome> {
+  /**
+   * Answers one parsed body. Never rejects: an evaluation failure becomes a verdict per failurePolicy.
+   * Synchronous when the evaluator answers on the calling thread (built-in policies), a promise otherwise.
+   */
+  review(body: unknown, deadline = Date.now() + this.o.settings.timeoutMs): ReviewOutcome | Promise<ReviewOutcome> {
     const started = process.hrtime.bigint();
     const parsed = parseReview(body);
     if ('statusCode' in parsed) {
@@ -146,12 +157,17 @@ export class AdmissionHandler {
       return parsed;
     }
     const req = parsed;
+    if (this.isExempt(req)) return this.answer(req, started, undefined);
+    const verdict = this.evaluate(req, deadline);
+    return verdict instanceof Promise ? verdict.then((v) => this.answer(req, started, v)) : this.answer(req, started, verdict);
+  }
+
+  /** The AdmissionReview for a verdict (undefined: exempt, not judged), counted and timed. */
+  private answer(req: ParsedRequest, started: bigint, verdict: Verdict | undefined): ReviewOutcome {
     const kindLabel = this.o.metrics.kindLabel(req.kind);
     const response: AdmissionResponse = { uid: req.uid, allowed: true };
-    let decision = 'allowed';
-    if (this.isExempt(req)) decision = 'exempt';
-    else {
-      const verdict = await this.evaluate(req, deadline);
+    let decision = 'exempt';
+    if (verdict) {
       Object.assign(response, verdict.response);
       decision = response.allowed ? 'allowed' : 'denied';
       this.account(req, verdict, kindLabel);
@@ -170,10 +186,7 @@ export class AdmissionHandler {
     return false;
   }
 
-  private async evaluate(
-    req: ParsedRequest,
-    deadline: number,
-  ): Promise<{ response: Partial<AdmissionResponse>; findings: Finding[]; failure?: 'timeout' | 'crash'; failureDetail?: string }> {
+  private evaluate(req: ParsedRequest, deadline: number): Verdict | Promise<Verdict> {
     let subject = req.operation === 'DELETE' ? (req.oldObject ?? req.object) : req.object;
     if (!subject || !this.o.engine.hasPoliciesFor(req.kind)) return { response: {}, findings: [] };
     // The apiserver fills metadata.namespace from the request path; some clients send objects without it.
@@ -181,21 +194,33 @@ export class AdmissionHandler {
     if (req.namespace && (meta === undefined || (isObject(meta) && meta.namespace === undefined)))
       subject = { ...subject, metadata: { ...(meta ?? {}), namespace: req.namespace } };
 
-    let evaluation: Evaluation;
-    try {
-      evaluation = await this.withinBudget(
-        this.o.evaluator.evaluateObject(subject, {
-          operation: req.operation,
-          oldObject: req.operation === 'UPDATE' ? req.oldObject : undefined,
-          namespaceLabels: this.o.namespaceLabels,
-        }),
-        deadline,
-      );
-    } catch (err) {
-      const timeout = err instanceof BudgetExceeded;
-      return this.onFailure(timeout ? 'timeout' : 'crash', timeout ? `evaluation did not finish within ${this.o.settings.timeoutMs} ms` : `evaluation failed: ${errorText(err)}`, []);
+    const opts: EvaluateOptions = {
+      operation: req.operation,
+      oldObject: req.operation === 'UPDATE' ? req.oldObject : undefined,
+      namespaceLabels: this.o.namespaceLabels,
+      countChecks: false,
+    };
+    const { evaluator } = this.o;
+    if (evaluator.evaluateObjectNow) {
+      let evaluation: Evaluation;
+      try {
+        evaluation = evaluator.evaluateObjectNow(subject, opts);
+      } catch (err) {
+        return this.onFailure('crash', `evaluation failed: ${errorText(err)}`, []);
+      }
+      return this.judge(req, evaluation);
     }
+    return this.withinBudget(evaluator.evaluateObject(subject, opts), deadline).then(
+      (evaluation) => this.judge(req, evaluation),
+      (err) => {
+        const timeout = err instanceof BudgetExceeded;
+        return this.onFailure(timeout ? 'timeout' : 'crash', timeout ? `evaluation did not finish within ${this.o.settings.timeoutMs} ms` : `evaluation failed: ${errorText(err)}`, []);
+      },
+    );
+  }
 
+  /** Deny, warn and audit from the findings, with failed deny policies handled per failurePolicy. */
+  private judge(req: ParsedRequest, evaluation: Evaluation): Verdict {
     const deny: Finding[] = [];
     const warnings: string[] = [];
     const failedDeny: Finding[] = [];
@@ -227,7 +252,7 @@ export class AdmissionHandler {
     return { response, findings: evaluation.findings, failure };
   }
 
-  private onFailure(kind: 'timeout' | 'crash', detail: string, findings: Finding[]) {
+  private onFailure(kind: 'timeout' | 'crash', detail: string, findings: Finding[]): Verdict {
     const reason = kind === 'timeout' ? 'timeout' : 'error';
     this.o.metrics.policyErrors.inc({ policy: '', reason });
     if (this.o.settings.failurePolicy === 'closed') {
@@ -287,7 +312,7 @@ export class AdmissionHandler {
   }
 
   /** Metrics per policy and one log line per denied, warned, audited or failed review (identifiers and policy ids only). */
-  private account(req: ParsedRequest, verdict: { response: Partial<AdmissionResponse>; findings: Finding[]; failure?: string; failureDetail?: string }, kind: string): void {
+  private account(req: ParsedRequest, verdict: Verdict, kind: string): void {
     if (!verdict.findings.length && !verdict.failure) return; // the common case: nothing found, nothing to count or log
     const byAction: Record<'deny' | 'warn' | 'audit' | 'error', Set<string>> = { deny: new Set(), warn: new Set(), audit: new Set(), error: new Set() };
     for (const f of verdict.findings) byAction[f.error ? 'error' : f.action].add(f.policy);

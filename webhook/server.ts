@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
@@ -6,7 +6,8 @@ import { Engine, type ClusterEngine } from '../src/engine.js';
 import { inProcessEvaluator, type Evaluator } from '../src/evaluator.js';
 import { PolicyRuntime } from '../src/runtime.js';
 import type { Policy } from '../src/dsl.js';
-import { AdmissionHandler } from './admission.js';
+import { AdmissionHandler, type ReviewOutcome } from './admission.js';
+import { BodyReader, HttpError } from './body.js';
 import type { AdmissionSettings } from './config.js';
 import { WebhookMetrics } from './metrics.js';
 import { CertReloader, readTlsFiles, tlsOptions } from './tls.js';
@@ -36,70 +37,6 @@ export interface WebhookServerOptions {
   bodyLimit?: number;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-    readonly reason: string,
-    /** Close the connection after answering (the rest of the body was never read). */
-    readonly closeConnection = false,
-  ) {
-    super(message);
-  }
-}
-
-/**
- * Reads a request body with a byte limit and a deadline. Over the limit → 413; not all there by the deadline
- * (slowloris) → 400 and the connection is closed; a body shorter than its Content-Length → 400.
- */
-function readBody(raw: IncomingMessage, limit: number, deadline: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = raw.headers['content-length'];
-    const declaredLength = declared === undefined ? undefined : Number(declared);
-    if (declaredLength !== undefined && declaredLength > limit) {
-      reject(new HttpError(413, `request body of ${declaredLength} bytes exceeds the ${limit}-byte limit`, 'too-large', true));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let received = 0;
-    let settled = false;
-    const finish = (err: Error | null, body?: Buffer) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      raw.off('data', onData);
-      raw.off('end', onEnd);
-      raw.off('error', onError);
-      raw.off('aborted', onAborted);
-      if (err) {
-        raw.on('error', () => {}); // late stream errors after we gave up must not become uncaught
-        raw.pause();
-        reject(err);
-      } else resolve(body!);
-    };
-    const onData = (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > limit) finish(new HttpError(413, `request body exceeds the ${limit}-byte limit`, 'too-large', true));
-      else chunks.push(chunk);
-    };
-    const onEnd = () => {
-      if (declaredLength !== undefined && received !== declaredLength)
-        finish(new HttpError(400, `request body has ${received} bytes but Content-Length says ${declaredLength}`, 'truncated', true));
-      else finish(null, Buffer.concat(chunks, received));
-    };
-    const onError = (err: Error) => finish(new HttpError(400, `request body could not be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'read-error', true));
-    const onAborted = () => finish(new HttpError(400, 'request body was aborted', 'aborted', true));
-    const timer = setTimeout(
-      () => finish(new HttpError(400, `request body not received within the ${'time budget'} (${received} bytes arrived)`, 'slow-body', true)),
-      Math.max(0, deadline - Date.now()),
-    );
-    raw.on('data', onData);
-    raw.on('end', onEnd);
-    raw.on('error', onError);
-    raw.on('aborted', onAborted);
-  });
-}
-
 function parseJson(buf: Buffer): unknown {
   try {
     // JSON.parse makes `__proto__` an ordinary own property (it never sets a prototype), so such keys stay inert.
@@ -109,6 +46,13 @@ function parseJson(buf: Buffer): unknown {
     const at = /position (\d+)/.exec((err as Error).message)?.[1];
     throw new HttpError(400, `request body is not valid JSON${at ? ` (at byte ${at})` : buf.length === 0 ? ' (it is empty)' : ''}`, 'malformed-json');
   }
+}
+
+/** The HTTP answer to a review: the AdmissionReview, or a 400 body saying what was wrong with the request. */
+function toReply(outcome: ReviewOutcome, reply: FastifyReply): unknown {
+  if (outcome.statusCode === 200) return outcome.body;
+  reply.code(400);
+  return { statusCode: 400, error: 'Bad Request', message: outcome.message };
 }
 
 export interface WebhookServer {
@@ -147,16 +91,23 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
   let closing = false;
   let evaluator: Evaluator | undefined;
 
+  const bodies = new BodyReader(limit, budget);
+  // The budget starts when the body starts to arrive (right after the headers), and covers reading it.
   app.decorateRequest('fgDeadline', 0);
-  app.addHook('onRequest', (request, _reply, done) => {
-    request.fgDeadline = Date.now() + budget;
-    done();
-  });
-
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', async (request: { fgDeadline: number }, payload: IncomingMessage) =>
-    parseJson(await readBody(payload, limit, request.fgDeadline)),
-  );
+  app.addContentTypeParser('application/json', (request: { fgDeadline: number }, payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void) => {
+    request.fgDeadline = Date.now() + budget;
+    bodies.read(payload, (err, buf) => {
+      if (err) return done(err);
+      let parsed: unknown;
+      try {
+        parsed = parseJson(buf!);
+      } catch (e) {
+        return done(e as HttpError);
+      }
+      done(null, parsed); // outside the try: done runs the handler, whose errors are not JSON errors
+    });
+  });
   app.addContentTypeParser('*', async (request: { headers: Record<string, unknown> }) => {
     const ct = String(request.headers['content-type'] ?? '').replace(/[^\x20-\x7e]/g, '?').slice(0, 80);
     throw new HttpError(400, `unsupported Content-Type "${ct}": send an AdmissionReview as application/json`, 'content-type', true);
@@ -187,17 +138,14 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-  app.post('/validate', async (request, reply) => {
+  // Not an async handler: with built-in policies a review is answered synchronously, without a promise per request.
+  app.post('/validate', (request, reply) => {
     if (!handler) {
       reply.code(503).header('retry-after', '1');
       return { statusCode: 503, error: 'Service Unavailable', message: 'fleetgate is still loading its policies' };
     }
-    const outcome = await handler.review(request.body, request.fgDeadline);
-    if (outcome.statusCode === 400) {
-      reply.code(400);
-      return { statusCode: 400, error: 'Bad Request', message: outcome.message };
-    }
-    return outcome.body;
+    const outcome = handler.review(request.body, request.fgDeadline || Date.now() + budget);
+    return outcome instanceof Promise ? outcome.then((o) => toReply(o, reply)) : toReply(outcome, reply);
   });
 
   const reloader = new CertReloader(
@@ -238,6 +186,7 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
     async close() {
       closing = true;
       reloader.stop();
+      bodies.close();
       // Keep-alive connections whose review was in flight when closing began turn idle only afterwards:
       // close them as they do, or the server would wait for the client's keep-alive to run out.
       const sweep = setInterval(() => server.closeIdleConnections(), 50);
