@@ -313,7 +313,7 @@ export class ClusterEngine {
     };
     const objLabels = labelsOf(obj);
     let pod: PodView | undefined | null = null; // null: not computed yet (shared by every policy on this object)
-    const ref = refOf(obj);
+    let ref: Finding['resource'] | undefined; // built for the first finding: a compliant object never needs it
     const isSystemNamespace = (name: string | undefined) =>
       this.isSystemNamespace(name, name === undefined ? undefined : name === namespace.name ? namespace.labels : nsLabels(name));
 
@@ -333,7 +333,7 @@ export class ClusterEngine {
       query: (jsonPath) => query(obj, jsonPath),
       report: (message: string, path: string | PathSegments = [], o?: ReportOptions) => {
         if (!current) throw new Error('report() was called after the policy returned');
-        const f = this.finding(current, r, ref, message, typeof path === 'string' ? splitDotted(path) : path);
+        const f = this.finding(current, r, (ref ??= refOf(obj)), message, typeof path === 'string' ? splitDotted(path) : path);
         if (o?.action && !current.actionOverridden) f.action = o.action;
         findings.push(f);
       },
@@ -355,7 +355,7 @@ export class ClusterEngine {
       try {
         (policy.validate as (c: ObjectContext<Params>) => void)(ctx);
       } catch (err) {
-        findings.push(this.errorFinding(bound, r, ref, err));
+        findings.push(this.errorFinding(bound, r, (ref ??= refOf(obj)), err));
       }
     }
     current = undefined;

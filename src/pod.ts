@@ -39,6 +39,7 @@ export function isPodController(kind: string, group: string): boolean {
 }
 
 export type ContainerType = 'containers' | 'initContainers' | 'ephemeralContainers';
+const CONTAINER_TYPES: readonly ContainerType[] = ['containers', 'initContainers', 'ephemeralContainers'];
 
 export interface ContainerView {
   readonly name: string;
@@ -65,6 +66,8 @@ export class PodView {
   /** Path of the pod template (`[]` for a Pod itself): `.metadata` and `.spec` hang below it. */
   readonly templatePath: PathSegments;
   private cachedContainers?: ContainerView[];
+  private cachedVolumes?: VolumeView[];
+  private cachedOs: string | undefined | null = null;
 
   private constructor(spec: PodSpec, metadata: ObjectMeta, templatePath: PathSegments) {
     this.spec = spec;
@@ -100,50 +103,63 @@ export class PodView {
     return isPlainObject(this.metadata.annotations) ? this.metadata.annotations : {};
   }
 
-  /** `spec.os.name` when set (PSS exempts some checks for Windows pods). */
+  /** `spec.os.name` when set (PSS exempts some checks for Windows pods). Read once: several checks ask. */
   get os(): string | undefined {
-    const name = this.get('os.name');
-    return typeof name === 'string' ? name : undefined;
+    if (this.cachedOs === null) {
+      const name = this.get('os.name');
+      this.cachedOs = typeof name === 'string' ? name : undefined;
+    }
+    return this.cachedOs;
   }
 
-  /** Containers, init containers and ephemeral containers, in that order, each with its own paths. */
+  /**
+   * Containers, init containers and ephemeral containers, in that order, each with its own paths. Built once per
+   * pod and shared by every policy judging it: treat the array as read-only.
+   */
   containers(): ContainerView[] {
     if (this.cachedContainers) return this.cachedContainers;
     const out: ContainerView[] = [];
-    for (const type of ['containers', 'initContainers', 'ephemeralContainers'] as const) {
-      const list = (this.spec as unknown as Record<string, unknown>)[type];
+    const spec = this.spec as unknown as Record<string, unknown>;
+    const { templatePath } = this;
+    for (const type of CONTAINER_TYPES) {
+      const list = spec[type];
       if (!Array.isArray(list)) continue;
-      list.forEach((c, index) => {
-        if (!isPlainObject(c)) return;
-        const base = [...this.templatePath, 'spec', type, index];
+      for (let index = 0; index < list.length; index++) {
+        const c: unknown = list[index];
+        if (!isPlainObject(c)) continue;
         out.push({
           name: typeof c.name === 'string' ? c.name : `#${index}`,
           type,
           index,
           spec: c as unknown as Container,
           get: (p) => getAt(c, splitDotted(p)),
-          path: (p = '') => [...base, ...splitDotted(p)],
+          // Paths are built only when a policy reports something.
+          path: (p = '') => [...templatePath, 'spec', type, index, ...splitDotted(p)],
         });
-      });
+      }
     }
     this.cachedContainers = out;
     return out;
   }
 
+  /** The pod's volumes, each with its own paths (built once per pod, like containers(): read-only). */
   volumes(): VolumeView[] {
+    if (this.cachedVolumes) return this.cachedVolumes;
     const list = this.spec.volumes;
-    if (!Array.isArray(list)) return [];
     const out: VolumeView[] = [];
-    list.forEach((v, index) => {
-      if (!isPlainObject(v)) return;
-      const base = [...this.templatePath, 'spec', 'volumes', index];
-      out.push({
-        name: typeof v.name === 'string' ? v.name : `#${index}`,
-        index,
-        spec: v as unknown as Volume,
-        path: (p = '') => [...base, ...splitDotted(p)],
-      });
-    });
+    const { templatePath } = this;
+    if (Array.isArray(list))
+      for (let index = 0; index < list.length; index++) {
+        const v: unknown = list[index];
+        if (!isPlainObject(v)) continue;
+        out.push({
+          name: typeof v.name === 'string' ? v.name : `#${index}`,
+          index,
+          spec: v as unknown as Volume,
+          path: (p = '') => [...templatePath, 'spec', 'volumes', index, ...splitDotted(p)],
+        });
+      }
+    this.cachedVolumes = out;
     return out;
   }
 }

@@ -150,7 +150,7 @@ export class AdmissionHandler {
    * Synchronous when the evaluator answers on the calling thread (built-in policies), a promise otherwise.
    */
   review(body: unknown, deadline = Date.now() + this.o.settings.timeoutMs): ReviewOutcome | Promise<ReviewOutcome> {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const parsed = parseReview(body);
     if ('statusCode' in parsed) {
       if (parsed.statusCode === 400) this.o.metrics.badRequests.inc({ reason: parsed.reason });
@@ -163,7 +163,7 @@ export class AdmissionHandler {
   }
 
   /** The AdmissionReview for a verdict (undefined: exempt, not judged), counted and timed. */
-  private answer(req: ParsedRequest, started: bigint, verdict: Verdict | undefined): ReviewOutcome {
+  private answer(req: ParsedRequest, started: number, verdict: Verdict | undefined): ReviewOutcome {
     const kindLabel = this.o.metrics.kindLabel(req.kind);
     const response: AdmissionResponse = { uid: req.uid, allowed: true };
     let decision = 'exempt';
@@ -174,7 +174,7 @@ export class AdmissionHandler {
     }
     if (req.dryRun) this.o.metrics.dryRun.inc({ decision, operation: req.operation, kind: kindLabel });
     else this.o.metrics.countRequest('', decision, req.operation, kindLabel);
-    this.o.metrics.observeDuration(req.operation, Number(process.hrtime.bigint() - started) / 1e9);
+    this.o.metrics.observeDuration(req.operation, (performance.now() - started) / 1000);
     return { statusCode: 200, body: { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response } };
   }
 
