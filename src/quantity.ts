@@ -38,22 +38,49 @@ export function tryParseQuantity(input: unknown): number | undefined {
   }
 }
 
-/** Whether parseQuantity would accept the input (without building the number: policies on the hot path only validate). */
+/**
+ * Whether parseQuantity would accept the input, without building the number. Policies on the admission hot path
+ * only validate, so this is a plain character scan (same grammar as QUANTITY; the tests hold the two together).
+ */
 export function isQuantity(input: unknown): boolean {
   if (typeof input === 'number') return Number.isFinite(input);
   if (typeof input !== 'string') return false;
-  // Manifests repeat a handful of quantities (100m, 128Mi, 1Gi): remember the answers for short strings, within a bound.
-  if (input.length > 32) return QUANTITY.test(input.trim());
-  let valid = validity.get(input);
-  if (valid === undefined) {
-    valid = QUANTITY.test(input.trim());
-    if (validity.size >= 1000) validity.clear();
-    validity.set(input, valid);
+  const n = input.length;
+  if (n === 0) return false;
+  // Surrounding whitespace is rare: let the regular expression deal with it.
+  if (input.charCodeAt(0) <= 32 || input.charCodeAt(n - 1) <= 32 || input.charCodeAt(0) > 126 || input.charCodeAt(n - 1) > 126)
+    return QUANTITY.test(input.trim());
+  let i = 0;
+  let c = input.charCodeAt(0);
+  if (c === 43 || c === 45) i++; // + -
+  const intStart = i;
+  while (i < n && isDigit(input.charCodeAt(i))) i++;
+  let digits = i - intStart;
+  if (i < n && input.charCodeAt(i) === 46) {
+    // .
+    const fracStart = ++i;
+    while (i < n && isDigit(input.charCodeAt(i))) i++;
+    digits += i - fracStart;
   }
-  return valid;
+  if (digits === 0) return false;
+  const rest = n - i;
+  if (rest === 0) return true;
+  c = input.charCodeAt(i);
+  if (rest === 1) return DECIMAL_SUFFIXES.includes(input[i]);
+  if (rest === 2 && input.charCodeAt(i + 1) === 105) return BINARY_PREFIXES.includes(input[i]); // Ki Mi Gi Ti Pi Ei
+  if (c !== 101 && c !== 69) return false; // exponent: e or E, an optional sign, digits
+  i++;
+  c = input.charCodeAt(i);
+  if (c === 43 || c === 45) i++;
+  if (i >= n) return false;
+  while (i < n) if (!isDigit(input.charCodeAt(i++))) return false;
+  return true;
 }
 
-const validity = new Map<string, boolean>();
+const isDigit = (c: number) => c >= 48 && c <= 57;
+// Plain strings, not sets: a set lookup hashes, and on the admission path its table is rarely in cache.
+const DECIMAL_SUFFIXES = 'numkMGTPE';
+const BINARY_PREFIXES = 'KMGTPE';
 
 /** -1, 0 or 1, like a comparator. Small relative tolerance absorbs binary floating-point noise (`0.1` vs `100m`). */
 export function compareQuantities(a: string | number, b: string | number): number {
