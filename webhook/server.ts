@@ -8,6 +8,7 @@ import { PolicyRuntime } from '../src/runtime.js';
 import type { Policy } from '../src/dsl.js';
 import { AdmissionHandler, type ReviewOutcome } from './admission.js';
 import { BodyReader, HttpError } from './body.js';
+import { ReplyBatch } from './reply-batch.js';
 import type { AdmissionSettings } from './config.js';
 import { WebhookMetrics } from './metrics.js';
 import { CertReloader, readTlsFiles, tlsOptions } from './tls.js';
@@ -165,14 +166,21 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-  // Not an async handler: with built-in policies a review is answered synchronously, without a promise per request.
+  // Not an async handler: with built-in policies a review is judged synchronously, without a promise per request;
+  // its answer leaves with the others judged in the same event-loop turn (ReplyBatch).
+  const replies = new ReplyBatch(logger);
   app.post('/validate', { schema: { response: { 200: REVIEW_RESPONSE_SCHEMA } } }, (request, reply: FastifyReply) => {
     if (!handler) {
       reply.code(503).header('retry-after', '1');
       return { statusCode: 503, error: 'Service Unavailable', message: 'fleetgate is still loading its policies' };
     }
     const outcome = handler.review(request.body, request.fgDeadline || Date.now() + budget);
-    return outcome instanceof Promise ? outcome.then((o) => toReply(o, reply)) : toReply(outcome, reply);
+    if (outcome instanceof Promise)
+      outcome.then(
+        (o) => replies.send(reply, toReply(o, reply)),
+        (err: Error) => reply.send(err), // review never rejects; if it ever did, the error handler answers 500
+      );
+    else replies.send(reply, toReply(outcome, reply));
   });
 
   const reloader = new CertReloader(
