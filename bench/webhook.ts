@@ -96,24 +96,29 @@ const key = join(dir, 'tls.key');
 
 const fgPort = 18443;
 const basePort = 18444;
+const batchedPort = 18445;
 const fg = await start(['bin/fleetgate', 'serve', '--port', String(fgPort), '--host', '127.0.0.1', '--tls-cert', cert, '--tls-key', key, '--log-level', 'info', '--no-namespace-watch'], fgPort);
 const base = await start(['dist/bench/webhook-baseline.js', String(basePort), cert, key], basePort);
+const batched = await start(['dist/bench/webhook-baseline.js', String(batchedPort), cert, key, 'batched'], batchedPort);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const show = (r: autocannon.Result) =>
+  `${r.requests.average.toFixed(0)} req/s (p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, errors ${r.errors}, non2xx ${r.non2xx})`;
 try {
-  // Warm both up.
-  await cannon(fgPort, { duration: 3 });
-  await cannon(basePort, { duration: 3 });
+  // Warm every server up.
+  for (const port of [fgPort, basePort, batchedPort]) await cannon(port, { duration: 3 });
   const ratios: number[] = [];
+  const workRatios: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const b = await cannon(basePort, { duration: DURATION });
+    const bb = await cannon(batchedPort, { duration: DURATION });
     const f = await cannon(fgPort, { duration: DURATION });
-    const ratio = f.requests.average / b.requests.average;
-    ratios.push(ratio);
+    ratios.push(f.requests.average / b.requests.average);
+    workRatios.push(f.requests.average / bb.requests.average);
     console.log(
-      `round ${r + 1}: baseline ${b.requests.average.toFixed(0)} req/s (errors ${b.errors}, non2xx ${b.non2xx}), fleetgate ${f.requests.average.toFixed(0)} req/s (errors ${f.errors}, non2xx ${f.non2xx}), ratio ${ratio.toFixed(2)}`,
+      `round ${r + 1}: baseline ${show(b)}; batched baseline ${show(bb)}; fleetgate ${show(f)}; ratio ${ratios[r].toFixed(2)} (to the batched baseline ${workRatios[r].toFixed(2)})`,
     );
   }
-  ratios.sort((a, b) => a - b);
-  console.log(`median throughput ratio fleetgate/baseline: ${ratios[Math.floor(ratios.length / 2)].toFixed(2)}`);
+  console.log(`median throughput ratio fleetgate/baseline: ${median(ratios).toFixed(2)}; fleetgate/batched baseline: ${median(workRatios).toFixed(2)}`);
 
   const steady = await cannon(fgPort, { duration: DURATION, overallRate: 1000, connections: 10 });
   console.log(
@@ -129,6 +134,5 @@ try {
     `soak ${SOAK} reviews: errors ${half.errors + rest.errors}, non2xx ${half.non2xx + rest.non2xx}; RSS ${rss0.toFixed(0)} MiB before, ${rss1.toFixed(0)} MiB halfway, ${rss2.toFixed(0)} MiB after`,
   );
 } finally {
-  fg.kill('SIGTERM');
-  base.kill('SIGTERM');
+  for (const server of [fg, base, batched]) server.kill('SIGTERM');
 }
