@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generate } from 'selfsigned';
+import { steadyRate } from './steady-rate.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string' }, duration: { type: 'string' }, soak: { type: 'string' }, connections: { type: 'string' } } });
 const ROUNDS = Number(values.rounds ?? 3);
@@ -120,10 +121,13 @@ try {
   }
   console.log(`median throughput ratio fleetgate/baseline: ${median(ratios).toFixed(2)}; fleetgate/batched baseline: ${median(workRatios).toFixed(2)}`);
 
-  const steady = await cannon(fgPort, { duration: DURATION, overallRate: 1000, connections: 10 });
-  console.log(
-    `steady 1,000 reviews/s for ${DURATION}s: p50 ${steady.latency.p50} ms, p99 ${steady.latency.p99} ms, max ${steady.latency.max} ms, errors ${steady.errors}, non2xx ${steady.non2xx}, sent ${steady.requests.total}`,
-  );
+  // Latency at a steady rate, open loop (bench/steady-rate.ts), for fleetgate and, as the floor of this machine, the baseline.
+  for (const [name, port] of [['baseline', basePort], ['fleetgate', fgPort]] as const) {
+    const s = await steadyRate({ port, path: '/validate', body, rate: 1000, durationS: DURATION, connections: 10 });
+    console.log(
+      `steady 1,000 reviews/s for ${DURATION}s, ${name}: p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms, max ${s.max.toFixed(2)} ms, errors ${s.errors}, non2xx ${s.non2xx}, sent ${s.sent}`,
+    );
+  }
 
   const rss0 = await rssOf(fg.pid!);
   const half = await cannon(fgPort, { amount: Math.floor(SOAK / 2) });
