@@ -2,7 +2,7 @@
 // Not a test. Build first (npx tsc -p .), then: node dist/bench/webhook.js [--rounds 3] [--duration 10] [--soak 100000]
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -139,4 +139,5 @@ try {
   );
 } finally {
   for (const server of [fg, base, batched]) server.kill('SIGTERM');
+  await rm(dir, { recursive: true, force: true });
 }
