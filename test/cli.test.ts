@@ -127,3 +127,28 @@ t.test('--help for every engine command, and the overview', async (t) => {
   t.equal(r.code, 0);
   t.match(r.stdout, /lint .*\n.*test .*\n.*policies/);
 });
+
+t.test('lint --param sets policy parameters for every policy or for one (values are YAML)', async (t) => {
+  const personal = 'apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: crm, labels: {fleetgate.io/data-classification: personal}}\n';
+  const lint = (...flags: string[]) => runCli(['lint', '-', '--format', 'json', '--cluster-label', 'region=switzerland', ...flags], { input: personal });
+  const residency = (stdout: string) => JSON.parse(stdout).findings.filter((f: { policy: string }) => f.policy === 'gdpr.personal-data-residency');
+  const plain = await lint();
+  t.equal(plain.code, 1);
+  t.match(residency(plain.stdout), [{ message: /not in euRegions \[europe\]/ }]);
+  const everyPolicy = await lint('--param', 'euRegions=[europe, switzerland]');
+  t.same(residency(everyPolicy.stdout), [], 'a global parameter reaches every policy declaring it');
+  const onePolicy = await lint('--param', 'gdpr.personal-data-residency:euRegions=[switzerland]');
+  t.same(residency(onePolicy.stdout), [], 'POLICY:NAME sets it for that policy');
+  const otherPolicy = await lint('--param', 'mesh.*:euRegions=[switzerland]');
+  t.equal(residency(otherPolicy.stdout).length, 1, 'a glob that does not match the policy changes nothing');
+  for (const [flag, message] of [
+    ['euRegions', /must look like NAME=VALUE/],
+    ['euRegions=[europe', /not valid YAML/],
+    ['eu.Regions=[europe]', /not a parameter name/],
+    [':euRegions=[europe]', /policy id before ":" is empty/],
+  ] as const) {
+    const bad = await lint('--param', flag);
+    t.equal(bad.code, 2, flag);
+    t.match(bad.stderr, message);
+  }
+});

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/command.js';
-import { clusterContextFromFlags } from '../src/cli/options.js';
+import { clusterContextFromFlags, parametersFromFlags } from '../src/cli/options.js';
 import { loadPolicySet } from '../src/policy-loader.js';
 import type { Policy } from '../src/dsl.js';
 import { ConfigError, loadConfigFile, mergeSettings, type WebhookConfigFile } from './config.js';
@@ -27,6 +27,7 @@ Options:
   --cluster-label KEY=VALUE   label of this cluster (repeatable): region=europe, type=edge, ...
   --policies PATH             load user policies (.ts/.js) from a file or folder (repeatable)
   --action ID=ACTION          override a policy's action: deny, warn or audit; ID may be a glob (repeatable)
+  --param NAME=VALUE          set a parameter (VALUE as YAML; POLICY:NAME=VALUE for one policy), over --config
   --config FILE               YAML settings: clusterLabels, parameters, actions, exemptNamespaces,
                               exemptUsers, failurePolicy (closed|open), timeoutMs; flags override it
   --kubeconfig FILE           watch namespaces (for namespace-scope policies) through this kubeconfig;
@@ -53,6 +54,7 @@ export const command: Command = {
         'cluster-label': { type: 'string', multiple: true },
         policies: { type: 'string', multiple: true },
         action: { type: 'string', multiple: true },
+        param: { type: 'string', multiple: true },
         config: { type: 'string' },
         kubeconfig: { type: 'string' },
         'no-namespace-watch': { type: 'boolean' },
@@ -76,7 +78,7 @@ export const command: Command = {
         throw err;
       }
     }
-    const settings = mergeSettings(file, clusterContextFromFlags(values['cluster-label'], values.action));
+    const settings = mergeSettings(file, { ...clusterContextFromFlags(values['cluster-label'], values.action), parameters: parametersFromFlags(values.param) });
 
     const logger = pino({
       level,

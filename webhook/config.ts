@@ -91,7 +91,8 @@ export function mergeSettings(file: WebhookConfigFile, flags: ClusterContext): A
   return {
     cluster: {
       labels: { ...file.clusterLabels, ...flags.labels },
-      parameters: file.parameters ?? {},
+      // Flags win name by name (a POLICY:NAME flag replaces that policy's whole entry from the file).
+      parameters: { ...file.parameters, ...flags.parameters },
       actions: { ...file.actions, ...flags.actions },
     },
     exemptNamespaces: file.exemptNamespaces ?? [],

@@ -11,7 +11,7 @@ import { emit } from '../report/write.js';
 import { PolicyRuntime } from '../runtime.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './command.js';
 import { parseArgs } from 'node:util';
-import { clusterContextFromFlags, oneOf, positiveInt, readStdin, severityThreshold } from './options.js';
+import { clusterContextFromFlags, oneOf, parametersFromFlags, positiveInt, readStdin, severityThreshold } from './options.js';
 
 const FORMATS = ['pretty', 'json', 'sarif', 'junit'] as const;
 
@@ -25,6 +25,9 @@ Options:
   --cluster-label KEY=VALUE   label of the target cluster (repeatable): region=europe, type=edge, ...
   --policies PATH             load user policies (.ts/.js) from a file or folder (repeatable)
   --action ID=ACTION          override a policy's action: deny, warn or audit; ID may be a glob (repeatable)
+  --param NAME=VALUE          set a parameter of every policy that declares it, VALUE as YAML:
+                              --param euRegions=[europe,switzerland] (repeatable); POLICY:NAME=VALUE sets
+                              it for one policy (POLICY may be a glob)
   --format FORMAT             pretty (default on a TTY), json, sarif (2.1.0), junit
   --fail-on SEVERITY          lowest severity of a deny/warn finding that fails the run:
                               critical, high, medium, low (default), never
@@ -45,6 +48,7 @@ export const command: Command = {
       'cluster-label': { type: 'string', multiple: true },
       policies: { type: 'string', multiple: true },
       action: { type: 'string', multiple: true },
+      param: { type: 'string', multiple: true },
       format: { type: 'string' },
       'fail-on': { type: 'string' },
       output: { type: 'string' },
@@ -54,7 +58,7 @@ export const command: Command = {
     if (!positionals.length) throw new UsageError('give at least one PATH (a file, a folder, or - for standard input)');
     const format = oneOf('--format', values.format, FORMATS, process.stdout.isTTY && !values.output ? 'pretty' : 'json');
     const failOn = severityThreshold(values['fail-on']);
-    const cluster = clusterContextFromFlags(values['cluster-label'], values.action);
+    const cluster = { ...clusterContextFromFlags(values['cluster-label'], values.action), parameters: parametersFromFlags(values.param) };
 
     const policySet = await loadPolicySet(values.policies ?? [], { builtins: !values['no-builtins'] });
     const loaded: LoadResult = { resources: [], errors: [...policySet.errors], files: 0, skipped: 0 };

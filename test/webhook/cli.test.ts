@@ -23,7 +23,7 @@ function run(args: string[]) {
 }
 
 t.test('--config is validated with clear messages', async (t) => {
-  const certs = await makeCerts();
+  const certs = await makeCerts(t);
   const bad = join(certs.dir, 'bad.yaml');
   await writeFile(bad, 'failurePolicy: sometimes\ntimeoutMs: fast\nexemptUsers: system:admin\nsurprise: 1\n');
   const message = await loadConfigFile(bad).then(() => '', (e: Error) => e.message);
@@ -46,6 +46,8 @@ timeoutMs: 2000
   t.equal(settings.failurePolicy, 'open');
   t.equal(settings.timeoutMs, 2000);
   t.same(settings.exemptUsers, ['system:serviceaccount:kube-system:*']);
+  const withParams = mergeSettings(await loadConfigFile(good), { parameters: { systemNamespaces: ['kube-system'], 'gdpr.*': { euRegions: ['asia'] } } });
+  t.same(withParams.cluster.parameters, { ...settings.cluster.parameters, systemNamespaces: ['kube-system'], 'gdpr.*': { euRegions: ['asia'] } }, '--param wins name by name');
   if (!built) return;
   const p = run(['--tls-cert', certs.certFile, '--tls-key', certs.keyFile, '--config', bad, '--port', '0']);
   t.equal(await p.exited, 2, `a bad config file exits 2 ${p.err()}`);
@@ -56,7 +58,7 @@ timeoutMs: 2000
 });
 
 t.test('fleetgate serve answers over HTTPS and SIGTERM drains in-flight reviews then exits 0', { skip: built ? false : 'needs npm run build' }, async (t) => {
-  const certs = await makeCerts();
+  const certs = await makeCerts(t);
   // A user policy that takes 300 ms, so the review is still in flight when SIGTERM arrives.
   const policyFile = join(certs.dir, 'slow.ts');
   await writeFile(
