@@ -166,7 +166,7 @@ t.test('/healthz, /readyz (503 until the policies load) and /metrics', async (t)
   const { makeCerts } = await import('../fixtures/webhook/support.js');
   const { mergeSettings } = await import('../../webhook/config.js');
   const { pino } = await import('pino');
-  const certs = await makeCerts();
+  const certs = await makeCerts(t);
   const server = await createWebhookServer({ settings: mergeSettings({}, {}), policies: pending, tls: certs, logger: pino({ level: 'silent' }) });
   t.teardown(() => server.close());
   t.equal((await server.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);

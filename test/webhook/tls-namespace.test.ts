@@ -19,7 +19,7 @@ function peerCert(port: number, ca: string): Promise<{ fingerprint: string; prot
 }
 
 t.test('TLS 1.2+ only; a rotated cert is served to new connections while open ones keep working', async (t) => {
-  const certs = await makeCerts();
+  const certs = await makeCerts(t);
   const s = await startServer({ certs, reloadIntervalMs: 50 });
   t.teardown(() => s.close());
   const before = await peerCert(s.port, certs.cert);
@@ -49,7 +49,7 @@ t.test('TLS 1.2+ only; a rotated cert is served to new connections while open on
 });
 
 t.test('namespace-scope policies read labels from the namespace cache (list + watch)', async (t) => {
-  const certs = await makeCerts();
+  const certs = await makeCerts(t);
   const api = new NamespaceApi({ cert: certs.cert, key: certs.key });
   api.put('shop', { 'fleetgate.io/data-classification': 'personal' });
   api.put('blog', {});
