@@ -210,7 +210,7 @@ export class ClusterEngine {
     const inventoryOf = () => (inventory ??= new Inventory(judged));
     const nsLabels = (name: string) => opts.namespaceLabels?.(name) ?? (hasNamespaces ? inventoryOf().namespaceLabels(name) : undefined);
     const scopeFilter = scopes === ALL_SCOPES || scopes === OBJECT_SCOPES || (scopes.includes('object') && scopes.includes('namespace')) ? undefined : scopes;
-    if (scopeFilter === undefined || scopeFilter.length) {
+    if (scopeFilter === undefined || scopeFilter.includes('object') || scopeFilter.includes('namespace')) {
       for (let i = 0; i < judged.length; i++) this.evaluateResource(judged[i], i, opts, nsLabels, scopeFilter, findings, counts);
     }
     if (scopes.includes('cluster')) this.evaluateCluster(inventoryOf(), nsLabels, findings, opts.onPolicy);
