@@ -1,13 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/command.js';
-import { oneOf } from '../src/cli/options.js';
-import { loadPolicySet } from '../src/policy-loader.js';
-import { painter, useColor } from '../src/report/colors.js';
-import { emit, writeAtomic } from '../src/report/write.js';
+import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, oneOf, UsageError, type Command, type CommandEnv } from '../src/cli/index.js';
+import { loadPolicySet } from '../src/loading/index.js';
+import { emit, painter, useColor, writeAtomic } from '../src/report/index.js';
 import { DesiredState, loadLayers } from '../scanner/desired.js';
 import { FleetFileError, formatFleetError, loadFleet } from '../scanner/fleet.js';
 import type { ClusterSource } from '../scanner/scan.js';
+import type { Policy } from '../src/authoring/index.js';
 import { RepoPositions } from './gates.js';
 import { formatRolloutsHtml, formatRolloutsPretty } from './format.js';
 import { findRollouts, rolloutStatus, type FoundRollout, type RolloutReport, type StatusOptions } from './status.js';
@@ -51,7 +50,14 @@ interface Loaded {
   found: FoundRollout[];
 }
 
-async function load(values: { fleet?: string; policies?: string[]; 'no-builtins'?: boolean }, source?: ClusterSource): Promise<Loaded> {
+interface Deps {
+  /** The built-in packs (bin/fleetgate hands them in; none when omitted). */
+  builtins?: readonly Policy[];
+  /** Where clusters are read from (tests inject a double). */
+  source?: ClusterSource;
+}
+
+async function load(values: { fleet?: string; policies?: string[]; 'no-builtins'?: boolean }, deps: Deps): Promise<Loaded> {
   if (!values.fleet) throw new UsageError('--fleet FILE is required');
   let fleet;
   try {
@@ -60,14 +66,14 @@ async function load(values: { fleet?: string; policies?: string[]; 'no-builtins'
     if (err instanceof FleetFileError) throw new UsageError(`the fleet file is not usable:\n${err.errors.map((e) => `  ${formatFleetError(e)}`).join('\n')}`);
     throw err;
   }
-  const policySet = await loadPolicySet(values.policies ?? [], { builtins: !values['no-builtins'] });
+  const policySet = await loadPolicySet(values.policies ?? [], { builtins: values['no-builtins'] ? [] : deps.builtins });
   if (policySet.errors.length) throw new UsageError(`cannot load policies:\n${policySet.errors.map((e) => `  ${formatFleetError(e)}`).join('\n')}`);
   const layers = await loadLayers(fleet);
   if (layers.errors.length) throw new UsageError(`the config repo is not usable:\n${layers.errors.map((e) => `  ${formatFleetError(e)}`).join('\n')}`);
   const positions = await RepoPositions.load(layers.layers);
   const { found, errors } = findRollouts(positions);
   if (errors.length) throw new UsageError(`the config repo's PolicyRollouts are not usable:\n${errors.map((e) => `  ${e.file}${e.line ? `:${e.line}` : ''}: ${e.message}`).join('\n')}`);
-  return { found, opts: { fleet, desired: new DesiredState(layers.layers), positions, policies: policySet.policies, now: new Date(), source } };
+  return { found, opts: { fleet, desired: new DesiredState(layers.layers), positions, policies: policySet.policies, now: new Date(), source: deps.source } };
 }
 
 function pickRollouts(found: FoundRollout[], names: string[]): FoundRollout[] {
@@ -88,13 +94,13 @@ function currentStatus(f: FoundRollout): Status {
   return { ...s };
 }
 
-async function runStatus(argv: string[], source?: ClusterSource): Promise<number> {
+async function runStatus(argv: string[], deps: Deps): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
     fleet: { type: 'string' }, format: { type: 'string' }, output: { type: 'string' },
     policies: { type: 'string', multiple: true }, 'no-builtins': { type: 'boolean' },
   } });
   const format = oneOf('--format', values.format, FORMATS, process.stdout.isTTY && !values.output ? 'pretty' : 'json');
-  const { found, opts } = await load(values, source);
+  const { found, opts } = await load(values, deps);
   const reports: RolloutReport[] = [];
   for (const f of pickRollouts(found, positionals)) reports.push(await rolloutStatus(f, opts));
   const text = format === 'json'
@@ -106,7 +112,7 @@ async function runStatus(argv: string[], source?: ClusterSource): Promise<number
   return EXIT_OK;
 }
 
-async function runAdvance(argv: string[], source?: ClusterSource): Promise<number> {
+async function runAdvance(argv: string[], deps: Deps): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
     fleet: { type: 'string' }, all: { type: 'boolean' }, 'if-ready': { type: 'boolean' }, 'dry-run': { type: 'boolean' },
     force: { type: 'boolean' }, reason: { type: 'string' }, policies: { type: 'string', multiple: true }, 'no-builtins': { type: 'boolean' },
@@ -114,7 +120,7 @@ async function runAdvance(argv: string[], source?: ClusterSource): Promise<numbe
   if (!values.all && !positionals.length) throw new UsageError('name the rollout to advance, or give --all');
   if (values.all && positionals.length) throw new UsageError('give rollout names or --all, not both');
   if (values.force && !values.reason?.trim()) throw new UsageError('--force needs --reason TEXT: why the gate is overridden is recorded in the rollout');
-  const { found, opts } = await load(values, source);
+  const { found, opts } = await load(values, deps);
   const out = (s: string) => void process.stdout.write(s);
   let advanced = 0;
   let notReady = 0;
@@ -146,13 +152,13 @@ async function runAdvance(argv: string[], source?: ClusterSource): Promise<numbe
 }
 
 /** pause, resume and back: status edits that need no gate. */
-async function runEdit(verb: 'pause' | 'resume' | 'back', argv: string[]): Promise<number> {
+async function runEdit(verb: 'pause' | 'resume' | 'back', argv: string[], deps: Deps): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
     fleet: { type: 'string' }, reason: { type: 'string' }, 'dry-run': { type: 'boolean' },
     policies: { type: 'string', multiple: true }, 'no-builtins': { type: 'boolean' },
   } });
   if (positionals.length !== 1) throw new UsageError(`name one rollout to ${verb}`);
-  const { found, opts } = await load(values);
+  const { found, opts } = await load(values, deps);
   const [f] = pickRollouts(found, positionals);
   const status = currentStatus(f);
   const out = (s: string) => void process.stdout.write(s);
@@ -176,18 +182,18 @@ async function runEdit(verb: 'pause' | 'resume' | 'back', argv: string[]): Promi
 }
 
 /** The rollout command; `source` is for tests (read clusters from a double). */
-export async function runRollout(argv: string[], deps: { source?: ClusterSource } = {}): Promise<number> {
+export async function runRollout(argv: string[], deps: Deps = {}): Promise<number> {
   const [verb, ...rest] = argv;
   try {
     switch (verb) {
       case 'status':
-        return await runStatus(rest, deps.source);
+        return await runStatus(rest, deps);
       case 'advance':
-        return await runAdvance(rest, deps.source);
+        return await runAdvance(rest, deps);
       case 'pause':
       case 'resume':
       case 'back':
-        return await runEdit(verb, rest);
+        return await runEdit(verb, rest, deps);
       default:
         throw new UsageError(verb ? `unknown subcommand "${verb}" (status, advance, pause, resume, back)` : 'give a subcommand: status, advance, pause, resume or back');
     }
@@ -203,5 +209,5 @@ export async function runRollout(argv: string[], deps: { source?: ClusterSource 
 export const command: Command = {
   summary: 'cohort rollouts of policies: status, advance on evidence, pause, back',
   usage,
-  run: (argv) => runRollout(argv),
+  run: async (argv, env: CommandEnv) => runRollout(argv, { builtins: await env.builtins() }),
 };

@@ -1,4 +1,4 @@
-import { BOLD, DIM, GREEN, RED, YELLOW, type Paint } from '../src/report/colors.js';
+import { BOLD, DIM, GREEN, RED, YELLOW, type Paint } from '../src/report/index.js';
 import type { Blocker } from './gates.js';
 import type { RolloutReport } from './status.js';
 

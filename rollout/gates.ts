@@ -1,10 +1,7 @@
-import { loadPaths } from '../src/loader/manifests.js';
-import { identityOf } from '../src/resource.js';
-import { rolloutNames, type PolicyRollout } from '../src/rollouts.js';
-import { PolicyRuntime } from '../src/runtime.js';
-import type { Policy } from '../src/dsl.js';
-import type { Finding, SourceLocation } from '../src/types.js';
-import type { Resource } from '../src/inventory.js';
+import type { Policy } from '../src/authoring/index.js';
+import { PolicyRuntime, rolloutNames, type PolicyRollout } from '../src/engine/index.js';
+import { loadPaths } from '../src/loading/index.js';
+import { identityOf, type Finding, type Resource, type SourceLocation } from '../src/model/index.js';
 import { DesiredState, type LayerObjects } from '../scanner/desired.js';
 import type { Fleet, FleetCluster } from '../scanner/fleet.js';
 import { clusterContextOf, scanCluster, type ClusterSource } from '../scanner/scan.js';

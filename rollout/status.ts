@@ -1,7 +1,6 @@
-import type { Policy } from '../src/dsl.js';
-import { identityOf } from '../src/resource.js';
-import { isRolloutObject, parseRollout, rolloutNames, type PolicyRollout } from '../src/rollouts.js';
-import type { SourceLocation } from '../src/types.js';
+import type { Policy } from '../src/authoring/index.js';
+import { isRolloutObject, parseRollout, rolloutNames, type PolicyRollout } from '../src/engine/index.js';
+import { identityOf, type SourceLocation } from '../src/model/index.js';
 import type { DesiredState } from '../scanner/desired.js';
 import type { Fleet, FleetCluster } from '../scanner/fleet.js';
 import type { ClusterSource } from '../scanner/scan.js';

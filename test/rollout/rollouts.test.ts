@@ -1,5 +1,5 @@
 import t from 'tap';
-import { effectiveActions, parseRollout, rolloutAction, rolloutsAmong, type PolicyRollout } from '../../src/rollouts.js';
+import { effectiveActions, parseRollout, rolloutAction, rolloutsAmong, type PolicyRollout } from '../../src/engine/index.js';
 import { nextStep, stagePlans } from '../../rollout/plan.js';
 
 const spec = {
