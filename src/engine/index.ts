@@ -18,6 +18,7 @@ export {
   ROLLOUT_INVALID,
   ROLLOUT_KIND,
   actionMap,
+  applyRollouts,
   effectiveActions,
   isRolloutObject,
   parseDuration,
@@ -26,6 +27,7 @@ export {
   rolloutActions,
   rolloutNames,
   rolloutsAmong,
+  rolloutInvalidFinding,
   stageBatches,
 } from './rollouts.js';
 export type { EffectiveAction, PolicyRollout, RolloutAction, RolloutStage } from './rollouts.js';

@@ -1,4 +1,5 @@
-import { ACTIONS, groupOf, isPlainObject, matchesGlob, refOf, type Action, type KubeObject } from '../model/index.js';
+import { ACTIONS, groupOf, isPlainObject, matchesGlob, refOf, type Action, type Finding, type KubeObject, type Resource, type SourceLocation } from '../model/index.js';
+import type { ClusterContext } from './context.js';
 
 /**
  * Policy slow roll by cohort, kept in the config repo beside the PolicyExceptions:
@@ -290,4 +291,27 @@ export function rolloutsAmong(objects: Iterable<KubeObject>): { rollouts: Policy
     else rollouts.push(r);
   }
   return { rollouts, invalid };
+}
+
+/** A malformed PolicyRollout is a finding on itself (with its file:line), as a malformed PolicyException is. */
+export function rolloutInvalidFinding(object: KubeObject, message: string, source?: SourceLocation): Finding {
+  return { policy: ROLLOUT_INVALID, severity: 'medium', action: 'warn', message, resource: refOf(object), path: '$', ...(source ? { source } : {}) };
+}
+
+/**
+ * A cluster context with the rollouts among `resources` applied to its actions: what lint and serve do with the
+ * objects they are given. `context.actions` are the operator's own (flags, or the cluster's config) and win.
+ */
+export function applyRollouts(
+  context: ClusterContext,
+  policies: readonly { id: string; action: Action }[],
+  resources: readonly Resource[],
+  base: Record<string, Action> = {},
+): { context: ClusterContext; rollouts: PolicyRollout[]; findings: Finding[] } {
+  const { rollouts, invalid } = rolloutsAmong(resources.map((r) => r.object));
+  const located = new Map(resources.map((r) => [r.object, r]));
+  const findings = invalid.map((i) => rolloutInvalidFinding(i.object, i.message, located.get(i.object)?.locate?.([])));
+  if (!rollouts.length) return { context: { ...context, actions: { ...base, ...context.actions } }, rollouts, findings };
+  const effective = effectiveActions(policies, base, context.actions ?? {}, rollouts, { name: context.name, labels: context.labels ?? {} });
+  return { context: { ...context, actions: actionMap(effective) }, rollouts, findings };
 }
