@@ -5,7 +5,7 @@ import type { DesiredState } from '../scanner/desired.js';
 import type { Fleet, FleetCluster } from '../scanner/fleet.js';
 import type { ClusterSource } from '../scanner/scan.js';
 import { currentFindings, desiredViolations, RepoPositions, type Blocker, type FindingsHistory } from './gates.js';
-import { clusterActions, nextStep, stagePlans, type ClusterAction, type StagePlan } from './plan.js';
+import { clusterActions, nextStep, stagePlans, type ClusterAction, type StagePlan } from '../src/engine/index.js';
 
 export type NextState = 'ready' | 'waiting' | 'blocked';
 

@@ -6,6 +6,7 @@ import { DesiredState } from './desired.js';
 import { computeDrift, type DriftEntry } from './drift.js';
 import type { Fleet, FleetCluster } from './fleet.js';
 import { ClusterReadError, readLiveCluster } from './live/index.js';
+import { rolloutProgress, type RolloutProgress } from './rollouts.js';
 import { fleetScore, scoreOf, tallyPolicies, type PolicyTally } from './score.js';
 
 export type ClusterStatus = 'ok' | 'unreachable' | 'error';
@@ -41,6 +42,8 @@ export interface FleetReport {
   shard?: { index: number; count: number };
   summary: { clusters: number; scored: number; unreachable: number; error: number };
   clusters: ClusterReport[];
+  /** Progress of the config repo's PolicyRollouts across the fleet (when it has any). */
+  rollouts?: RolloutProgress[];
 }
 
 export interface LiveState {
@@ -293,10 +296,10 @@ export async function scanFleet(fleet: Fleet, opts: ScanOptions): Promise<FleetR
     }
   };
   await Promise.all(Array.from({ length: limit }, worker)).finally(() => runtime.close());
-  return buildFleetReport(reports, fleet.file, opts.shard);
+  return buildFleetReport(reports, fleet.file, opts.shard, rolloutProgress(fleet, opts.desired));
 }
 
-export function buildFleetReport(clusters: ClusterReport[], fleet: string, shard?: { index: number; count: number }): FleetReport {
+export function buildFleetReport(clusters: ClusterReport[], fleet: string, shard?: { index: number; count: number }, rollouts?: RolloutProgress[]): FleetReport {
   return {
     score: fleetScore(clusters),
     fleet,
@@ -308,5 +311,6 @@ export function buildFleetReport(clusters: ClusterReport[], fleet: string, shard
       error: clusters.filter((c) => c.status === 'error').length,
     },
     clusters,
+    ...(rollouts?.length ? { rollouts } : {}),
   };
 }

@@ -31,3 +31,5 @@ export {
   stageBatches,
 } from './rollouts.js';
 export type { EffectiveAction, PolicyRollout, RolloutAction, RolloutStage } from './rollouts.js';
+export { clusterActions, nextStep, stagePlans } from './rollout-plan.js';
+export type { ClusterAction, FleetMember, NextStep, StagePlan, StageState } from './rollout-plan.js';

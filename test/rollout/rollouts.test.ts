@@ -1,6 +1,6 @@
 import t from 'tap';
 import { effectiveActions, parseRollout, rolloutAction, rolloutsAmong, type PolicyRollout } from '../../src/engine/index.js';
-import { nextStep, stagePlans } from '../../rollout/plan.js';
+import { nextStep, stagePlans } from '../../src/engine/index.js';
 
 const spec = {
   policies: ['pss.restricted.*'],

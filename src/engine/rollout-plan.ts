@@ -1,5 +1,5 @@
-import { rolloutAction, stageBatches, type PolicyRollout } from '../src/engine/index.js';
-import type { Action } from '../src/model/index.js';
+import type { Action } from '../model/index.js';
+import { rolloutAction, stageBatches, type PolicyRollout } from './rollouts.js';
 
 /**
  * Where a rollout stands over a fleet, and what its next step would be — pure: no files, no clusters read.
