@@ -1,4 +1,5 @@
 import type { Policy } from '../src/index.js';
+import { policies as fleet } from './fleet/index.js';
 import { policies as gdpr } from './gdpr/index.js';
 import { policies as isolation } from './isolation/index.js';
 import { policies as mesh } from './mesh/index.js';
@@ -6,4 +7,4 @@ import { policies as podSecurity } from './pod-security/index.js';
 import { policies as quota } from './quota/index.js';
 
 /** Every built-in policy, in catalogue order. */
-export const builtinPolicies: readonly Policy[] = [...isolation, ...quota, ...gdpr, ...mesh, ...podSecurity];
+export const builtinPolicies: readonly Policy[] = [...isolation, ...quota, ...gdpr, ...mesh, ...podSecurity, ...fleet];

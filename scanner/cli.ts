@@ -10,13 +10,13 @@ import { DesiredState, loadLayers } from './desired.js';
 import { FleetFileError, formatFleetError, loadFleet } from './fleet.js';
 import { formatHtml } from './html.js';
 import { formatJson, formatPolicyReport, formatPretty, mergeReports } from './report.js';
-import { scanFleet, type ClusterSource, type FleetReport } from './scan.js';
+import { finishFleetRules, scanFleet, type ClusterSource, type FleetReport } from './scan.js';
 
 const FORMATS = ['pretty', 'json', 'html', 'policyreport'] as const;
 type Format = (typeof FORMATS)[number];
 
 const usage = `Usage: fleetgate scan --fleet FILE [options]
-       fleetgate scan merge REPORT.json... [--format FORMAT] [--output FILE] [--fail-below SCORE]
+       fleetgate scan merge REPORT.json... [--format FORMAT] [--output FILE] [--fail-below SCORE] [--policies PATH] [--no-builtins]
 
 Scans a fleet: for every cluster of the fleet file, compares its live state (a snapshot folder, or a live cluster
 through a kubeconfig context, read-only) with the config repo's layers chosen by its labels (drift), runs every
@@ -81,11 +81,13 @@ function progress(): ((done: number, total: number) => void) | undefined {
   };
 }
 
-async function runMerge(argv: string[]): Promise<number> {
+async function runMerge(argv: string[], builtins: readonly Policy[] = []): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
     format: { type: 'string' },
     output: { type: 'string' },
     'fail-below': { type: 'string' },
+    policies: { type: 'string', multiple: true },
+    'no-builtins': { type: 'boolean' },
   } });
   if (!positionals.length) throw new UsageError('give the shard reports to merge (JSON files written by scan --format json)');
   const format = oneOf('--format', values.format, FORMATS, process.stdout.isTTY && !values.output ? 'pretty' : 'json');
@@ -104,6 +106,13 @@ async function runMerge(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  // Shards leave the fleet-scope rules to the merge: only here is every cluster's index at hand.
+  const context = reports.find((r) => r.fleetRules?.deferred)?.fleetContext;
+  if (context) {
+    const policySet = await loadPolicySet(values.policies ?? [], { builtins: values['no-builtins'] ? [] : builtins });
+    if (policySet.errors.length) throw new UsageError(`cannot load policies: ${policySet.errors.map((e) => `${e.file}: ${e.message}`).join('; ')}`);
+    merged = finishFleetRules(merged, policySet.policies, context);
+  }
   await emit(render(merged, format, values.output), values.output);
   return exitCode(merged, failBelow);
 }
@@ -116,7 +125,7 @@ export async function runScan(
   argv: string[],
   deps: { builtins?: readonly Policy[]; source?: ClusterSource; stderr?: (s: string) => void } = {},
 ): Promise<number> {
-  if (argv[0] === 'merge') return runMerge(argv.slice(1));
+  if (argv[0] === 'merge') return runMerge(argv.slice(1), deps.builtins);
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
     fleet: { type: 'string' },
     format: { type: 'string' },
@@ -175,5 +184,5 @@ export async function runScan(
 export const command: Command = {
   summary: 'scan a fleet: drift against the config repo, policies on live state, scores',
   usage,
-  run: async (argv, env) => runScan(argv, { builtins: argv[0] === 'merge' ? [] : await env.builtins() }),
+  run: async (argv, env) => runScan(argv, { builtins: await env.builtins() }),
 };

@@ -1,11 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { POD_CONTROLLER_KINDS, groupOf, loadPaths, matchesConditions, type Action, type ClusterContext, type Finding, type KubeObject, type Policy } from '../src/index.js';
-import { PolicyRuntime, actionMap, effectiveActions, isRolloutObject, rolloutsAmong, type PolicyRollout } from '../src/engine/index.js';
+import { PolicyRuntime, isFleetPolicy, type FleetRuleResult, actionMap, effectiveActions, isRolloutObject, rolloutsAmong, type PolicyRollout } from '../src/engine/index.js';
 import { sortFindings } from '../src/report/index.js';
 import { DesiredState } from './desired.js';
 import { computeDrift, type DriftEntry } from './drift.js';
 import type { Fleet, FleetCluster } from './fleet.js';
 import { ClusterReadError, readLiveCluster } from './live/index.js';
+import { applyFleetRules, fleetActionsOf, fleetIndexOf, type FleetRulesContext } from './fleet-rules.js';
 import { rolloutProgress, type RolloutProgress } from './rollouts.js';
 import { fleetScore, scoreOf, tallyPolicies, type PolicyTally } from './score.js';
 
@@ -34,6 +35,10 @@ export interface ClusterReport {
   policies: Record<string, PolicyTally>;
   waived: number;
   warnings: string[];
+  /** Objects fleet-scope policies need from this cluster (kept in shard reports so `scan merge` can judge the fleet). */
+  fleetIndex?: KubeObject[];
+  /** Fleet policies' actions on this cluster and the cluster's own overrides (shard reports only). */
+  fleetActions?: Record<string, { action: Action; from: string }>;
 }
 
 export interface FleetReport {
@@ -44,6 +49,10 @@ export interface FleetReport {
   clusters: ClusterReport[];
   /** Progress of the config repo's PolicyRollouts across the fleet (when it has any). */
   rollouts?: RolloutProgress[];
+  /** Fleet-scope rules: each with its finding count and the clusters it could not judge (`deferred` in a shard: `scan merge` runs them). */
+  fleetRules?: { deferred?: boolean; rules: FleetRuleResult[] };
+  /** Fleet-wide parameters and actions, in shard reports, for `scan merge` to run the fleet rules with. */
+  fleetContext?: FleetRulesContext;
 }
 
 export interface LiveState {
@@ -244,6 +253,7 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, runtime: 
   try {
     const { rollouts, invalid } = rolloutsAmong(desired.values());
     const ctx = clusterContextOf(fleet, cluster, opts.actions, { rollouts, policies: opts.policies });
+    const fleetIndex = fleetIndexOf(live.objects, opts.policies);
     const clusterRuntime = runtime.forCluster(ctx);
     const bound = clusterRuntime.engine;
     const sys = ctx.parameters?.systemNamespaces;
@@ -266,6 +276,7 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, runtime: 
       passedWeight: parts.passedWeight,
       drift: drift.entries,
       findings: sortFindings(evaluation.findings),
+      ...(fleetIndex ? { fleetIndex, fleetActions: fleetActionsOf(opts.policies, ctx, cluster.actions) } : {}),
       policies: tallies,
       waived: evaluation.waived,
       warnings: [...live.warnings.map(redactSecrets), ...invalid.map((i) => `PolicyRollout ${i.object.metadata?.name ?? '?'}: ${i.message}`)],
@@ -296,7 +307,22 @@ export async function scanFleet(fleet: Fleet, opts: ScanOptions): Promise<FleetR
     }
   };
   await Promise.all(Array.from({ length: limit }, worker)).finally(() => runtime.close());
-  return buildFleetReport(reports, fleet.file, opts.shard, rolloutProgress(fleet, opts.desired));
+  const report = buildFleetReport(reports, fleet.file, opts.shard, rolloutProgress(fleet, opts.desired));
+  if (!opts.policies.some(isFleetPolicy)) return report;
+  const context: FleetRulesContext = { parameters: fleet.parameters, actions: fleet.actions };
+  // A shard sees part of the fleet: its clusters keep their index, and `scan merge` runs the fleet rules.
+  if (opts.shard) return { ...report, fleetRules: { deferred: true, rules: [] }, fleetContext: context };
+  return finishFleetRules(report, opts.policies, context);
+}
+
+/** Runs the fleet rules over a whole fleet's reports, then drops the indexes they needed. */
+export function finishFleetRules(report: FleetReport, policies: readonly Policy[], context: FleetRulesContext): FleetReport {
+  const rules = applyFleetRules(report.clusters, policies, context);
+  for (const c of report.clusters) {
+    delete c.fleetIndex;
+    delete c.fleetActions;
+  }
+  return { ...buildFleetReport(report.clusters, report.fleet, report.shard, report.rollouts), fleetRules: { rules } };
 }
 
 export function buildFleetReport(clusters: ClusterReport[], fleet: string, shard?: { index: number; count: number }, rollouts?: RolloutProgress[]): FleetReport {

@@ -3,12 +3,16 @@
  * It re-exports the layers' entry points (see docs/architecture.md). Loading policy files
  * (src/loading/policy-files.ts) is for entry points and stays out of here.
  */
-export { definePolicy, defineClusterPolicy, POLICY_ID, PolicyDefinitionError } from './authoring/index.js';
+export { definePolicy, defineClusterPolicy, defineFleetPolicy, POLICY_ID, PolicyDefinitionError } from './authoring/index.js';
 export type {
   ClusterInfo,
   ClusterScopeContext,
   Example,
   ExcludeSpec,
+  FleetClusterView,
+  FleetExample,
+  FleetInventoryView,
+  FleetScopeContext,
   MatchSpec,
   NamespaceInfo,
   ObjectContext,

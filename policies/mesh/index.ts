@@ -1,5 +1,6 @@
 import type { Policy } from '../../src/index.js';
 import destinationRuleMutualTls from './destination-rule-mutual-tls.js';
+import globalEndpointsExist from './global-endpoints-exist.js';
 import namespaceSidecarInjection from './namespace-sidecar-injection.js';
 import peerAuthenticationStrict from './peer-authentication-strict.js';
 import serviceEntryLocality from './service-entry-locality.js';
@@ -12,4 +13,5 @@ export const policies: Policy[] = [
   strictMtlsMeshWide,
   destinationRuleMutualTls,
   serviceEntryLocality,
+  globalEndpointsExist,
 ];

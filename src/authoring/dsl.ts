@@ -100,7 +100,7 @@ export type Example =
       operation?: Operation;
     };
 
-interface PolicyBase<P extends Params, K extends readonly string[]> {
+export interface PolicySpecBase<P extends Params, K extends readonly string[]> {
   /** Stable dotted id: `<area>.<name>`. Tools and exceptions depend on it. */
   id: string;
   title: string;
@@ -118,13 +118,13 @@ interface PolicyBase<P extends Params, K extends readonly string[]> {
 
 type PodFor<K extends readonly string[]> = K[number] extends 'Pod' ? PodView : PodView | undefined;
 
-export interface ObjectPolicySpec<P extends Params, K extends readonly string[]> extends PolicyBase<P, K> {
+export interface ObjectPolicySpec<P extends Params, K extends readonly string[]> extends PolicySpecBase<P, K> {
   /** `object` (default): the object and cluster labels only. `namespace`: also the namespace's labels. */
   scope?: 'object' | 'namespace';
   validate(ctx: ObjectContext<P, PodFor<K>>): void;
 }
 
-export interface ClusterPolicySpec<P extends Params, K extends readonly string[]> extends PolicyBase<P, K> {
+export interface ClusterPolicySpec<P extends Params, K extends readonly string[]> extends PolicySpecBase<P, K> {
   scope: 'cluster';
   validate(ctx: ClusterScopeContext<P>): void;
 }
@@ -153,7 +153,8 @@ export class PolicyDefinitionError extends Error {
   override name = 'PolicyDefinitionError';
 }
 
-function check(spec: PolicyBase<Params, readonly string[]> & { scope?: Scope; validate: unknown }): Policy {
+/** Checks a policy definition once, where it is written; every define* function ends here. */
+export function checkPolicy(spec: PolicySpecBase<Params, readonly string[]> & { scope?: Scope; validate: unknown }): Policy {
   const where = `policy ${JSON.stringify(spec?.id)}`;
   if (typeof spec?.id !== 'string' || !POLICY_ID.test(spec.id))
     throw new PolicyDefinitionError(`${where}: id must be dotted lower-case kebab words like "quota.container-resources"`);
@@ -178,12 +179,12 @@ function check(spec: PolicyBase<Params, readonly string[]> & { scope?: Scope; va
 
 /** Defines an object- or namespace-scope policy (runs at admission, lint and scan). */
 export function definePolicy<const K extends readonly string[], P extends Params = Params>(spec: ObjectPolicySpec<P, K>): Policy {
-  return check(spec as never);
+  return checkPolicy(spec as never);
 }
 
 /** Defines a cluster-scope policy over a whole inventory (runs in scan and in lint over a set of files). */
 export function defineClusterPolicy<const K extends readonly string[], P extends Params = Params>(
   spec: ClusterPolicySpec<P, K>,
 ): Policy {
-  return check(spec as never);
+  return checkPolicy(spec as never);
 }

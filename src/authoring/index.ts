@@ -4,6 +4,8 @@
  * evaluated or loaded.
  */
 export { definePolicy, defineClusterPolicy, POLICY_ID, PolicyDefinitionError } from './dsl.js';
+export { defineFleetPolicy, isFleetExample } from './fleet.js';
+export type { FleetClusterView, FleetExample, FleetInventoryView, FleetPolicySpec, FleetScopeContext } from './fleet.js';
 export type {
   ClusterInfo,
   ClusterPolicySpec,

@@ -151,6 +151,7 @@ export class ClusterEngine {
     const sys = cluster.parameters?.systemNamespaces;
     this.systemNamespaces = new Set(Array.isArray(sys) ? (sys as string[]) : DEFAULT_SYSTEM_NAMESPACES);
     for (const policy of policies) {
+      if (policy.scope === 'fleet') continue; // judged over the whole fleet (engine/fleet.ts), never per cluster
       if (!matchesConditions(this.labels, policy.match.clusterLabels)) continue;
       if (policy.exclude?.clusterLabels && matchesConditions(this.labels, policy.exclude.clusterLabels)) continue;
       const bound: BoundPolicy = {

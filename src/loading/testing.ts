@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
-import type { Example, Params, Policy } from '../authoring/index.js';
-import { Engine } from '../engine/index.js';
+import type { Example, FleetExample, Params, Policy } from '../authoring/index.js';
+import { Engine, evaluateFleet } from '../engine/index.js';
 import type { Resource } from '../model/index.js';
 import { loadPaths } from './manifests.js';
 import { isPlainObject, nameOf } from '../model/index.js';
@@ -66,8 +66,26 @@ function judge(policy: Policy, c: Case): CaseResult {
   return { policy: policy.id, expect: c.expect, name: c.name, ok: detail === undefined, detail, findings: own, file: c.file };
 }
 
+/** A fleet-scope example: every cluster with its objects, judged by the fleet evaluator as scan does. */
+function judgeFleet(policy: Policy, e: FleetExample, expect: Expectation, index: number): CaseResult {
+  const name = e.name ?? `${expect} #${index + 1} (fleet of ${e.clusters.length})`;
+  const members = e.clusters.map((c) => ({ name: c.name, labels: c.labels ?? {}, status: c.status ?? 'ok', layers: c.layers ?? [], objects: c.objects ?? [] }));
+  const result = evaluateFleet([policy], members, { parameters: e.params ? { [policy.id]: e.params } : {} });
+  const own = result.findings.filter((f) => f.policy === policy.id);
+  const rule = result.rules[0];
+  let detail: string | undefined;
+  if (rule?.error) detail = `the policy threw: ${rule.error}`;
+  else if (expect === 'pass' && own.length) detail = `expected no finding, got ${own.length}: ${own.map((f) => `${f.cluster}: ${f.message}`).join('; ')}`;
+  else if (expect === 'fail' && !own.length) detail = 'expected a finding, got none';
+  return { policy: policy.id, expect, name, ok: detail === undefined, detail, findings: own };
+}
+
 /** Runs a policy's own examples. */
 export function runPolicyExamples(policy: Policy): CaseResult[] {
+  if (policy.scope === 'fleet') {
+    const cases = policy.examples as unknown as { pass: FleetExample[]; fail: FleetExample[] };
+    return [...cases.pass.map((e, i) => judgeFleet(policy, e, 'pass', i)), ...cases.fail.map((e, i) => judgeFleet(policy, e, 'fail', i))];
+  }
   return [
     ...policy.examples.pass.map((e, i) => judge(policy, exampleCase(e, 'pass', i))),
     ...policy.examples.fail.map((e, i) => judge(policy, exampleCase(e, 'fail', i))),

@@ -5,7 +5,7 @@
 
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
 export type Action = 'deny' | 'warn' | 'audit';
-export type Scope = 'object' | 'namespace' | 'cluster';
+export type Scope = 'object' | 'namespace' | 'cluster' | 'fleet';
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
