@@ -60,6 +60,11 @@ export default defineFleetPolicy({
     ],
     fail: [
       { name: 'one cluster of the region', clusters: [eu('par01', [workload()]), eu('fra01')] },
+      {
+        name: 'enough clusters in one region, not in the other',
+        params: { minClusters: 2 },
+        clusters: [eu('par01', [workload()]), eu('fra01', [workload()]), { name: 'sin01', labels: { region: 'apac' }, objects: [workload()], status: 'ok' as const }],
+      },
     ],
   },
 });

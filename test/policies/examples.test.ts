@@ -4,9 +4,10 @@ import { policies as isolation } from '../../policies/isolation/index.js';
 import { policies as quota } from '../../policies/quota/index.js';
 import { policies as gdpr } from '../../policies/gdpr/index.js';
 import { policies as mesh } from '../../policies/mesh/index.js';
+import { policies as fleet } from '../../policies/fleet/index.js';
 
-// Every policy of the isolation, quota, gdpr and mesh packs ships pass and fail examples; each one is a case here.
-const packs = { isolation, quota, gdpr, mesh };
+// Every policy of the isolation, quota, gdpr, mesh and fleet packs ships pass and fail examples; each one is a case here.
+const packs = { isolation, quota, gdpr, mesh, fleet };
 
 const EXPECTED: Record<string, string[]> = {
   isolation: ['isolation.namespace-default-deny', 'isolation.no-host-namespaces', 'isolation.rbac-stays-in-namespace'],
@@ -16,14 +17,16 @@ const EXPECTED: Record<string, string[]> = {
     'quota.container-resources',
     'quota.within-cluster-maximum',
   ],
-  gdpr: ['gdpr.personal-data-residency', 'gdpr.namespace-declares-data-class', 'gdpr.no-egress-outside-eu'],
+  gdpr: ['gdpr.personal-data-residency', 'gdpr.namespace-declares-data-class', 'gdpr.no-egress-outside-eu', 'gdpr.mesh-residency'],
   mesh: [
     'mesh.namespace-sidecar-injection',
     'mesh.peer-authentication-strict',
     'mesh.strict-mtls-mesh-wide',
     'mesh.destination-rule-mutual-tls',
     'mesh.service-entry-locality',
+    'mesh.global-endpoints-exist',
   ],
+  fleet: ['fleet.blast-radius', 'fleet.overlay-consistency'],
 };
 
 for (const [area, list] of Object.entries(packs)) {
