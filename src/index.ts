@@ -33,6 +33,6 @@ export * from './types.js';
 export { inProcessEvaluator } from './evaluator.js';
 export type { Evaluator } from './evaluator.js';
 export { PolicyRuntime } from './runtime.js';
-export type { SandboxOptions } from './sandbox/pool.js';
+export type { SandboxOptions } from './sandbox/host.js';
 export { runPolicyExamples, runTestFiles } from './testing.js';
 export type { CaseResult } from './testing.js';

@@ -1,38 +1,18 @@
-import { build, type Plugin } from 'esbuild';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { extname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { readdir, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
 import { builtinPolicies } from '../policies/index.js';
-import type { Policy } from './dsl.js';
+import { definePolicy, PolicyDefinitionError, type Policy } from './dsl.js';
+import type { SandboxOptions } from './sandbox/host.js';
 import type { InputError } from './types.js';
 
 /**
  * Users' policies: `.ts`, `.mts`, `.js`, `.mjs` files that export policies (default export: one policy or an array;
- * named exports that are policies count too). TypeScript is bundled by esbuild to a temporary ES module and imported,
- * so users need no build step. `import { definePolicy } from 'fleetgate'` resolves to this very installation.
+ * named exports that are policies count too). Nothing of a user's file runs on this thread: each file is bundled
+ * (src/sandbox/compile.ts, cached by content) and loaded into the policy sandbox (src/sandbox/host.ts), and what
+ * comes back here is each policy's definition as plain data. Its validate() exists only inside the sandbox.
  */
 
 const POLICY_EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs']);
-const SELF = fileURLToPath(new URL('./index.js', import.meta.url));
-
-/** Rewrites `fleetgate` imports to this installation, and leaves every other package to Node at run time. */
-const resolveFleetgate: Plugin = {
-  name: 'fleetgate-self',
-  setup(b) {
-    b.onResolve({ filter: /^fleetgate$/ }, () => ({ path: pathToFileURL(SELF).href, external: true }));
-    b.onResolve({ filter: /^[^./]/ }, async (args) => {
-      if (args.pluginData === 'inner' || args.path.startsWith('node:')) return undefined;
-      const found = await b.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, pluginData: 'inner' });
-      if (found.errors.length || !found.path) return { path: args.path, external: true };
-      return { path: pathToFileURL(found.path).href, external: true };
-    });
-  },
-};
-
-function isPolicy(v: unknown): v is Policy {
-  return !!v && typeof v === 'object' && typeof (v as Policy).id === 'string' && typeof (v as Policy).validate === 'function';
-}
 
 async function listPolicyFiles(path: string): Promise<string[]> {
   const st = await stat(path);
@@ -47,82 +27,59 @@ async function listPolicyFiles(path: string): Promise<string[]> {
   return out;
 }
 
-/** Loads one policy file; every problem is an InputError naming the file. */
-export async function loadPolicyFile(file: string, workDir: string): Promise<{ policies: Policy[]; errors: InputError[] }> {
-  const abs = resolve(file);
-  const out = join(workDir, `${Math.random().toString(36).slice(2)}.mjs`);
-  try {
-    const result = await build({
-      entryPoints: [abs],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outfile: out,
-      write: false,
-      logLevel: 'silent',
-      plugins: [resolveFleetgate],
-      sourcemap: 'inline',
-    });
-    await writeFile(out, result.outputFiles[0].text);
-  } catch (err) {
-    const e = err as { errors?: { text: string; location?: { file: string; line: number; column: number } }[] };
-    const first = e.errors?.[0];
-    return {
-      policies: [],
-      errors: [
-        {
-          file,
-          line: first?.location?.line,
-          column: first?.location ? first.location.column + 1 : undefined,
-          message: `cannot compile policy: ${first?.text ?? String(err)}`,
-        },
-      ],
-    };
-  }
-  try {
-    const mod = (await import(pathToFileURL(out).href)) as Record<string, unknown>;
-    const found: Policy[] = [];
-    for (const value of Object.values(mod)) {
-      for (const v of Array.isArray(value) ? value : [value]) if (isPolicy(v) && !found.includes(v)) found.push(v);
-    }
-    if (!found.length) return { policies: [], errors: [{ file, message: 'exports no policy (export default definePolicy({...}))' }] };
-    return { policies: found.map((p) => Object.freeze({ ...p, file })), errors: [] };
-  } catch (err) {
-    return { policies: [], errors: [{ file, message: `cannot load policy: ${err instanceof Error ? err.message : String(err)}` }] };
-  }
+function sandboxed(): never {
+  throw new Error('a user policy runs only inside the policy sandbox');
+}
+
+export interface LoadOptions {
+  builtins?: boolean;
+  /** Time and memory budget of the sandbox (loading and evaluation). */
+  sandbox?: SandboxOptions;
+  /** Compiled-bundle cache folder, or false for none (default: see src/sandbox/compile.ts). */
+  cache?: string | false;
 }
 
 /** Built-in policies plus every policy under the given files or folders. Duplicate ids are errors. */
-export async function loadPolicySet(
-  paths: readonly string[] = [],
-  options: { builtins?: boolean } = {},
-): Promise<{ policies: Policy[]; errors: InputError[] }> {
+export async function loadPolicySet(paths: readonly string[] = [], options: LoadOptions = {}): Promise<{ policies: Policy[]; errors: InputError[] }> {
   const policies: Policy[] = options.builtins === false ? [] : [...builtinPolicies];
   const errors: InputError[] = [];
   if (!paths.length) return { policies, errors };
-  const workDir = await mkdtemp(join(tmpdir(), 'fleetgate-policies-'));
-  try {
-    for (const p of paths) {
-      let files: string[];
+  const files: string[] = [];
+  for (const p of paths) {
+    try {
+      files.push(...(await listPolicyFiles(p)));
+    } catch (err) {
+      errors.push({ file: p, message: `cannot read policies: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
+    }
+  }
+  if (!files.length) return { policies, errors };
+  // The sandbox (isolated-vm, esbuild) is loaded only when there are user policies.
+  const [{ compilePolicyFile }, { PolicyHost }] = await Promise.all([import('./sandbox/compile.js'), import('./sandbox/host.js')]);
+  const compiled = [];
+  for (const f of files) {
+    const c = await compilePolicyFile(f, { cache: options.cache });
+    if ('message' in c) errors.push(c);
+    else compiled.push(c);
+  }
+  const { host, errors: loadErrors } = PolicyHost.create(compiled, options.sandbox);
+  errors.push(...loadErrors);
+  for (const { file, policies: metas } of host.loaded) {
+    for (const meta of metas) {
+      let pol: Policy;
       try {
-        files = await listPolicyFiles(p);
+        // The definition is checked again here: what the sandbox says is data to verify, not to trust.
+        pol = Object.freeze({ ...definePolicy({ ...(meta as object), validate: sandboxed } as never), file });
       } catch (err) {
-        errors.push({ file: p, message: `cannot read policies: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
+        errors.push({ file, message: err instanceof PolicyDefinitionError ? err.message : `invalid policy definition: ${String(err)}` });
         continue;
       }
-      for (const f of files) {
-        const loaded = await loadPolicyFile(f, workDir);
-        errors.push(...loaded.errors);
-        for (const pol of loaded.policies) {
-          const clash = policies.find((q) => q.id === pol.id);
-          if (clash) errors.push({ file: f, message: `policy id "${pol.id}" is already defined${clash.file ? ` in ${clash.file}` : ' by a built-in policy'}` });
-          else policies.push(pol);
-        }
+      const clash = policies.find((q) => q.id === pol.id);
+      if (clash) errors.push({ file, message: `policy id "${pol.id}" is already defined${clash.file ? ` in ${clash.file}` : ' by a built-in policy'}` });
+      else {
+        host.adopt(pol);
+        policies.push(pol);
       }
     }
-  } finally {
-    await rm(workDir, { recursive: true, force: true });
   }
   return { policies, errors };
 }
