@@ -61,7 +61,7 @@ export async function loadPolicySet(paths: readonly string[] = [], options: Load
     if ('message' in c) errors.push(c);
     else compiled.push(c);
   }
-  const { host, errors: loadErrors } = PolicyHost.create(compiled, options.sandbox);
+  const { host, errors: loadErrors } = await PolicyHost.create(compiled, options.sandbox);
   errors.push(...loadErrors);
   for (const { file, policies: metas } of host.loaded) {
     for (const meta of metas) {

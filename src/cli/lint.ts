@@ -60,7 +60,8 @@ export const command: Command = {
     const failOn = severityThreshold(values['fail-on']);
     const cluster = { ...clusterContextFromFlags(values['cluster-label'], values.action), parameters: parametersFromFlags(values.param) };
 
-    const policySet = await loadPolicySet(values.policies ?? [], { builtins: !values['no-builtins'] });
+    const timeoutMs = positiveInt('--policy-timeout', values['policy-timeout'], 10_000);
+    const policySet = await loadPolicySet(values.policies ?? [], { builtins: !values['no-builtins'], sandbox: { timeoutMs } });
     const loaded: LoadResult = { resources: [], errors: [...policySet.errors], files: 0, skipped: 0 };
     const files = positionals.filter((p) => p !== '-');
     if (files.length) {
@@ -78,7 +79,6 @@ export const command: Command = {
       loaded.skipped += fromStdin.skipped;
     }
 
-    const timeoutMs = positiveInt('--policy-timeout', values['policy-timeout'], 10_000);
     const runtime = await PolicyRuntime.create(policySet.policies, cluster, { timeoutMs });
     const evaluation = await runtime.evaluate(loaded.resources).finally(() => runtime.close());
     const findings = sortFindings(evaluation.findings);

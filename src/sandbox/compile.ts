@@ -22,6 +22,7 @@ import type { CompiledFile } from './host.js';
  */
 
 const CACHE_FORMAT = 'fleetgate-policy-bundle-1';
+const ENTRY_NAME = 'fleetgate-sandbox-entry.js';
 const here = (name: string) => {
   const js = fileURLToPath(new URL(`./${name}.js`, import.meta.url));
   return existsSync(js) ? js : js.replace(/\.js$/, '.ts');
@@ -90,7 +91,7 @@ export async function compilePolicyFile(file: string, opts: { cache?: string | f
       stdin: {
         contents: `import * as policyModule from ${JSON.stringify(abs)};\nimport { makeGuest } from ${JSON.stringify(GUEST)};\nexport const guest = makeGuest(policyModule);\n`,
         resolveDir: dirname(abs),
-        sourcefile: 'fleetgate-sandbox-entry.js',
+        sourcefile: ENTRY_NAME,
         loader: 'js',
       },
       bundle: true,
@@ -118,7 +119,7 @@ export async function compilePolicyFile(file: string, opts: { cache?: string | f
     try {
       const inputs: Record<string, string> = {};
       for (const input of Object.keys(result.metafile.inputs)) {
-        if (input.startsWith('<')) continue;
+        if (input.startsWith('<') || input.endsWith(ENTRY_NAME)) continue; // the generated entry is not a file
         const p = resolve(input);
         inputs[p] = sha256(await readFile(p));
       }

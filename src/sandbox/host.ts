@@ -66,12 +66,14 @@ export class PolicyHost implements PolicySandbox {
   }
 
   /** Loads the compiled files; a file that fails or runs over budget at load is an error naming it, and skipped. */
-  static create(compiled: readonly CompiledFile[], options: SandboxOptions = {}): { host: PolicyHost; errors: InputError[] } {
+  static async create(compiled: readonly CompiledFile[], options: SandboxOptions = {}): Promise<{ host: PolicyHost; errors: InputError[] }> {
     const host = new PolicyHost(options);
     const errors: InputError[] = [];
     host.boot();
     for (const c of compiled) {
-      const loaded = host.loadFile(c);
+      // Asynchronously: the top level runs on the isolate's own thread, so the process (serve's /healthz) stays
+      // responsive while a file loads, however long it takes to reach its budget.
+      const loaded = await host.loadFile(c, true);
       if ('message' in loaded) {
         errors.push(loaded);
         if (host.isolate.isDisposed) host.reboot();
@@ -114,37 +116,57 @@ export class PolicyHost implements PolicySandbox {
   private reboot(): void {
     this.boot();
     for (const f of this.files) {
-      const again = this.loadFile(f);
+      const again = this.loadFileNow(f);
       // A file that loaded once and not now gets an empty slot: its policies are then reported as stopped.
       if ('message' in again) {
         if (this.isolate.isDisposed) this.boot();
-        this.dispatcher.getSync('add', { reference: true }).applySync(this.dispatcher.derefInto(), [null]);
+        this.addRef().applySync(this.dispatcher.derefInto(), [null]);
       }
     }
   }
 
-  private loadFile(c: CompiledFile): LoadedFile | InputError {
-    const p = this.progress;
-    p.fill(-1);
-    const fail = (err: unknown): InputError => ({ file: c.file, message: `cannot load policy: ${this.reason(err, this.opts.loadTimeoutMs, 'loading')}` });
-    let guest: ivm.Reference<unknown>;
+  /** Loads one file on the isolate's thread (start-up: the event loop stays free). */
+  private async loadFile(c: CompiledFile, _async: true): Promise<LoadedFile | InputError> {
+    const timeout = this.opts.loadTimeoutMs;
+    try {
+      const script = await this.isolate.compileScript(wrap(c.code), { filename: c.file });
+      const guest = (await script.run(this.context, { reference: true, timeout })) as ivm.Reference<unknown>;
+      const index = this.addRef().applySync(this.dispatcher.derefInto(), [guest.derefInto()]);
+      return this.withMeta(c, await this.metaRef().apply(this.dispatcher.derefInto(), [index], { timeout }));
+    } catch (err) {
+      return this.loadFailed(c, err);
+    }
+  }
+
+  /** The same, synchronously (rebuilding the isolate in the middle of a job). */
+  private loadFileNow(c: CompiledFile): LoadedFile | InputError {
+    const timeout = this.opts.loadTimeoutMs;
     try {
       const script = this.isolate.compileScriptSync(wrap(c.code), { filename: c.file });
-      guest = script.runSync(this.context, { reference: true, timeout: this.opts.loadTimeoutMs }) as ivm.Reference<unknown>;
+      const guest = script.runSync(this.context, { reference: true, timeout }) as ivm.Reference<unknown>;
+      const index = this.addRef().applySync(this.dispatcher.derefInto(), [guest.derefInto()]);
+      return this.withMeta(c, this.metaRef().applySync(this.dispatcher.derefInto(), [index], { timeout }));
     } catch (err) {
-      return fail(err);
+      return this.loadFailed(c, err);
     }
-    try {
-      const add = this.dispatcher.getSync('add', { reference: true }) as ivm.Reference<(g: unknown) => number>;
-      const index = add.applySync(this.dispatcher.derefInto(), [guest.derefInto()]);
-      const meta = this.dispatcher.getSync('meta', { reference: true }) as ivm.Reference<(i: number) => string | null>;
-      const json = meta.applySync(this.dispatcher.derefInto(), [index], { timeout: this.opts.loadTimeoutMs });
-      const policies = typeof json === 'string' ? (JSON.parse(json) as PolicyMeta[]) : [];
-      if (!policies.length) return { file: c.file, message: 'exports no policy (export default definePolicy({...}))' };
-      return { ...c, policies };
-    } catch (err) {
-      return fail(err);
-    }
+  }
+
+  private addRef() {
+    return this.dispatcher.getSync('add', { reference: true }) as ivm.Reference<(g: unknown) => number>;
+  }
+
+  private metaRef() {
+    return this.dispatcher.getSync('meta', { reference: true }) as ivm.Reference<(i: number) => string | null>;
+  }
+
+  private withMeta(c: CompiledFile, json: unknown): LoadedFile | InputError {
+    const policies = typeof json === 'string' ? (JSON.parse(json) as PolicyMeta[]) : [];
+    if (!Array.isArray(policies) || !policies.length) return { file: c.file, message: 'exports no policy (export default definePolicy({...}))' };
+    return { ...c, policies };
+  }
+
+  private loadFailed(c: CompiledFile, err: unknown): InputError {
+    return { file: c.file, message: `cannot load policy: ${this.reason(err, this.opts.loadTimeoutMs, 'loading')}` };
   }
 
   private reason(err: unknown, timeoutMs: number, what = 'running'): string {
