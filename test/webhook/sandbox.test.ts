@@ -1,8 +1,9 @@
 // serve with hostile user policies (issue 12, items 1, 4 and 5): built-in denials always stand, a slow user
 // policy costs only its own part of the decision, and the server keeps answering.
 import t from 'tap';
-import { loadPolicySet } from '../../src/policy-loader.js';
-import { hostPidPod, review, startServer } from '../fixtures/webhook/support.js';
+import { builtinPolicies } from '../../policies/index.js';
+import { loadPolicySet } from '../../src/loading/index.js';
+import { hostPidPod, review, startServer } from '../helpers/webhook.js';
 
 const privileged = (annotations: Record<string, string> = {}) => {
   const p = hostPidPod('debug');
@@ -10,7 +11,7 @@ const privileged = (annotations: Record<string, string> = {}) => {
 };
 
 t.test('a policy that patches the engine at top level: failurePolicy closed still denies a privileged hostPID pod', async (t) => {
-  const { policies, errors } = await loadPolicySet(['test/fixtures/sandbox/patch-engine']);
+  const { policies, errors } = await loadPolicySet(['test/fixtures/sandbox/patch-engine'], { builtins: builtinPolicies });
   t.same(errors, []);
   const s = await startServer({ policies, config: { failurePolicy: 'closed' } });
   t.teardown(() => s.close());
@@ -20,7 +21,7 @@ t.test('a policy that patches the engine at top level: failurePolicy closed stil
 });
 
 t.test('failurePolicy open + a catastrophic regex on a tenant annotation: the built-in denial stands', async (t) => {
-  const { policies, errors } = await loadPolicySet(['test/fixtures/sandbox/slow-regex'], { sandbox: { timeoutMs: 300 } });
+  const { policies, errors } = await loadPolicySet(['test/fixtures/sandbox/slow-regex'], { builtins: builtinPolicies, sandbox: { timeoutMs: 300 } });
   t.same(errors, []);
   const s = await startServer({ policies, config: { failurePolicy: 'open', timeoutMs: 300 } });
   t.teardown(() => s.close());
@@ -37,7 +38,7 @@ t.test('failurePolicy open + a catastrophic regex on a tenant annotation: the bu
 });
 
 t.test('failurePolicy closed + the same slow policy on a compliant pod: only that policy\'s part denies', async (t) => {
-  const { policies } = await loadPolicySet(['test/fixtures/sandbox/slow-regex'], { sandbox: { timeoutMs: 300 } });
+  const { policies } = await loadPolicySet(['test/fixtures/sandbox/slow-regex'], { builtins: builtinPolicies, sandbox: { timeoutMs: 300 } });
   const s = await startServer({ policies, config: { failurePolicy: 'closed', timeoutMs: 300 } });
   t.teardown(() => s.close());
   const p = hostPidPod('ok');
@@ -49,7 +50,7 @@ t.test('failurePolicy closed + the same slow policy on a compliant pod: only tha
 });
 
 t.test('serve with a policy file that loops at top level exits 2 naming the file instead of hanging', async (t) => {
-  const { makeCerts } = await import('../fixtures/webhook/support.js');
+  const { makeCerts } = await import('../helpers/webhook.js');
   const { runCli } = await import('../helpers/cli.js');
   const certs = await makeCerts(t);
   const r = await runCli(['serve', '--tls-cert', certs.certFile, '--tls-key', certs.keyFile, '--port', '0', '--no-namespace-watch', '--policies', 'test/fixtures/sandbox/toplevel-loop', '--config', await writeConfig(certs.dir)]);

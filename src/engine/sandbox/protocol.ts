@@ -1,0 +1,46 @@
+import type { ClusterContext } from '../context.js';
+import type { Example, ExcludeSpec, MatchSpec, Params } from '../../authoring/index.js';
+import type { Action, Finding, KubeObject, Operation, PathSegments, Scope, Severity } from '../../model/index.js';
+
+/**
+ * What crosses the isolate boundary. Everything here is JSON: the main thread never receives a function, a getter
+ * or a prototype from policy code, and the isolate never receives a reference to anything on the main thread.
+ */
+
+/** One job for every user policy: the objects of one lint run, one scanned cluster, or one admission review. */
+export interface GuestJob {
+  cluster: ClusterContext;
+  objects: KubeObject[];
+  operation?: Operation;
+  oldObject?: KubeObject;
+  scopes?: Scope[];
+  /** Labels of the namespaces the objects live in, when they come from outside the objects (admission's cache). */
+  namespaceLabels?: Record<string, Record<string, string>>;
+  /** Policies stopped earlier in this job (they looped or blew the budget): not run again. */
+  disabled: string[];
+  /** Run only this policy (`fleetgate test`). */
+  only?: string;
+  countChecks?: boolean;
+  now: number;
+}
+
+/** A finding plus where it points, so the main thread can map it to file:line with its own locators. */
+export interface WorkerFinding extends Finding {
+  resourceIndex: number;
+  segments: PathSegments;
+}
+
+/** A policy's definition without its code: what the main thread needs to list, match and report it. */
+export interface PolicyMeta {
+  id: string;
+  title: string;
+  description?: string;
+  area: string;
+  severity: Severity;
+  action: Action;
+  scope: Scope;
+  match: MatchSpec;
+  exclude?: ExcludeSpec;
+  params: Params;
+  examples: { pass: Example[]; fail: Example[] };
+}
