@@ -21,7 +21,7 @@ import type { CompiledFile } from './host.js';
  * cannot be written costs a compile, never an error.
  */
 
-const CACHE_FORMAT = 'fleetgate-policy-bundle-1';
+const CACHE_FORMAT = 'fleetgate-policy-bundle-2';
 const ENTRY_NAME = 'fleetgate-sandbox-entry.js';
 const here = (name: string) => {
   const js = fileURLToPath(new URL(`./${name}.js`, import.meta.url));
@@ -46,12 +46,20 @@ interface CacheEntry {
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
-async function cached(path: string): Promise<string | undefined> {
+/** Hashes of files already read while loading one policy set: the inputs fleetgate adds are shared by every bundle. */
+export type HashMemo = Map<string, Promise<string>>;
+
+async function cached(path: string, memo: HashMemo): Promise<string | undefined> {
+  const hashOf = (file: string) => {
+    let h = memo.get(file);
+    if (!h) memo.set(file, (h = readFile(file).then(sha256)));
+    return h;
+  };
   try {
     const entry = JSON.parse(await readFile(path, 'utf8')) as CacheEntry;
     if (entry.format !== CACHE_FORMAT) return undefined;
-    for (const [file, hash] of Object.entries(entry.inputs)) if (sha256(await readFile(file)) !== hash) return undefined;
-    return entry.code;
+    const same = await Promise.all(Object.entries(entry.inputs).map(async ([file, hash]) => (await hashOf(file)) === hash));
+    return same.every(Boolean) ? entry.code : undefined;
   } catch {
     return undefined;
   }
@@ -71,7 +79,7 @@ const sandboxResolution: Plugin = {
 };
 
 /** Bundles one policy file for the sandbox (from the cache when nothing that goes into it changed). */
-export async function compilePolicyFile(file: string, opts: { cache?: string | false } = {}): Promise<CompiledFile & { cached: boolean } | InputError> {
+export async function compilePolicyFile(file: string, opts: { cache?: string | false; hashes?: HashMemo } = {}): Promise<CompiledFile & { cached: boolean } | InputError> {
   const abs = resolve(file);
   let source: Buffer;
   try {
@@ -81,7 +89,7 @@ export async function compilePolicyFile(file: string, opts: { cache?: string | f
   }
   const dir = opts.cache === false ? undefined : (opts.cache ?? cacheDir());
   const entryPath = dir ? join(dir, 'policies', `${sha256(`${CACHE_FORMAT}\0${abs}\0${sha256(source)}`)}.json`) : undefined;
-  const hit = entryPath ? await cached(entryPath) : undefined;
+  const hit = entryPath ? await cached(entryPath, opts.hashes ?? new Map()) : undefined;
   if (hit !== undefined) return { file, code: hit, cached: true };
 
   const { build } = await import('esbuild');
@@ -102,6 +110,7 @@ export async function compilePolicyFile(file: string, opts: { cache?: string | f
       metafile: true,
       logLevel: 'silent',
       legalComments: 'none',
+      minify: true,
       plugins: [sandboxResolution],
     });
   } catch (err) {

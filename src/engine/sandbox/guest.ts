@@ -34,7 +34,7 @@ export function makeGuest(mod: Record<string, unknown>): Guest {
   const index = new Map(policies.map((p, i) => [p.id, i]));
   const engines = new Map<string, ClusterEngine>();
   const engineFor = (job: GuestJob): ClusterEngine => {
-    const key = `${JSON.stringify(job.cluster)}|${job.disabled.join(',')}|${job.only ?? ''}`;
+    const key = `${job.clusterKey}|${job.disabled.join(',')}|${job.only ?? ''}`;
     let e = engines.get(key);
     if (!e) {
       if (engines.size > 256) engines.clear();

@@ -180,7 +180,7 @@ export class PolicyHost implements PolicySandbox {
    * Runs every user policy on the job, synchronously. A policy that runs over the budget or the heap limit is
    * stopped and the job is run again without it (each attempt stops one policy, so attempts are bounded).
    */
-  run(job: Omit<GuestJob, 'disabled'>, timeoutMs = this.opts.timeoutMs): SandboxResult {
+  run(job: Omit<GuestJob, 'disabled' | 'clusterKey'>, timeoutMs = this.opts.timeoutMs): SandboxResult {
     const stopped: StoppedPolicy[] = [];
     const disabled: string[] = [...this.ids.keys()].filter((id) => !this.adopted.has(id));
     const active = job.only !== undefined ? 1 : this.adopted.size;
@@ -188,7 +188,7 @@ export class PolicyHost implements PolicySandbox {
       this.progress.fill(-1);
       let out: string;
       try {
-        out = this.runRef.applySync(undefined, [JSON.stringify({ ...job, disabled })], { timeout: timeoutMs });
+        out = this.runRef.applySync(undefined, [JSON.stringify({ ...job, clusterKey: this.keyOf(job.cluster), disabled })], { timeout: timeoutMs });
       } catch (err) {
         const reason = this.reason(err, timeoutMs);
         const [file, resourceIndex, policyIndex] = this.progress;
@@ -210,8 +210,16 @@ export class PolicyHost implements PolicySandbox {
     return { findings: [], stopped, checks: {} };
   }
 
+  private readonly clusterKeys = new WeakMap<object, string>();
+
+  private keyOf(cluster: GuestJob['cluster']): string {
+    let key = this.clusterKeys.get(cluster);
+    if (key === undefined) this.clusterKeys.set(cluster, (key = JSON.stringify(cluster)));
+    return key;
+  }
+
   /** Checks what the isolate said, file by file: a file can only speak for its own policies. */
-  private collect(out: string, job: Omit<GuestJob, 'disabled'>, disabled: string[], stopped: StoppedPolicy[]): SandboxResult {
+  private collect(out: string, job: Omit<GuestJob, 'disabled' | 'clusterKey'>, disabled: string[], stopped: StoppedPolicy[]): SandboxResult {
     const findings: WorkerFinding[] = [];
     const checks: Record<string, number> = {};
     const parts = out.split('\n');

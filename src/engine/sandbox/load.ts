@@ -24,8 +24,8 @@ export interface UserPolicies {
 export async function loadUserPolicies(files: readonly string[], opts: { sandbox?: SandboxOptions; cache?: string | false } = {}): Promise<UserPolicies> {
   const errors: InputError[] = [];
   const compiled = [];
-  for (const f of files) {
-    const c = await compilePolicyFile(f, { cache: opts.cache });
+  const hashes = new Map<string, Promise<string>>();
+  for (const c of await Promise.all(files.map((f) => compilePolicyFile(f, { cache: opts.cache, hashes })))) {
     if ('message' in c) errors.push(c);
     else compiled.push(c);
   }

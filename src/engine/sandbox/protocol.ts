@@ -10,6 +10,8 @@ import type { Action, Finding, KubeObject, Operation, PathSegments, Scope, Sever
 /** One job for every user policy: the objects of one lint run, one scanned cluster, or one admission review. */
 export interface GuestJob {
   cluster: ClusterContext;
+  /** Names the cluster context, so that guests reuse their bound engines without serialising it per review. */
+  clusterKey: string;
   objects: KubeObject[];
   operation?: Operation;
   oldObject?: KubeObject;

@@ -7,7 +7,7 @@ import type { GuestJob } from './protocol.js';
  * (the runtime, `fleetgate test`) does not load isolated-vm when there are no user policies.
  */
 export interface PolicySandbox {
-  run(job: Omit<GuestJob, 'disabled'>, timeoutMs?: number): SandboxResult;
+  run(job: Omit<GuestJob, 'disabled' | 'clusterKey'>, timeoutMs?: number): SandboxResult;
   dispose(): void;
 }
 
