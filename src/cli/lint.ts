@@ -33,8 +33,9 @@ Options:
                               critical, high, medium, low (default), never
   --output FILE               write the report to FILE (atomically) instead of standard output
   --no-builtins               run only the policies given with --policies
-  --policy-timeout MS         budget of user policies (they run in a worker thread): one that loops or
-                              allocates without bound is stopped and reported as an error (default 10000)
+  --policy-timeout MS         budget of user policies (they run in the policy sandbox): a file whose top
+                              level runs over it is skipped; a policy that loops or allocates without
+                              bound is stopped and reported as an error (default 10000)
 
 Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 unusable input or arguments
 (bad documents are reported with file:line and everything else is still linted).
