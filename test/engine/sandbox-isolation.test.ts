@@ -67,3 +67,13 @@ t.test('a top-level for(;;) is reported with its file and skipped; lint finishes
   t.same(r.out.findings.filter((f) => f.policy === 'tenant.no-host-pid').map((f) => f.message), ['hostPID is set']);
   t.ok(builtinIds(r.out).includes('pss.baseline.host-namespaces'));
 });
+
+t.test('a runaway promise job is stopped and blamed on the file that queued it, not on the policies judged last', async (t) => {
+  const r = await lint('--policies', join(F, 'microtask'), '--policy-timeout', '1000');
+  const user = r.out.findings.filter((f) => f.policy.startsWith('hostile.') || f.policy.startsWith('tenant.'));
+  t.same(
+    user.map((f) => [f.policy, f.error === true]),
+    [['hostile.queues-forever', true], ['tenant.no-host-pid', false]],
+    'the queuing policy is an error finding; the honest one still reports hostPID',
+  );
+});

@@ -76,14 +76,19 @@ export function bootstrap(progressBuffer: SharedArrayBuffer) {
       return typeof out === 'string' ? out : null;
     },
     /**
-     * Runs every guest on the same frozen job (each policy sees an immutable view of the objects). One line per
-     * file: its JSON, or "!" when the file's code failed outside a policy's validate().
+     * Runs every guest (or only `onlyFile`) on the same frozen job (each policy sees an immutable view of the
+     * objects). One line per file: its JSON, "!" when the file's code failed outside a policy's validate(), "-"
+     * when it was not run. Afterwards progress says -2: a stop then came from a promise job a file queued.
      */
-    run(jobJson: string): string {
+    run(jobJson: string, onlyFile = -1): string {
       const job = JSON.parse(jobJson);
       deepFreeze(job);
       const parts: string[] = [];
       for (let i = 0; i < guests.length; i++) {
+        if (onlyFile >= 0 && i !== onlyFile) {
+          parts.push('-');
+          continue;
+        }
         progress[0] = i;
         progress[1] = -1;
         progress[2] = -1;
@@ -96,6 +101,9 @@ export function bootstrap(progressBuffer: SharedArrayBuffer) {
         }
         parts.push(typeof out === 'string' && !out.includes('\n') ? out : '!');
       }
+      progress[0] = -2;
+      progress[1] = -1;
+      progress[2] = -1;
       return parts.join('\n');
     },
   };

@@ -54,7 +54,7 @@ function wrap(code: string): string {
 export class PolicyHost implements PolicySandbox {
   private isolate!: ivm.Isolate;
   private dispatcher!: ivm.Reference<ReturnType<typeof bootstrap>>;
-  private runRef!: ivm.Reference<(job: string) => string>;
+  private runRef!: ivm.Reference<(job: string, onlyFile?: number) => string>;
   private readonly progress = new Int32Array(new SharedArrayBuffer(12));
   private files: LoadedFile[] = [];
   private ids = new Map<string, { file: number; meta: PolicyMeta }>();
@@ -106,7 +106,7 @@ export class PolicyHost implements PolicySandbox {
     this.dispatcher = this.isolate
       .compileScriptSync(`(${bootstrap.toString()})(globalThis.__progress)`, { filename: 'fleetgate:bootstrap' })
       .runSync(context, { reference: true, timeout: this.opts.loadTimeoutMs }) as ivm.Reference<ReturnType<typeof bootstrap>>;
-    this.runRef = this.dispatcher.getSync('run', { reference: true }) as ivm.Reference<(job: string) => string>;
+    this.runRef = this.dispatcher.getSync('run', { reference: true }) as ivm.Reference<(job: string, onlyFile?: number) => string>;
     this.context = context;
   }
 
@@ -193,6 +193,7 @@ export class PolicyHost implements PolicySandbox {
         const reason = this.reason(err, timeoutMs);
         const [file, resourceIndex, policyIndex] = this.progress;
         if (this.isolate.isDisposed) this.reboot();
+        if (file === -2) return this.runFileByFile(job, timeoutMs, disabled, stopped);
         const culprit = this.files[file]?.policies[policyIndex]?.id;
         if (culprit && !disabled.includes(culprit)) {
           stopped.push({ policy: culprit, resourceIndex, reason });
@@ -208,6 +209,25 @@ export class PolicyHost implements PolicySandbox {
       return this.collect(out, job, disabled, stopped);
     }
     return { findings: [], stopped, checks: {} };
+  }
+
+  /**
+   * A stop after every file had returned came from a promise job one of them queued: run the files one at a time to
+   * find which, so that only that file's policies are stopped and no other file's verdict is lost or blamed.
+   */
+  private runFileByFile(job: Omit<GuestJob, 'disabled' | 'clusterKey'>, timeoutMs: number, disabled: string[], stopped: StoppedPolicy[]): SandboxResult {
+    const json = JSON.stringify({ ...job, clusterKey: this.keyOf(job.cluster), disabled });
+    const parts = this.files.map((file, i) => {
+      try {
+        return this.runRef.applySync(undefined, [json, i], { timeout: timeoutMs }).split('\n')[i] ?? '!';
+      } catch (err) {
+        const reason = this.reason(err, timeoutMs);
+        if (this.isolate.isDisposed) this.reboot();
+        for (const m of file.policies) if (!disabled.includes(m.id)) (stopped.push({ policy: m.id, resourceIndex: -1, reason }), disabled.push(m.id));
+        return '-';
+      }
+    });
+    return this.collect(parts.join('\n'), job, disabled, stopped);
   }
 
   private readonly clusterKeys = new WeakMap<object, string>();
@@ -226,6 +246,7 @@ export class PolicyHost implements PolicySandbox {
     this.files.forEach((file, i) => {
       const own = new Map(file.policies.map((m) => [m.id, m]));
       let parsed: { findings?: unknown; checks?: unknown } | undefined;
+      if (parts[i] === '-') return; // not run (its policies were stopped)
       try {
         parsed = parts[i] && parts[i] !== '!' ? JSON.parse(parts[i]) : undefined;
       } catch {
