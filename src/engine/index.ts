@@ -22,3 +22,22 @@ export type { UserPolicies } from './sandbox/load.js';
 export async function loadUserPolicies(...args: Parameters<typeof import('./sandbox/load.js').loadUserPolicies>) {
   return (await import('./sandbox/load.js')).loadUserPolicies(...args);
 }
+export {
+  ROLLOUT_INVALID,
+  ROLLOUT_KIND,
+  actionMap,
+  applyRollouts,
+  effectiveActions,
+  isRolloutObject,
+  parseDuration,
+  parseRollout,
+  rolloutAction,
+  rolloutActions,
+  rolloutNames,
+  rolloutsAmong,
+  rolloutInvalidFinding,
+  stageBatches,
+} from './rollouts.js';
+export type { EffectiveAction, PolicyRollout, RolloutAction, RolloutStage } from './rollouts.js';
+export { clusterActions, nextStep, stagePlans } from './rollout-plan.js';
+export type { ClusterAction, FleetMember, NextStep, StagePlan, StageState } from './rollout-plan.js';
