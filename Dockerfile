@@ -6,7 +6,7 @@
 #
 # Stage 1 compiles TypeScript with the dev dependencies; stage 2 holds only bin/, dist/, package.json and the
 # production node_modules, runs as a non-root user and works with a read-only root filesystem (the only writable
-# path it needs is /tmp, where esbuild bundles users' .ts policies: mount an emptyDir there).
+# path it needs is /tmp, where compiled user policies are cached: mount an emptyDir there).
 
 ARG NODE_IMAGE=node:20-slim
 
@@ -27,7 +27,11 @@ RUN npx tsc -p tsconfig.json
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# isolated-vm (the user-policy sandbox) is a native module: built here with node-gyp against the image's own Node
+# headers (no download), then the toolchain stays in this stage.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+    && npm_config_nodedir=/usr/local npm rebuild isolated-vm && npm cache clean --force
 
 FROM ${NODE_IMAGE}
 LABEL org.opencontainers.image.title="fleetgate" \
@@ -35,7 +39,8 @@ LABEL org.opencontainers.image.title="fleetgate" \
       org.opencontainers.image.licenses="Apache-2.0"
 ENV NODE_ENV=production \
     HOME=/home/node \
-    TMPDIR=/tmp
+    TMPDIR=/tmp \
+    FLEETGATE_CACHE_DIR=/tmp/fleetgate-cache
 WORKDIR /app
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /src/dist ./dist

@@ -157,7 +157,7 @@ export async function runScan(
     }
     throw err;
   }
-  const policySet = await loadPolicySet(values.policies ?? [], { builtins: values['no-builtins'] ? [] : deps.builtins });
+  const policySet = await loadPolicySet(values.policies ?? [], { builtins: values['no-builtins'] ? [] : deps.builtins, sandbox: { timeoutMs: 30_000 } });
   if (policySet.errors.length) {
     stderr(`fleetgate scan: cannot load policies:\n${policySet.errors.map((e) => `  ${formatFleetError(e)}`).join('\n')}\n`);
     return EXIT_USAGE;

@@ -96,7 +96,7 @@ export const command: Command = {
       else logger.info('no cluster access (no --kubeconfig, not in a pod): namespace labels are unknown to namespace-scope policies');
     }
 
-    const policies: Promise<Policy[]> = env.builtins().then((builtins) => loadPolicySet(values.policies ?? [], { builtins })).then((set) => {
+    const policies: Promise<Policy[]> = env.builtins().then((builtins) => loadPolicySet(values.policies ?? [], { builtins, sandbox: { timeoutMs: settings.timeoutMs } })).then((set) => {
       if (set.errors.length) {
         const text = set.errors.map((e) => `${e.file}${e.line ? `:${e.line}${e.column ? `:${e.column}` : ''}` : ''}: ${e.message}`).join('\n');
         throw new UsageError(`cannot load policies:\n${text}`);

@@ -200,7 +200,7 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
     evaluator = opts.evaluator
       ? opts.evaluator(engine)
       : policies.some((p) => p.file)
-        ? await PolicyRuntime.create(policies, opts.settings.cluster, { timeoutMs: budget, workers: 2 })
+        ? await PolicyRuntime.create(policies, opts.settings.cluster, { timeoutMs: budget })
         : inProcessEvaluator(engine);
     handler = new AdmissionHandler({ engine, evaluator, policies, settings: opts.settings, metrics, logger, namespaceLabels: opts.namespaceLabels });
     logger.info({ policies: policies.length, failurePolicy: opts.settings.failurePolicy, timeoutMs: budget }, 'policies loaded; ready');

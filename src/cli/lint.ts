@@ -33,8 +33,9 @@ Options:
                               critical, high, medium, low (default), never
   --output FILE               write the report to FILE (atomically) instead of standard output
   --no-builtins               run only the policies given with --policies
-  --policy-timeout MS         budget of user policies (they run in a worker thread): one that loops or
-                              allocates without bound is stopped and reported as an error (default 10000)
+  --policy-timeout MS         budget of user policies (they run in the policy sandbox): a file whose top
+                              level runs over it is skipped; a policy that loops or allocates without
+                              bound is stopped and reported as an error (default 10000)
 
 Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 unusable input or arguments
 (bad documents are reported with file:line and everything else is still linted).
@@ -60,7 +61,8 @@ export const command: Command = {
     const failOn = severityThreshold(values['fail-on']);
     const cluster = { ...clusterContextFromFlags(values['cluster-label'], values.action), parameters: parametersFromFlags(values.param) };
 
-    const policySet = await loadPolicySet(values.policies ?? [], { builtins: values['no-builtins'] ? [] : await env.builtins() });
+    const timeoutMs = positiveInt('--policy-timeout', values['policy-timeout'], 10_000);
+    const policySet = await loadPolicySet(values.policies ?? [], { builtins: values['no-builtins'] ? [] : await env.builtins(), sandbox: { timeoutMs } });
     const loaded: LoadResult = { resources: [], errors: [...policySet.errors], files: 0, skipped: 0 };
     const files = positionals.filter((p) => p !== '-');
     if (files.length) {
@@ -78,7 +80,6 @@ export const command: Command = {
       loaded.skipped += fromStdin.skipped;
     }
 
-    const timeoutMs = positiveInt('--policy-timeout', values['policy-timeout'], 10_000);
     // PolicyRollouts among the files set the action of the policies they name for this cluster's cohort.
     const rolled = applyRollouts(cluster, policySet.policies, loaded.resources);
     const runtime = await PolicyRuntime.create(policySet.policies, rolled.context, { timeoutMs });

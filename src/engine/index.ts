@@ -13,7 +13,15 @@ export type { PolicyException } from './exceptions.js';
 export { inProcessEvaluator } from './evaluator.js';
 export type { Evaluator } from './evaluator.js';
 export { PolicyRuntime } from './runtime.js';
-export type { SandboxOptions } from './sandbox/pool.js';
+export type { SandboxOptions } from './sandbox/host.js';
+export { sandboxOf } from './sandbox/registry.js';
+export type { PolicySandbox } from './sandbox/registry.js';
+export type { UserPolicies } from './sandbox/load.js';
+
+/** Loads users' policy files into the sandbox; isolated-vm and esbuild are imported only on this first use. */
+export async function loadUserPolicies(...args: Parameters<typeof import('./sandbox/load.js').loadUserPolicies>) {
+  return (await import('./sandbox/load.js')).loadUserPolicies(...args);
+}
 export {
   ROLLOUT_INVALID,
   ROLLOUT_KIND,

@@ -5,6 +5,7 @@
  */
 export { loadPaths, loadFile, loadText, findManifestFiles, MANIFEST_EXTENSIONS } from './manifests.js';
 export type { LoadResult, LoadOptions } from './manifests.js';
-export { loadPolicySet, loadPolicyFile } from './policy-files.js';
+export { loadPolicySet } from './policy-files.js';
+export type { PolicySetOptions } from './policy-files.js';
 export { runPolicyExamples, runTestFiles } from './testing.js';
 export type { CaseResult, Expectation } from './testing.js';

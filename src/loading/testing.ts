@@ -1,9 +1,9 @@
 import { dirname, resolve } from 'node:path';
 import type { Example, FleetExample, Params, Policy } from '../authoring/index.js';
-import { Engine, evaluateFleet } from '../engine/index.js';
+import { Engine, evaluateFleet, sandboxOf } from '../engine/index.js';
 import type { Resource } from '../model/index.js';
 import { loadPaths } from './manifests.js';
-import { isPlainObject, nameOf } from '../model/index.js';
+import { isPlainObject, nameOf, refOf } from '../model/index.js';
 import type { Finding, InputError, KubeObject, Operation } from '../model/index.js';
 
 /**
@@ -50,13 +50,23 @@ function exampleCase(e: Example, expect: Expectation, index: number): Case {
   return { name: `${expect} #${index + 1} (${obj.kind ?? '?'} ${nameOf(obj)})`, expect, resources: [{ object: obj }] };
 }
 
+/** The findings of one policy on one case: in this thread for built-ins, in the sandbox for user policies. */
+function evaluateCase(policy: Policy, c: Case): Finding[] {
+  const cluster = { name: 'test', labels: c.clusterLabels ?? {}, parameters: c.params ? { [policy.id]: c.params } : {} };
+  const sandbox = sandboxOf(policy);
+  if (!sandbox) return new Engine([policy]).bind(cluster).evaluate(c.resources, { operation: c.operation, now: new Date() }).findings;
+  const objects = c.resources.map((r) => r.object);
+  const result = sandbox.run({ cluster, objects, operation: c.operation, only: policy.id, now: Date.now() });
+  const findings: Finding[] = result.findings.map(({ resourceIndex, segments: _segments, ...f }) =>
+    objects[resourceIndex] ? { ...f, resource: refOf(objects[resourceIndex]) } : f,
+  );
+  for (const s of result.stopped)
+    findings.push({ policy: s.policy, severity: policy.severity, action: policy.action, message: `policy error: stopped (${s.reason})`, resource: refOf(objects[s.resourceIndex] ?? {}), path: '$', error: true });
+  return findings;
+}
+
 function judge(policy: Policy, c: Case): CaseResult {
-  const engine = new Engine([policy]).bind({
-    name: 'test',
-    labels: c.clusterLabels ?? {},
-    parameters: c.params ? { [policy.id]: c.params } : {},
-  });
-  const { findings } = engine.evaluate(c.resources, { operation: c.operation, now: new Date() });
+  const findings = evaluateCase(policy, c);
   const own = findings.filter((f) => f.policy === policy.id);
   const errors = own.filter((f) => f.error);
   let detail: string | undefined;

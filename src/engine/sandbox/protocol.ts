@@ -1,19 +1,17 @@
 import type { ClusterContext } from '../context.js';
-import type { Finding, KubeObject, Operation, PathSegments, Scope } from '../../model/index.js';
+import type { Example, ExcludeSpec, MatchSpec, Params } from '../../authoring/index.js';
+import type { Action, Finding, KubeObject, Operation, PathSegments, Scope, Severity } from '../../model/index.js';
 
-/** Messages between the main thread and a policy worker. Everything here is structured-clone data. */
+/**
+ * What crosses the isolate boundary. Everything here is JSON: the main thread never receives a function, a getter
+ * or a prototype from policy code, and the isolate never receives a reference to anything on the main thread.
+ */
 
-export interface WorkerSetup {
-  /** User policy files to load in the worker. */
-  files: string[];
-  /** Shared progress cell: [resource index, policy index] of what is running now. */
-  progress: SharedArrayBuffer;
-}
-
-export interface JobRequest {
-  id: number;
-  /** The cluster the objects belong to (one pool serves every cluster of a fleet scan). */
+/** One job for every user policy: the objects of one lint run, one scanned cluster, or one admission review. */
+export interface GuestJob {
   cluster: ClusterContext;
+  /** Names the cluster context, so that guests reuse their bound engines without serialising it per review. */
+  clusterKey: string;
   objects: KubeObject[];
   operation?: Operation;
   oldObject?: KubeObject;
@@ -22,6 +20,9 @@ export interface JobRequest {
   namespaceLabels?: Record<string, Record<string, string>>;
   /** Policies stopped earlier in this job (they looped or blew the budget): not run again. */
   disabled: string[];
+  /** Run only this policy (`fleetgate test`). */
+  only?: string;
+  countChecks?: boolean;
   now: number;
 }
 
@@ -31,8 +32,17 @@ export interface WorkerFinding extends Finding {
   segments: PathSegments;
 }
 
-export type JobResponse =
-  | { id: number; ok: true; findings: WorkerFinding[]; objects: number; checks: Record<string, number> }
-  | { id: number; ok: false; error: string };
-
-export type WorkerMessage = { ready: true; policies: string[] } | { ready: false; error: string } | JobResponse;
+/** A policy's definition without its code: what the main thread needs to list, match and report it. */
+export interface PolicyMeta {
+  id: string;
+  title: string;
+  description?: string;
+  area: string;
+  severity: Severity;
+  action: Action;
+  scope: Scope;
+  match: MatchSpec;
+  exclude?: ExcludeSpec;
+  params: Params;
+  examples: { pass: Example[]; fail: Example[] };
+}

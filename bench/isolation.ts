@@ -1,0 +1,175 @@
+// Isolation mechanisms for user policies, measured on equal terms: the same N policies (bench/isolation-policies.ts)
+// on the same Deployment, N = 1 and 10, sequential reviews; plus fleetgate's own runtime (isolated-vm) with the same
+// number of real user policy files, and the built-ins alone on the main thread as the reference.
+// Not a test. Build first (npx tsc -p .), then: node dist/bench/isolation.js [--runs 3] [--reviews 20000]
+import ivm from 'isolated-vm';
+import { getQuickJS, shouldInterruptAfterDeadline } from 'quickjs-emscripten';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { builtinPolicies } from '../policies/index.js';
+import { Engine, PolicyRuntime } from '../src/engine/index.js';
+import { loadPolicySet } from '../src/loading/index.js';
+import { policySource } from './isolation-policies.js';
+import { machine, median } from './lib.js';
+import { writeUserPolicies } from './user-policies.js';
+
+const { values } = parseArgs({ options: { runs: { type: 'string' }, reviews: { type: 'string' } } });
+const RUNS = Number(values.runs ?? 3);
+const REVIEWS = Number(values.reviews ?? 20_000);
+
+const deployment = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web', namespace: 'shop', labels: { app: 'web' } },
+  spec: {
+    replicas: 2,
+    selector: { matchLabels: { app: 'web' } },
+    template: {
+      metadata: { labels: { app: 'web' } },
+      spec: {
+        securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [
+          {
+            name: 'web',
+            image: 'registry.example/web:1.4.2',
+            resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+          },
+        ],
+      },
+    },
+  },
+};
+
+interface Mechanism {
+  name: string;
+  /** Sets up N policies; returns a review function and a teardown, and what policy code can see. */
+  setup(n: number): Promise<{ review: (json: string) => unknown; close(): void | Promise<void>; probes?: unknown }>;
+}
+
+const mechanisms: Mechanism[] = [
+  {
+    name: 'isolated-vm (sync call, main thread)',
+    async setup(n) {
+      const isolate = new ivm.Isolate({ memoryLimit: 64 });
+      const ctx = isolate.createContextSync();
+      const run = ctx.evalSync(policySource(n), { reference: true }) as ivm.Reference<(j: string) => string>;
+      const probes = ctx.evalSync(`JSON.stringify({ process: typeof process, require: typeof require, fetch: typeof fetch })`);
+      return { review: (json) => run.applySync(undefined, [json], { timeout: 1000 }), close: () => isolate.dispose(), probes };
+    },
+  },
+  {
+    name: 'isolated-vm (async call)',
+    async setup(n) {
+      const isolate = new ivm.Isolate({ memoryLimit: 64 });
+      const ctx = isolate.createContextSync();
+      const run = ctx.evalSync(policySource(n), { reference: true }) as ivm.Reference<(j: string) => string>;
+      return { review: (json) => run.apply(undefined, [json], { timeout: 1000 }), close: () => isolate.dispose() };
+    },
+  },
+  {
+    name: 'SES lockdown + Compartment in a worker (one round trip per review)',
+    async setup(n) {
+      const worker = new Worker(new URL('./ses-worker.js', import.meta.url), { workerData: { source: policySource(n) } });
+      const probes = await new Promise((resolve) => worker.once('message', (m) => resolve(m.probes)));
+      let id = 0;
+      const pending = new Map<number, (v: unknown) => void>();
+      worker.on('message', (m: { id: number; out: string }) => {
+        pending.get(m.id)?.(m.out);
+        pending.delete(m.id);
+      });
+      return {
+        review: (json) => new Promise((resolve) => (pending.set(++id, resolve), worker.postMessage({ id, json }))),
+        close: () => worker.terminate().then(() => undefined),
+        probes,
+      };
+    },
+  },
+  {
+    name: 'quickjs-emscripten (Wasm interpreter, main thread)',
+    async setup(n) {
+      const QuickJS = await getQuickJS();
+      const runtime = QuickJS.newRuntime();
+      runtime.setMemoryLimit(64 * 1024 * 1024);
+      const vm = runtime.newContext();
+      const fn = vm.unwrapResult(vm.evalCode(policySource(n)));
+      const probes = vm.dump(vm.unwrapResult(vm.evalCode(`JSON.stringify({ process: typeof process, require: typeof require, fetch: typeof fetch })`)));
+      return {
+        review: (json) => {
+          runtime.setInterruptHandler(shouldInterruptAfterDeadline(Date.now() + 1000));
+          const arg = vm.newString(json);
+          const out = vm.unwrapResult(vm.callFunction(fn, vm.undefined, arg));
+          arg.dispose();
+          const s = vm.getString(out);
+          out.dispose();
+          return s;
+        },
+        close: () => {
+          fn.dispose();
+          vm.dispose();
+          runtime.dispose();
+        },
+        probes,
+      };
+    },
+  },
+];
+
+async function timeReviews(review: (json: string) => unknown): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < REVIEWS; i++) {
+    const r = review(JSON.stringify(deployment));
+    if (r instanceof Promise) await r;
+  }
+  return ((performance.now() - t0) * 1000) / REVIEWS;
+}
+
+console.log(`machine: ${machine()} (shared with other engineers' builds and benches: compare within this run only)`);
+console.log(`${REVIEWS} sequential reviews of one Deployment, median of ${RUNS} runs, µs per review\n`);
+
+// Reference: the built-ins alone, on the main thread, as the webhook runs them.
+const builtins = new Engine(builtinPolicies).bind({});
+const base: number[] = [];
+for (let r = 0; r < RUNS; r++) base.push(await timeReviews((json) => builtins.evaluateObject(JSON.parse(json), { countChecks: false })));
+console.log(`built-ins only (main thread): ${median(base).toFixed(1)} µs`);
+
+for (const m of mechanisms) {
+  for (const n of [1, 10]) {
+    const load: number[] = [];
+    const per: number[] = [];
+    let probes: unknown;
+    for (let r = 0; r < RUNS; r++) {
+      const t0 = performance.now();
+      const s = await m.setup(n);
+      load.push(performance.now() - t0);
+      probes = s.probes ?? probes;
+      per.push(await timeReviews(s.review));
+      await s.close();
+    }
+    console.log(`${m.name}, ${n} policies: ${median(per).toFixed(1)} µs per review (policies only; + built-ins ${(median(per) + median(base)).toFixed(1)} µs), load ${median(load).toFixed(1)} ms${probes ? `, policy code sees ${typeof probes === 'string' ? probes : JSON.stringify(probes)}` : ''}`);
+  }
+}
+
+// fleetgate's runtime: built-ins + N real user policy files (bundled, sandboxed, findings checked), per review.
+const dir = await mkdtemp(join(tmpdir(), 'fleetgate-isolation-bench-'));
+try {
+  for (const n of [1, 10]) {
+    const load: number[] = [];
+    const per: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const t0 = performance.now();
+      const set = await loadPolicySet([await writeUserPolicies(join(dir, `u${n}`), n)], { builtins: builtinPolicies, cache: join(dir, 'cache') });
+      if (set.errors.length) throw new Error(JSON.stringify(set.errors));
+      const runtime = await PolicyRuntime.create(set.policies, {}, { timeoutMs: 1000 });
+      load.push(performance.now() - t0);
+      per.push(await timeReviews((json) => runtime.evaluateObjectNow(JSON.parse(json), { countChecks: false })));
+      await runtime.close();
+    }
+    console.log(`fleetgate PolicyRuntime, built-ins + ${n} user policy files: ${median(per).toFixed(1)} µs per review (${(median(per) / median(base)).toFixed(2)}× built-ins alone), load ${median(load).toFixed(0)} ms (warm bundle cache)`);
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
