@@ -145,7 +145,7 @@ export function kindsToRead(policies: readonly Policy[], desired: Iterable<KubeO
 }
 
 /** The cluster context of fleet.yaml: fleet-wide parameters/actions, then matching overrides in order, then the cluster's own. */
-export function clusterContextOf(fleet: Fleet, cluster: FleetCluster, extraActions: Record<string, Action> = {}): ClusterContext {
+export function clusterContextOf(fleet: Fleet, cluster: FleetCluster, extraActions: Record<string, Action> = {}, extraParameters: Record<string, unknown> = {}): ClusterContext {
   const parameters: Record<string, unknown> = { ...fleet.parameters };
   const actions: Record<string, Action> = { ...fleet.actions };
   for (const o of fleet.overrides) {
@@ -154,9 +154,14 @@ export function clusterContextOf(fleet: Fleet, cluster: FleetCluster, extraActio
     Object.assign(actions, o.actions ?? {});
   }
   Object.assign(parameters, cluster.parameters ?? {});
+  // --param, last: one policy's parameters given on the command line merge into that policy's from the fleet file.
+  for (const [k, v] of Object.entries(extraParameters))
+    parameters[k] = isMap(v) && isMap(parameters[k]) ? { ...(parameters[k] as object), ...v } : v;
   Object.assign(actions, cluster.actions ?? {}, extraActions);
   return { name: cluster.name, labels: cluster.labels, parameters, actions };
 }
+
+const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
 /** Never let a credential reach a report: bearer tokens, passwords and the like in error text are masked. */
 export function redactSecrets(text: string): string {
@@ -173,6 +178,8 @@ export interface ScanOptions {
   shard?: { index: number; count: number };
   source?: ClusterSource;
   actions?: Record<string, Action>;
+  /** `--param` overrides, over every cluster's parameters from the fleet file. */
+  parameters?: Record<string, unknown>;
   /** Called after each cluster (progress bar). */
   onCluster?: (done: number, total: number, report: ClusterReport) => void;
   now?: Date;
@@ -223,7 +230,7 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, runtime: 
     return { ...base, status, error: redactSecrets(err instanceof Error ? err.message : String(err)) };
   }
   try {
-    const ctx = clusterContextOf(fleet, cluster, opts.actions);
+    const ctx = clusterContextOf(fleet, cluster, opts.actions, opts.parameters);
     const clusterRuntime = runtime.forCluster(ctx);
     const bound = clusterRuntime.engine;
     const sys = ctx.parameters?.systemNamespaces;
