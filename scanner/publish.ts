@@ -68,6 +68,8 @@ export async function publishClusterReports(cluster: FleetCluster, report: Clust
       result.applied++;
     } catch (err) {
       result.errors.push(`${where}: ${describe(err)}`);
+      // Missing RBAC refuses every other write the same way: say it once.
+      if ((err as { code?: number }).code === 403 || (err as { code?: number }).code === 401) return result;
     }
   }
   // Stale reports of earlier runs: ours (managed-by and cluster labels) but not written now.
