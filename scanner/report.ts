@@ -1,5 +1,5 @@
 import { describeRef, type Finding, type Severity } from '../src/index.js';
-import { BOLD, CYAN, DIM, GREEN, RED, YELLOW, type Paint } from '../src/report/colors.js';
+import { BOLD, CYAN, DIM, GREEN, RED, YELLOW, type Paint } from '../src/report/index.js';
 import type { ClusterReport, FleetReport } from './scan.js';
 import { buildFleetReport } from './scan.js';
 import { formatReports, type ReportOptions } from './policy-reports.js';
