@@ -10,7 +10,7 @@ import { redactSecrets } from './scan.js';
  * the same scan applied twice changes nothing), then the reports fleetgate wrote on an earlier run that this run
  * did not write again (a namespace now clean, or gone) are deleted — found by the labels fleetgate puts on them.
  *
- * Needs, in every scanned cluster, `get list create patch delete` on the report resources of the chosen API
+ * Needs, in every scanned cluster, `list create patch delete` on the report resources of the chosen API
  * (the chart's `reportWriter` ClusterRole). A failure is reported per cluster and never fails the scan.
  */
 export interface PublishResult {

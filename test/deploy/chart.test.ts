@@ -79,3 +79,22 @@ t.test('the schema check would catch a broken object', async (t) => {
   t.match((await schemaProblems({ apiVersion: 'apps/v1', kind: 'Deploymnt', metadata: { name: 'x' } }))[0], /not a Kubernetes API type/);
   t.match((await schemaProblems({ apiVersion: 'cert-manager.io/v1alpha2', kind: 'Certificate', metadata: { name: 'x' }, spec: {} }))[0], /served as cert-manager.io\/v1/);
 });
+
+t.test('ci/publish-reports-values.yaml: the scan publishes, this cluster lets it (and no more)', async (t) => {
+  const docs = objects(render(['-f', join(chart, 'ci', 'publish-reports-values.yaml')]));
+  const role = docs.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'fleetgate-report-writer')!;
+  t.same(role.rules, [
+    { apiGroups: ['wgpolicyk8s.io'], resources: ['policyreports', 'clusterpolicyreports'], verbs: ['list', 'create', 'patch', 'delete'] },
+    { apiGroups: ['openreports.io'], resources: ['reports', 'clusterreports'], verbs: ['list', 'create', 'patch', 'delete'] },
+  ], 'server-side apply needs create and patch; cleaning up earlier reports list and delete');
+  const binding = docs.find((o) => o.kind === 'ClusterRoleBinding' && o.metadata.name === 'fleetgate-report-writer')!;
+  t.same(binding.subjects, [
+    { kind: 'ServiceAccount', name: 'fleetgate-fleet-scanner', namespace: 'fleetgate-system' },
+    { kind: 'User', name: 'fleet-scanner@example.com', apiGroup: 'rbac.authorization.k8s.io' },
+  ]);
+  const cron = docs.find((o) => o.kind === 'CronJob')!;
+  const script = cron.spec.jobTemplate.spec.template.spec.containers[0].args[0];
+  t.match(script, /fleetgate scan [\s\S]*--publish-reports --report-api openreports --format json/);
+  const defaults = objects(render([]));
+  t.notOk(defaults.some((o) => o.metadata.name === 'fleetgate-report-writer'), 'off by default');
+});
