@@ -21,7 +21,7 @@ const REPORT_APIS = ['policyreport', 'openreports'] as const;
 type Format = (typeof FORMATS)[number];
 
 const usage = `Usage: fleetgate scan --fleet FILE [options]
-       fleetgate scan merge REPORT.json... [--format FORMAT] [--output FILE] [--fail-below SCORE]
+       fleetgate scan merge REPORT.json... [--format FORMAT] [--output FILE] [--fail-below SCORE] [--report-passes]
 
 Scans a fleet: for every cluster of the fleet file, compares its live state (a snapshot folder, or a live cluster
 through a kubeconfig context, read-only) with the config repo's layers chosen by its labels (drift), runs every
@@ -93,6 +93,7 @@ async function runMerge(argv: string[]): Promise<number> {
     format: { type: 'string' },
     output: { type: 'string' },
     'fail-below': { type: 'string' },
+    'report-passes': { type: 'boolean' },
   } });
   if (!positionals.length) throw new UsageError('give the shard reports to merge (JSON files written by scan --format json)');
   const format = oneOf('--format', values.format, FORMATS, process.stdout.isTTY && !values.output ? 'pretty' : 'json');
@@ -111,7 +112,7 @@ async function runMerge(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  await emit(render(merged, format, values.output), values.output);
+  await emit(render(merged, format, values.output, !!values['report-passes']), values.output);
   return exitCode(merged, failBelow);
 }
 
