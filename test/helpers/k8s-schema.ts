@@ -4,6 +4,8 @@
 //    enums and formats, as the API server's validation would refuse them;
 //  - @kubernetes/client-node's model type maps (one per API type): unknown fields, as the API server's strict
 //    field validation (kubectl's default `--validate=strict`) reports them — a misspelt or misplaced key.
+// Why not kubectl: `kubectl apply --dry-run=client --validate=strict` fetches the OpenAPI document from an API
+// server, and there is none in CI; kubeconform-style schema bundles are not on npm. Both packages here are.
 // Custom resources the chart creates (cert-manager, prometheus-operator) are checked only for a known
 // apiVersion/kind and a spec: their CRD schemas are not shipped by either package.
 import * as k8s from '@kubernetes/client-node';
