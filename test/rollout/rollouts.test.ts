@@ -22,7 +22,7 @@ function rollout(status?: Record<string, unknown>, overrides: Record<string, unk
   return r;
 }
 
-const fleet = [
+const fleet: { name: string; labels: Record<string, string> }[] = [
   { name: 'canary', labels: { cohort: '0' } },
   { name: 'par01', labels: { cohort: '1' } },
   { name: 'fra01', labels: { cohort: '2' } },
