@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/index.js';
-import { clusterContextFromFlags, oneOf } from '../src/cli/index.js';
+import { clusterContextFromFlags, oneOf, parametersFromFlags } from '../src/cli/index.js';
 import { loadPolicySet } from '../src/loading/index.js';
 import type { Policy } from '../src/authoring/index.js';
 import { painter, useColor } from '../src/report/index.js';
@@ -10,13 +10,18 @@ import { DesiredState, loadLayers } from './desired.js';
 import { FleetFileError, formatFleetError, loadFleet } from './fleet.js';
 import { formatHtml } from './html.js';
 import { formatJson, formatPolicyReport, formatPretty, mergeReports } from './report.js';
+import { formatReports } from './policy-reports.js';
+import { progressReporter } from './progress.js';
+import { publishClusterReports } from './publish.js';
+import { mapWithConcurrency } from './live/index.js';
 import { finishFleetRules, scanFleet, type ClusterSource, type FleetReport } from './scan.js';
 
-const FORMATS = ['pretty', 'json', 'html', 'policyreport'] as const;
+const FORMATS = ['pretty', 'json', 'html', 'policyreport', 'openreports'] as const;
+const REPORT_APIS = ['policyreport', 'openreports'] as const;
 type Format = (typeof FORMATS)[number];
 
 const usage = `Usage: fleetgate scan --fleet FILE [options]
-       fleetgate scan merge REPORT.json... [--format FORMAT] [--output FILE] [--fail-below SCORE] [--policies PATH] [--no-builtins]
+       fleetgate scan merge REPORT.json... [--format FORMAT] [--output FILE] [--fail-below SCORE] [--report-passes] [--policies PATH] [--no-builtins]
 
 Scans a fleet: for every cluster of the fleet file, compares its live state (a snapshot folder, or a live cluster
 through a kubeconfig context, read-only) with the config repo's layers chosen by its labels (drift), runs every
@@ -25,7 +30,13 @@ policy on the live state, and scores each cluster and the fleet (0-100).
 Options:
   --fleet FILE            the fleet file (fleet.yaml)
   --format FORMAT         pretty (default on a TTY), json, html (one self-contained file), policyreport
-                          (wgpolicyk8s.io/v1alpha2 PolicyReport/ClusterPolicyReport YAML)
+                          (wgpolicyk8s.io/v1alpha2 PolicyReport/ClusterPolicyReport YAML), openreports
+                          (openreports.io/v1alpha1 Report/ClusterReport YAML)
+  --report-passes         policyreport/openreports: also a "pass" result per policy (checks passed)
+  --publish-reports       server-side-apply each live cluster's reports into that cluster, and delete the ones
+                          of earlier runs it no longer has; needs RBAC on the report resources there
+                          (docs/operations.md)
+  --report-api API        the API --publish-reports writes: policyreport (default) or openreports
   --output FILE           write the report to FILE (atomically) instead of standard output
   --concurrency N         clusters read and judged at the same time (default 8)
   --shard I/N             scan only clusters I, I+N, I+2N, ... (I from 0, as an Indexed Job's completion index);
@@ -34,6 +45,10 @@ Options:
   --policies PATH         load user policies (.ts/.js) from a file or folder (repeatable)
   --action ID=ACTION      override a policy's action everywhere: deny, warn or audit; ID may be a glob (repeatable)
   --no-builtins           run only the policies given with --policies
+  --param NAME=VALUE      set a parameter of every policy that declares it, VALUE as YAML (repeatable);
+                          POLICY:NAME=VALUE for one policy; over the fleet file's parameters
+  --progress-interval S   off a terminal, a JSON progress line on stderr every S seconds (default 30; 0: every
+                          cluster); on a terminal, a progress bar
 
 Exit codes: 0 done (and at or above --fail-below), 1 fleet score below --fail-below, 2 unusable fleet file or arguments.
 `;
@@ -53,14 +68,16 @@ function parseScore(v: string | undefined): number | undefined {
   return n;
 }
 
-function render(report: FleetReport, format: Format, output: string | undefined): string {
+function render(report: FleetReport, format: Format, output: string | undefined, passes = false): string {
   switch (format) {
     case 'json':
       return formatJson(report);
     case 'html':
       return formatHtml(report);
     case 'policyreport':
-      return formatPolicyReport(report);
+      return formatPolicyReport(report, { passes });
+    case 'openreports':
+      return formatReports(report, 'openreports', { passes });
     default:
       return formatPretty(report, painter(!output && useColor(process.stdout)));
   }
@@ -71,21 +88,12 @@ function exitCode(report: FleetReport, failBelow: number | undefined): number {
   return report.score === null || report.score < failBelow ? EXIT_FINDINGS : EXIT_OK;
 }
 
-/** A progress bar on standard error when it is a terminal. */
-function progress(): ((done: number, total: number) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
-  return (done, total) => {
-    const w = 30;
-    const n = Math.round((done / total) * w);
-    process.stderr.write(`\r[${'#'.repeat(n)}${'-'.repeat(w - n)}] ${done}/${total} clusters${done === total ? '\n' : ''}`);
-  };
-}
-
 async function runMerge(argv: string[], builtins: readonly Policy[] = []): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
     format: { type: 'string' },
     output: { type: 'string' },
     'fail-below': { type: 'string' },
+    'report-passes': { type: 'boolean' },
     policies: { type: 'string', multiple: true },
     'no-builtins': { type: 'boolean' },
   } });
@@ -113,7 +121,7 @@ async function runMerge(argv: string[], builtins: readonly Policy[] = []): Promi
     if (policySet.errors.length) throw new UsageError(`cannot load policies: ${policySet.errors.map((e) => `${e.file}: ${e.message}`).join('; ')}`);
     merged = finishFleetRules(merged, policySet.policies, context);
   }
-  await emit(render(merged, format, values.output), values.output);
+  await emit(render(merged, format, values.output, !!values['report-passes']), values.output);
   return exitCode(merged, failBelow);
 }
 
@@ -136,8 +144,14 @@ export async function runScan(
     policies: { type: 'string', multiple: true },
     action: { type: 'string', multiple: true },
     'no-builtins': { type: 'boolean' },
+    param: { type: 'string', multiple: true },
+    'report-passes': { type: 'boolean' },
+    'publish-reports': { type: 'boolean' },
+    'report-api': { type: 'string' },
+    'progress-interval': { type: 'string' },
   } });
   const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
+  const publish = values['publish-reports'] ? oneOf('--report-api', values['report-api'], REPORT_APIS, 'policyreport') : undefined;
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}" (did you mean --fleet ${positionals[0]}?)`);
   if (!values.fleet) throw new UsageError('--fleet FILE is required');
   const format = oneOf('--format', values.format, FORMATS, process.stdout.isTTY && !values.output ? 'pretty' : 'json');
@@ -146,6 +160,9 @@ export async function runScan(
   const shard = parseShard(values.shard);
   const failBelow = parseScore(values['fail-below']);
   const { actions } = clusterContextFromFlags([], values.action);
+  const parameters = parametersFromFlags(values.param);
+  const interval = values['progress-interval'] === undefined ? 30 : Number(values['progress-interval']);
+  if (!Number.isFinite(interval) || interval < 0) throw new UsageError(`--progress-interval must be a number of seconds (got "${values['progress-interval']}")`);
 
   let fleet;
   try {
@@ -167,18 +184,39 @@ export async function runScan(
     stderr(`fleetgate scan: the config repo is not usable:\n${layers.errors.map((e) => `  ${formatFleetError(e)}`).join('\n')}\n`);
     return EXIT_USAGE;
   }
-  const bar = progress();
+  const bar = progressReporter({ tty: !!process.stderr.isTTY && !deps.stderr, write: stderr, intervalMs: interval * 1000 });
   const report = await scanFleet(fleet, {
     policies: policySet.policies,
     desired: new DesiredState(layers.layers),
     concurrency,
     shard,
     actions,
+    parameters,
     source: deps.source,
-    onCluster: bar ? (done, total) => bar(done, total) : undefined,
+    onCluster: (done, total) => bar(done, total),
   });
-  await emit(render(report, format, values.output), values.output);
+  if (publish) await publishReports(fleet.clusters, report, publish, !!values['report-passes'], concurrency, stderr);
+  await emit(render(report, format, values.output, !!values['report-passes']), values.output);
   return exitCode(report, failBelow);
+}
+
+/** Publishes every live cluster's reports into it; one JSON log line per cluster on stderr says what happened. */
+async function publishReports(
+  clusters: readonly import('./fleet.js').FleetCluster[],
+  report: FleetReport,
+  api: (typeof REPORT_APIS)[number],
+  passes: boolean,
+  concurrency: number,
+  stderr: (s: string) => void,
+): Promise<void> {
+  const byName = new Map(clusters.map((c) => [c.name, c]));
+  await mapWithConcurrency(report.clusters, concurrency, async (c) => {
+    const cluster = byName.get(c.name);
+    const r = cluster && (await publishClusterReports(cluster, c, api, { passes }));
+    if (!r) return;
+    const level = r.errors.length ? 'warn' : 'info';
+    stderr(`${JSON.stringify({ level, time: new Date().toISOString(), msg: 'published reports', cluster: r.cluster, applied: r.applied, deleted: r.deleted, ...(r.errors.length ? { errors: r.errors } : {}) })}\n`);
+  });
 }
 
 export const command: Command = {

@@ -1,8 +1,8 @@
-import { stringify } from 'yaml';
 import { describeRef, type Finding, type Severity } from '../src/index.js';
 import { BOLD, CYAN, DIM, GREEN, RED, YELLOW, type Paint } from '../src/report/index.js';
 import type { ClusterReport, FleetReport } from './scan.js';
 import { buildFleetReport } from './scan.js';
+import { formatReports, type ReportOptions } from './policy-reports.js';
 import { round1, SEVERITY_WEIGHT } from './score.js';
 import { rolloutsPretty } from './rollouts.js';
 import { fleetRulesPretty } from './fleet-rules.js';
@@ -159,79 +159,9 @@ export function formatPretty(report: FleetReport, paint: Paint, opts: { details?
   return out.join('\n');
 }
 
-/** wg-policy PolicyReport (per namespace) and ClusterPolicyReport (cluster-scoped resources) per cluster, as YAML documents. */
-export function formatPolicyReport(report: FleetReport): string {
-  const docs: unknown[] = [];
-  const sev = (s: Severity) => (s === 'critical' ? 'critical' : s);
-  for (const c of report.clusters) {
-    const byNs = new Map<string, unknown[]>();
-    const push = (ns: string, r: unknown) => {
-      let l = byNs.get(ns);
-      if (!l) byNs.set(ns, (l = []));
-      l.push(r);
-    };
-    const scoped = (f: Finding) => f.resource.namespace ?? '';
-    for (const f of c.findings) {
-      push(scoped(f), {
-        source: 'fleetgate',
-        policy: f.policy,
-        result: f.error ? 'error' : f.action === 'audit' ? 'warn' : 'fail',
-        severity: sev(f.severity),
-        message: f.message,
-        category: f.policy.split('.')[0],
-        resources: [{ apiVersion: f.resource.apiVersion, kind: f.resource.kind, name: f.resource.name, ...(f.resource.namespace ? { namespace: f.resource.namespace } : {}) }],
-        properties: { path: f.path, action: f.action },
-        scored: true,
-      });
-    }
-    for (const d of c.drift) {
-      push(d.resource.namespace ?? '', {
-        source: 'fleetgate',
-        policy: `fleetgate.drift`,
-        rule: d.state,
-        result: 'fail',
-        severity: 'medium',
-        message: d.state === 'modified' ? `differs from the config repo at ${d.diffs.map((x) => x.path).join(', ')}` : d.state === 'missing' ? 'declared in the config repo but not live' : 'live but not declared in the config repo',
-        category: 'drift',
-        resources: [{ ...d.resource }],
-        scored: true,
-      });
-    }
-    const passed = Object.values(c.policies).reduce((s, t) => s + t.checks - t.failed, 0) + c.inSync;
-    const meta = (name: string, ns?: string) => ({
-      name,
-      ...(ns ? { namespace: ns } : {}),
-      labels: { 'app.kubernetes.io/managed-by': 'fleetgate', 'fleetgate.io/cluster': c.name },
-      annotations: { 'fleetgate.io/score': c.score === null ? c.status : String(c.score) },
-    });
-    const summary = (results: { result: string }[], pass: number) => ({
-      pass,
-      fail: results.filter((r) => r.result === 'fail').length,
-      warn: results.filter((r) => r.result === 'warn').length,
-      error: results.filter((r) => r.result === 'error').length + (c.status === 'ok' ? 0 : 1),
-      skip: 0,
-    });
-    const clusterResults = (byNs.get('') ?? []) as { result: string }[];
-    docs.push({
-      apiVersion: 'wgpolicyk8s.io/v1alpha2',
-      kind: 'ClusterPolicyReport',
-      metadata: meta(`fleetgate-${c.name}`),
-      scope: { apiVersion: 'v1', kind: 'Cluster', name: c.name },
-      summary: summary(clusterResults, passed),
-      results: c.status === 'ok' ? clusterResults : [{ source: 'fleetgate', policy: 'fleetgate.scan', result: 'error', message: `${c.status}: ${c.error ?? ''}` }],
-    });
-    for (const ns of [...byNs.keys()].filter((n) => n).sort()) {
-      const results = byNs.get(ns) as { result: string }[];
-      docs.push({
-        apiVersion: 'wgpolicyk8s.io/v1alpha2',
-        kind: 'PolicyReport',
-        metadata: meta(`fleetgate-${c.name}`, ns),
-        summary: summary(results, 0),
-        results,
-      });
-    }
-  }
-  return docs.map((d) => stringify(d, { lineWidth: 0 })).join('---\n');
+/** wg-policy PolicyReport (per namespace) and ClusterPolicyReport (cluster-scoped resources) per cluster (see policy-reports.ts). */
+export function formatPolicyReport(report: FleetReport, opts: ReportOptions = {}): string {
+  return formatReports(report, 'policyreport', opts);
 }
 
 /** Joins shard reports (JSON) into one fleet report; a cluster present in two reports is an error. */

@@ -166,6 +166,7 @@ export function clusterContextOf(
   cluster: FleetCluster,
   extraActions: Record<string, Action> = {},
   rollouts: { rollouts: readonly PolicyRollout[]; policies: readonly Policy[] } = { rollouts: [], policies: [] },
+  extraParameters: Record<string, unknown> = {},
 ): ClusterContext {
   const parameters: Record<string, unknown> = { ...fleet.parameters };
   const actions: Record<string, Action> = { ...fleet.actions };
@@ -175,11 +176,16 @@ export function clusterContextOf(
     Object.assign(actions, o.actions ?? {});
   }
   Object.assign(parameters, cluster.parameters ?? {});
+  // --param, last: one policy's parameters given on the command line merge into that policy's from the fleet file.
+  for (const [k, v] of Object.entries(extraParameters))
+    parameters[k] = isMap(v) && isMap(parameters[k]) ? { ...(parameters[k] as object), ...v } : v;
   const pinned = { ...cluster.actions, ...extraActions };
   if (!rollouts.rollouts.length) return { name: cluster.name, labels: cluster.labels, parameters, actions: { ...actions, ...pinned } };
   const effective = effectiveActions(rollouts.policies, actions, pinned, rollouts.rollouts, cluster, fleet.clusters);
   return { name: cluster.name, labels: cluster.labels, parameters, actions: actionMap(effective) };
 }
+
+const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
 /** Never let a credential reach a report: bearer tokens, passwords and the like in error text are masked. */
 export function redactSecrets(text: string): string {
@@ -196,6 +202,8 @@ export interface ScanOptions {
   shard?: { index: number; count: number };
   source?: ClusterSource;
   actions?: Record<string, Action>;
+  /** `--param` overrides, over every cluster's parameters from the fleet file. */
+  parameters?: Record<string, unknown>;
   /** Called after each cluster (progress bar). */
   onCluster?: (done: number, total: number, report: ClusterReport) => void;
   now?: Date;
@@ -252,7 +260,7 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, runtime: 
   }
   try {
     const { rollouts, invalid } = rolloutsAmong(desired.values());
-    const ctx = clusterContextOf(fleet, cluster, opts.actions, { rollouts, policies: opts.policies });
+    const ctx = clusterContextOf(fleet, cluster, opts.actions, { rollouts, policies: opts.policies }, opts.parameters);
     const fleetIndex = fleetIndexOf(live.objects, opts.policies);
     const clusterRuntime = runtime.forCluster(ctx);
     const bound = clusterRuntime.engine;

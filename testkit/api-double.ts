@@ -163,6 +163,8 @@ export class DoubleCluster {
   types: ResourceType[];
   /** Bumped by every change of `objects` through {@link setObjects}. */
   resourceVersion = 1000;
+  /** Answers requests other than GET (see api-writes.ts); without it the double is read-only (405). */
+  writes?: (req: IncomingMessage, path: string, send: (code: number, body: unknown) => void) => void;
 
   constructor(
     readonly name: string,
@@ -337,6 +339,7 @@ export async function startApiDouble(): Promise<ApiDouble> {
       step();
       return;
     }
+    if (req.method !== 'GET' && cluster.writes) return cluster.writes(req, path, send);
     if (req.method !== 'GET') return send(405, status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
 
     const route = parseRoute(path);

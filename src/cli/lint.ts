@@ -9,6 +9,7 @@ import { formatSarif } from '../report/index.js';
 import { failsThreshold, sortFindings, summarize, type LintReport } from '../report/index.js';
 import { emit } from '../report/index.js';
 import { PolicyRuntime, applyRollouts } from '../engine/index.js';
+import { SEVERITIES } from '../model/index.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './command.js';
 import { parseArgs } from 'node:util';
 import { clusterContextFromFlags, oneOf, parametersFromFlags, positiveInt, readStdin, severityThreshold } from './options.js';
@@ -32,6 +33,8 @@ Options:
   --fail-on SEVERITY          lowest severity of a deny/warn finding that fails the run:
                               critical, high, medium, low (default), never
   --output FILE               write the report to FILE (atomically) instead of standard output
+  --severity SEVERITY         pretty output: show only findings at or above SEVERITY (critical, high, medium,
+                              low); the totals, the other formats and the exit code still count every finding
   --no-builtins               run only the policies given with --policies
   --policy-timeout MS         budget of user policies (they run in the policy sandbox): a file whose top
                               level runs over it is skipped; a policy that loops or allocates without
@@ -54,11 +57,13 @@ export const command: Command = {
       'fail-on': { type: 'string' },
       output: { type: 'string' },
       'no-builtins': { type: 'boolean' },
+      severity: { type: 'string' },
       'policy-timeout': { type: 'string' },
     } });
     if (!positionals.length) throw new UsageError('give at least one PATH (a file, a folder, or - for standard input)');
     const format = oneOf('--format', values.format, FORMATS, process.stdout.isTTY && !values.output ? 'pretty' : 'json');
     const failOn = severityThreshold(values['fail-on']);
+    const minSeverity = values.severity === undefined ? undefined : oneOf('--severity', values.severity, SEVERITIES, 'low');
     const cluster = { ...clusterContextFromFlags(values['cluster-label'], values.action), parameters: parametersFromFlags(values.param) };
 
     const timeoutMs = positiveInt('--policy-timeout', values['policy-timeout'], 10_000);
@@ -103,7 +108,7 @@ export const command: Command = {
           ? formatSarif(report, policySet.policies, version)
           : format === 'junit'
             ? formatJunit(report, policySet.policies)
-            : formatPretty(report, painter(!values.output && useColor(process.stdout)));
+            : formatPretty(report, painter(!values.output && useColor(process.stdout)), { minSeverity });
     await emit(text, values.output);
     if (report.errors.length) return EXIT_USAGE;
     return failsThreshold(findings, failOn) ? EXIT_FINDINGS : EXIT_OK;

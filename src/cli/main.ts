@@ -4,10 +4,12 @@ export const BUILTIN_COMMANDS: Record<string, CommandLoader> = {
   lint: async () => (await import('./lint.js')).command,
   test: async () => (await import('./test.js')).command,
   policies: async () => (await import('./policies.js')).command,
+  init: async () => (await import('./init.js')).command,
+  version: async () => (await import('./version.js')).command,
 };
 
 /** Commands in `--help` order, with the one-line summary each. */
-const ORDER = ['lint', 'test', 'policies', 'serve', 'scan', 'rollout'];
+const ORDER = ['lint', 'test', 'policies', 'serve', 'scan', 'rollout', 'init', 'version'];
 
 export async function main(argv: string[], commands: Record<string, CommandLoader>, env: CommandEnv): Promise<number> {
   const [name, ...rest] = argv;
@@ -16,8 +18,7 @@ export async function main(argv: string[], commands: Record<string, CommandLoade
     return name ? 0 : EXIT_USAGE;
   }
   if (name === '--version' || name === '-v') {
-    const { createRequire } = await import('node:module');
-    process.stdout.write(`${createRequire(import.meta.url)('../../../package.json').version}\n`);
+    process.stdout.write(`${(await import('./version.js')).version()}\n`);
     return 0;
   }
   const load = commands[name];

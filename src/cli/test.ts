@@ -14,6 +14,8 @@ Runs every loaded policy's own pass/fail examples, then the PolicyTest files fou
 Options:
   --policies PATH     load user policies (.ts/.js) from a file or folder (repeatable); their examples run too
   --format FORMAT     pretty (default) or json
+  --no-builtins       skip the built-in policies' examples: run only the policies given with --policies
+                      (and the test files, which may then name only those)
 
 Exit codes: 0 every case passed, 1 a case failed, 2 unusable input (a policy or test file that does not load).
 `;
@@ -25,9 +27,10 @@ export const command: Command = {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
       policies: { type: 'string', multiple: true },
       format: { type: 'string' },
+      'no-builtins': { type: 'boolean' },
     } });
     const format = oneOf('--format', values.format, ['pretty', 'json'] as const, 'pretty');
-    const { policies, errors } = await loadPolicySet(values.policies ?? [], { builtins: await env.builtins() });
+    const { policies, errors } = await loadPolicySet(values.policies ?? [], { builtins: values['no-builtins'] ? [] : await env.builtins() });
     const results: CaseResult[] = policies.flatMap((p) => runPolicyExamples(p));
     if (positionals.length) {
       const files = await runTestFiles(positionals, policies);

@@ -1,6 +1,7 @@
-// deploy/install.yaml says what the chart's defaults say: checked structurally, and textually against the
-// chart's templates and values.yaml where a rendered chart is not available (no Helm in CI).
+// deploy/install.yaml is the chart rendered by Helm (`npm run render:install`, scripts/render-install.mjs): checked
+// for being current, and for what it says (structurally, and against the chart's templates and values.yaml).
 import t from 'tap';
+import { renderInstall } from '../../scripts/render-install.mjs';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, parse } from 'yaml';
@@ -27,6 +28,12 @@ const deploy = one('Deployment', 'fleetgate-webhook');
 const pod = deploy.spec.template.spec;
 const container = pod.containers[0];
 const config = parse(one('ConfigMap', 'fleetgate-config').data['config.yaml']);
+
+t.test('install.yaml is `helm template` of the chart, not a hand-kept copy', async (t) => {
+  const current = readFileSync(join(root, 'deploy', 'install.yaml'), 'utf8');
+  t.ok(current === renderInstall(), 'deploy/install.yaml is current (stale: run `npm run render:install`)');
+  t.match(current, /^# Source: fleetgate\/templates\/deployment\.yaml$/m, 'rendered by Helm');
+});
 
 t.test('the webhook configuration', async (t) => {
   t.equal(vwc.webhooks.length, 1);
