@@ -8,7 +8,7 @@ import { formatPretty } from '../report/index.js';
 import { formatSarif } from '../report/index.js';
 import { failsThreshold, sortFindings, summarize, type LintReport } from '../report/index.js';
 import { emit } from '../report/index.js';
-import { PolicyRuntime } from '../engine/index.js';
+import { createEvaluator, type Evaluation } from '../engine/index.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './command.js';
 import { parseArgs } from 'node:util';
 import { clusterContextFromFlags, oneOf, parametersFromFlags, positiveInt, readStdin, severityThreshold } from './options.js';
@@ -79,8 +79,13 @@ export const command: Command = {
     }
 
     const timeoutMs = positiveInt('--policy-timeout', values['policy-timeout'], 10_000);
-    const runtime = await PolicyRuntime.create(policySet.policies, cluster, { timeoutMs });
-    const evaluation = await runtime.evaluate(loaded.resources).finally(() => runtime.close());
+    const evaluator = await createEvaluator(policySet.policies, cluster, { sandbox: { timeoutMs } });
+    let evaluation: Evaluation;
+    try {
+      evaluation = await evaluator.evaluate(loaded.resources);
+    } finally {
+      await evaluator.close();
+    }
     const findings = sortFindings(evaluation.findings);
     const report: LintReport = {
       findings,

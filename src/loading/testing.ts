@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import type { Example, Params, Policy } from '../authoring/index.js';
-import { Engine } from '../engine/index.js';
+import { inProcessEvaluator } from '../engine/index.js';
 import type { Resource } from '../model/index.js';
 import { loadPaths } from './manifests.js';
 import { isPlainObject, nameOf } from '../model/index.js';
@@ -51,7 +51,7 @@ function exampleCase(e: Example, expect: Expectation, index: number): Case {
 }
 
 function judge(policy: Policy, c: Case): CaseResult {
-  const engine = new Engine([policy]).bind({
+  const engine = inProcessEvaluator([policy], {
     name: 'test',
     labels: c.clusterLabels ?? {},
     parameters: c.params ? { [policy.id]: c.params } : {},

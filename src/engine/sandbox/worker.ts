@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { Engine } from '../engine.js';
+import { ClusterEngine } from '../engine.js';
 import type { Resource } from '../../model/index.js';
 import { loadPolicySet } from '../../loading/index.js';
 import type { PathSegments, SourceLocation } from '../../model/index.js';
@@ -28,14 +28,14 @@ async function main(): Promise<void> {
   }
   const ids = policies.map((p) => p.id);
   const index = new Map(ids.map((id, i) => [id, i]));
-  const engines = new Map<string, ReturnType<Engine['bind']>>();
+  const engines = new Map<string, ClusterEngine>();
   // Bound engines per cluster context (and per set of stopped policies); a fleet scan reuses them across clusters.
   const engineFor = (job: JobRequest) => {
     const key = `${JSON.stringify(job.cluster)}|${job.disabled.join(',')}`;
     let e = engines.get(key);
     if (!e) {
       if (engines.size > 256) engines.clear();
-      engines.set(key, (e = new Engine(policies.filter((p) => !job.disabled.includes(p.id))).bind(job.cluster)));
+      engines.set(key, (e = new ClusterEngine(policies.filter((p) => !job.disabled.includes(p.id)), job.cluster)));
     }
     return e;
   };
