@@ -8,7 +8,7 @@ import { formatPretty } from '../report/index.js';
 import { formatSarif } from '../report/index.js';
 import { failsThreshold, sortFindings, summarize, type LintReport } from '../report/index.js';
 import { emit } from '../report/index.js';
-import { createEvaluator, type Evaluation } from '../engine/index.js';
+import { applyRollouts, createEvaluator, type Evaluation } from '../engine/index.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './command.js';
 import { parseArgs } from 'node:util';
 import { clusterContextFromFlags, oneOf, parametersFromFlags, positiveInt, readStdin, severityThreshold } from './options.js';
@@ -79,14 +79,16 @@ export const command: Command = {
     }
 
     const timeoutMs = positiveInt('--policy-timeout', values['policy-timeout'], 10_000);
-    const evaluator = await createEvaluator(policySet.policies, cluster, { sandbox: { timeoutMs } });
+    // PolicyRollouts among the files set the action of the policies they name for this cluster's cohort.
+    const rolled = applyRollouts(cluster, policySet.policies, loaded.resources);
+    const evaluator = await createEvaluator(policySet.policies, rolled.context, { sandbox: { timeoutMs } });
     let evaluation: Evaluation;
     try {
       evaluation = await evaluator.evaluate(loaded.resources);
     } finally {
       await evaluator.close();
     }
-    const findings = sortFindings(evaluation.findings);
+    const findings = sortFindings([...rolled.findings, ...evaluation.findings]);
     const report: LintReport = {
       findings,
       errors: loaded.errors,

@@ -49,3 +49,22 @@ export type { ClusterContext } from './context.js';
 export { isExceptionObject, EXCEPTION_GROUP, EXCEPTION_KIND } from './exceptions.js';
 export type { PolicyException } from './exceptions.js';
 export type { SandboxOptions } from './sandbox/pool.js';
+export {
+  ROLLOUT_INVALID,
+  ROLLOUT_KIND,
+  actionMap,
+  applyRollouts,
+  effectiveActions,
+  isRolloutObject,
+  parseDuration,
+  parseRollout,
+  rolloutAction,
+  rolloutActions,
+  rolloutNames,
+  rolloutsAmong,
+  rolloutInvalidFinding,
+  stageBatches,
+} from './rollouts.js';
+export type { EffectiveAction, PolicyRollout, RolloutAction, RolloutStage } from './rollouts.js';
+export { clusterActions, nextStep, stagePlans } from './rollout-plan.js';
+export type { ClusterAction, FleetMember, NextStep, StagePlan, StageState } from './rollout-plan.js';
