@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { builtinPolicies } from '../policies/index.js';
-import { Engine, PolicyRuntime } from '../src/engine/index.js';
+import { createEvaluator, inProcessEvaluator } from '../src/engine/index.js';
 import { loadPolicySet } from '../src/loading/index.js';
 import { policySource } from './isolation-policies.js';
 import { machine, median } from './lib.js';
@@ -131,9 +131,9 @@ console.log(`machine: ${machine()} (shared with other engineers' builds and benc
 console.log(`${REVIEWS} sequential reviews of one Deployment, median of ${RUNS} runs, µs per review\n`);
 
 // Reference: the built-ins alone, on the main thread, as the webhook runs them.
-const builtins = new Engine(builtinPolicies).bind({});
+const builtins = inProcessEvaluator(builtinPolicies, {});
 const base: number[] = [];
-for (let r = 0; r < RUNS; r++) base.push(await timeReviews((json) => builtins.evaluateObject(JSON.parse(json), { countChecks: false })));
+for (let r = 0; r < RUNS; r++) base.push(await timeReviews((json) => builtins.evaluateObject(JSON.parse(json))));
 console.log(`built-ins only (main thread): ${median(base).toFixed(1)} µs`);
 
 for (const m of mechanisms) {
@@ -163,12 +163,12 @@ try {
       const t0 = performance.now();
       const set = await loadPolicySet([await writeUserPolicies(join(dir, `u${n}`), n)], { builtins: builtinPolicies, cache: join(dir, 'cache') });
       if (set.errors.length) throw new Error(JSON.stringify(set.errors));
-      const runtime = await PolicyRuntime.create(set.policies, {}, { timeoutMs: 1000 });
+      const runtime = await createEvaluator(set.policies, {}, { sandbox: { timeoutMs: 1000 } });
       load.push(performance.now() - t0);
-      per.push(await timeReviews((json) => runtime.evaluateObjectNow(JSON.parse(json), { countChecks: false })));
+      per.push(await timeReviews((json) => runtime.evaluateObject(JSON.parse(json))));
       await runtime.close();
     }
-    console.log(`fleetgate PolicyRuntime, built-ins + ${n} user policy files: ${median(per).toFixed(1)} µs per review (${(median(per) / median(base)).toFixed(2)}× built-ins alone), load ${median(load).toFixed(0)} ms (warm bundle cache)`);
+    console.log(`fleetgate evaluator, built-ins + ${n} user policy files: ${median(per).toFixed(1)} µs per review (${(median(per) / median(base)).toFixed(2)}× built-ins alone), load ${median(load).toFixed(0)} ms (warm bundle cache)`);
   }
 } finally {
   await rm(dir, { recursive: true, force: true });

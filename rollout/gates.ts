@@ -1,5 +1,5 @@
 import type { Policy } from '../src/authoring/index.js';
-import { PolicyRuntime, rolloutNames, type PolicyRollout } from '../src/engine/index.js';
+import { createEvaluator, rolloutNames, type PolicyRollout } from '../src/engine/index.js';
 import { loadPaths } from '../src/loading/index.js';
 import { identityOf, type Finding, type Resource, type SourceLocation } from '../src/model/index.js';
 import { DesiredState, type LayerObjects } from '../scanner/desired.js';
@@ -45,7 +45,7 @@ export async function currentFindings(
 ): Promise<Blocker[]> {
   const named = policies.filter((p) => rolloutNames(rollout, p.id));
   if (!clusters.length || !named.length) return [];
-  const runtime = await PolicyRuntime.create(named, {}, { timeoutMs: 30_000 });
+  const runtime = await createEvaluator(named, {}, { sandbox: { timeoutMs: 30_000 } });
   const out: Blocker[] = [];
   try {
     for (const cluster of clusters) {
@@ -99,7 +99,7 @@ export async function desiredViolations(
 ): Promise<Blocker[]> {
   const named = policies.filter((p) => rolloutNames(rollout, p.id));
   if (!clusters.length || !named.length) return [];
-  const runtime = await PolicyRuntime.create(named, {}, { timeoutMs: 30_000 });
+  const runtime = await createEvaluator(named, {}, { sandbox: { timeoutMs: 30_000 } });
   const shared = new Map<string, Blocker>();
   try {
     for (const cluster of clusters) {

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { POD_CONTROLLER_KINDS, groupOf, loadPaths, matchesConditions, type Action, type ClusterContext, type Finding, type KubeObject, type Policy } from '../src/index.js';
-import { PolicyRuntime, isFleetPolicy, type FleetRuleResult, actionMap, effectiveActions, isRolloutObject, rolloutsAmong, type PolicyRollout } from '../src/engine/index.js';
+import { createEvaluator, isFleetPolicy, type FleetRuleResult, actionMap, effectiveActions, isRolloutObject, rolloutsAmong, type Evaluator, type PolicyRollout } from '../src/engine/index.js';
 import { sortFindings } from '../src/report/index.js';
 import { DesiredState } from './desired.js';
 import { computeDrift, type DriftEntry } from './drift.js';
@@ -226,7 +226,7 @@ export function shardClusters<T>(clusters: readonly T[], shard?: { index: number
 }
 
 /** Scans one cluster: read live state, drift against desired, policies on live state, score. Only the report is kept. */
-export async function scanCluster(fleet: Fleet, cluster: FleetCluster, runtime: PolicyRuntime, opts: ScanOptions): Promise<ClusterReport> {
+export async function scanCluster(fleet: Fleet, cluster: FleetCluster, evaluator: Evaluator, opts: ScanOptions): Promise<ClusterReport> {
   const source = opts.source ?? defaultSource;
   const desired = opts.desired.for(cluster);
   const base: ClusterReport = {
@@ -262,8 +262,7 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, runtime: 
     const { rollouts, invalid } = rolloutsAmong(desired.values());
     const ctx = clusterContextOf(fleet, cluster, opts.actions, { rollouts, policies: opts.policies }, opts.parameters);
     const fleetIndex = fleetIndexOf(live.objects, opts.policies);
-    const clusterRuntime = runtime.forCluster(ctx);
-    const bound = clusterRuntime.engine;
+    const clusterEvaluator = evaluator.forCluster(ctx);
     const sys = ctx.parameters?.systemNamespaces;
     const drift = computeDrift(desired, live.objects, fleet.owned, Array.isArray(sys) ? (sys as string[]) : undefined, isConfigOnly);
     // Waivers live in the config repo: the desired state's PolicyExceptions apply even when not applied to the cluster.
@@ -271,8 +270,8 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, runtime: 
     const liveIds = new Set<string>();
     for (const o of live.objects) if (isException(o)) liveIds.add(`${o.metadata?.namespace}/${o.metadata?.name}`);
     for (const o of desired.values()) if (isException(o) && !liveIds.has(`${o.metadata?.namespace}/${o.metadata?.name}`)) resources.push({ object: o });
-    const evaluation = await clusterRuntime.evaluate(resources, { now: opts.now });
-    const tallies = tallyPolicies(opts.policies, bound, evaluation, live.objects);
+    const evaluation = await clusterEvaluator.evaluate(resources, { now: opts.now });
+    const tallies = tallyPolicies(opts.policies, clusterEvaluator, evaluation, live.objects);
     const parts = scoreOf(drift, tallies);
     return {
       ...base,
@@ -300,7 +299,7 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, runtime: 
  */
 export async function scanFleet(fleet: Fleet, opts: ScanOptions): Promise<FleetReport> {
   // Built-in policies run in-process; users' policies in a sandbox shared by every cluster of the scan.
-  const runtime = await PolicyRuntime.create(opts.policies, {}, { timeoutMs: 30_000 });
+  const evaluator = await createEvaluator(opts.policies, {}, { sandbox: { timeoutMs: 30_000 } });
   const clusters = shardClusters(fleet.clusters, opts.shard);
   const reports: ClusterReport[] = new Array(clusters.length);
   const limit = Math.max(1, Math.min(opts.concurrency ?? 8, clusters.length || 1));
@@ -309,12 +308,12 @@ export async function scanFleet(fleet: Fleet, opts: ScanOptions): Promise<FleetR
   const worker = async () => {
     while (next < clusters.length) {
       const i = next++;
-      reports[i] = await scanCluster(fleet, clusters[i], runtime, opts);
+      reports[i] = await scanCluster(fleet, clusters[i], evaluator, opts);
       done++;
       opts.onCluster?.(done, clusters.length, reports[i]);
     }
   };
-  await Promise.all(Array.from({ length: limit }, worker)).finally(() => runtime.close());
+  await Promise.all(Array.from({ length: limit }, worker)).finally(() => evaluator.close());
   const report = buildFleetReport(reports, fleet.file, opts.shard, rolloutProgress(fleet, opts.desired));
   if (!opts.policies.some(isFleetPolicy)) return report;
   const context: FleetRulesContext = { parameters: fleet.parameters, actions: fleet.actions };

@@ -1,7 +1,7 @@
 import {
   identityOf,
   matchesConditions,
-  type ClusterEngine,
+  type Evaluator,
   type Evaluation,
   type Finding,
   type KubeObject,
@@ -45,7 +45,7 @@ export function round1(n: number): number {
 /** Per-policy checks and failures in one cluster. */
 export function tallyPolicies(
   policies: readonly Policy[],
-  engine: ClusterEngine,
+  engine: Pick<Evaluator, 'labels' | 'isSystemNamespace'>,
   evaluation: Evaluation,
   inventory: readonly KubeObject[],
 ): Record<string, PolicyTally> {

@@ -20,8 +20,8 @@ export type {
   Policy,
   ReportOptions,
 } from './authoring/index.js';
-export { Engine, ClusterEngine, EXCEPTION_EXPIRED, EXCEPTION_INVALID, query } from './engine/index.js';
-export type { EvaluateOptions, Evaluation } from './engine/index.js';
+export { createEvaluator, inProcessEvaluator, EXCEPTION_EXPIRED, EXCEPTION_INVALID, query } from './engine/index.js';
+export type { Change, ChangeEvaluation, EvaluateOptions, Evaluation, Evaluator, EvaluatorOptions } from './engine/index.js';
 export type { ClusterContext } from './engine/index.js';
 export { Inventory } from './model/index.js';
 export type { Resource } from './model/index.js';
@@ -48,9 +48,6 @@ export type {
   InputError,
   LabelSelector,
 } from './model/index.js';
-export { inProcessEvaluator } from './engine/index.js';
-export type { Evaluator } from './engine/index.js';
-export { PolicyRuntime } from './engine/index.js';
 export type { SandboxOptions } from './engine/index.js';
 export { runPolicyExamples, runTestFiles } from './loading/index.js';
 export type { CaseResult } from './loading/index.js';

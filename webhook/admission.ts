@@ -1,8 +1,6 @@
 import type { Logger } from 'pino';
-import type { ClusterEngine, EvaluateOptions, Evaluation } from '../src/engine/index.js';
-import type { Evaluator } from '../src/engine/index.js';
+import type { EvaluateOptions, Evaluation, Evaluator } from '../src/engine/index.js';
 import { matchesGlob } from '../src/model/index.js';
-import type { Policy } from '../src/authoring/index.js';
 import type { Finding, KubeObject, Operation } from '../src/model/index.js';
 import type { AdmissionSettings } from './config.js';
 import type { WebhookMetrics } from './metrics.js';
@@ -43,9 +41,8 @@ interface ParsedRequest {
 }
 
 export interface AdmissionHandlerOptions {
-  engine: ClusterEngine;
+  /** The policies bound to the webhook's cluster: synchronous (built-ins only) or not, decided when it was made. */
   evaluator: Evaluator;
-  policies: readonly Policy[];
   settings: AdmissionSettings;
   metrics: WebhookMetrics;
   logger: Logger;
@@ -142,24 +139,24 @@ export class AdmissionHandler {
   private readonly titles = new Map<string, string>();
 
   constructor(private readonly o: AdmissionHandlerOptions) {
-    for (const p of o.policies) this.titles.set(p.id, p.title);
+    for (const p of o.evaluator.policies) this.titles.set(p.id, p.title);
   }
 
   /**
-   * Answers one parsed body. Never rejects: an evaluation failure becomes a verdict per failurePolicy.
-   * Synchronous when the evaluator answers on the calling thread (built-in policies), a promise otherwise.
+   * Answers one parsed body through `done`, exactly once; never throws: an evaluation failure becomes a verdict
+   * per failurePolicy. With a synchronous evaluator (built-in policies) `done` runs before `review` returns, with no
+   * promise or timer per review; otherwise once the workers answered or the deadline passed.
    */
-  review(body: unknown, deadline = Date.now() + this.o.settings.timeoutMs): ReviewOutcome | Promise<ReviewOutcome> {
+  review(body: unknown, deadline: number, done: (outcome: ReviewOutcome) => void): void {
     const started = performance.now();
     const parsed = parseReview(body);
     if ('statusCode' in parsed) {
       if (parsed.statusCode === 400) this.o.metrics.badRequests.inc({ reason: parsed.reason });
-      return parsed;
+      return done(parsed);
     }
     const req = parsed;
-    if (this.isExempt(req)) return this.answer(req, started, undefined);
-    const verdict = this.evaluate(req, deadline);
-    return verdict instanceof Promise ? verdict.then((v) => this.answer(req, started, v)) : this.answer(req, started, verdict);
+    if (this.isExempt(req)) return done(this.answer(req, started, undefined));
+    this.evaluate(req, deadline, (verdict) => done(this.answer(req, started, verdict)));
   }
 
   /** The AdmissionReview for a verdict (undefined: exempt, not judged), counted and timed. */
@@ -186,9 +183,10 @@ export class AdmissionHandler {
     return false;
   }
 
-  private evaluate(req: ParsedRequest, deadline: number): Verdict | Promise<Verdict> {
+  private evaluate(req: ParsedRequest, deadline: number, done: (verdict: Verdict) => void): void {
+    const { evaluator } = this.o;
     let subject = req.operation === 'DELETE' ? (req.oldObject ?? req.object) : req.object;
-    if (!subject || !this.o.engine.hasPoliciesFor(req.kind)) return { response: {}, findings: [] };
+    if (!subject || !evaluator.appliesTo(req.kind)) return done({ response: {}, findings: [] });
     // The apiserver fills metadata.namespace from the request path; some clients send objects without it.
     const meta = subject.metadata;
     if (req.namespace && (meta === undefined || (isObject(meta) && meta.namespace === undefined)))
@@ -198,23 +196,21 @@ export class AdmissionHandler {
       operation: req.operation,
       oldObject: req.operation === 'UPDATE' ? req.oldObject : undefined,
       namespaceLabels: this.o.namespaceLabels,
-      countChecks: false,
     };
-    const { evaluator } = this.o;
-    if (evaluator.evaluateObjectNow) {
+    if (evaluator.sync) {
       let evaluation: Evaluation;
       try {
-        evaluation = evaluator.evaluateObjectNow(subject, opts);
+        evaluation = evaluator.evaluateObject(subject, opts);
       } catch (err) {
-        return this.onFailure('crash', `evaluation failed: ${errorText(err)}`, []);
+        return done(this.onFailure('crash', `evaluation failed: ${errorText(err)}`, []));
       }
-      return this.judge(req, evaluation);
+      return done(this.judge(req, evaluation));
     }
-    return this.withinBudget(evaluator.evaluateObject(subject, opts), deadline).then(
-      (evaluation) => this.judge(req, evaluation),
+    this.withinBudget(evaluator.evaluateObject(subject, opts), deadline).then(
+      (evaluation) => done(this.judge(req, evaluation)),
       (err) => {
         const timeout = err instanceof BudgetExceeded;
-        return this.onFailure(timeout ? 'timeout' : 'crash', timeout ? `evaluation did not finish within ${this.o.settings.timeoutMs} ms` : `evaluation failed: ${errorText(err)}`, []);
+        done(this.onFailure(timeout ? 'timeout' : 'crash', timeout ? `evaluation did not finish within ${this.o.settings.timeoutMs} ms` : `evaluation failed: ${errorText(err)}`, []));
       },
     );
   }

@@ -2,9 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
-import { Engine, type ClusterEngine } from '../src/engine/index.js';
-import { inProcessEvaluator, type Evaluator } from '../src/engine/index.js';
-import { PolicyRuntime } from '../src/engine/index.js';
+import { createEvaluator, type ClusterContext, type Evaluator } from '../src/engine/index.js';
 import type { Policy } from '../src/authoring/index.js';
 import { AdmissionHandler, type ReviewOutcome } from './admission.js';
 import { BodyReader, HttpError } from './body.js';
@@ -29,8 +27,11 @@ export interface WebhookServerOptions {
   policies: readonly Policy[] | Promise<readonly Policy[]>;
   tls: { certFile: string; keyFile: string; /** How often the files are re-read (default 10 s). */ reloadIntervalMs?: number };
   logger?: Logger;
-  /** Builds the evaluator from the bound engine (default: in-process). Worker-thread evaluators plug in here. */
-  evaluator?: (engine: ClusterEngine) => Evaluator;
+  /**
+   * Builds the evaluator for the policies and the cluster (default: createEvaluator — synchronous with built-in
+   * policies only, users' policies in worker threads). Tests plug stalling or failing evaluators in here.
+   */
+  evaluator?: (policies: readonly Policy[], cluster: ClusterContext) => Evaluator | Promise<Evaluator>;
   namespaceLabels?: (name: string) => Record<string, string> | undefined;
   /** Extra readiness condition (the namespace cache's first sync): /readyz stays 503 until it holds. */
   dependenciesReady?: () => boolean;
@@ -174,13 +175,7 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
       reply.code(503).header('retry-after', '1');
       return { statusCode: 503, error: 'Service Unavailable', message: 'fleetgate is still loading its policies' };
     }
-    const outcome = handler.review(request.body, request.fgDeadline || Date.now() + budget);
-    if (outcome instanceof Promise)
-      outcome.then(
-        (o) => replies.send(reply, toReply(o, reply)),
-        (err: Error) => reply.send(err), // review never rejects; if it ever did, the error handler answers 500
-      );
-    else replies.send(reply, toReply(outcome, reply));
+    handler.review(request.body, request.fgDeadline || Date.now() + budget, (outcome) => replies.send(reply, toReply(outcome, reply)));
   });
 
   const reloader = new CertReloader(
@@ -194,15 +189,11 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
   reloader.start(opts.tls.reloadIntervalMs ?? 10_000);
 
   const ready = Promise.resolve(opts.policies).then(async (policies) => {
-    const engine = new Engine(policies).bind(opts.settings.cluster);
     // Built-in policies stay on the in-process fast path; users' policies run in worker threads, where a runaway
     // one is stopped at the request budget (its worker replaced) instead of blocking the event loop.
-    evaluator = opts.evaluator
-      ? opts.evaluator(engine)
-      : policies.some((p) => p.file)
-        ? await PolicyRuntime.create(policies, opts.settings.cluster, { timeoutMs: budget })
-        : inProcessEvaluator(engine);
-    handler = new AdmissionHandler({ engine, evaluator, policies, settings: opts.settings, metrics, logger, namespaceLabels: opts.namespaceLabels });
+    const made = await (opts.evaluator ?? ((p, cluster) => createEvaluator(p, cluster, { sandbox: { timeoutMs: budget } })))(policies, opts.settings.cluster);
+    evaluator = made;
+    handler = new AdmissionHandler({ evaluator: made, settings: opts.settings, metrics, logger, namespaceLabels: opts.namespaceLabels });
     logger.info({ policies: policies.length, failurePolicy: opts.settings.failurePolicy, timeoutMs: budget }, 'policies loaded; ready');
   });
   ready.catch(() => {}); // the caller awaits it; an unobserved rejection must not kill the process first
@@ -230,7 +221,7 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
       } finally {
         clearInterval(sweep);
       }
-      await evaluator?.close?.();
+      await evaluator?.close();
     },
   };
 }

@@ -93,18 +93,6 @@ export function actionFor(modes: Modes, checkLevel: CheckLevel, baselineOnly = f
   return undefined;
 }
 
-// Every pss.* policy judging one object asks for the same namespace labels object, each with its own (usually
-// equal) parameters: remember the last answer, so the modes are worked out once per object, not once per check.
-let last: { labels: object; enforce: unknown; warn: unknown; audit: unknown; modes: Modes } | undefined;
-
-function cachedModes(labels: Readonly<Record<string, string>>, params: Readonly<PssParams>): Modes {
-  const l = last;
-  if (l && l.labels === labels && l.enforce === params.defaultEnforce && l.warn === params.defaultWarn && l.audit === params.defaultAudit) return l.modes;
-  const modes = modesFor(labels, params);
-  last = { labels, enforce: params.defaultEnforce, warn: params.defaultWarn, audit: params.defaultAudit, modes };
-  return modes;
-}
-
 /** Records a finding of the check: message in upstream's words, path from the object's root. */
 export type Emit = (message: string, path: PathSegments) => void;
 
@@ -126,29 +114,25 @@ export interface CheckSpec {
   examples: { pass: Example[]; fail: Example[] };
 }
 
-/** Builds one pss.* policy: namespace scope (to read the level labels), Pod with autogen. */
-export function pssPolicy(spec: CheckSpec): Policy {
-  const { level, overriddenAtRestricted, check_ } = spec;
-  // Policies run synchronously, one at a time: the object being judged and its action live here between the
-  // calls of one validate, so judging a compliant pod allocates nothing.
-  let current: ObjectContext<PssParams, PodView> | undefined;
-  // undefined: not resolved yet; null: not reported (exempt, or no mode runs this check).
-  let action: Action | null | undefined;
-  const resolve = (ctx: ObjectContext<PssParams, PodView>): Action | null => {
+/**
+ * The action of a check's findings on one pod, from its namespace's levels (null: exempt, or no mode runs the
+ * check). The engine asks at the pod's first finding, so a compliant pod never pays for it.
+ */
+function pssAction(level: CheckLevel, overriddenAtRestricted: CheckSpec['overriddenAtRestricted']) {
+  return (ctx: ObjectContext<PssParams, PodView>): Action | null => {
     const { params, pod } = ctx;
     const ns = ctx.namespace.name;
     if (ns !== undefined && params.exemptNamespaces.length && params.exemptNamespaces.includes(ns)) return null;
     const rc = pod.spec.runtimeClassName;
     if (typeof rc === 'string' && params.exemptRuntimeClasses.length && params.exemptRuntimeClasses.includes(rc)) return null;
-    let a = actionFor(cachedModes(ctx.namespace.labels, params), level, overriddenAtRestricted?.(pod) ?? false) ?? null;
-    if (a === 'deny' && !params.enforceOnTemplates && pod.templatePath.length > 0) a = 'warn';
-    return a;
+    const a = actionFor(modesFor(ctx.namespace.labels, params), level, overriddenAtRestricted?.(pod) ?? false) ?? null;
+    return a === 'deny' && !params.enforceOnTemplates && pod.templatePath.length > 0 ? 'warn' : a;
   };
-  const emit: Emit = (message, path) => {
-    if (!current) throw new Error(`pss.${level}.${spec.check} reported after it returned`);
-    if (action === undefined) action = resolve(current);
-    if (action !== null) current.report(message, path, { action });
-  };
+}
+
+/** Builds one pss.* policy: namespace scope (to read the level labels), Pod with autogen. */
+export function pssPolicy(spec: CheckSpec): Policy {
+  const { level, check_ } = spec;
   return definePolicy({
     id: `pss.${level}.${spec.check}`,
     title: spec.title,
@@ -159,15 +143,8 @@ export function pssPolicy(spec: CheckSpec): Policy {
     scope: 'namespace',
     match: { kinds: ['Pod'] },
     params: PSS_DEFAULTS,
-    validate(ctx: ObjectContext<PssParams, PodView>) {
-      current = ctx;
-      action = undefined;
-      try {
-        check_(ctx.pod, emit);
-      } finally {
-        current = undefined;
-      }
-    },
+    actionFor: pssAction(level, spec.overriddenAtRestricted),
+    validate: (ctx: ObjectContext<PssParams, PodView>) => check_(ctx.pod, ctx.report),
     examples: spec.examples,
   });
 }

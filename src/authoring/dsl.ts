@@ -122,6 +122,14 @@ export interface ObjectPolicySpec<P extends Params, K extends readonly string[]>
   /** `object` (default): the object and cluster labels only. `namespace`: also the namespace's labels. */
   scope?: 'object' | 'namespace';
   validate(ctx: ObjectContext<P, PodFor<K>>): void;
+  /**
+   * The action of this object's findings when it depends on the object's context (the Pod Security pack reads
+   * the namespace's `pod-security.kubernetes.io/*` labels); `null`: this object's findings are not reported.
+   * Asked at the object's first finding (a compliant object never pays for it), once per object; a finding's own
+   * `report(..., { action })` comes next, and an explicit override in the cluster context wins over both (a
+   * `null` still drops the findings: an exempt object stays exempt).
+   */
+  actionFor?(ctx: ObjectContext<P, PodFor<K>>): Action | null;
 }
 
 export interface ClusterPolicySpec<P extends Params, K extends readonly string[]> extends PolicySpecBase<P, K> {
@@ -143,6 +151,8 @@ export interface Policy {
   readonly params: Params;
   readonly examples: { pass: Example[]; fail: Example[] };
   readonly validate: (ctx: never) => void;
+  /** See ObjectPolicySpec.actionFor. */
+  readonly actionFor?: (ctx: never) => Action | null;
   /** File the policy was loaded from, for user policies. */
   readonly file?: string;
 }
@@ -154,7 +164,7 @@ export class PolicyDefinitionError extends Error {
 }
 
 /** Checks a policy definition once, where it is written; every define* function ends here. */
-export function checkPolicy(spec: PolicySpecBase<Params, readonly string[]> & { scope?: Scope; validate: unknown }): Policy {
+export function checkPolicy(spec: PolicySpecBase<Params, readonly string[]> & { scope?: Scope; validate: unknown; actionFor?: unknown }): Policy {
   const where = `policy ${JSON.stringify(spec?.id)}`;
   if (typeof spec?.id !== 'string' || !POLICY_ID.test(spec.id))
     throw new PolicyDefinitionError(`${where}: id must be dotted lower-case kebab words like "quota.container-resources"`);
@@ -166,14 +176,18 @@ export function checkPolicy(spec: PolicySpecBase<Params, readonly string[]> & { 
   if (!spec.match || !Array.isArray(spec.match.kinds) || spec.match.kinds.length === 0)
     throw new PolicyDefinitionError(`${where}: match.kinds must list at least one kind`);
   if (typeof spec.validate !== 'function') throw new PolicyDefinitionError(`${where}: validate must be a function`);
+  if (spec.actionFor !== undefined && (typeof spec.actionFor !== 'function' || spec.scope === 'cluster'))
+    throw new PolicyDefinitionError(`${where}: actionFor must be a function (object and namespace scope only)`);
   const ex = spec.examples;
   if (!ex || !Array.isArray(ex.pass) || !Array.isArray(ex.fail) || ex.pass.length === 0 || ex.fail.length === 0)
     throw new PolicyDefinitionError(`${where}: examples need at least one pass and one fail case`);
+  const { actionFor, ...rest } = spec;
   return Object.freeze({
-    ...spec,
+    ...rest,
     scope: spec.scope ?? 'object',
     params: spec.params ?? {},
     validate: spec.validate as (ctx: never) => void,
+    ...(actionFor ? { actionFor: actionFor as Policy['actionFor'] } : {}),
   });
 }
 

@@ -8,7 +8,7 @@ import { formatPretty } from '../report/index.js';
 import { formatSarif } from '../report/index.js';
 import { failsThreshold, sortFindings, summarize, type LintReport } from '../report/index.js';
 import { emit } from '../report/index.js';
-import { PolicyRuntime, applyRollouts } from '../engine/index.js';
+import { applyRollouts, createEvaluator, type Evaluation } from '../engine/index.js';
 import { SEVERITIES } from '../model/index.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './command.js';
 import { parseArgs } from 'node:util';
@@ -87,8 +87,13 @@ export const command: Command = {
 
     // PolicyRollouts among the files set the action of the policies they name for this cluster's cohort.
     const rolled = applyRollouts(cluster, policySet.policies, loaded.resources);
-    const runtime = await PolicyRuntime.create(policySet.policies, rolled.context, { timeoutMs });
-    const evaluation = await runtime.evaluate(loaded.resources).finally(() => runtime.close());
+    const evaluator = await createEvaluator(policySet.policies, rolled.context, { sandbox: { timeoutMs } });
+    let evaluation: Evaluation;
+    try {
+      evaluation = await evaluator.evaluate(loaded.resources);
+    } finally {
+      await evaluator.close();
+    }
     const findings = sortFindings([...rolled.findings, ...evaluation.findings]);
     const report: LintReport = {
       findings,

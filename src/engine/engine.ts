@@ -26,6 +26,10 @@ export interface EvaluateOptions {
   /** Waivers in addition to the PolicyException objects found among the resources. */
   exceptions?: readonly PolicyException[];
   now?: Date;
+}
+
+/** What the engine's own callers (the façade, the sandbox worker) may ask beyond EvaluateOptions. */
+export interface RunOptions extends EvaluateOptions {
   /**
    * Called before each policy runs on each resource (resource index, or -1 for a cluster-scope policy).
    * The sandbox uses it to know which policy was running when it had to stop a runaway one.
@@ -116,24 +120,10 @@ function compileTest(m: Partial<Policy['match']> | undefined, isExclude: boolean
   return isExclude ? (...a) => tests.some((t) => t(...a)) : (...a) => tests.every((t) => t(...a));
 }
 
-/** The policy set, compiled once. `bind` resolves it for one cluster; that is what evaluates objects. */
-export class Engine {
-  readonly policies: readonly Policy[];
-
-  constructor(policies: readonly Policy[]) {
-    const seen = new Set<string>();
-    for (const p of policies) {
-      if (seen.has(p.id)) throw new Error(`policy id "${p.id}" is defined twice${p.file ? ` (again in ${p.file})` : ''}`);
-      seen.add(p.id);
-    }
-    this.policies = policies;
-  }
-
-  bind(cluster: ClusterContext = {}): ClusterEngine {
-    return new ClusterEngine(this.policies, cluster);
-  }
-}
-
+/**
+ * The evaluation core: a policy set compiled for one cluster context (parameters merged, actions resolved,
+ * matchers compiled, per-kind plans). Internal to the engine layer: entry points use the façade (evaluator.ts).
+ */
 export class ClusterEngine {
   readonly labels: Record<string, string>;
   readonly name?: string;
@@ -145,7 +135,12 @@ export class ClusterEngine {
   /** kind → group → operation → the policies that may judge such an object (see planFor). */
   private readonly plans = new Map<string, Map<string, Partial<Record<Operation, Plan>>>>();
 
-  constructor(policies: readonly Policy[], cluster: ClusterContext) {
+  constructor(policies: readonly Policy[], cluster: ClusterContext = {}) {
+    const seen = new Set<string>();
+    for (const p of policies) {
+      if (seen.has(p.id)) throw new Error(`policy id "${p.id}" is defined twice${p.file ? ` (again in ${p.file})` : ''}`);
+      seen.add(p.id);
+    }
     this.labels = cluster.labels ?? {};
     this.name = cluster.name;
     const sys = cluster.parameters?.systemNamespaces;
@@ -181,16 +176,8 @@ export class ClusterEngine {
   }
 
   /** Evaluates a set of resources as one inventory: every object- and namespace-scope policy per object, cluster-scope policies once. */
-  evaluate(resources: readonly Resource[], opts: EvaluateOptions = {}): Evaluation {
-    return this.run(resources, opts, opts.scopes ?? ALL_SCOPES);
-  }
-
-  /** Admission's fast path: one object, object- and namespace-scope policies only. */
-  evaluateObject(object: KubeObject, opts: EvaluateOptions = {}): Evaluation {
-    return this.run([{ object }], opts, opts.scopes ?? OBJECT_SCOPES);
-  }
-
-  private run(resources: readonly Resource[], opts: EvaluateOptions, scopes: readonly Scope[]): Evaluation {
+  evaluate(resources: readonly Resource[], opts: RunOptions = {}): Evaluation {
+    const scopes = opts.scopes ?? ALL_SCOPES;
     const findings: Finding[] = [];
     const exceptions: PolicyException[] = opts.exceptions ? [...opts.exceptions] : [];
     const judged: Resource[] = [];
@@ -252,6 +239,11 @@ export class ClusterEngine {
     return { kept, waived };
   }
 
+  /** Ids of the cluster-scope policies that run in this cluster, and of the engine's own waiver findings. */
+  clusterPolicyIds(): string[] {
+    return [...this.clusterPolicies.map((b) => b.policy.id), EXCEPTION_EXPIRED, EXCEPTION_INVALID];
+  }
+
   /** Whether any policy could look at this kind (the webhook skips work for kinds nobody polices). */
   hasPoliciesFor(kind: string): boolean {
     return this.byKind.has(kind);
@@ -291,7 +283,7 @@ export class ClusterEngine {
   private evaluateResource(
     r: Resource,
     index: number,
-    opts: EvaluateOptions,
+    opts: RunOptions,
     nsLabels: (name: string) => Record<string, string> | undefined,
     scopeFilter: readonly Scope[] | undefined,
     findings: Finding[],
@@ -320,7 +312,9 @@ export class ClusterEngine {
 
     // One context per object, shared by every policy that judges it (only `params` and the policy behind
     // `report` change): policies are synchronous, so the context is valid for the duration of a validate call.
+    // `action` is the current policy's actionFor answer for this object (undefined: not asked yet).
     let current: BoundPolicy | undefined;
+    let action: Action | null | undefined;
     const ctx: { -readonly [K in keyof ObjectContext<Params>]: ObjectContext<Params>[K] } = {
       object: obj,
       pod: undefined,
@@ -334,7 +328,11 @@ export class ClusterEngine {
       query: (jsonPath) => query(obj, jsonPath),
       report: (message: string, path: string | PathSegments = [], o?: ReportOptions) => {
         if (!current) throw new Error('report() was called after the policy returned');
+        const { actionFor } = current.policy;
+        if (actionFor && action === undefined) action = (actionFor as (c: ObjectContext<Params>) => Action | null)(ctx);
+        if (action === null) return;
         const f = this.finding(current, r, (ref ??= refOf(obj)), message, typeof path === 'string' ? splitDotted(path) : path);
+        if (action && !current.actionOverridden) f.action = action;
         if (o?.action && !current.actionOverridden) f.action = o.action;
         findings.push(f);
       },
@@ -351,6 +349,7 @@ export class ClusterEngine {
       if (counts) counts[bound.index]++;
       opts.onPolicy?.(index, policy.id);
       current = bound;
+      action = undefined;
       ctx.pod = pod ?? undefined;
       ctx.params = bound.params;
       try {
@@ -366,7 +365,7 @@ export class ClusterEngine {
     inventory: Inventory,
     nsLabels: (name: string) => Record<string, string> | undefined,
     findings: Finding[],
-    onPolicy: EvaluateOptions['onPolicy'],
+    onPolicy: RunOptions['onPolicy'],
   ): void {
     for (const bound of this.clusterPolicies) {
       onPolicy?.(-1, bound.policy.id);

@@ -1,26 +1,322 @@
-import type { ClusterEngine, EvaluateOptions, Evaluation } from './engine.js';
-import type { KubeObject } from '../model/index.js';
+import type { Policy } from '../authoring/index.js';
+import { Inventory, refOf, type Finding, type KubeObject, type Resource, type ResourceRef } from '../model/index.js';
+import type { ClusterContext } from './context.js';
+import { resolveAction } from './context.js';
+import { ClusterEngine, type EvaluateOptions, type Evaluation } from './engine.js';
+import { isExceptionObject, isExpired, parseException, type PolicyException } from './exceptions.js';
+import type { SandboxOptions } from './sandbox/host.js';
+import { sandboxOf, type PolicySandbox } from './sandbox/registry.js';
+
+/** What an evaluation returns: the Evaluation itself when the evaluator is synchronous, a promise of it otherwise. */
+export type Result<Sync extends boolean, T = Evaluation> = Sync extends true ? T : Promise<T>;
+
+/** One object changed in a cluster whose inventory the caller keeps (fleetgate watch). */
+export interface Change {
+  /** The object as it is now; for a deletion, the object as it was. */
+  object: KubeObject;
+  deleted?: boolean;
+}
+
+/** The verdict on a change, and what it replaces in the caller's previous verdict. */
+export interface ChangeEvaluation extends Evaluation {
+  /**
+   * What was judged again: every finding the caller holds about these objects, and every finding of these
+   * cluster-scope policies, is replaced by this evaluation's findings.
+   */
+  reevaluated: { objects: ResourceRef[]; clusterPolicies: string[] };
+}
 
 /**
- * How an entry point asks for a verdict on one object. Asynchronous on purpose: the in-process engine answers at
- * once, while user policies may run in worker threads where a runaway policy can be cut off by a time budget.
- * The webhook wraps its per-request budget around this promise.
+ * A policy set bound to one cluster context, ready to judge. See `src/engine/index.ts` for the whole contract.
+ * `Evaluator` (no argument) is the union of the synchronous and the asynchronous one: `if (ev.sync)` narrows it.
  */
-export interface Evaluator {
-  evaluateObject(object: KubeObject, opts?: EvaluateOptions): Promise<Evaluation>;
+export type Evaluator<Sync extends boolean = boolean> = Sync extends true ? EvaluatorOf<true> : EvaluatorOf<false>;
+
+/** An evaluator whose mode is `Sync`: decided when it is made, `true` when every policy runs on the calling thread. */
+export interface EvaluatorOf<Sync extends boolean> {
+  readonly sync: Sync;
+  readonly policies: readonly Policy[];
+  /** The bound cluster's name and labels. */
+  readonly name?: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Whether any policy could judge objects of this kind (the webhook skips work for kinds nobody polices). */
+  appliesTo(kind: string): boolean;
+  /** The cluster's system namespaces (parameter `systemNamespaces`, or the label fleetgate.io/system=true). */
+  isSystemNamespace(name: string | undefined, labels?: Record<string, string>): boolean;
+  /** A whole inventory: object- and namespace-scope policies per object, cluster-scope policies once (all scopes by default). */
+  evaluate(resources: readonly Resource[], opts?: EvaluateOptions): Result<Sync>;
+  /** One object on its own (admission): object and namespace scopes; checks are not counted. */
+  evaluateObject(object: KubeObject, opts?: EvaluateOptions): Result<Sync>;
   /**
-   * The same verdict on the calling thread, for evaluators that run nothing a time budget could stop (built-in
-   * policies): the webhook then answers without a promise or a timer per review.
+   * One changed object against the inventory the caller keeps, which already holds the change (a deleted object
+   * is no longer in it). Judges the changed object, every object of a changed Namespace, and the cluster-scope
+   * policies over the inventory; a changed PolicyException judges everything again.
    */
-  evaluateObjectNow?(object: KubeObject, opts?: EvaluateOptions): Evaluation;
-  /** Releases workers, if any. */
-  close?(): Promise<void>;
+  evaluateChange(inventory: readonly Resource[], change: Change, opts?: EvaluateOptions): Result<Sync, ChangeEvaluation>;
+  /** The same policies for another cluster context, sharing workers (a fleet scan makes one per cluster). */
+  forCluster(cluster: ClusterContext): Evaluator<Sync>;
+  /** Releases the workers (only the evaluator that started them does). */
+  close(): Promise<void>;
 }
 
-/** The fast path: built-in (and trusted) policies evaluated on the calling thread. */
-export function inProcessEvaluator(engine: ClusterEngine): Evaluator {
+export interface EvaluatorOptions {
+  /** Budget and workers for users' policies (those loaded from files); ignored when there are none. */
+  sandbox?: SandboxOptions;
+}
+
+/**
+ * Built-in and users' policies for one cluster: synchronous when no policy comes from a user's file, otherwise
+ * users' policies in the isolate where a runaway one is stopped at its budget (also synchronous).
+ */
+export async function createEvaluator(policies: readonly Policy[], cluster: ClusterContext = {}, options: EvaluatorOptions = {}): Promise<Evaluator> {
+  new ClusterEngine(policies, cluster); // one check for duplicate ids across built-in and user policies
+  const user = policies.filter((p) => p.file);
+  if (!user.length) return inProcessEvaluator(policies, cluster);
+  // Users' policies were loaded into one sandbox (a V8 isolate) by loadPolicySet; this evaluator calls into it.
+  const hosts = new Set(user.map((p) => sandboxOf(p)));
+  if (hosts.has(undefined)) throw new Error('a user policy was not loaded by loadPolicySet (it has no sandbox)');
+  if (hosts.size > 1) throw new Error('user policies from more than one loadPolicySet call cannot share an evaluator');
+  const [host] = hosts as Set<PolicySandbox>;
+  return new SandboxedEvaluator(policies, cluster, host, options.sandbox?.timeoutMs ?? 10_000, true);
+}
+
+/** Every policy on the calling thread, whoever wrote it (`fleetgate test`, policies' own examples, the sandbox worker). */
+export function inProcessEvaluator(policies: readonly Policy[], cluster: ClusterContext = {}): Evaluator<true> {
+  return new InProcessEvaluator(policies, cluster);
+}
+
+/** Scopes an admission review runs. */
+const OBJECT_SCOPES = ['object', 'namespace'] as const;
+
+/**
+ * The waivers in force in an inventory, for judging part of it. Invalid and expired ones are reported by the
+ * cluster-scope part of a change (as fleetgate.exception-* findings), not by every object they could waive.
+ */
+function waiversIn(inventory: readonly Resource[], opts: EvaluateOptions): PolicyException[] {
+  const now = opts.now ?? new Date();
+  const out: PolicyException[] = [];
+  for (const r of inventory) {
+    if (!isExceptionObject(r.object)) continue;
+    const e = parseException(r.object);
+    if (typeof e !== 'string' && !isExpired(e, now)) out.push(e);
+  }
+  for (const e of opts.exceptions ?? []) if (!isExpired(e, now)) out.push(e);
+  return out;
+}
+
+/** Which resources a change asks to judge again (undefined: all of them, the change was a waiver). */
+function affected(inventory: readonly Resource[], change: Change): Resource[] | undefined {
+  const o = change.object;
+  if (isExceptionObject(o)) return undefined;
+  const out: Resource[] = [];
+  const own = !change.deleted ? (inventory.find((r) => r.object === o) ?? { object: o }) : undefined;
+  if (own) out.push(own);
+  const name = o.metadata?.name;
+  if (o.kind === 'Namespace' && typeof name === 'string')
+    for (const r of inventory) if (r.object !== o && r.object.metadata?.namespace === name && !isExceptionObject(r.object)) out.push(r);
+  return out;
+}
+
+class InProcessEvaluator implements Evaluator<true> {
+  readonly sync = true as const;
+  readonly name?: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly core: ClusterEngine;
+
+  constructor(
+    readonly policies: readonly Policy[],
+    protected readonly cluster: ClusterContext,
+  ) {
+    this.core = new ClusterEngine(policies, cluster);
+    this.name = this.core.name;
+    this.labels = this.core.labels;
+  }
+
+  appliesTo(kind: string): boolean {
+    return this.core.hasPoliciesFor(kind);
+  }
+
+  isSystemNamespace(name: string | undefined, labels?: Record<string, string>): boolean {
+    return this.core.isSystemNamespace(name, labels);
+  }
+
+  evaluate(resources: readonly Resource[], opts: EvaluateOptions = {}): Evaluation {
+    return this.core.evaluate(resources, opts);
+  }
+
+  evaluateObject(object: KubeObject, opts: EvaluateOptions = {}): Evaluation {
+    return this.core.evaluate([{ object }], { scopes: OBJECT_SCOPES, ...opts, countChecks: false });
+  }
+
+  evaluateChange(inventory: readonly Resource[], change: Change, opts: EvaluateOptions = {}): ChangeEvaluation {
+    const targets = affected(inventory, change);
+    const clusterPolicies = this.core.clusterPolicyIds();
+    if (!targets) return { ...this.evaluate(inventory, opts), reevaluated: { objects: inventory.map((r) => refOf(r.object)), clusterPolicies } };
+    const exceptions = waiversIn(inventory, opts);
+    const objects = this.core.evaluate(targets, { ...opts, exceptions, scopes: OBJECT_SCOPES, namespaceLabels: namespaceLabelsOf(inventory, opts) });
+    const cluster = this.core.evaluate(inventory, { ...opts, scopes: ['cluster'] });
+    return merge(objects, cluster, { objects: targets.map((r) => refOf(r.object)), clusterPolicies });
+  }
+
+  forCluster(cluster: ClusterContext): Evaluator<true> {
+    return new InProcessEvaluator(this.policies, cluster);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Namespace labels from the caller's source first, then from the Namespaces in the inventory. */
+function namespaceLabelsOf(inventory: readonly Resource[], opts: EvaluateOptions): EvaluateOptions['namespaceLabels'] {
+  let index: Inventory | undefined;
+  return (name) => opts.namespaceLabels?.(name) ?? (index ??= new Inventory(inventory)).namespaceLabels(name);
+}
+
+/** The object-scope part and the cluster-scope part of a change's verdict, as one. */
+function merge(objects: Evaluation, cluster: Evaluation, reevaluated: ChangeEvaluation['reevaluated']): ChangeEvaluation {
   return {
-    evaluateObject: async (object, opts) => engine.evaluateObject(object, opts),
-    evaluateObjectNow: (object, opts) => engine.evaluateObject(object, opts),
+    findings: [...objects.findings, ...cluster.findings],
+    waived: objects.waived + cluster.waived,
+    objects: objects.objects,
+    exceptions: cluster.exceptions,
+    checks: objects.checks,
+    reevaluated,
   };
 }
+
+/**
+ * Built-in policies on the calling thread (the fast path), users' policies in the sandbox, where a runaway one
+ * can be stopped; their findings are merged and waived alike.
+ */
+class SandboxedEvaluator implements Evaluator<true> {
+  // Users' policies run in a V8 isolate called synchronously with a time budget: no promise, no thread hop.
+  readonly sync = true as const;
+  private readonly trusted: InProcessEvaluator;
+  /** Every policy compiled on this thread for matching only (which kinds, which cluster-scope ids); users' code never runs here. */
+  private readonly matcher: ClusterEngine;
+  private readonly userPolicies: Map<string, Policy>;
+
+  constructor(
+    readonly policies: readonly Policy[],
+    private readonly cluster: ClusterContext,
+    private readonly sandbox: PolicySandbox,
+    private readonly timeoutMs: number,
+    private readonly owner: boolean,
+  ) {
+    this.trusted = new InProcessEvaluator(
+      policies.filter((p) => !p.file),
+      cluster,
+    );
+    this.matcher = new ClusterEngine(policies, cluster);
+    this.userPolicies = new Map(policies.filter((p) => p.file).map((p) => [p.id, p]));
+  }
+
+  get name(): string | undefined {
+    return this.trusted.name;
+  }
+
+  get labels(): Readonly<Record<string, string>> {
+    return this.trusted.labels;
+  }
+
+  appliesTo(kind: string): boolean {
+    return this.matcher.hasPoliciesFor(kind);
+  }
+
+  isSystemNamespace(name: string | undefined, labels?: Record<string, string>): boolean {
+    return this.trusted.isSystemNamespace(name, labels);
+  }
+
+  evaluate(resources: readonly Resource[], opts: EvaluateOptions = {}): Evaluation {
+    const main = this.trusted.evaluate(resources, opts);
+    return this.withUserPolicies(main, resources, opts);
+  }
+
+  evaluateObject(object: KubeObject, opts: EvaluateOptions = {}): Evaluation {
+    const main = this.trusted.evaluateObject(object, opts);
+    const judged = this.withUserPolicies(main, [{ object }], { scopes: OBJECT_SCOPES, ...opts });
+    return { ...judged, checks: {} };
+  }
+
+  evaluateChange(inventory: readonly Resource[], change: Change, opts: EvaluateOptions = {}): ChangeEvaluation {
+    const targets = affected(inventory, change);
+    const clusterPolicies = this.matcher.clusterPolicyIds();
+    if (!targets) return { ...this.evaluate(inventory, opts), reevaluated: { objects: inventory.map((r) => refOf(r.object)), clusterPolicies } };
+    const exceptions = waiversIn(inventory, opts);
+    const objects = this.evaluate(targets, { ...opts, exceptions, scopes: OBJECT_SCOPES, namespaceLabels: namespaceLabelsOf(inventory, opts) });
+    const cluster = this.evaluate(inventory, { ...opts, scopes: ['cluster'] });
+    return merge(objects, cluster, { objects: targets.map((r) => refOf(r.object)), clusterPolicies });
+  }
+
+  forCluster(cluster: ClusterContext): Evaluator<true> {
+    return new SandboxedEvaluator(this.policies, cluster, this.sandbox, this.timeoutMs, false);
+  }
+
+  /**
+   * Runs users' policies on the same resources in the isolate (synchronously, within the budget) and adds their
+   * findings, waived by the same exceptions. The two never mix: a user policy that throws, runs over budget or is
+   * stopped yields an error finding for that policy, and the built-in findings are kept as they are.
+   */
+  private withUserPolicies(main: Evaluation, resources: readonly Resource[], opts: EvaluateOptions): Evaluation {
+    const judged = resources.filter((r) => !isExceptionObject(r.object));
+    let namespaceLabels: Record<string, Record<string, string>> | undefined;
+    if (opts.namespaceLabels) {
+      namespaceLabels = {};
+      for (const r of judged) {
+        const ns = r.object.kind === 'Namespace' ? undefined : r.object.metadata?.namespace;
+        const labels = ns ? opts.namespaceLabels(ns) : undefined;
+        if (ns && labels) namespaceLabels[ns] = labels;
+      }
+    }
+    const result = this.sandbox.run(
+      {
+        cluster: this.cluster,
+        objects: judged.map((r) => r.object),
+        operation: opts.operation,
+        oldObject: opts.oldObject,
+        scopes: opts.scopes ? [...opts.scopes] : undefined,
+        namespaceLabels,
+        now: (opts.now ?? new Date()).getTime(),
+      },
+      this.timeoutMs,
+    );
+    const findings: Finding[] = [];
+    for (const { resourceIndex, segments, ...f } of result.findings) {
+      if (!this.userPolicies.has(f.policy)) continue; // a file reports only for its own accepted ids
+      const r = judged[resourceIndex];
+      const source = r?.locate?.(segments);
+      // The resource is named from our own copy of the object, not from what the sandbox said.
+      const finding: Finding = r ? { ...f, resource: refOf(r.object) } : f;
+      if (source) finding.source = source;
+      findings.push(finding);
+    }
+    for (const s of result.stopped) {
+      if (!this.userPolicies.has(s.policy)) continue;
+      findings.push(this.stoppedFinding(s.policy, s.reason, judged[s.resourceIndex] ?? (judged.length === 1 ? judged[0] : undefined)));
+    }
+    const { kept, waived } = this.trusted.core.applyExceptions(findings, main.exceptions);
+    return { ...main, findings: [...main.findings, ...kept], waived: main.waived + waived, checks: { ...main.checks, ...result.checks } };
+  }
+
+  /** A policy that had to be stopped is an error finding (fail-open or fail-closed is the caller's choice). */
+  private stoppedFinding(id: string, reason: string, resource: Resource | undefined): Finding {
+    const policy = this.userPolicies.get(id);
+    const object = resource?.object;
+    const f: Finding = {
+      policy: id,
+      severity: policy?.severity ?? 'high',
+      action: policy ? resolveAction(policy, this.cluster.actions) : 'deny',
+      message: `policy error: stopped (${reason})${policy?.file ? ` in ${policy.file}` : ''}`,
+      resource: object ? refOf(object) : { apiVersion: '', kind: '', name: '' },
+      path: '$',
+      error: true,
+    };
+    const source = resource?.locate?.([]);
+    if (source) f.source = source;
+    return f;
+  }
+
+  async close(): Promise<void> {
+    if (this.owner) this.sandbox.dispose();
+  }
+}
+

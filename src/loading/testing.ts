@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import type { Example, FleetExample, Params, Policy } from '../authoring/index.js';
-import { Engine, evaluateFleet, sandboxOf } from '../engine/index.js';
+import { evaluateFleet, inProcessEvaluator, sandboxOf } from '../engine/index.js';
 import type { Resource } from '../model/index.js';
 import { loadPaths } from './manifests.js';
 import { isPlainObject, nameOf, refOf } from '../model/index.js';
@@ -54,7 +54,7 @@ function exampleCase(e: Example, expect: Expectation, index: number): Case {
 function evaluateCase(policy: Policy, c: Case): Finding[] {
   const cluster = { name: 'test', labels: c.clusterLabels ?? {}, parameters: c.params ? { [policy.id]: c.params } : {} };
   const sandbox = sandboxOf(policy);
-  if (!sandbox) return new Engine([policy]).bind(cluster).evaluate(c.resources, { operation: c.operation, now: new Date() }).findings;
+  if (!sandbox) return inProcessEvaluator([policy], cluster).evaluate(c.resources, { operation: c.operation, now: new Date() }).findings;
   const objects = c.resources.map((r) => r.object);
   const result = sandbox.run({ cluster, objects, operation: c.operation, only: policy.id, now: Date.now() });
   const findings: Finding[] = result.findings.map(({ resourceIndex, segments: _segments, ...f }) =>

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Engine, definePolicy, defineClusterPolicy, PolicyDefinitionError, type KubeObject } from '../../src/index.js';
+import { inProcessEvaluator, definePolicy, defineClusterPolicy, PolicyDefinitionError, type KubeObject } from '../../src/index.js';
 
 const base = {
   title: 't',
@@ -32,7 +32,7 @@ const templated: [string, string, KubeObject, string][] = [
 ];
 
 t.test('autogen: a Pod rule judges every pod controller, with paths into the template', async (t) => {
-  const engine = new Engine([imageTag]).bind();
+  const engine = inProcessEvaluator([imageTag]);
   for (const [kind, apiVersion, body, path] of templated) {
     const { findings } = engine.evaluate([{ object: { apiVersion, kind, metadata: { name: 'x', namespace: 'ns' }, ...body } }]);
     t.equal(findings.length, 1, `${kind} judged`);
@@ -44,7 +44,7 @@ t.test('autogen: a Pod rule judges every pod controller, with paths into the tem
 });
 
 t.test('init and ephemeral containers are containers too', async (t) => {
-  const { findings } = new Engine([imageTag]).bind().evaluate([
+  const { findings } = inProcessEvaluator([imageTag]).evaluate([
     {
       object: {
         apiVersion: 'v1',
@@ -84,14 +84,14 @@ t.test('match and exclude: kinds with groups, namespaces, labels, cluster labels
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'skipped', namespace: 'shop', labels: { skip: 'yes' } } },
   ];
   const resources = objs.map((object) => ({ object }));
-  new Engine([p]).bind({ labels: { region: 'europe' } }).evaluate(resources);
+  inProcessEvaluator([p], { labels: { region: 'europe' } }).evaluate(resources);
   t.same(seen, ['DestinationRule/dr', 'ConfigMap/cm']);
   seen.length = 0;
-  const r = new Engine([p]).bind({ labels: { region: 'us' } }).evaluate(resources);
+  const r = inProcessEvaluator([p], { labels: { region: 'us' } }).evaluate(resources);
   t.same(seen, [], 'cluster labels switch the policy off');
   t.equal(r.findings.length, 0);
   seen.length = 0;
-  new Engine([p]).bind({ labels: { region: 'apac' } }).evaluate(resources, { operation: 'DELETE' });
+  inProcessEvaluator([p], { labels: { region: 'apac' } }).evaluate(resources, { operation: 'DELETE' });
   t.same(seen, [], 'DELETE is not judged unless a policy asks for it');
 });
 
@@ -107,18 +107,18 @@ t.test('parameters: defaults, global overrides, per-policy overrides', async (t)
     },
   });
   const obj = [{ object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } } }];
-  new Engine([p]).bind().evaluate(obj);
+  inProcessEvaluator([p]).evaluate(obj);
   t.same(got, { limit: 3, systemNamespaces: ['kube-system'] });
-  new Engine([p]).bind({ parameters: { limit: 5 } }).evaluate(obj);
+  inProcessEvaluator([p], { parameters: { limit: 5 } }).evaluate(obj);
   t.same(got, { limit: 5, systemNamespaces: ['kube-system'] });
-  new Engine([p]).bind({ parameters: { limit: 5, 'test.params': { limit: 7 }, 'other.policy': { limit: 9 } } }).evaluate(obj);
+  inProcessEvaluator([p], { parameters: { limit: 5, 'test.params': { limit: 7 }, 'other.policy': { limit: 9 } } }).evaluate(obj);
   t.same(got, { limit: 7, systemNamespaces: ['kube-system'] });
 });
 
 t.test('actions: default, override by id and by glob, the most specific wins', async (t) => {
   const p = definePolicy({ ...base, id: 'pss.restricted.x', match: { kinds: ['ConfigMap'] }, validate: ({ report }) => report('x') });
   const obj = [{ object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } } }];
-  const action = (actions?: Record<string, 'deny' | 'warn' | 'audit'>) => new Engine([p]).bind({ actions }).evaluate(obj).findings[0].action;
+  const action = (actions?: Record<string, 'deny' | 'warn' | 'audit'>) => inProcessEvaluator([p], { actions }).evaluate(obj).findings[0].action;
   t.equal(action(), 'deny');
   t.equal(action({ 'pss.*': 'audit' }), 'audit');
   t.equal(action({ 'pss.*': 'audit', 'pss.restricted.*': 'warn' }), 'warn');
@@ -128,8 +128,8 @@ t.test('actions: default, override by id and by glob, the most specific wins', a
 t.test('a per-finding action yields to an explicit override', async (t) => {
   const p = definePolicy({ ...base, id: 'test.per-finding', match: { kinds: ['ConfigMap'] }, validate: ({ report }) => report('x', [], { action: 'warn' }) });
   const obj = [{ object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } } }];
-  t.equal(new Engine([p]).bind().evaluate(obj).findings[0].action, 'warn');
-  t.equal(new Engine([p]).bind({ actions: { 'test.*': 'audit' } }).evaluate(obj).findings[0].action, 'audit');
+  t.equal(inProcessEvaluator([p]).evaluate(obj).findings[0].action, 'warn');
+  t.equal(inProcessEvaluator([p], { actions: { 'test.*': 'audit' } }).evaluate(obj).findings[0].action, 'audit');
 });
 
 t.test('namespace context: labels from the inventory or the namespace lookup; system namespaces', async (t) => {
@@ -144,7 +144,7 @@ t.test('namespace context: labels from the inventory or the namespace lookup; sy
     },
   });
   const cm = (ns: string) => ({ object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: ns } } });
-  new Engine([p]).bind().evaluate([
+  inProcessEvaluator([p]).evaluate([
     { object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a1', labels: { team: 'a' } } } },
     { object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'sys', labels: { team: 'a', 'fleetgate.io/system': 'true' } } } },
     cm('a1'),
@@ -156,7 +156,7 @@ t.test('namespace context: labels from the inventory or the namespace lookup; sy
     ['sys', true, true],
   ]);
   seen.length = 0;
-  new Engine([p]).bind().evaluateObject(cm('b').object, { namespaceLabels: (n) => (n === 'b' ? { team: 'a' } : undefined) });
+  inProcessEvaluator([p]).evaluateObject(cm('b').object, { namespaceLabels: (n) => (n === 'b' ? { team: 'a' } : undefined) });
   t.same(seen, [['b', true, false]], 'the admission namespace cache supplies labels');
 });
 
@@ -173,14 +173,14 @@ t.test('cluster scope: sees the inventory and reports on its objects with their 
       }
     },
   });
-  const { findings } = new Engine([p]).bind().evaluate([
+  const { findings } = inProcessEvaluator([p]).evaluate([
     { object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } }, locate: (path) => ({ file: 'ns.yaml', line: 3, column: path.length }) },
     { object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'b' } } },
     { object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system' } } },
     { object: { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'q', namespace: 'b' } } },
   ]);
   t.same(findings.map((f) => [f.resource.name, f.path, f.source]), [['a', '$.metadata.name', { file: 'ns.yaml', line: 3, column: 2 }]]);
-  const scoped = new Engine([p]).bind().evaluate([{ object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } } }], { scopes: ['object'] });
+  const scoped = inProcessEvaluator([p]).evaluate([{ object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } } }], { scopes: ['object'] });
   t.equal(scoped.findings.length, 0, 'admission runs no cluster-scope policy');
 });
 
@@ -195,7 +195,7 @@ t.test('query: jsonpath-plus with script evaluation off, paths as segments', asy
     },
   });
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'a', ports: [{ containerPort: 80 }, { hostPort: 80 }] }] } };
-  const { findings } = new Engine([p]).bind().evaluate([{ object: pod }]);
+  const { findings } = inProcessEvaluator([p]).evaluate([{ object: pod }]);
   t.equal(findings.length, 1, 'a script filter is refused, and the refusal is an error finding');
   t.match(findings[0].message, /policy error/);
   const q = definePolicy({
@@ -206,7 +206,7 @@ t.test('query: jsonpath-plus with script evaluation off, paths as segments', asy
       matches = query('$.spec.containers[*].ports[*].hostPort');
     },
   });
-  new Engine([q]).bind().evaluate([{ object: pod }]);
+  inProcessEvaluator([q]).evaluate([{ object: pod }]);
   t.same(matches, [{ value: 80, path: ['spec', 'containers', 0, 'ports', 1, 'hostPort'] }]);
 });
 
@@ -225,13 +225,13 @@ t.test('exceptions: waive until they expire, then are reported themselves', asyn
     { object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b', namespace: 'shop' } } },
   ];
   const now = new Date('2026-11-24T12:00:00Z');
-  const live = new Engine([p]).bind().evaluate([exception('2026-11-24'), ...cms], { now });
+  const live = inProcessEvaluator([p]).evaluate([exception('2026-11-24'), ...cms], { now });
   t.same(live.findings.map((f) => f.resource.name), ['b'], 'the last day still waives');
   t.equal(live.waived, 1);
   t.equal(live.objects, 2, 'the exception itself is not judged');
-  const expired = new Engine([p]).bind().evaluate([exception('2026-11-23'), ...cms], { now });
+  const expired = inProcessEvaluator([p]).evaluate([exception('2026-11-23'), ...cms], { now });
   t.same(expired.findings.map((f) => f.policy).sort(), ['fleetgate.exception-expired', 'test.waivable', 'test.waivable']);
-  const bad = new Engine([p]).bind().evaluate([{ object: { apiVersion: 'fleetgate.io/v1alpha1', kind: 'PolicyException', metadata: { name: 'x' }, spec: { policies: ['a.b'] } } }], { now });
+  const bad = inProcessEvaluator([p]).evaluate([{ object: { apiVersion: 'fleetgate.io/v1alpha1', kind: 'PolicyException', metadata: { name: 'x' }, spec: { policies: ['a.b'] } } }], { now });
   t.match(bad.findings[0], { policy: 'fleetgate.exception-invalid', message: /resources/ });
 });
 
@@ -242,5 +242,38 @@ t.test('definePolicy rejects malformed policies where they are written', async (
   t.throws(() => definePolicy({ ...ok, action: 'block' as never }), /action/);
   t.throws(() => definePolicy({ ...ok, match: { kinds: [] } }), /kinds/);
   t.throws(() => definePolicy({ ...ok, examples: { pass: [], fail: [{}] } }), /examples/);
-  t.throws(() => new Engine([definePolicy(ok), definePolicy(ok)]), /defined twice/);
+  t.throws(() => inProcessEvaluator([definePolicy(ok), definePolicy(ok)]), /defined twice/);
+});
+
+t.test('actionFor: a finding’s action from the object’s context, asked once per object at its first finding', async (t) => {
+  let asked = 0;
+  const p = definePolicy({
+    id: 'test.action-for',
+    title: 'action from the namespace',
+    area: 'test',
+    severity: 'low',
+    action: 'deny',
+    scope: 'namespace',
+    match: { kinds: ['ConfigMap'] },
+    actionFor({ namespace }) {
+      asked++;
+      return namespace.labels.mode === 'off' ? null : namespace.labels.mode === 'warn' ? 'warn' : 'deny';
+    },
+    validate({ object, report }) {
+      if (object.metadata?.name === 'bad') {
+        report('one');
+        report('two');
+      }
+    },
+    examples: { pass: [{}], fail: [{}] },
+  });
+  const cm = (name: string, namespace: string) => ({ object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace } } });
+  const labels: Record<string, Record<string, string>> = { w: { mode: 'warn' }, o: { mode: 'off' } };
+  const run = (actions?: Record<string, 'deny' | 'warn' | 'audit'>) =>
+    inProcessEvaluator([p], { actions }).evaluate([cm('bad', 'w'), cm('bad', 'o'), cm('bad', 'd'), cm('good', 'w')], { namespaceLabels: (n) => labels[n] });
+  const { findings } = run();
+  t.same(findings.map((f) => `${f.resource.namespace}:${f.action}`), ['w:warn', 'w:warn', 'd:deny', 'd:deny'], 'null drops the findings');
+  t.equal(asked, 3, 'once per object with a finding; never for a compliant one');
+  t.same(run({ 'test.*': 'audit' }).findings.map((f) => `${f.resource.namespace}:${f.action}`), ['w:audit', 'w:audit', 'd:audit', 'd:audit'], 'an explicit override wins; null still drops');
+  t.throws(() => definePolicy({ ...p, id: 'test.bad-action-for', actionFor: 'deny' } as never), /actionFor must be a function/);
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Engine, definePolicy } from '../../src/index.js';
+import { inProcessEvaluator, definePolicy } from '../../src/index.js';
 
 t.test('a policy that throws becomes an error finding, not a crash', async (t) => {
   const boom = definePolicy({
@@ -14,7 +14,7 @@ t.test('a policy that throws becomes an error finding, not a crash', async (t) =
     },
     examples: { pass: [{}], fail: [{}] },
   });
-  const { findings } = new Engine([boom]).bind().evaluate([{ object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } } }]);
+  const { findings } = inProcessEvaluator([boom]).evaluate([{ object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } } }]);
   t.equal(findings.length, 1);
   t.equal(findings[0].error, true);
   t.match(findings[0].message, /policy error: kaput/);
@@ -38,13 +38,13 @@ t.test('cached plans: each kind, group and operation gets its own set of policie
       },
       examples: { pass: [{}], fail: [{}] },
     });
-  const engine = new Engine([
+  const engine = inProcessEvaluator([
     policy('test.any-deployment', { kinds: ['Deployment'] }),
     policy('test.apps-only', { kinds: ['apps/Deployment'] }),
     policy('test.on-delete', { kinds: ['Deployment'], operations: ['DELETE'] }),
     policy('test.pods', { kinds: ['Pod'] }, { namespaces: ['kube-*'] }),
     policy('test.labelled', { kinds: ['Deployment'], labels: { matchLabels: { tier: 'web' } } }, { kinds: ['other.example/Deployment'] }),
-  ]).bind();
+  ]);
   const dep = (apiVersion: string, labels: Record<string, string> = {}, namespace = 'shop') => ({
     apiVersion,
     kind: 'Deployment',
@@ -75,8 +75,8 @@ t.test('checks are counted per policy, unless the caller opts out', async (t) =>
     validate() {},
     examples: { pass: [{}], fail: [{}] },
   });
-  const engine = new Engine([seen]).bind();
+  const engine = inProcessEvaluator([seen]);
   const cm = (name: string) => ({ object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name } } });
   t.same(engine.evaluate([cm('a'), cm('b'), { object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' } } }]).checks, { 'test.seen': 2 });
-  t.same(engine.evaluate([cm('a')], { countChecks: false }).checks, {}, 'admission does not count');
+  t.same(engine.evaluateObject(cm('a').object).checks, {}, 'admission does not count');
 });

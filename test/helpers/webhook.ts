@@ -8,8 +8,8 @@ import { generate } from 'selfsigned';
 import { pino } from 'pino';
 import { builtinPolicies } from '../../policies/index.js';
 import { definePolicy, type Policy } from '../../src/index.js';
-import type { Evaluator } from '../../src/engine/evaluator.js';
-import type { ClusterEngine } from '../../src/engine/engine.js';
+import type { ClusterContext, Evaluation, EvaluateOptions, Evaluator } from '../../src/engine/index.js';
+import type { KubeObject } from '../../src/model/index.js';
 import { mergeSettings, type WebhookConfigFile } from '../../webhook/config.js';
 import { createWebhookServer, type WebhookServer } from '../../webhook/server.js';
 
@@ -70,7 +70,7 @@ export async function startServer(
     config?: WebhookConfigFile;
     labels?: Record<string, string>;
     actions?: Record<string, 'deny' | 'warn' | 'audit'>;
-    evaluator?: (engine: ClusterEngine) => Evaluator;
+    evaluator?: (policies: readonly Policy[], cluster: ClusterContext) => Evaluator | Promise<Evaluator>;
     namespaceLabels?: (name: string) => Record<string, string> | undefined;
     dependenciesReady?: () => boolean;
     reloadIntervalMs?: number;
@@ -244,3 +244,23 @@ export function testPolicy(id: string, action: 'deny' | 'warn' | 'audit', kinds:
 }
 
 export { builtinPolicies };
+
+/**
+ * An asynchronous evaluator over a synchronous one, with `evaluateObject` replaced: what a worker that stalls or
+ * dies looks like to the webhook.
+ */
+export function asyncEvaluator(inner: Evaluator<true>, evaluateObject: (object: KubeObject, opts?: EvaluateOptions) => Promise<Evaluation>): Evaluator<false> {
+  return {
+    sync: false,
+    policies: inner.policies,
+    name: inner.name,
+    labels: inner.labels,
+    appliesTo: (kind) => inner.appliesTo(kind),
+    isSystemNamespace: (name, labels) => inner.isSystemNamespace(name, labels),
+    evaluate: async (resources, opts) => inner.evaluate(resources, opts),
+    evaluateObject,
+    evaluateChange: async (inventory, change, opts) => inner.evaluateChange(inventory, change, opts),
+    forCluster: (cluster) => asyncEvaluator(inner.forCluster(cluster), evaluateObject),
+    close: async () => {},
+  };
+}

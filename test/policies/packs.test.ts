@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import t from 'tap';
-import { Engine, loadPaths, type ClusterContext } from '../../src/index.js';
+import { inProcessEvaluator, loadPaths, type ClusterContext } from '../../src/index.js';
 import { policies as isolation } from '../../policies/isolation/index.js';
 import { policies as quota } from '../../policies/quota/index.js';
 import { policies as gdpr } from '../../policies/gdpr/index.js';
@@ -17,7 +17,7 @@ async function lint(file: string, ids: string[], cluster: ClusterContext = {}): 
   const path = join(FIXTURES, file);
   const { resources, errors } = await loadPaths([path]);
   if (errors.length) throw new Error(`fixture ${file} has errors: ${JSON.stringify(errors)}`);
-  const { findings } = new Engine(PACKS).bind(cluster).evaluate(resources);
+  const { findings } = inProcessEvaluator(PACKS, cluster).evaluate(resources);
   return findings
     .filter((f) => ids.includes(f.policy))
     .map((f) => {
@@ -51,7 +51,7 @@ t.test('isolation pack on isolation.yaml', async (t) => {
 
 t.test('isolation.namespace-default-deny message names the missing direction and the fix', async (t) => {
   const { resources } = await loadPaths([join(FIXTURES, 'isolation.yaml')]);
-  const { findings } = new Engine(isolation).bind().evaluate(resources);
+  const { findings } = inProcessEvaluator(isolation).evaluate(resources);
   const f = findings.find((x) => x.policy === 'isolation.namespace-default-deny');
   t.match(f?.message, /"team-b".*Egress.*podSelector: \{\}/, 'says which namespace, which direction and what to add');
   t.equal(f?.action, 'deny');

@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { cliCommand } from '../helpers/cli.js';
-import { Engine, loadPaths, type Finding, type KubeObject } from '../../src/index.js';
+import { inProcessEvaluator, loadPaths, type Finding, type KubeObject } from '../../src/index.js';
 import { policies as pss } from '../../policies/pod-security/index.js';
 
 /**
@@ -16,7 +16,8 @@ import { policies as pss } from '../../policies/pod-security/index.js';
  */
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const corpus = resolve(repoRoot, '..', 'shared', 'corpus', 'psa');
+// ../shared beside the clone; a git worktree under <clone>/../wt/<name> finds it one level further up.
+const corpus = [resolve(repoRoot, '..', 'shared', 'corpus', 'psa'), resolve(repoRoot, '..', '..', 'shared', 'corpus', 'psa')].find((p) => existsSync(p)) ?? resolve(repoRoot, '..', 'shared', 'corpus', 'psa');
 const VERSION = 'v1.37';
 
 /** Fixture-file prefix (upstream check id, lower-cased) → policy id and upstream's expected message substring. */
@@ -53,7 +54,7 @@ function checkOf(file: string): { id: string; substring: string } | undefined {
   return CHECKS[basename(file, '.yaml').replace(/\d+$/, '')];
 }
 
-const engine = new Engine(pss).bind({ name: 'conformance' });
+const engine = inProcessEvaluator(pss, { name: 'conformance' });
 
 function judge(objects: KubeObject[]): Finding[] {
   return engine.evaluate(objects.map((object) => ({ object })), { now: new Date('2026-01-01T00:00:00Z') }).findings;

@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { Engine, POLICY_ID, loadPaths, type ClusterContext, type Finding, type KubeObject } from '../../src/index.js';
+import { inProcessEvaluator, POLICY_ID, loadPaths, type ClusterContext, type Finding, type KubeObject } from '../../src/index.js';
 import { runPolicyExamples } from '../../src/loading/testing.js';
 import { builtinPolicies } from '../../policies/index.js';
 import { actionFor, modesFor, policies as pss, PSS_DEFAULTS } from '../../policies/pod-security/index.js';
@@ -10,7 +10,7 @@ const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures',
 const NOW = new Date('2026-03-01T00:00:00Z');
 
 function run(objects: KubeObject[], cluster: ClusterContext = {}): Finding[] {
-  return new Engine(pss).bind(cluster).evaluate(objects.map((object) => ({ object })), { now: NOW }).findings;
+  return inProcessEvaluator(pss, cluster).evaluate(objects.map((object) => ({ object })), { now: NOW }).findings;
 }
 
 const ns = (name: string, labels: Record<string, string>): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
@@ -94,7 +94,7 @@ t.test('level per mode: label, else cluster default; unknown values count as res
 t.test('own fixtures: the namespace labels decide each finding’s action', async (t) => {
   const loaded = await loadPaths([fixtures]);
   t.same(loaded.errors, []);
-  const findings = new Engine(pss).bind().evaluate(loaded.resources, { now: NOW }).findings;
+  const findings = inProcessEvaluator(pss).evaluate(loaded.resources, { now: NOW }).findings;
   const of = (kind: string, namespace: string) => findings.filter((f) => f.resource.kind === kind && f.resource.namespace === namespace);
 
   // enforce=restricted: restricted findings deny, with paths into the template and file positions.
@@ -168,7 +168,7 @@ t.test('a PolicyException waives pss findings', async (t) => {
       reason: 'node agent reads host metrics',
     },
   };
-  const { findings, waived } = new Engine(pss).bind().evaluate(
+  const { findings, waived } = inProcessEvaluator(pss).evaluate(
     [{ object: exception }, { object: pod('monitoring', { hostNetwork: true }) }],
     { now: NOW },
   );

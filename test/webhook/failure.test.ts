@@ -1,7 +1,8 @@
 // Policy errors and blown time budgets follow failurePolicy (closed by default for deny policies), counted and logged.
 import t from 'tap';
-import { inProcessEvaluator } from '../../src/engine/evaluator.js';
-import { hostPidPod, review, startServer, testPolicy } from '../helpers/webhook.js';
+import { inProcessEvaluator, type ClusterContext } from '../../src/engine/index.js';
+import type { Policy } from '../../src/authoring/index.js';
+import { asyncEvaluator, hostPidPod, review, startServer, testPolicy } from '../helpers/webhook.js';
 
 const boom = (action: 'deny' | 'warn' | 'audit') =>
   testPolicy(`test.boom-${action}`, action, ['ConfigMap'], () => {
@@ -45,11 +46,9 @@ t.test('a throwing warn or audit policy never denies', async (t) => {
 });
 
 /** An evaluator that never answers for ConfigMaps named "slow" (a runaway user policy behind a worker). */
-const stallingEvaluator = (engine: Parameters<typeof inProcessEvaluator>[0]) => {
-  const inner = inProcessEvaluator(engine);
-  return {
-    evaluateObject: (obj: any, opts: any) => (obj?.metadata?.name === 'slow' ? new Promise<never>(() => {}) : inner.evaluateObject(obj, opts)),
-  };
+const stallingEvaluator = (policies: readonly Policy[], cluster: ClusterContext) => {
+  const inner = inProcessEvaluator(policies, cluster);
+  return asyncEvaluator(inner, async (obj, opts) => (obj?.metadata?.name === 'slow' ? new Promise<never>(() => {}) : inner.evaluateObject(obj, opts)));
 };
 
 t.test('a blown time budget fails closed by default and open when configured; the server keeps answering', async (t) => {
@@ -79,7 +78,7 @@ t.test('a blown time budget fails closed by default and open when configured; th
 t.test('an evaluator that rejects follows failurePolicy too', async (t) => {
   const s = await startServer({
     policies: [testPolicy('test.any-pod', 'deny', ['Pod'], () => {})],
-    evaluator: () => ({ evaluateObject: async () => Promise.reject(new Error('worker died')) }),
+    evaluator: (policies, cluster) => asyncEvaluator(inProcessEvaluator(policies, cluster), async () => Promise.reject(new Error('worker died'))),
   });
   t.teardown(() => s.close());
   const r = await s.post(review(hostPidPod()));

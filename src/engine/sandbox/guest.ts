@@ -1,5 +1,5 @@
 import type { Policy } from '../../authoring/index.js';
-import { Engine, type ClusterEngine } from '../engine.js';
+import { ClusterEngine } from '../engine.js';
 import type { PathSegments, Resource, SourceLocation } from '../../model/index.js';
 import type { GuestJob, PolicyMeta, WorkerFinding } from './protocol.js';
 
@@ -39,7 +39,7 @@ export function makeGuest(mod: Record<string, unknown>): Guest {
     if (!e) {
       if (engines.size > 256) engines.clear();
       const active = policies.filter((p) => !job.disabled.includes(p.id) && (job.only === undefined || p.id === job.only));
-      engines.set(key, (e = new Engine(active).bind(job.cluster)));
+      engines.set(key, (e = new ClusterEngine(active, job.cluster)));
     }
     return e;
   };
