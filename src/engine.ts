@@ -93,8 +93,9 @@ function parseKinds(kinds: readonly string[]): { group?: string; kind: string }[
   });
 }
 
+/** `*` matches every kind (a rule such as practices.required-labels that any object can break). */
 const kindMatches = (kinds: readonly { group?: string; kind: string }[], kind: string, group: string): boolean =>
-  kinds.some((k) => k.kind === kind && (k.group === undefined || k.group === group));
+  kinds.some((k) => (k.kind === kind || k.kind === '*') && (k.group === undefined || k.group === group));
 
 /**
  * Compiles a match (every given field must hold) or an exclude (any given field that holds excludes) into one test,
@@ -139,6 +140,8 @@ export class ClusterEngine {
   readonly name?: string;
   /** kind → object/namespace-scope policies that may apply to it (autogen included). */
   private readonly byKind = new Map<string, BoundPolicy[]>();
+  /** Object/namespace-scope policies matching kind `*`: candidates for every kind. */
+  private readonly anyKind: BoundPolicy[] = [];
   private readonly clusterPolicies: BoundPolicy[] = [];
   private readonly objectPolicies: BoundPolicy[] = [];
   private readonly systemNamespaces: ReadonlySet<string>;
@@ -170,6 +173,7 @@ export class ClusterEngine {
       }
       bound.index = this.objectPolicies.push(bound) - 1;
       const kinds = new Set(bound.kinds.map((k) => k.kind));
+      if (kinds.delete('*')) this.anyKind.push(bound);
       if (kinds.has('Pod')) for (const k of POD_CONTROLLER_KINDS) kinds.add(k);
       for (const k of kinds) {
         let list = this.byKind.get(k);
@@ -253,7 +257,7 @@ export class ClusterEngine {
 
   /** Whether any policy could look at this kind (the webhook skips work for kinds nobody polices). */
   hasPoliciesFor(kind: string): boolean {
-    return this.byKind.has(kind);
+    return this.byKind.has(kind) || this.anyKind.length > 0;
   }
 
   isSystemNamespace = (name: string | undefined, labels?: Record<string, string>): boolean => {
@@ -267,7 +271,9 @@ export class ClusterEngine {
     let byOperation = byGroup?.get(group);
     const known = byOperation?.[operation];
     if (known) return known;
-    const candidates = this.byKind.get(kind);
+    const listed = this.byKind.get(kind);
+    // Kind-specific and `*` policies, in catalogue order (the order findings come out in).
+    const candidates = !this.anyKind.length ? listed : [...(listed ?? []), ...this.anyKind.filter((b) => !listed?.includes(b))].sort((a, b) => a.index - b.index);
     if (!candidates) return undefined;
     const plan: Plan = { entries: [] };
     const controller = isPodController(kind, group);
@@ -298,7 +304,7 @@ export class ClusterEngine {
   ): void {
     const obj = r.object;
     const kind = typeof obj.kind === 'string' ? obj.kind : '';
-    if (!this.byKind.has(kind)) return;
+    if (!this.byKind.has(kind) && !this.anyKind.length) return;
     const operation = opts.operation ?? 'CREATE';
     const group = groupOf(obj.apiVersion);
     const plan = this.planFor(kind, group, operation);
