@@ -52,12 +52,15 @@ export function statusAt(row: ApiRemoval, target: [number, number]): Status {
 }
 
 export function describeUse(use: ApiUse, kind: string, status: Status, targetText: string): string {
-  const subject = use.where === 'object' ? `${kind} uses ${use.row.apiVersion}` : `${kind} was last applied as ${use.row.apiVersion} (kubectl's last-applied-configuration), so re-applying that manifest`;
-  const fix = use.row.replacement ? `migrate to ${use.row.replacement}${use.row.availableSince ? ` (available since ${use.row.availableSince})` : ''}` : 'there is no replacement';
-  const note = use.row.note ? `; ${use.row.note}` : '';
-  if (status === 'removed')
-    return `${subject}${use.where === 'object' ? ',' : ''} which is not served since Kubernetes ${use.row.removedIn} (target ${targetText})${use.where === 'object' ? '' : ' fails'}: ${fix}${note}`;
-  return `${subject}${use.where === 'object' ? ',' : ''} which is deprecated and removed in Kubernetes ${use.row.removedIn} (target ${targetText}): ${fix}${note}`;
+  const { row } = use;
+  const subject = use.where === 'object' ? `${kind} uses ${row.apiVersion}` : `${kind} was last applied as ${row.apiVersion} (kubectl's last-applied-configuration)`;
+  const when =
+    status === 'removed'
+      ? `which Kubernetes ${row.removedIn} and later no longer serve (target ${targetText})`
+      : `which is deprecated and no longer served from Kubernetes ${row.removedIn} (target ${targetText})`;
+  const then = use.where === 'object' ? '' : status === 'removed' ? ', so re-applying that manifest fails' : ', so that manifest must change';
+  const fix = row.replacement ? `migrate to ${row.replacement}${row.availableSince ? ` (available since ${row.availableSince})` : ''}` : 'there is no replacement';
+  return `${subject}, ${when}${then}: ${fix}${row.note ? `; ${row.note}` : ''}`;
 }
 
 export { targetOf };
