@@ -113,6 +113,12 @@ interface PolicyBase<P extends Params, K extends readonly string[]> {
   exclude?: ExcludeSpec;
   /** Parameters with their defaults; `fleet.yaml` and webhook config override them by name. */
   params?: P;
+  /**
+   * On UPDATE, a violation the old object already had is a warning, not a denial (default true), so enforcing a
+   * policy never blocks relabelling, scaling or finalizer removal of objects that were already non-compliant.
+   * `false`: every violation on UPDATE is judged like on CREATE.
+   */
+  allowExistingViolations?: boolean;
   examples: { pass: Example[]; fail: Example[] };
 }
 
@@ -141,6 +147,7 @@ export interface Policy {
   readonly match: MatchSpec;
   readonly exclude?: ExcludeSpec;
   readonly params: Params;
+  readonly allowExistingViolations?: boolean;
   readonly examples: { pass: Example[]; fail: Example[] };
   readonly validate: (ctx: never) => void;
   /** File the policy was loaded from, for user policies. */

@@ -10,6 +10,7 @@ import { getAt, splitDotted, toJsonPath } from './path.js';
 import { POD_CONTROLLER_KINDS, PodView, isPodController } from './pod.js';
 import { DEFAULT_SYSTEM_NAMESPACES, SYSTEM_NAMESPACE_LABEL, groupOf, labelsOf, refOf } from './resource.js';
 import type { Action, Finding, KubeObject, Operation, PathSegments, Scope } from './types.js';
+import { settle, skipsUpdate } from './update-semantics.js';
 
 /** Ids of the findings the engine itself raises about waivers. */
 export const EXCEPTION_EXPIRED = 'fleetgate.exception-expired';
@@ -145,6 +146,8 @@ export class ClusterEngine {
   private readonly clusterPolicies: BoundPolicy[] = [];
   private readonly objectPolicies: BoundPolicy[] = [];
   private readonly systemNamespaces: ReadonlySet<string>;
+  private readonly policyById = (id: string): Policy | undefined => this.policyIndex.get(id);
+  private readonly policyIndex = new Map<string, Policy>();
   /** kind → group → operation → the policies that may judge such an object (see planFor). */
   private readonly plans = new Map<string, Map<string, Partial<Record<Operation, Plan>>>>();
 
@@ -154,6 +157,7 @@ export class ClusterEngine {
     const sys = cluster.parameters?.systemNamespaces;
     this.systemNamespaces = new Set(Array.isArray(sys) ? (sys as string[]) : DEFAULT_SYSTEM_NAMESPACES);
     for (const policy of policies) {
+      this.policyIndex.set(policy.id, policy);
       if (!matchesConditions(this.labels, policy.match.clusterLabels)) continue;
       if (policy.exclude?.clusterLabels && matchesConditions(this.labels, policy.exclude.clusterLabels)) continue;
       const bound: BoundPolicy = {
@@ -215,7 +219,15 @@ export class ClusterEngine {
     const nsLabels = (name: string) => opts.namespaceLabels?.(name) ?? (hasNamespaces ? inventoryOf().namespaceLabels(name) : undefined);
     const scopeFilter = scopes === ALL_SCOPES || scopes === OBJECT_SCOPES || (scopes.includes('object') && scopes.includes('namespace')) ? undefined : scopes;
     if (scopeFilter === undefined || scopeFilter.includes('object') || scopeFilter.includes('namespace')) {
+      // Admission semantics hook (src/update-semantics.ts): UPDATE and DELETE of the one object under review.
+      const admitting = (opts.operation === 'UPDATE' || opts.operation === 'DELETE') && judged.length === 1 ? { ...opts, object: judged[0].object } : undefined;
+      if (admitting && skipsUpdate(admitting)) return { findings, waived: 0, objects: judged.length, exceptions, checks: {} };
       for (let i = 0; i < judged.length; i++) this.evaluateResource(judged[i], i, opts, nsLabels, scopeFilter, findings, counts);
+      if (admitting && findings.length) {
+        const { oldObject } = opts;
+        const settled = settle(findings, admitting, () => (oldObject ? this.run([{ object: oldObject }], { ...opts, oldObject: undefined, operation: 'UPDATE', exceptions: [], countChecks: false, onPolicy: undefined }, scopes).findings : []), this.policyById);
+        findings.splice(0, findings.length, ...settled);
+      }
     }
     if (scopes.includes('cluster')) this.evaluateCluster(inventoryOf(), nsLabels, findings, opts.onPolicy);
     const checks: Record<string, number> = {};
