@@ -225,7 +225,7 @@ export class ClusterEngine {
       for (let i = 0; i < judged.length; i++) this.evaluateResource(judged[i], i, opts, nsLabels, scopeFilter, findings, counts);
       if (admitting && findings.length) {
         const { oldObject } = opts;
-        const settled = settle(findings, admitting, () => (oldObject ? this.run([{ object: oldObject }], { ...opts, oldObject: undefined, operation: 'UPDATE', exceptions: [], countChecks: false, onPolicy: undefined }, scopes).findings : []), this.policyById);
+        const settled = settle(findings, admitting, () => (oldObject ? this.run([{ object: oldObject }], { ...opts, oldObject: undefined, operation: 'CREATE', exceptions: [], countChecks: false, onPolicy: undefined }, scopes).findings : []), this.policyById);
         findings.splice(0, findings.length, ...settled);
       }
     }
