@@ -7,6 +7,7 @@ import { computeDrift, type DriftEntry } from './drift.js';
 import type { Fleet, FleetCluster } from './fleet.js';
 import { ClusterReadError, readLiveCluster } from './live/index.js';
 import { fleetScore, scoreOf, tallyPolicies, type PolicyTally } from './score.js';
+import { dedupeFindings } from '../src/index.js';
 
 export type ClusterStatus = 'ok' | 'unreachable' | 'error';
 
@@ -91,6 +92,10 @@ const KNOWN_VERSIONS: Record<string, string> = {
   ReplicaSet: 'apps/v1',
   Job: 'batch/v1',
   CronJob: 'batch/v1',
+  // practices.pod-disruption-budget, and upgrade.* (served in the current version; last-applied-configuration tells the applied one)
+  PodDisruptionBudget: 'policy/v1',
+  HorizontalPodAutoscaler: 'autoscaling/v2',
+  Ingress: 'networking.k8s.io/v1',
   NetworkPolicy: 'networking.k8s.io/v1',
   Role: 'rbac.authorization.k8s.io/v1',
   RoleBinding: 'rbac.authorization.k8s.io/v1',
@@ -233,7 +238,9 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, runtime: 
     const liveIds = new Set<string>();
     for (const o of live.objects) if (isException(o)) liveIds.add(`${o.metadata?.namespace}/${o.metadata?.name}`);
     for (const o of desired.values()) if (isException(o) && !liveIds.has(`${o.metadata?.namespace}/${o.metadata?.name}`)) resources.push({ object: o });
-    const evaluation = await clusterRuntime.evaluate(resources, { now: opts.now });
+    const evaluated = await clusterRuntime.evaluate(resources, { now: opts.now });
+    // One finding per offending field (src/dedupe.ts): before tallying, so scores count the field once.
+    const evaluation = { ...evaluated, findings: dedupeFindings(evaluated.findings, opts.policies) };
     const tallies = tallyPolicies(opts.policies, bound, evaluation, live.objects);
     const parts = scoreOf(drift, tallies);
     return {

@@ -119,6 +119,11 @@ interface PolicyBase<P extends Params, K extends readonly string[]> {
    * `false`: every violation on UPDATE is judged like on CREATE.
    */
   allowExistingViolations?: boolean;
+  /**
+   * Ids of policies that report the same offending field for the same reason: lint and scan then show one finding
+   * per field (the strongest), naming the others (see src/dedupe.ts).
+   */
+  sameFindingAs?: readonly string[];
   examples: { pass: Example[]; fail: Example[] };
 }
 
@@ -148,6 +153,7 @@ export interface Policy {
   readonly exclude?: ExcludeSpec;
   readonly params: Params;
   readonly allowExistingViolations?: boolean;
+  readonly sameFindingAs?: readonly string[];
   readonly examples: { pass: Example[]; fail: Example[] };
   readonly validate: (ctx: never) => void;
   /** File the policy was loaded from, for user policies. */

@@ -35,4 +35,5 @@ export type { Evaluator } from './evaluator.js';
 export { PolicyRuntime } from './runtime.js';
 export type { SandboxOptions } from './sandbox/pool.js';
 export { runPolicyExamples, runTestFiles } from './testing.js';
+export { dedupeFindings } from './dedupe.js';
 export type { CaseResult } from './testing.js';

@@ -12,6 +12,7 @@ import { PolicyRuntime } from '../runtime.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './command.js';
 import { parseArgs } from 'node:util';
 import { clusterContextFromFlags, oneOf, parametersFromFlags, positiveInt, readStdin, severityThreshold } from './options.js';
+import { dedupeFindings } from '../dedupe.js';
 
 const FORMATS = ['pretty', 'json', 'sarif', 'junit'] as const;
 
@@ -81,7 +82,7 @@ export const command: Command = {
     const timeoutMs = positiveInt('--policy-timeout', values['policy-timeout'], 10_000);
     const runtime = await PolicyRuntime.create(policySet.policies, cluster, { timeoutMs });
     const evaluation = await runtime.evaluate(loaded.resources).finally(() => runtime.close());
-    const findings = sortFindings(evaluation.findings);
+    const findings = sortFindings(dedupeFindings(evaluation.findings, policySet.policies));
     const report: LintReport = {
       findings,
       errors: loaded.errors,
