@@ -25,6 +25,7 @@ export { PodView, POD_TEMPLATE_PATHS, POD_CONTROLLER_KINDS } from './pod.js';
 export type { ContainerView, VolumeView } from './pod.js';
 export { parseQuantity, tryParseQuantity, isQuantity, compareQuantities, QuantityError } from './quantity.js';
 export { matchesSelector, matchesConditions } from './labels.js';
+export { matchesGlob } from './glob.js';
 export { toJsonPath, splitDotted, getAt } from './path.js';
 export { refOf, identityOf, groupOf, describeRef, DEFAULT_SYSTEM_NAMESPACES } from './resource.js';
 export { loadPaths, loadFile, loadText } from './loader/manifests.js';
