@@ -2,7 +2,7 @@ import { JSONPath } from 'jsonpath-plus';
 import type { ClusterContext } from './context.js';
 import { resolveAction, resolveParams } from './context.js';
 import type { ClusterScopeContext, NamespaceInfo, ObjectContext, Params, Policy, ReportOptions } from './dsl.js';
-import { isExceptionObject, isExpired, parseException, waives, type PolicyException } from './exceptions.js';
+import { imageOfFinding, isExceptionObject, isExpired, noteFindingImage, parseException, waives, type PolicyException } from './exceptions.js';
 import { matchesGlob } from './glob.js';
 import { Inventory, type Resource } from './inventory.js';
 import { matchesConditions, matchesSelector } from './labels.js';
@@ -225,8 +225,7 @@ export class ClusterEngine {
       for (let i = 0; i < judged.length; i++) this.evaluateResource(judged[i], i, opts, nsLabels, scopeFilter, findings, counts);
       if (admitting && findings.length) {
         const { oldObject } = opts;
-        const settled = settle(findings, admitting, () => (oldObject ? this.run([{ object: oldObject }], { ...opts, oldObject: undefined, operation: 'CREATE', exceptions: [], countChecks: false, onPolicy: undefined }, scopes).findings : []), this.policyById);
-        findings.splice(0, findings.length, ...settled);
+        settle(findings, admitting, () => (oldObject ? this.run([{ object: oldObject }], { ...opts, oldObject: undefined, operation: 'CREATE', exceptions: [], countChecks: false, onPolicy: undefined }, scopes).findings : []), this.policyById);
       }
     }
     if (scopes.includes('cluster')) this.evaluateCluster(inventoryOf(), nsLabels, findings, opts.onPolicy);
@@ -260,7 +259,7 @@ export class ClusterEngine {
     if (!exceptions.length) return { kept: findings, waived: 0 };
     let waived = 0;
     const kept = findings.filter((f) => {
-      const w = f.policy !== EXCEPTION_EXPIRED && f.policy !== EXCEPTION_INVALID && exceptions.some((e) => waives(e, f.policy, f.resource, this.labels));
+      const w = f.policy !== EXCEPTION_EXPIRED && f.policy !== EXCEPTION_INVALID && exceptions.some((e) => waives(e, f.policy, f.resource, this.labels, imageOfFinding(f)));
       if (w) waived++;
       return !w;
     });
@@ -416,6 +415,7 @@ export class ClusterEngine {
     };
     const source = r.locate?.(path);
     if (source) f.source = source;
+    noteFindingImage(f, r.object, path); // for image-scoped exceptions
     return f;
   }
 

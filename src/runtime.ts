@@ -3,7 +3,7 @@ import { resolveAction } from './context.js';
 import type { Policy } from './dsl.js';
 import { Engine, type ClusterEngine, type EvaluateOptions, type Evaluation } from './engine.js';
 import type { Evaluator } from './evaluator.js';
-import { isExceptionObject } from './exceptions.js';
+import { isExceptionObject, noteFindingImage } from './exceptions.js';
 import type { Resource } from './inventory.js';
 import { refOf } from './resource.js';
 import { SandboxPool, type SandboxOptions } from './sandbox/pool.js';
@@ -65,7 +65,9 @@ export class PolicyRuntime implements Evaluator {
     });
     const findings: Finding[] = result.findings.map(({ resourceIndex, segments, ...f }) => {
       const source = judged[resourceIndex]?.locate?.(segments);
-      return source ? { ...f, source } : f;
+      const finding: Finding = source ? { ...f, source } : f;
+      if (judged[resourceIndex]) noteFindingImage(finding, judged[resourceIndex].object, segments); // image-scoped exceptions
+      return finding;
     });
     for (const s of result.stopped) findings.push(this.stoppedFinding(s.policy, judged[s.resourceIndex]?.object, s.reason, judged[s.resourceIndex]));
     const { kept, waived } = this.engine.applyExceptions(findings, main.exceptions);

@@ -69,19 +69,23 @@ export function settle(
   policyOf: (id: string) => Policy | undefined,
 ): Finding[] {
   const { operation } = input;
+  // Findings are fresh objects of this evaluation: changed in place, so what the engine noted about them stays.
   if (operation === 'DELETE') {
-    return findings.map((f) =>
-      f.action === 'deny' && !f.error && policyOf(f.policy)?.scope !== 'cluster'
-        ? { ...f, action: 'warn', message: `${f.message} (DELETE is never denied by an object policy)` }
-        : f,
-    );
+    for (const f of findings)
+      if (f.action === 'deny' && !f.error && policyOf(f.policy)?.scope !== 'cluster') {
+        f.action = 'warn';
+        f.message = `${f.message} (DELETE is never denied by an object policy)`;
+      }
+    return findings;
   }
   if (operation !== 'UPDATE' || !input.oldObject || !findings.some((f) => f.action === 'deny' && !f.error)) return findings;
   let before: Set<string> | undefined;
-  return findings.map((f) => {
-    if (f.action !== 'deny' || f.error || policyOf(f.policy)?.allowExistingViolations === false) return f;
+  for (const f of findings) {
+    if (f.action !== 'deny' || f.error || policyOf(f.policy)?.allowExistingViolations === false) continue;
     before ??= new Set(oldFindings().map(key));
-    if (!before.has(key(f))) return f;
-    return { ...f, action: 'warn', message: `${f.message} (already violated before this update, so not denied: fix it to comply with ${f.policy})` };
-  });
+    if (!before.has(key(f))) continue;
+    f.action = 'warn';
+    f.message = `${f.message} (already violated before this update, so not denied: fix it to comply with ${f.policy})`;
+  }
+  return findings;
 }

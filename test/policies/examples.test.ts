@@ -4,9 +4,11 @@ import { policies as isolation } from '../../policies/isolation/index.js';
 import { policies as quota } from '../../policies/quota/index.js';
 import { policies as gdpr } from '../../policies/gdpr/index.js';
 import { policies as mesh } from '../../policies/mesh/index.js';
+import { policies as practices } from '../../policies/practices/index.js';
+import { policies as upgrade } from '../../policies/upgrade/index.js';
 
-// Every policy of the isolation, quota, gdpr and mesh packs ships pass and fail examples; each one is a case here.
-const packs = { isolation, quota, gdpr, mesh };
+// Every policy of the isolation, quota, gdpr, mesh, practices and upgrade packs ships pass and fail examples; each one is a case here.
+const packs = { isolation, quota, gdpr, mesh, practices, upgrade };
 
 const EXPECTED: Record<string, string[]> = {
   isolation: ['isolation.namespace-default-deny', 'isolation.no-host-namespaces', 'isolation.rbac-stays-in-namespace'],
@@ -24,6 +26,20 @@ const EXPECTED: Record<string, string[]> = {
     'mesh.destination-rule-mutual-tls',
     'mesh.service-entry-locality',
   ],
+  practices: [
+    'practices.image-tag',
+    'practices.allowed-registries',
+    'practices.required-labels',
+    'practices.required-probes',
+    'practices.no-nodeport-services',
+    'practices.no-loadbalancer-services',
+    'practices.no-service-external-ips',
+    'practices.no-automount-service-account-token',
+    'practices.replica-limits',
+    'practices.read-only-root-filesystem',
+    'practices.pod-disruption-budget',
+  ],
+  upgrade: ['upgrade.removed-api', 'upgrade.deprecated-api'],
 };
 
 for (const [area, list] of Object.entries(packs)) {
