@@ -66,6 +66,8 @@ export interface ObjectContext<P extends Params, Pod extends PodView | undefined
   readonly operation: Operation;
   /** The previous object on UPDATE at admission. */
   readonly oldObject?: KubeObject;
+  /** The requesting user at admission (`userInfo.username`); undefined in lint and scan. */
+  readonly username?: string;
   /** Value at a dotted path (`spec.mtls.mode`) or path segments, from the object's root. */
   get(path: string | PathSegments): unknown;
   /** jsonpath-plus query (script evaluation is off), each match with its absolute path segments. */

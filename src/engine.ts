@@ -20,6 +20,8 @@ export interface EvaluateOptions {
   /** Admission operation; lint and scan evaluate as CREATE. */
   operation?: Operation;
   oldObject?: KubeObject;
+  /** The requesting user at admission (PSS `exemptUsernames`). */
+  username?: string;
   /** Which scopes to run (admission: object + namespace). Default: all. */
   scopes?: readonly Scope[];
   /** Namespace labels from outside the inventory (the webhook's namespace cache). */
@@ -343,6 +345,7 @@ export class ClusterEngine {
       namespace,
       operation,
       oldObject: opts.oldObject,
+      username: opts.username,
       cluster: this,
       params: {},
       isSystemNamespace,

@@ -84,3 +84,18 @@ t.test('allowExistingViolations: false judges every violation on UPDATE; DELETE 
   t.equal(del.json.response.allowed, true, 'DELETE is never denied by an object policy');
   t.match(del.json.response.warnings.join('\n'), /\[test\.team-label\].*DELETE is never denied/);
 });
+
+t.test('Pod Security exemptions as PSA configures them: usernames, runtime classes, system namespaces by default', async (t) => {
+  const s = await startServer({ config: { parameters: { exemptUsernames: ['system:serviceaccount:ops:node-debugger'], exemptRuntimeClasses: ['kata'] } } });
+  t.teardown(() => s.close());
+  const pss = (r: { json: any }) => String(r.json.response.status?.message ?? '').includes('pss.baseline.host-namespaces');
+  t.ok(pss(await s.post(review(hostPidPod()))), 'judged for an ordinary user');
+  const byUser = await s.post(review(hostPidPod(), { user: 'system:serviceaccount:ops:node-debugger' }));
+  t.notOk(pss(byUser), 'the exempt user is not judged by the pss.* pack');
+  t.match(byUser.json.response.status.message, /isolation\.no-host-namespaces/, 'other packs still judge the request');
+  const kata = hostPidPod();
+  (kata.spec as Record<string, unknown>).runtimeClassName = 'kata';
+  t.notOk(pss(await s.post(review(kata))), 'an exempt runtime class is not judged');
+  const sys = await s.post(review(hostPidPod('agent', 'kube-system')));
+  t.equal(sys.json.response.allowed, true, 'kube-system: a system namespace, exempt by default');
+});
