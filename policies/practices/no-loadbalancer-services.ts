@@ -21,7 +21,8 @@ export default definePolicy({
     const ns = namespace.name ?? '';
     const allowed = strings(params.allowedNamespaces);
     if (allowed.some((g) => (g.endsWith('*') ? ns.startsWith(g.slice(0, -1)) : g === ns))) return;
-    report(`Service is of type LoadBalancer in namespace "${ns}": expose it through the ingress gateway, or add the namespace to allowedNamespaces`, ['spec', 'type']);
+    const where = ns ? `in namespace "${ns}"` : '(no namespace set: the one it is applied to)';
+    report(`Service is of type LoadBalancer ${where}: expose it through the ingress gateway, or add the namespace to allowedNamespaces`, ['spec', 'type']);
   },
   examples: {
     pass: [
