@@ -55,8 +55,14 @@ export function isExemptImage(image: string, exemptImages: unknown): boolean {
   return false;
 }
 
+const NONE: string[] = [];
+/** The strings of a list parameter, filtered once per list: parameters are the same array on every admission. */
+const stringLists = new WeakMap<object, string[]>();
 export function strings(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  if (!Array.isArray(v) || v.length === 0) return NONE;
+  let out = stringLists.get(v);
+  if (!out) stringLists.set(v, (out = v.filter((x): x is string => typeof x === 'string')));
+  return out;
 }
 
 export const KIND_OF: Record<ContainerView['type'], string> = {
@@ -68,14 +74,17 @@ export const KIND_OF: Record<ContainerView['type'], string> = {
 /** `container "web"`, `init container "migrate"`: how findings name a container. */
 export const describeContainer = (c: ContainerView): string => `${KIND_OF[c.type]} "${c.name}"`;
 
-/** Each container with a string image that is not exempt, for image rules. */
-export function* imagesOf(pod: PodView, exemptImages: unknown): Generator<{ c: ContainerView; image: string }> {
+/** Each container with a string image that is not exempt, for image rules (a plain loop: this runs on every admission). */
+export function imagesOf(pod: PodView, exemptImages: unknown): { c: ContainerView; image: string }[] {
+  const out: { c: ContainerView; image: string }[] = [];
+  const exempt = Array.isArray(exemptImages) && exemptImages.length > 0;
   for (const c of pod.containers()) {
     const image = c.spec.image;
     if (typeof image !== 'string' || !image) continue;
-    if (isExemptImage(image, exemptImages)) continue;
-    yield { c, image };
+    if (exempt && isExemptImage(image, exemptImages)) continue;
+    out.push({ c, image });
   }
+  return out;
 }
 
 type Spec = Record<string, unknown>;

@@ -1,6 +1,6 @@
 import { definePolicy } from '../../src/index.js';
 import { isObject } from '../isolation/namespaces.js';
-import { cronJob, deployment, describeContainer, pod, strings } from './common.js';
+import { cronJob, deployment, describeContainer, isExemptImage, pod, strings } from './common.js';
 
 const ready = { httpGet: { path: '/ready', port: 8080 } };
 const live = { tcpSocket: { port: 8080 } };
@@ -29,8 +29,7 @@ export default definePolicy({
     for (const c of pod.containers()) {
       if (c.type === 'ephemeralContainers') continue;
       if (c.type === 'initContainers' && c.spec.restartPolicy !== 'Always') continue;
-      const image = typeof c.spec.image === 'string' ? c.spec.image : '';
-      if (strings(params.exemptImages).some((e) => (e.endsWith('*') ? image.startsWith(e.slice(0, -1)) : image === e))) continue;
+      if (typeof c.spec.image === 'string' && isExemptImage(c.spec.image, params.exemptImages)) continue;
       for (const probe of probes) {
         const p = c.get(probe);
         if (!isObject(p)) report(`${describeContainer(c)} has no ${probe}`, c.path());
