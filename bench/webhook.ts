@@ -27,13 +27,17 @@ const deployment = {
     template: {
       metadata: { labels: { app: 'web' } },
       spec: {
+        // Compliant with every built-in policy, practices.* included (no audit finding, so no log line per review).
+        automountServiceAccountToken: false,
         securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
         containers: [
           {
             name: 'web',
             image: 'registry.example/web:1.4.2',
             resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
-            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+            readinessProbe: { httpGet: { path: '/ready', port: 8080 } },
+            livenessProbe: { tcpSocket: { port: 8080 } },
+            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
           },
         ],
       },

@@ -3,6 +3,7 @@ import { aggregateDrift, aggregatePolicies, byRegion, worstFirst } from './repor
 import type { FleetReport } from './scan.js';
 import { rolloutsHtml } from './rollouts.js';
 import { fleetRulesHtml } from './fleet-rules.js';
+import { upgradeReadiness } from './upgrade-readiness.js';
 
 /** One self-contained HTML file: inline CSS and SVG charts, no script, no external asset; opens from disk. */
 
@@ -33,6 +34,21 @@ function barChart(title: string, rows: { label: string; value: number; note?: st
     })
     .join('');
   return `<figure><figcaption>${esc(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" width="${labelW + barW + 160}" height="${h}" role="img" aria-label="${esc(title)}">${bars}</svg></figure>`;
+}
+
+/** Upgrade readiness per cohort: how many clusters are ready for their target release, and what blocks the rest. */
+function readinessHtml(report: FleetReport): string {
+  const rows = upgradeReadiness(report.clusters);
+  if (!rows.some((r) => r.blocked.length || r.deprecated)) return '';
+  const body = rows
+    .map(
+      (r) =>
+        `<tr><td>${esc(r.cohort)}</td><td>${esc(r.targets.join(', ') || '—')}</td><td>${r.ready}/${r.clusters}${r.unknown ? ` (${r.unknown} not scanned)` : ''}</td><td>${r.deprecated}</td><td>${r.blocked
+          .map((b) => `<b>${esc(b.cluster)}</b>: ${b.blockers.map(esc).join('<br>')}`)
+          .join('<br>')}</td></tr>`,
+    )
+    .join('');
+  return `<h2>Upgrade readiness per cohort</h2><table><tr><th>cohort</th><th>target</th><th>ready</th><th>deprecated-API findings</th><th>blockers</th></tr>${body}</table>`;
 }
 
 export function formatHtml(report: FleetReport, opts: { maxClusterBars?: number } = {}): string {
@@ -78,6 +94,7 @@ ${unscored.length ? `<p class="bad">Not scored: ${unscored.map((c) => `${esc(c.n
 ${barChart(`Score per cluster, worst first${scored.length > max ? ` (worst ${max} of ${scored.length})` : ''}`, clusterRows)}
 ${barChart('Score per region (mean of scored clusters)', regionRows)}
 ${barChart('Pass rate per policy (checks passed)', policyRows)}
+${readinessHtml(report)}
 ${drift.length ? `<h2>Most common drift</h2><table><tr><th>state</th><th>resource</th><th>clusters</th></tr>${drift.map((d) => `<tr><td>${esc(d.state)}</td><td>${esc(d.resource)}</td><td>${d.clusters}</td></tr>`).join('')}</table>` : ''}
 ${rolloutsHtml(report.rollouts, esc)}
 ${fleetRulesHtml(report, esc)}

@@ -6,6 +6,7 @@ import { formatReports, type ReportOptions } from './policy-reports.js';
 import { round1, SEVERITY_WEIGHT } from './score.js';
 import { rolloutsPretty } from './rollouts.js';
 import { fleetRulesPretty } from './fleet-rules.js';
+import { readinessLines } from './upgrade-readiness.js';
 
 const ACTION_RANK = { deny: 0, warn: 1, audit: 2 } as const;
 
@@ -141,7 +142,7 @@ export function formatPretty(report: FleetReport, paint: Paint, opts: { details?
     out.push('', paint(BOLD, 'Top drift'));
     for (const d of drift) out.push(`  ${d.state.padEnd(9)}  ${d.resource}  in ${d.clusters} cluster${d.clusters === 1 ? '' : 's'}`);
   }
-  out.push(...rolloutsPretty(report.rollouts, paint), ...fleetRulesPretty(report, paint));
+  out.push(...readinessLines(report.clusters, (x) => paint(BOLD, x)), ...rolloutsPretty(report.rollouts, paint), ...fleetRulesPretty(report, paint));
   const worst = worstFirst(report.clusters).filter((c) => c.score !== null && (c.drift.length || c.findings.length)).slice(0, details);
   for (const c of worst) {
     out.push('', paint(BOLD, `${c.name}`) + paint(DIM, `  (${Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(', ')}; layers: ${c.layers.join(', ')})`));

@@ -9,6 +9,7 @@ import { ClusterReadError, readLiveCluster } from './live/index.js';
 import { applyFleetRules, fleetActionsOf, fleetIndexOf, type FleetRulesContext } from './fleet-rules.js';
 import { rolloutProgress, type RolloutProgress } from './rollouts.js';
 import { fleetScore, scoreOf, tallyPolicies, type PolicyTally } from './score.js';
+import { dedupeFindings } from '../src/index.js';
 
 export type ClusterStatus = 'ok' | 'unreachable' | 'error';
 
@@ -103,6 +104,10 @@ const KNOWN_VERSIONS: Record<string, string> = {
   ReplicaSet: 'apps/v1',
   Job: 'batch/v1',
   CronJob: 'batch/v1',
+  // practices.pod-disruption-budget, and upgrade.* (served in the current version; last-applied-configuration tells the applied one)
+  PodDisruptionBudget: 'policy/v1',
+  HorizontalPodAutoscaler: 'autoscaling/v2',
+  Ingress: 'networking.k8s.io/v1',
   NetworkPolicy: 'networking.k8s.io/v1',
   Role: 'rbac.authorization.k8s.io/v1',
   RoleBinding: 'rbac.authorization.k8s.io/v1',
@@ -270,7 +275,9 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, evaluator
     const liveIds = new Set<string>();
     for (const o of live.objects) if (isException(o)) liveIds.add(`${o.metadata?.namespace}/${o.metadata?.name}`);
     for (const o of desired.values()) if (isException(o) && !liveIds.has(`${o.metadata?.namespace}/${o.metadata?.name}`)) resources.push({ object: o });
-    const evaluation = await clusterEvaluator.evaluate(resources, { now: opts.now });
+    const evaluated = await clusterEvaluator.evaluate(resources, { now: opts.now });
+    // One finding per offending field (src/dedupe.ts): before tallying, so scores count the field once.
+    const evaluation = { ...evaluated, findings: dedupeFindings(evaluated.findings, opts.policies) };
     const tallies = tallyPolicies(opts.policies, clusterEvaluator, evaluation, live.objects);
     const parts = scoreOf(drift, tallies);
     return {

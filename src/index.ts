@@ -50,4 +50,6 @@ export type {
 } from './model/index.js';
 export type { SandboxOptions } from './engine/index.js';
 export { runPolicyExamples, runTestFiles } from './loading/index.js';
+export { dedupeFindings } from './engine/index.js';
+export { matchesGlob } from './model/index.js';
 export type { CaseResult } from './loading/index.js';

@@ -195,6 +195,7 @@ export class AdmissionHandler {
     const opts: EvaluateOptions = {
       operation: req.operation,
       oldObject: req.operation === 'UPDATE' ? req.oldObject : undefined,
+      username: req.user,
       namespaceLabels: this.o.namespaceLabels,
     };
     if (evaluator.sync) {

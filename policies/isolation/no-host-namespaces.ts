@@ -24,6 +24,8 @@ export default definePolicy({
   severity: 'high',
   action: 'deny',
   match: { kinds: ['Pod'] },
+  // Both flag hostNetwork/hostPID/hostIPC: reports show one finding per field (src/dedupe.ts).
+  sameFindingAs: ['pss.baseline.host-namespaces'],
   validate({ pod, report, isSystemNamespace, namespace }) {
     if (isSystemNamespace(namespace.name)) return;
     for (const field of ['hostNetwork', 'hostPID', 'hostIPC'] as const) {

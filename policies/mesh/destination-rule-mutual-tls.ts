@@ -1,4 +1,4 @@
-import { definePolicy } from '../../src/index.js';
+import { definePolicy, matchesGlob } from '../../src/index.js';
 import type { KubeObject, PathSegments } from '../../src/index.js';
 import { isObject } from '../isolation/namespaces.js';
 
@@ -19,6 +19,13 @@ export function isMeshHost(host: string, suffixes: readonly string[]): boolean {
   return false;
 }
 
+/** Whether a host is one of the control-plane hosts (globs); a short name is expanded in the rule's namespace. */
+function isControlPlaneHost(host: string, namespace: unknown, hosts: unknown): boolean {
+  const h = host.trim().toLowerCase();
+  const fqdn = h.includes('.') ? h : `${h}.${typeof namespace === 'string' ? namespace : 'default'}.svc.cluster.local`;
+  return Array.isArray(hosts) && hosts.some((g) => typeof g === 'string' && matchesGlob(fqdn, g.toLowerCase()));
+}
+
 const dr = (host: string, spec: Record<string, unknown>, apiVersion = 'networking.istio.io/v1beta1'): KubeObject => ({
   apiVersion,
   kind: 'DestinationRule',
@@ -35,23 +42,30 @@ export default definePolicy({
     'suffixes are the `meshHostSuffixes` parameter) sets no client TLS mode other than `ISTIO_MUTUAL`, in its ' +
     '`trafficPolicy`, its `portLevelSettings` or any subset\'s traffic policy. DISABLE sends plaintext, SIMPLE and MUTUAL ' +
     'replace the mesh identity with hand-managed certificates; a `tls` block without a mode means DISABLE. Remove the ' +
-    '`tls` block (auto mTLS) or set `mode: ISTIO_MUTUAL`. Hosts outside the mesh are not judged.',
+    '`tls` block (auto mTLS) or set `mode: ISTIO_MUTUAL`. Hosts outside the mesh are not judged. SIMPLE TLS to a ' +
+    'control-plane host (`controlPlaneHosts`, globs; default istiod in istio-system, revisions included) is allowed: ' +
+    "Istio's multicluster setup reaches a remote istiod through the east-west gateway that way, on purpose.",
   area: 'mesh',
   severity: 'high',
   action: 'deny',
   match: { kinds: ['networking.istio.io/DestinationRule'] },
-  params: { meshHostSuffixes: ['.svc.cluster.local', '.global'] as string[] },
+  params: {
+    meshHostSuffixes: ['.svc.cluster.local', '.global'] as string[],
+    controlPlaneHosts: ['istiod.istio-system.svc.cluster.local', 'istiod-*.istio-system.svc.cluster.local'] as string[],
+  },
   validate({ object, params, report }) {
     const spec = isObject(object.spec) ? object.spec : {};
     const host = typeof spec.host === 'string' ? spec.host : '';
     const suffixes = Array.isArray(params.meshHostSuffixes) ? params.meshHostSuffixes.map(String) : [];
     if (!isMeshHost(host, suffixes)) return;
+    const controlPlane = isControlPlaneHost(host, object.metadata?.namespace, params.controlPlaneHosts);
     const check = (policy: unknown, at: PathSegments, where: string) => {
       if (!isObject(policy)) return;
       const one = (tls: unknown, p: PathSegments, w: string) => {
         if (!isObject(tls)) return;
         const mode = tls.mode;
         if (mode === 'ISTIO_MUTUAL') return;
+        if (mode === 'SIMPLE' && controlPlane) return; // TLS origination to istiod (multicluster), by design
         if (typeof mode === 'string')
           report(`${w} sets tls.mode ${mode} for in-mesh host "${host}": set ISTIO_MUTUAL or remove the tls block to use mesh mTLS`, [...p, 'tls', 'mode']);
         else report(`${w} has a tls block without a mode (which means DISABLE) for in-mesh host "${host}": set mode: ISTIO_MUTUAL`, [...p, 'tls']);
@@ -77,6 +91,10 @@ export default definePolicy({
       dr('reviews.shop.svc.cluster.local', { trafficPolicy: { loadBalancer: { simple: 'ROUND_ROBIN' } } }),
       dr('payment-service.vertex-internal.svc.cluster.global', { trafficPolicy: mutual, subsets: [{ name: 'v1', labels: { version: 'v1' }, trafficPolicy: mutual }] }, 'networking.istio.io/v1'),
       { name: 'external host may use SIMPLE TLS', objects: [dr('api.stripe.com', { trafficPolicy: { tls: { mode: 'SIMPLE' } } })] },
+      {
+        name: "Istio's multicluster sample: SIMPLE TLS to istiod through the east-west gateway",
+        objects: [dr('istiod.istio-system.svc.cluster.local', { trafficPolicy: { portLevelSettings: [{ port: { number: 15012 }, tls: { mode: 'SIMPLE' } }] } })],
+      },
       dr('*.svc.cluster.local', { trafficPolicy: { portLevelSettings: [{ port: { number: 8443 }, tls: { mode: 'ISTIO_MUTUAL' } }] } }, 'networking.istio.io/v1alpha3'),
     ],
     fail: [
@@ -85,6 +103,7 @@ export default definePolicy({
       dr('reviews', { trafficPolicy: mutual, subsets: [{ name: 'v2', labels: { version: 'v2' }, trafficPolicy: { tls: { mode: 'DISABLE' } } }] }, 'networking.istio.io/v1'),
       dr('ratings.shop.svc.cluster.local', { trafficPolicy: { portLevelSettings: [{ port: { number: 9080 }, tls: { mode: 'MUTUAL', clientCertificate: '/etc/c.pem' } }] } }),
       dr('payment.global', { trafficPolicy: { tls: { sni: 'payment.global' } } }),
+      { name: 'DISABLE to istiod is still plaintext', objects: [dr('istiod.istio-system.svc.cluster.local', { trafficPolicy: { tls: { mode: 'DISABLE' } } })] },
       { name: 'a wildcard covering the mesh', objects: [dr('*.cluster.local', { trafficPolicy: { tls: { mode: 'DISABLE' } } })] },
     ],
   },

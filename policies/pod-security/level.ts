@@ -34,6 +34,10 @@ export interface PssParams {
   defaultAudit: Level;
   /** Namespaces the pack does not judge (upstream's `exemptions.namespaces`). */
   exemptNamespaces: string[];
+  /** The system namespaces (`systemNamespaces`, or labelled fleetgate.io/system) are exempt too (default true). */
+  exemptSystemNamespaces: boolean;
+  /** Requests by these users are not judged at admission (upstream's `exemptions.usernames`). */
+  exemptUsernames: string[];
   /** Pods with one of these `runtimeClassName`s are not judged (upstream's `exemptions.runtimeClasses`). */
   exemptRuntimeClasses: string[];
   /**
@@ -48,6 +52,8 @@ export const PSS_DEFAULTS: PssParams = Object.freeze({
   defaultWarn: 'restricted',
   defaultAudit: 'privileged',
   exemptNamespaces: [],
+  exemptSystemNamespaces: true,
+  exemptUsernames: [],
   exemptRuntimeClasses: [],
   enforceOnTemplates: true,
 }) as PssParams;
@@ -123,6 +129,9 @@ function pssAction(level: CheckLevel, overriddenAtRestricted: CheckSpec['overrid
     const { params, pod } = ctx;
     const ns = ctx.namespace.name;
     if (ns !== undefined && params.exemptNamespaces.length && params.exemptNamespaces.includes(ns)) return null;
+    if (params.exemptSystemNamespaces !== false && ctx.isSystemNamespace(ns)) return null;
+    const user = ctx.username;
+    if (user !== undefined && params.exemptUsernames.length && params.exemptUsernames.includes(user)) return null;
     const rc = pod.spec.runtimeClassName;
     if (typeof rc === 'string' && params.exemptRuntimeClasses.length && params.exemptRuntimeClasses.includes(rc)) return null;
     const a = actionFor(modesFor(ctx.namespace.labels, params), level, overriddenAtRestricted?.(pod) ?? false) ?? null;

@@ -66,6 +66,8 @@ export interface ObjectContext<P extends Params, Pod extends PodView | undefined
   readonly operation: Operation;
   /** The previous object on UPDATE at admission. */
   readonly oldObject?: KubeObject;
+  /** The requesting user at admission (`userInfo.username`); undefined in lint and scan. */
+  readonly username?: string;
   /** Value at a dotted path (`spec.mtls.mode`) or path segments, from the object's root. */
   get(path: string | PathSegments): unknown;
   /** jsonpath-plus query (script evaluation is off), each match with its absolute path segments. */
@@ -113,6 +115,17 @@ export interface PolicySpecBase<P extends Params, K extends readonly string[]> {
   exclude?: ExcludeSpec;
   /** Parameters with their defaults; `fleet.yaml` and webhook config override them by name. */
   params?: P;
+  /**
+   * On UPDATE, a violation the old object already had is a warning, not a denial (default true), so enforcing a
+   * policy never blocks relabelling, scaling or finalizer removal of objects that were already non-compliant.
+   * `false`: every violation on UPDATE is judged like on CREATE.
+   */
+  allowExistingViolations?: boolean;
+  /**
+   * Ids of policies that report the same offending field for the same reason: lint and scan then show one finding
+   * per field (the strongest), naming the others (see src/dedupe.ts).
+   */
+  sameFindingAs?: readonly string[];
   examples: { pass: Example[]; fail: Example[] };
 }
 
@@ -149,6 +162,8 @@ export interface Policy {
   readonly match: MatchSpec;
   readonly exclude?: ExcludeSpec;
   readonly params: Params;
+  readonly allowExistingViolations?: boolean;
+  readonly sameFindingAs?: readonly string[];
   readonly examples: { pass: Example[]; fail: Example[] };
   readonly validate: (ctx: never) => void;
   /** See ObjectPolicySpec.actionFor. */

@@ -13,6 +13,7 @@ import { SEVERITIES } from '../model/index.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './command.js';
 import { parseArgs } from 'node:util';
 import { clusterContextFromFlags, oneOf, parametersFromFlags, positiveInt, readStdin, severityThreshold } from './options.js';
+import { dedupeFindings } from '../engine/index.js';
 
 const FORMATS = ['pretty', 'json', 'sarif', 'junit'] as const;
 
@@ -94,7 +95,7 @@ export const command: Command = {
     } finally {
       await evaluator.close();
     }
-    const findings = sortFindings([...rolled.findings, ...evaluation.findings]);
+    const findings = sortFindings(dedupeFindings([...rolled.findings, ...evaluation.findings], policySet.policies));
     const report: LintReport = {
       findings,
       errors: loaded.errors,

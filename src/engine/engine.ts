@@ -2,7 +2,7 @@ import { JSONPath } from 'jsonpath-plus';
 import type { ClusterContext } from './context.js';
 import { resolveAction, resolveParams } from './context.js';
 import type { ClusterScopeContext, NamespaceInfo, ObjectContext, Params, Policy, ReportOptions } from '../authoring/index.js';
-import { isExceptionObject, isExpired, parseException, waives, type PolicyException } from './exceptions.js';
+import { imageOfFinding, isExceptionObject, isExpired, noteFindingImage, parseException, waives, type PolicyException } from './exceptions.js';
 import { matchesGlob } from '../model/index.js';
 import { Inventory, type Resource } from '../model/index.js';
 import { matchesConditions, matchesSelector } from '../authoring/index.js';
@@ -10,6 +10,7 @@ import { getAt, splitDotted, toJsonPath } from '../authoring/index.js';
 import { POD_CONTROLLER_KINDS, PodView, isPodController } from '../authoring/index.js';
 import { DEFAULT_SYSTEM_NAMESPACES, SYSTEM_NAMESPACE_LABEL, groupOf, labelsOf, refOf } from '../model/index.js';
 import type { Action, Finding, KubeObject, Operation, PathSegments, Scope } from '../model/index.js';
+import { settle, skipsUpdate } from './update-semantics.js';
 
 /** Ids of the findings the engine itself raises about waivers. */
 export const EXCEPTION_EXPIRED = 'fleetgate.exception-expired';
@@ -19,6 +20,8 @@ export interface EvaluateOptions {
   /** Admission operation; lint and scan evaluate as CREATE. */
   operation?: Operation;
   oldObject?: KubeObject;
+  /** The requesting user at admission (PSS `exemptUsernames`). */
+  username?: string;
   /** Which scopes to run (admission: object + namespace). Default: all. */
   scopes?: readonly Scope[];
   /** Namespace labels from outside the inventory (the webhook's namespace cache). */
@@ -97,8 +100,9 @@ function parseKinds(kinds: readonly string[]): { group?: string; kind: string }[
   });
 }
 
+/** `*` matches every kind (a rule such as practices.required-labels that any object can break). */
 const kindMatches = (kinds: readonly { group?: string; kind: string }[], kind: string, group: string): boolean =>
-  kinds.some((k) => k.kind === kind && (k.group === undefined || k.group === group));
+  kinds.some((k) => (k.kind === kind || k.kind === '*') && (k.group === undefined || k.group === group));
 
 /**
  * Compiles a match (every given field must hold) or an exclude (any given field that holds excludes) into one test,
@@ -129,9 +133,13 @@ export class ClusterEngine {
   readonly name?: string;
   /** kind → object/namespace-scope policies that may apply to it (autogen included). */
   private readonly byKind = new Map<string, BoundPolicy[]>();
+  /** Object/namespace-scope policies matching kind `*`: candidates for every kind. */
+  private readonly anyKind: BoundPolicy[] = [];
   private readonly clusterPolicies: BoundPolicy[] = [];
   private readonly objectPolicies: BoundPolicy[] = [];
   private readonly systemNamespaces: ReadonlySet<string>;
+  private readonly policyById = (id: string): Policy | undefined => this.policyIndex.get(id);
+  private readonly policyIndex = new Map<string, Policy>();
   /** kind → group → operation → the policies that may judge such an object (see planFor). */
   private readonly plans = new Map<string, Map<string, Partial<Record<Operation, Plan>>>>();
 
@@ -147,6 +155,7 @@ export class ClusterEngine {
     this.systemNamespaces = new Set(Array.isArray(sys) ? (sys as string[]) : DEFAULT_SYSTEM_NAMESPACES);
     for (const policy of policies) {
       if (policy.scope === 'fleet') continue; // judged over the whole fleet (engine/fleet.ts), never per cluster
+      this.policyIndex.set(policy.id, policy);
       if (!matchesConditions(this.labels, policy.match.clusterLabels)) continue;
       if (policy.exclude?.clusterLabels && matchesConditions(this.labels, policy.exclude.clusterLabels)) continue;
       const bound: BoundPolicy = {
@@ -166,6 +175,7 @@ export class ClusterEngine {
       }
       bound.index = this.objectPolicies.push(bound) - 1;
       const kinds = new Set(bound.kinds.map((k) => k.kind));
+      if (kinds.delete('*')) this.anyKind.push(bound);
       if (kinds.has('Pod')) for (const k of POD_CONTROLLER_KINDS) kinds.add(k);
       for (const k of kinds) {
         let list = this.byKind.get(k);
@@ -199,7 +209,14 @@ export class ClusterEngine {
     const nsLabels = (name: string) => opts.namespaceLabels?.(name) ?? (hasNamespaces ? inventoryOf().namespaceLabels(name) : undefined);
     const scopeFilter = scopes === ALL_SCOPES || scopes === OBJECT_SCOPES || (scopes.includes('object') && scopes.includes('namespace')) ? undefined : scopes;
     if (scopeFilter === undefined || scopeFilter.includes('object') || scopeFilter.includes('namespace')) {
+      // Admission semantics hook (src/update-semantics.ts): UPDATE and DELETE of the one object under review.
+      const admitting = (opts.operation === 'UPDATE' || opts.operation === 'DELETE') && judged.length === 1 ? { ...opts, object: judged[0].object } : undefined;
+      if (admitting && skipsUpdate(admitting)) return { findings, waived: 0, objects: judged.length, exceptions, checks: {} };
       for (let i = 0; i < judged.length; i++) this.evaluateResource(judged[i], i, opts, nsLabels, scopeFilter, findings, counts);
+      if (admitting && findings.length) {
+        const { oldObject } = opts;
+        settle(findings, admitting, () => (oldObject ? this.evaluate([{ object: oldObject }], { ...opts, scopes, oldObject: undefined, operation: 'CREATE', exceptions: [], countChecks: false, onPolicy: undefined }).findings : []), this.policyById);
+      }
     }
     if (scopes.includes('cluster')) this.evaluateCluster(inventoryOf(), nsLabels, findings, opts.onPolicy);
     const checks: Record<string, number> = {};
@@ -232,7 +249,7 @@ export class ClusterEngine {
     if (!exceptions.length) return { kept: findings, waived: 0 };
     let waived = 0;
     const kept = findings.filter((f) => {
-      const w = f.policy !== EXCEPTION_EXPIRED && f.policy !== EXCEPTION_INVALID && exceptions.some((e) => waives(e, f.policy, f.resource, this.labels));
+      const w = f.policy !== EXCEPTION_EXPIRED && f.policy !== EXCEPTION_INVALID && exceptions.some((e) => waives(e, f.policy, f.resource, this.labels, imageOfFinding(f)));
       if (w) waived++;
       return !w;
     });
@@ -246,7 +263,7 @@ export class ClusterEngine {
 
   /** Whether any policy could look at this kind (the webhook skips work for kinds nobody polices). */
   hasPoliciesFor(kind: string): boolean {
-    return this.byKind.has(kind);
+    return this.byKind.has(kind) || this.anyKind.length > 0;
   }
 
   isSystemNamespace = (name: string | undefined, labels?: Record<string, string>): boolean => {
@@ -260,7 +277,9 @@ export class ClusterEngine {
     let byOperation = byGroup?.get(group);
     const known = byOperation?.[operation];
     if (known) return known;
-    const candidates = this.byKind.get(kind);
+    const listed = this.byKind.get(kind);
+    // Kind-specific and `*` policies, in catalogue order (the order findings come out in).
+    const candidates = !this.anyKind.length ? listed : [...(listed ?? []), ...this.anyKind.filter((b) => !listed?.includes(b))].sort((a, b) => a.index - b.index);
     if (!candidates) return undefined;
     const plan: Plan = { entries: [] };
     const controller = isPodController(kind, group);
@@ -291,7 +310,7 @@ export class ClusterEngine {
   ): void {
     const obj = r.object;
     const kind = typeof obj.kind === 'string' ? obj.kind : '';
-    if (!this.byKind.has(kind)) return;
+    if (!this.byKind.has(kind) && !this.anyKind.length) return;
     const operation = opts.operation ?? 'CREATE';
     const group = groupOf(obj.apiVersion);
     const plan = this.planFor(kind, group, operation);
@@ -321,6 +340,7 @@ export class ClusterEngine {
       namespace,
       operation,
       oldObject: opts.oldObject,
+      username: opts.username,
       cluster: this,
       params: {},
       isSystemNamespace,
@@ -398,6 +418,7 @@ export class ClusterEngine {
     };
     const source = r.locate?.(path);
     if (source) f.source = source;
+    noteFindingImage(f, r.object, path); // for image-scoped exceptions
     return f;
   }
 

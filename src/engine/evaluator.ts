@@ -3,7 +3,7 @@ import { Inventory, refOf, type Finding, type KubeObject, type Resource, type Re
 import type { ClusterContext } from './context.js';
 import { resolveAction } from './context.js';
 import { ClusterEngine, type EvaluateOptions, type Evaluation } from './engine.js';
-import { isExceptionObject, isExpired, parseException, type PolicyException } from './exceptions.js';
+import { isExceptionObject, isExpired, noteFindingImage, parseException, type PolicyException } from './exceptions.js';
 import type { SandboxOptions } from './sandbox/host.js';
 import { sandboxOf, type PolicySandbox } from './sandbox/registry.js';
 
@@ -287,6 +287,7 @@ class SandboxedEvaluator implements Evaluator<true> {
       // The resource is named from our own copy of the object, not from what the sandbox said.
       const finding: Finding = r ? { ...f, resource: refOf(r.object) } : f;
       if (source) finding.source = source;
+      if (r) noteFindingImage(finding, r.object, segments); // image-scoped exceptions
       findings.push(finding);
     }
     for (const s of result.stopped) {

@@ -1,7 +1,7 @@
-import { matchesConditions, type LabelConditions } from '../authoring/index.js';
+import { getAt, matchesConditions, type LabelConditions } from '../authoring/index.js';
 import { groupOf, isPlainObject, refOf } from '../model/index.js';
 import { globToRegExp } from '../model/index.js';
-import type { KubeObject, ResourceRef } from '../model/index.js';
+import type { Finding, KubeObject, PathSegments, ResourceRef } from '../model/index.js';
 
 /**
  * Waivers, kept in the config repo as objects of their own so they are reviewed like any change:
@@ -12,6 +12,8 @@ import type { KubeObject, ResourceRef } from '../model/index.js';
  *   spec:
  *     policies: [isolation.no-host-namespaces]          # ids or globs (`pss.restricted.*`)
  *     resources: [{ kind: DaemonSet, namespace: monitoring, name: node-exporter }]   # globs allowed
+ *     # or image-scoped: [{ images: ["registry.example/vetted/node-exporter:*"] }] waives only the findings about a
+ *     # container running a matching image (with kind/namespace/name too when given), not the rest of its namespace
  *     clusters: { region: europe }                      # optional cluster label conditions
  *     expires: "2027-03-31"                             # required; the day after, the waiver stops applying
  *     reason: node-exporter needs the host network to read host metrics
@@ -23,7 +25,7 @@ export const EXCEPTION_KIND = 'PolicyException';
 export interface PolicyException {
   name: string;
   policies: RegExp[];
-  resources: { kind?: RegExp; namespace?: RegExp; name?: RegExp }[];
+  resources: { kind?: RegExp; namespace?: RegExp; name?: RegExp; images?: RegExp[] }[];
   clusters?: LabelConditions;
   /** End of the waiver: it applies up to and including this day (UTC). */
   expires: Date;
@@ -46,7 +48,11 @@ export function parseException(obj: KubeObject): PolicyException | string {
     return 'spec.policies must list policy ids';
   const resources = spec.resources;
   if (!Array.isArray(resources) || resources.length === 0 || !resources.every(isPlainObject))
-    return 'spec.resources must list at least one {kind, namespace, name} matcher';
+    return 'spec.resources must list at least one {kind, namespace, name} or {images} matcher';
+  for (const r of resources as Record<string, unknown>[]) {
+    if (r.images !== undefined && (!Array.isArray(r.images) || !r.images.length || !r.images.every((i) => typeof i === 'string' && i)))
+      return 'spec.resources[].images must list image names or globs (`registry.example/app:*`)';
+  }
   if (typeof spec.reason !== 'string' || !spec.reason.trim()) return 'spec.reason is required';
   const expiresText = spec.expires instanceof Date ? spec.expires.toISOString().slice(0, 10) : spec.expires;
   if (typeof expiresText !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(expiresText))
@@ -63,6 +69,7 @@ export function parseException(obj: KubeObject): PolicyException | string {
       kind: opt(r.kind),
       namespace: opt(r.namespace),
       name: opt(r.name),
+      images: Array.isArray(r.images) ? (r.images as string[]).map(globToRegExp) : undefined,
     })),
     clusters: clusters as LabelConditions | undefined,
     expires: new Date(day.getTime() + 24 * 3600 * 1000),
@@ -76,14 +83,36 @@ export function isExpired(e: PolicyException, now: Date): boolean {
   return now.getTime() >= e.expires.getTime();
 }
 
-/** Whether an (unexpired) exception waives this policy on this resource in a cluster with these labels. */
-export function waives(e: PolicyException, policy: string, ref: ResourceRef, clusterLabels: Record<string, string>): boolean {
+/**
+ * Whether an (unexpired) exception waives this policy on this resource in a cluster with these labels. `image` is the
+ * image of the container the finding is about (see imageOfFinding); an image-scoped matcher needs it to match.
+ */
+export function waives(e: PolicyException, policy: string, ref: ResourceRef, clusterLabels: Record<string, string>, image?: string): boolean {
   if (!e.policies.some((p) => p.test(policy))) return false;
   if (!matchesConditions(clusterLabels, e.clusters)) return false;
   return e.resources.some(
     (r) =>
       (!r.kind || r.kind.test(ref.kind)) &&
       (!r.namespace || r.namespace.test(ref.namespace ?? '')) &&
-      (!r.name || r.name.test(ref.name)),
+      (!r.name || r.name.test(ref.name)) &&
+      (!r.images || (image !== undefined && r.images.some((i) => i.test(image)))),
   );
+}
+
+const CONTAINER_LISTS = new Set(['containers', 'initContainers', 'ephemeralContainers']);
+/** The image of the container each finding points into, noted by the engine when it made the finding. */
+const findingImages = new WeakMap<Finding, string>();
+
+/** Notes the image of the container `path` points into (`…spec.containers[2]…`), if it does. */
+export function noteFindingImage(f: Finding, object: KubeObject, path: PathSegments): void {
+  for (let i = 0; i + 1 < path.length; i++) {
+    if (typeof path[i] !== 'string' || !CONTAINER_LISTS.has(path[i] as string) || typeof path[i + 1] !== 'number') continue;
+    const container = getAt(object, path.slice(0, i + 2));
+    if (isPlainObject(container) && typeof container.image === 'string') findingImages.set(f, container.image);
+    return;
+  }
+}
+
+export function imageOfFinding(f: Finding): string | undefined {
+  return findingImages.get(f);
 }

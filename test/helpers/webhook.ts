@@ -170,13 +170,16 @@ export const hostPidPod = (name = 'debug', namespace = 'shop') => ({
   // Compliant with every other built-in policy, so hostPID is the one thing wrong with it.
   spec: {
     hostPID: true,
+    automountServiceAccountToken: false,
     securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
     containers: [
       {
         name: 'sh',
         image: 'busybox:1.36',
         resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
-        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+        readinessProbe: { exec: { command: ['true'] } },
+        livenessProbe: { exec: { command: ['true'] } },
+        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
       },
     ],
   },
@@ -200,7 +203,9 @@ export const compliantDeployment = (name = 'web', namespace = 'shop') => ({
             image: 'registry.example/web:1.4.2',
             ports: [{ containerPort: 8080 }],
             resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
-            securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } },
+            readinessProbe: { httpGet: { path: '/ready', port: 8080 } },
+            livenessProbe: { tcpSocket: { port: 8080 } },
+            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } },
           },
         ],
       },

@@ -5,9 +5,11 @@ import { policies as quota } from '../../policies/quota/index.js';
 import { policies as gdpr } from '../../policies/gdpr/index.js';
 import { policies as mesh } from '../../policies/mesh/index.js';
 import { policies as fleet } from '../../policies/fleet/index.js';
+import { policies as practices } from '../../policies/practices/index.js';
+import { policies as upgrade } from '../../policies/upgrade/index.js';
 
-// Every policy of the isolation, quota, gdpr, mesh and fleet packs ships pass and fail examples; each one is a case here.
-const packs = { isolation, quota, gdpr, mesh, fleet };
+// Every policy of the isolation, quota, gdpr, mesh, practices, upgrade and fleet packs ships pass and fail examples; each one is a case here.
+const packs = { isolation, quota, gdpr, mesh, practices, upgrade, fleet };
 
 const EXPECTED: Record<string, string[]> = {
   isolation: ['isolation.namespace-default-deny', 'isolation.no-host-namespaces', 'isolation.rbac-stays-in-namespace'],
@@ -26,6 +28,20 @@ const EXPECTED: Record<string, string[]> = {
     'mesh.service-entry-locality',
     'mesh.global-endpoints-exist',
   ],
+  practices: [
+    'practices.image-tag',
+    'practices.allowed-registries',
+    'practices.required-labels',
+    'practices.required-probes',
+    'practices.no-nodeport-services',
+    'practices.no-loadbalancer-services',
+    'practices.no-service-external-ips',
+    'practices.no-automount-service-account-token',
+    'practices.replica-limits',
+    'practices.read-only-root-filesystem',
+    'practices.pod-disruption-budget',
+  ],
+  upgrade: ['upgrade.removed-api', 'upgrade.deprecated-api'],
   fleet: ['fleet.blast-radius', 'fleet.overlay-consistency'],
 };
 

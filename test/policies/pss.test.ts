@@ -151,9 +151,14 @@ t.test('cluster defaults are parameters of the whole pack', async (t) => {
 
 t.test('exemptions as upstream configures them: namespaces and runtime classes', async (t) => {
   const bad = pod('kube-system', { hostNetwork: true, runtimeClassName: 'kata' });
-  t.ok(run([bad]).length > 0, 'no namespace is exempt by name by default');
-  t.same(run([bad], { parameters: { exemptNamespaces: ['kube-system'] } }), []);
-  t.same(run([bad], { parameters: { exemptRuntimeClasses: ['kata'] } }), []);
+  // Issue #19: the system namespaces are exempt by default (exemptSystemNamespaces); with that off, as upstream
+  // PSA's empty default, no namespace is exempt by name and exemptNamespaces / exemptRuntimeClasses decide.
+  t.same(run([bad]), [], 'kube-system is a system namespace: exempt by default');
+  const asUpstream = { exemptSystemNamespaces: false };
+  t.ok(run([bad], { parameters: asUpstream }).length > 0, 'no namespace is exempt by name by default');
+  t.same(run([bad], { parameters: { ...asUpstream, exemptNamespaces: ['kube-system'] } }), []);
+  t.same(run([bad], { parameters: { ...asUpstream, exemptRuntimeClasses: ['kata'] } }), []);
+  t.ok(run([pod('monitoring', { hostNetwork: true })]).length > 0, 'a tenant namespace is judged');
 });
 
 t.test('a PolicyException waives pss findings', async (t) => {

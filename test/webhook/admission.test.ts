@@ -52,14 +52,17 @@ t.test('a compliant Deployment is allowed; a DELETE is allowed; a hostNetwork De
   t.equal(s.logs.filter((l) => JSON.parse(l).uid === 'dep-1').length, 0, 'allowed reviews are not logged');
 });
 
-t.test('a policy that asks for DELETE sees the old object', async (t) => {
+t.test('a policy that asks for DELETE sees the old object (and, as DESIGN says, never denies a DELETE)', async (t) => {
   const keep = testPolicy('test.keep-protected', 'deny', ['ConfigMap'], ({ object, report }) => {
     if (object.metadata?.labels?.protected === 'true') report('protected ConfigMaps cannot be deleted');
   }, { match: { kinds: ['ConfigMap'], operations: ['DELETE'] } });
   const s = await startServer({ policies: [keep] });
   t.teardown(() => s.close());
   const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'shop', labels: { protected: 'true' } } };
-  t.equal((await s.post(review(null, { operation: 'DELETE', oldObject: cm, namespace: 'shop' }))).json.response.allowed, false);
+  // DESIGN ("Admission semantics"): DELETE is never denied by an object policy; its deny finding is a warning.
+  const del = (await s.post(review(null, { operation: 'DELETE', oldObject: cm, namespace: 'shop' }))).json.response;
+  t.equal(del.allowed, true);
+  t.match(del.warnings.join('\n'), /\[test\.keep-protected\] protected ConfigMaps cannot be deleted/, 'the policy judged the old object');
   t.equal((await s.post(review(cm))).json.response.allowed, true, 'CREATE is not asked for');
 });
 
