@@ -7,7 +7,7 @@ import { painter, useColor } from '../src/report/colors.js';
 import { emit } from '../src/report/write.js';
 import { DesiredState, loadLayers } from './desired.js';
 import { FleetFileError, formatFleetError, loadFleet } from './fleet.js';
-import { formatHtml } from './html.js';
+import { formatHtml, type HtmlExtras } from './html.js';
 import { formatJson, formatPolicyReport, formatPretty, mergeReports } from './report.js';
 import { scanFleet, type ClusterSource, type FleetReport } from './scan.js';
 
@@ -33,8 +33,15 @@ Options:
   --policies PATH         load user policies (.ts/.js) from a file or folder (repeatable)
   --action ID=ACTION      override a policy's action everywhere: deny, warn or audit; ID may be a glob (repeatable)
   --no-builtins           run only the policies given with --policies
+  --history URL           also record the run in a history store: a file path (embedded SQLite) or postgres://...
+                          (see "fleetgate history --help"); with --format html the report adds trends, marks of
+                          what is new/fixed since the last run and the convergence of the config commit
+  --history-keep AGE      delete runs older than AGE from the store (e.g. 90d) when writing
+  --run-id ID             the run this scan belongs to in the store (shards of one run give the same id; default
+                          for --shard: the config commit and the UTC hour; else a new id per scan)
 
-Exit codes: 0 done (and at or above --fail-below), 1 fleet score below --fail-below, 2 unusable fleet file or arguments.
+Exit codes: 0 done (and at or above --fail-below), 1 fleet score below --fail-below, 2 unusable fleet file or arguments,
+3 the report was written but the history store could not be written (the reason is on standard error).
 `;
 
 function parseShard(v: string | undefined): { index: number; count: number } | undefined {
@@ -52,12 +59,12 @@ function parseScore(v: string | undefined): number | undefined {
   return n;
 }
 
-function render(report: FleetReport, format: Format, output: string | undefined): string {
+function render(report: FleetReport, format: Format, output: string | undefined, html: HtmlExtras = {}): string {
   switch (format) {
     case 'json':
       return formatJson(report);
     case 'html':
-      return formatHtml(report);
+      return formatHtml(report, html);
     case 'policyreport':
       return formatPolicyReport(report);
     default:
@@ -120,6 +127,9 @@ export async function runScan(argv: string[], deps: { source?: ClusterSource; st
     policies: { type: 'string', multiple: true },
     action: { type: 'string', multiple: true },
     'no-builtins': { type: 'boolean' },
+    history: { type: 'string' },
+    'history-keep': { type: 'string' },
+    'run-id': { type: 'string' },
   } });
   const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}" (did you mean --fleet ${positionals[0]}?)`);
@@ -130,6 +140,15 @@ export async function runScan(argv: string[], deps: { source?: ClusterSource; st
   const shard = parseShard(values.shard);
   const failBelow = parseScore(values['fail-below']);
   const { actions } = clusterContextFromFlags([], values.action);
+  // The history module is loaded only when asked for (a plain scan loads no database driver).
+  const history = values.history || values['history-keep'] || values['run-id'] ? await import('../history/index.js') : undefined;
+  if (!values.history && history) throw new UsageError('--history-keep and --run-id need --history URL');
+  let keepMs: number | undefined;
+  try {
+    keepMs = values['history-keep'] === undefined ? undefined : history!.parseDuration('--history-keep', values['history-keep']);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 
   let fleet;
   try {
@@ -161,8 +180,23 @@ export async function runScan(argv: string[], deps: { source?: ClusterSource; st
     source: deps.source,
     onCluster: bar ? (done, total) => bar(done, total) : undefined,
   });
-  await emit(render(report, format, values.output), values.output);
-  return exitCode(report, failBelow);
+  const extras: HtmlExtras = { time: new Date(), commit: format === 'html' || history ? await headCommitOf(fleet.repo) : null };
+  let historyFailed = false;
+  if (history) {
+    const r = await history.recordScan(values.history!, report, fleet, { commit: extras.commit, time: extras.time, runId: values['run-id'], keepMs, html: format === 'html' });
+    if (r.error) {
+      stderr(`fleetgate scan: the report is written, but not the history: ${r.error}\n`);
+      historyFailed = true;
+    } else extras.history = r.html;
+  }
+  await emit(render(report, format, values.output, extras), values.output);
+  return historyFailed ? EXIT_HISTORY : exitCode(report, failBelow);
+}
+
+const EXIT_HISTORY = 3;
+
+async function headCommitOf(repo: string): Promise<string | null> {
+  return (await import('../history/git.js')).headCommit(repo);
 }
 
 export const command: Command = {
