@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/command.js';
-import { oneOf, positiveInt } from '../src/cli/options.js';
-import { painter, useColor } from '../src/report/colors.js';
-import { emit } from '../src/report/write.js';
+import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/index.js';
+import { oneOf, positiveInt } from '../src/cli/index.js';
+import { painter, useColor } from '../src/report/index.js';
+import { emit } from '../src/report/index.js';
 import { FleetFileError, formatFleetError, loadFleet } from '../scanner/fleet.js';
 import { convergence } from './converge.js';
 import { prettyCluster, prettyConvergence, prettyDiff, prettyFinding, prettyTrend } from './format.js';

@@ -1,4 +1,4 @@
-import { BOLD, DIM, GREEN, RED, YELLOW, type Paint } from '../src/report/colors.js';
+import { BOLD, DIM, GREEN, RED, YELLOW, type Paint } from '../src/report/index.js';
 import type { Convergence } from './converge.js';
 import type { ClusterTimeline, FindingTimeline, RunDiff, Series, Trend } from './queries.js';
 
