@@ -22,12 +22,15 @@ COPY src ./src
 COPY policies ./policies
 COPY webhook ./webhook
 COPY scanner ./scanner
+COPY history ./history
 RUN npx tsc -p tsconfig.json
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# better-sqlite3 (the embedded history store) is a native addon: built here from its bundled SQLite source.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/* \
+ && npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm rebuild better-sqlite3 && npm cache clean --force
 
 FROM ${NODE_IMAGE}
 LABEL org.opencontainers.image.title="fleetgate" \
