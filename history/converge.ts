@@ -114,7 +114,7 @@ export async function convergence(store: Store, fleet: Fleet, rev: string, opts:
     const d = drift.get(`${run.id}\n${cluster}\n${key}`);
     if (!d) return { cluster, state: 'in-sync' };
     const diffs = JSON.parse(d.diffs) as ClusterState['diffs'];
-    const reason = d.state === 'missing' ? 'declared in the config repo but not live' : d.state === 'modified' ? `differs at ${diffs!.map((x) => x.path).join(', ')}` : d.state;
+    const reason = d.state === 'missing' ? 'declared in the config repo but not live' : d.state === 'modified' ? diffs!.map((x) => `${x.path} desired ${JSON.stringify(x.desired)}, live ${JSON.stringify(x.live)}`).join('; ') : d.state;
     return { cluster, state: d.state as 'modified', reason, ...(diffs!.length ? { diffs } : {}) };
   };
 

@@ -85,8 +85,8 @@ export function prettyConvergence(c: Convergence, paint: Paint): string {
     out.push('', `${mark} ${paint(BOLD, o.resource)}  in sync on ${o.inSync}/${o.clusters} clusters  ${paint(DIM, `${o.file} (layer ${o.layer})`)}`);
     for (const s of o.differing.slice(0, 20)) out.push(`    ${s.cluster}  ${s.state}: ${s.reason ?? ''}${s.since ? paint(DIM, `  since ${s.since}`) : ''}`);
     if (o.differing.length > 20) out.push(paint(DIM, `    … ${o.differing.length - 20} more`));
-    const firstSync = o.synced.map((s) => s.since!).sort()[0];
-    if (o.synced.length) out.push(paint(DIM, `    in sync since ${firstSync}${o.synced.length > 1 ? ' (earliest)' : ''}`));
+    const synced = o.synced.slice(0, 10).map((s) => `${s.cluster} (since ${s.since})`).join(', ');
+    if (o.synced.length) out.push(paint(DIM, `    in sync: ${synced}${o.synced.length > 10 ? `, … ${o.synced.length - 10} more` : ''}`));
   }
   for (const r of c.removed) out.push('', `${paint(DIM, '-')} ${r.resource} removed from ${r.file}`);
   if (c.ignoredFiles.length) out.push('', paint(DIM, `Not in any layer (not judged): ${c.ignoredFiles.join(', ')}`));

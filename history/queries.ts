@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import type { Store } from './store.js';
+import { parseSeen } from './record.js';
 import { HistoryError } from './store.js';
 
 /** Read side of the store: runs, trends, the diff of two runs, the timeline of one finding or one cluster. */
@@ -153,16 +153,15 @@ export interface RunDiff {
   scoreChanges: { cluster: string; from: number; to: number }[];
 }
 
-/** Findings of run `a` that run `b` does not have (by fingerprint). */
-async function findingsOnlyIn(store: Store, a: number, b: number): Promise<FindingRow[]> {
-  const rows = await store.db
-    .selectFrom('run_findings as x')
-    .innerJoin('findings as f', 'f.fingerprint', 'x.fingerprint')
-    .select(['f.fingerprint', 'f.cluster', 'f.policy', 'f.severity', 'x.action', 'f.resource', 'f.path', 'f.message'])
-    .where('x.run_id', '=', a)
-    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('run_findings as y').select(sql`1`.as('one')).where('y.run_id', '=', b).whereRef('y.fingerprint', '=', 'x.fingerprint'))))
-    .execute();
-  return rows.map((r) => ({ ...r, resource: describeKey(r.resource) }));
+/** The stored facts of these findings (with the action each had in the run that saw it). */
+async function findingFacts(store: Store, actions: Map<string, string>): Promise<FindingRow[]> {
+  const fps = [...actions.keys()];
+  const out: FindingRow[] = [];
+  for (let i = 0; i < fps.length; i += 500) {
+    const rows = await store.db.selectFrom('findings').selectAll().where('fingerprint', 'in', fps.slice(i, i + 500)).execute();
+    for (const r of rows) out.push({ ...r, action: actions.get(r.fingerprint)!, resource: describeKey(r.resource) });
+  }
+  return out;
 }
 
 const SEV = { critical: 0, high: 1, medium: 2, low: 3 } as Record<string, number>;
@@ -174,7 +173,7 @@ const bySeverity = (a: FindingRow, b: FindingRow) => (SEV[a.severity] ?? 9) - (S
  */
 export async function diffRuns(store: Store, a: RunInfo, b: RunInfo): Promise<RunDiff> {
   return store.guard('comparing runs', async () => {
-    const clusters = await store.db.selectFrom('run_clusters').select(['run_id', 'cluster', 'status', 'error', 'score']).where('run_id', 'in', [a.id, b.id]).execute();
+    const clusters = await store.db.selectFrom('run_clusters').select(['run_id', 'cluster', 'status', 'error', 'score', 'seen']).where('run_id', 'in', [a.id, b.id]).execute();
     const inA = new Map(clusters.filter((c) => c.run_id === a.id).map((c) => [c.cluster, c]));
     const inB = new Map(clusters.filter((c) => c.run_id === b.id).map((c) => [c.cluster, c]));
     const comparable = new Set([...inB.keys()].filter((n) => inA.get(n)?.status === 'ok' && inB.get(n)?.status === 'ok'));
@@ -189,6 +188,15 @@ export async function diffRuns(store: Store, a: RunInfo, b: RunInfo): Promise<Ru
         statusChanges.push({ cluster: name, from: x.status, to: y.status, reason: y.status === 'ok' ? `scanned again, score ${y.score}` : (y.error ?? y.status) });
       else if (x.score !== null && y.score !== null && x.score !== y.score) scoreChanges.push({ cluster: name, from: Number(x.score), to: Number(y.score) });
     }
+    // Findings: per comparable cluster, the fingerprints one run saw and the other did not.
+    const added = new Map<string, string>();
+    const gone = new Map<string, string>();
+    for (const name of comparable) {
+      const x = parseSeen(inA.get(name)!.seen);
+      const y = parseSeen(inB.get(name)!.seen);
+      for (const [fp, act] of y) if (!x.has(fp)) added.set(fp, act);
+      for (const [fp, act] of x) if (!y.has(fp)) gone.set(fp, act);
+    }
     const drift = await store.db.selectFrom('run_drift').select(['run_id', 'cluster', 'resource', 'state', 'diffs']).where('run_id', 'in', [a.id, b.id]).execute();
     const key = (d: { cluster: string; resource: string; state: string }) => `${d.cluster}\n${d.resource}\n${d.state}`;
     const dA = new Map(drift.filter((d) => d.run_id === a.id).map((d) => [key(d), d]));
@@ -198,8 +206,8 @@ export async function diffRuns(store: Store, a: RunInfo, b: RunInfo): Promise<Ru
     return {
       from: a,
       to: b,
-      newFindings: (await findingsOnlyIn(store, b.id, a.id)).filter((f) => comparable.has(f.cluster)).sort(bySeverity),
-      resolvedFindings: (await findingsOnlyIn(store, a.id, b.id)).filter((f) => comparable.has(f.cluster)).sort(bySeverity),
+      newFindings: (await findingFacts(store, added)).sort(bySeverity),
+      resolvedFindings: (await findingFacts(store, gone)).sort(bySeverity),
       newDrift: [...dB].filter(([k, d]) => !dA.has(k) && comparable.has(d.cluster)).map(([, d]) => driftRow(d)).sort(sortD),
       fixedDrift: [...dA].filter(([k, d]) => !dB.has(k) && comparable.has(d.cluster)).map(([, d]) => driftRow(d)).sort(sortD),
       statusChanges: statusChanges.sort((x, y) => (x.cluster < y.cluster ? -1 : 1)),
@@ -224,15 +232,16 @@ export async function findingTimeline(store: Store, fp: string): Promise<Finding
     if (!matches.length) throw new HistoryError('usage', `no finding with fingerprint "${fp}" in ${store.where}`);
     if (matches.length > 1) throw new HistoryError('usage', `fingerprint "${fp}" is ambiguous: ${matches.map((m) => m.fingerprint).join(', ')}…`);
     const f = matches[0];
-    const rows = await store.db
-      .selectFrom('run_clusters as c')
-      .innerJoin('runs as r', 'r.id', 'c.run_id')
-      .leftJoin('run_findings as x', (j) => j.onRef('x.run_id', '=', 'c.run_id').on('x.fingerprint', '=', f.fingerprint))
-      .select(['r.name', 'r.time', 'r.commit', 'c.status', 'x.action'])
-      .where('c.cluster', '=', f.cluster)
-      .orderBy('r.time')
-      .orderBy('r.id')
-      .execute();
+    const rows = (
+      await store.db
+        .selectFrom('run_clusters as c')
+        .innerJoin('runs as r', 'r.id', 'c.run_id')
+        .select(['r.name', 'r.time', 'r.commit', 'c.status', 'c.seen'])
+        .where('c.cluster', '=', f.cluster)
+        .orderBy('r.time')
+        .orderBy('r.id')
+        .execute()
+    ).map((r) => ({ ...r, action: parseSeen(r.seen).get(f.fingerprint) }));
     const timeline = rows.map((r) => ({
       run: r.name,
       time: r.time,
@@ -263,24 +272,13 @@ export async function clusterTimeline(store: Store, name: string): Promise<Clust
     const rows = await store.db
       .selectFrom('run_clusters as c')
       .innerJoin('runs as r', 'r.id', 'c.run_id')
-      .select(['c.run_id', 'r.name', 'r.time', 'r.commit', 'c.labels', 'c.status', 'c.error', 'c.score', 'c.findings', 'c.drift'])
+      .select(['c.run_id', 'r.name', 'r.time', 'r.commit', 'c.labels', 'c.status', 'c.error', 'c.score', 'c.findings', 'c.drift', 'c.seen'])
       .where('c.cluster', '=', name)
       .orderBy('r.time')
       .orderBy('r.id')
       .execute();
     if (!rows.length) throw new HistoryError('usage', `no cluster "${name}" in any run of ${store.where}`);
-    const seen = await store.db
-      .selectFrom('run_findings as x')
-      .innerJoin('findings as f', 'f.fingerprint', 'x.fingerprint')
-      .select(['x.run_id', 'x.fingerprint'])
-      .where('f.cluster', '=', name)
-      .execute();
-    const byRun = new Map<number, Set<string>>();
-    for (const s of seen) {
-      let set = byRun.get(s.run_id);
-      if (!set) byRun.set(s.run_id, (set = new Set()));
-      set.add(s.fingerprint);
-    }
+    const byRun = new Map(rows.map((r) => [r.run_id, new Set(parseSeen(r.seen).keys())]));
     let prev: Set<string> | undefined;
     const timeline = rows.map((r) => {
       const cur = byRun.get(r.run_id) ?? new Set<string>();

@@ -31,6 +31,8 @@ export interface Store {
   /** Runs `fn` and turns driver errors into HistoryErrors. */
   guard<T>(doing: string, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** The embedded store's connection (Kysely's only one), for bulk inserts with a prepared statement. */
+  sqlite?: import('better-sqlite3').Database;
 }
 
 export interface OpenOptions {
@@ -92,7 +94,7 @@ function checkSqliteFile(file: string, mustExist: boolean): void {
  * The file's header is checked on open; a damaged page further in is reported by SQLite itself (SQLITE_CORRUPT) on
  * the first read that touches it, which explain() turns into a "corrupted" error: never read silently.
  */
-async function openSqlite(path: string, opts: OpenOptions): Promise<Kysely<Database>> {
+async function openSqlite(path: string, opts: OpenOptions): Promise<{ db: Kysely<Database>; raw: import('better-sqlite3').Database }> {
   const file = resolve(path.replace(/^sqlite:(\/\/)?/i, ''));
   checkSqliteFile(file, !!opts.mustExist);
   const { default: BetterSqlite } = await import('better-sqlite3');
@@ -104,7 +106,7 @@ async function openSqlite(path: string, opts: OpenOptions): Promise<Kysely<Datab
   } catch (err) {
     throw explain(err, file, 'opening');
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) }), raw };
 }
 
 async function openPostgres(url: string): Promise<Kysely<Database>> {
@@ -123,8 +125,9 @@ export async function openStore(url: string, opts: OpenOptions = {}): Promise<St
   const engine: Engine = isPostgresUrl(url) ? 'postgres' : 'sqlite';
   const where = engine === 'postgres' ? redactUrl(url) : resolve(url.replace(/^sqlite:(\/\/)?/i, ''));
   let db: Kysely<Database>;
+  let sqlite: import('better-sqlite3').Database | undefined;
   if (engine === 'postgres') db = await openPostgres(url);
-  else db = await openSqlite(url, opts);
+  else ({ db, raw: sqlite } = await openSqlite(url, opts));
   const guard = async <T>(doing: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -132,7 +135,7 @@ export async function openStore(url: string, opts: OpenOptions = {}): Promise<St
       throw explain(err, where, doing);
     }
   };
-  const store: Store = { db, engine, where, guard, close: () => db.destroy() };
+  const store: Store = { db, engine, where, guard, close: () => db.destroy(), sqlite };
   try {
     const from = await guard('applying migrations', () => migrate(db, engine));
     if (from > SCHEMA_VERSION)
