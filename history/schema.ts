@@ -84,8 +84,9 @@ export const MIGRATIONS: readonly Migration[] = [
       .addColumn('resource', 'text', (c) => c.notNull())
       .addColumn('path', 'text', (c) => c.notNull())
       .addColumn('message', 'text', (c) => c.notNull())
+      // SQLite: the rows live in the primary key's b-tree (no second one for a rowid): half the work per new finding.
+      .$call((q) => (engine === 'sqlite' ? q.modifyEnd(sql`without rowid`) : q))
       .execute();
-    await db.schema.createIndex('findings_cluster').on('findings').column('cluster').execute();
     await db.schema
       .createTable('run_drift')
       .addColumn('run_id', 'integer', (c) => c.notNull())
