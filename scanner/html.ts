@@ -3,6 +3,7 @@ import { aggregateDrift, aggregatePolicies, byRegion, worstFirst } from './repor
 import type { HtmlHistory } from '../history/index.js';
 import type { FleetReport } from './scan.js';
 import { SEVERITY_WEIGHT } from './score.js';
+import { rolloutsHtml } from './rollouts.js';
 
 /**
  * One self-contained HTML file: inline CSS and SVG charts, no script, no external asset; opens from disk. With a history store (scan --history) it adds the score trends,
@@ -104,6 +105,7 @@ ${barChart('Score per region (mean of scored clusters)', regionRows)}
 ${barChart('Pass rate per policy (checks passed)', policyRows)}
 ${drift.length ? `<h2>Most common drift</h2><table><tr><th>state</th><th>resource</th><th>clusters</th></tr>${drift.map((d) => `<tr><td>${esc(d.state)}</td><td>${esc(d.resource)}</td><td>${d.clusters}</td></tr>`).join('')}</table>` : ''}
 ${hist ? hist.convergence : ''}
+${rolloutsHtml(report.rollouts, esc)}
 <h2>Clusters</h2>
 ${FILTER_FORM}
 ${clusterSections}
