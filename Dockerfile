@@ -22,16 +22,17 @@ COPY src ./src
 COPY policies ./policies
 COPY webhook ./webhook
 COPY scanner ./scanner
+COPY history ./history
 RUN npx tsc -p tsconfig.json
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# isolated-vm (the user-policy sandbox) is a native module: built here with node-gyp against the image's own Node
-# headers (no download), then the toolchain stays in this stage.
+# isolated-vm (the user-policy sandbox) and better-sqlite3 (the embedded history store) are native modules: built
+# here with node-gyp against the image's own Node headers (no download), then the toolchain stays in this stage.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
-    && npm_config_nodedir=/usr/local npm rebuild isolated-vm && npm cache clean --force
+    && npm_config_nodedir=/usr/local npm rebuild isolated-vm better-sqlite3 && npm cache clean --force
 
 FROM ${NODE_IMAGE}
 LABEL org.opencontainers.image.title="fleetgate" \

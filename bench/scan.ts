@@ -16,7 +16,7 @@ import { loadFleet } from '../scanner/fleet.js';
 import { formatJson } from '../scanner/report.js';
 import { scanFleet } from '../scanner/scan.js';
 
-const OUT = fileURLToPath(new URL('../../bench/out/scan-fleet/', import.meta.url));
+export const OUT = fileURLToPath(new URL('../../bench/out/scan-fleet/', import.meta.url));
 const NAMESPACES = 20;
 
 function rng(seed: number) {
@@ -62,7 +62,7 @@ function server(o: Record<string, unknown>, i: number) {
   return o;
 }
 
-async function generate(clusters: number): Promise<void> {
+export async function generate(clusters: number): Promise<void> {
   if (existsSync(join(OUT, 'fleet.yaml')) && existsSync(join(OUT, 'clusters', `c${clusters - 1}`))) return;
   await mkdir(join(OUT, 'repo', 'base'), { recursive: true });
   await mkdir(join(OUT, 'repo', 'overlays', 'edge'), { recursive: true });
@@ -165,4 +165,5 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
+// bench/history-bench.ts imports the generator; run the benchmark only when started as a program.
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -8,7 +8,7 @@ import { painter, useColor } from '../src/report/index.js';
 import { emit } from '../src/report/index.js';
 import { DesiredState, loadLayers } from './desired.js';
 import { FleetFileError, formatFleetError, loadFleet } from './fleet.js';
-import { formatHtml } from './html.js';
+import { formatHtml, type HtmlExtras } from './html.js';
 import { formatJson, formatPolicyReport, formatPretty, mergeReports } from './report.js';
 import { formatReports } from './policy-reports.js';
 import { progressReporter } from './progress.js';
@@ -49,8 +49,15 @@ Options:
                           POLICY:NAME=VALUE for one policy; over the fleet file's parameters
   --progress-interval S   off a terminal, a JSON progress line on stderr every S seconds (default 30; 0: every
                           cluster); on a terminal, a progress bar
+  --history URL           also record the run in a history store: a file path (embedded SQLite) or postgres://...
+                          (see "fleetgate history --help"); with --format html the report adds trends, marks of
+                          what is new/fixed since the last run and the convergence of the config commit
+  --history-keep AGE      delete runs older than AGE from the store (e.g. 90d) when writing
+  --run-id ID             the run this scan belongs to in the store (shards of one run give the same id; default
+                          for --shard: the config commit and the UTC hour; else a new id per scan)
 
-Exit codes: 0 done (and at or above --fail-below), 1 fleet score below --fail-below, 2 unusable fleet file or arguments.
+Exit codes: 0 done (and at or above --fail-below), 1 fleet score below --fail-below, 2 unusable fleet file or arguments,
+3 the report was written but the history store could not be written (the reason is on standard error).
 `;
 
 function parseShard(v: string | undefined): { index: number; count: number } | undefined {
@@ -68,12 +75,12 @@ function parseScore(v: string | undefined): number | undefined {
   return n;
 }
 
-function render(report: FleetReport, format: Format, output: string | undefined, passes = false): string {
+function render(report: FleetReport, format: Format, output: string | undefined, passes = false, html: HtmlExtras = {}): string {
   switch (format) {
     case 'json':
       return formatJson(report);
     case 'html':
-      return formatHtml(report);
+      return formatHtml(report, html);
     case 'policyreport':
       return formatPolicyReport(report, { passes });
     case 'openreports':
@@ -149,6 +156,9 @@ export async function runScan(
     'publish-reports': { type: 'boolean' },
     'report-api': { type: 'string' },
     'progress-interval': { type: 'string' },
+    history: { type: 'string' },
+    'history-keep': { type: 'string' },
+    'run-id': { type: 'string' },
   } });
   const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
   const publish = values['publish-reports'] ? oneOf('--report-api', values['report-api'], REPORT_APIS, 'policyreport') : undefined;
@@ -163,6 +173,15 @@ export async function runScan(
   const parameters = parametersFromFlags(values.param);
   const interval = values['progress-interval'] === undefined ? 30 : Number(values['progress-interval']);
   if (!Number.isFinite(interval) || interval < 0) throw new UsageError(`--progress-interval must be a number of seconds (got "${values['progress-interval']}")`);
+  // The history module is loaded only when asked for (a plain scan loads no database driver).
+  const history = values.history || values['history-keep'] || values['run-id'] ? await import('../history/index.js') : undefined;
+  if (!values.history && history) throw new UsageError('--history-keep and --run-id need --history URL');
+  let keepMs: number | undefined;
+  try {
+    keepMs = values['history-keep'] === undefined ? undefined : history!.parseDuration('--history-keep', values['history-keep']);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 
   let fleet;
   try {
@@ -196,8 +215,23 @@ export async function runScan(
     onCluster: (done, total) => bar(done, total),
   });
   if (publish) await publishReports(fleet.clusters, report, publish, !!values['report-passes'], concurrency, stderr);
-  await emit(render(report, format, values.output, !!values['report-passes']), values.output);
-  return exitCode(report, failBelow);
+  const extras: HtmlExtras = { time: new Date(), commit: format === 'html' || history ? await headCommitOf(fleet.repo) : null };
+  let historyFailed = false;
+  if (history) {
+    const r = await history.recordScan(values.history!, report, fleet, { commit: extras.commit, time: extras.time, runId: values['run-id'], keepMs, html: format === 'html' });
+    if (r.error) {
+      stderr(`fleetgate scan: the report is written, but not the history: ${r.error}\n`);
+      historyFailed = true;
+    } else extras.history = r.html;
+  }
+  await emit(render(report, format, values.output, !!values['report-passes'], extras), values.output);
+  return historyFailed ? EXIT_HISTORY : exitCode(report, failBelow);
+}
+
+const EXIT_HISTORY = 3;
+
+async function headCommitOf(repo: string): Promise<string | null> {
+  return (await import('../history/git.js')).headCommit(repo);
 }
 
 /** Publishes every live cluster's reports into it; one JSON log line per cluster on stderr says what happened. */

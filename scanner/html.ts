@@ -1,11 +1,28 @@
 import { describeRef } from '../src/index.js';
 import { aggregateDrift, aggregatePolicies, byRegion, worstFirst } from './report.js';
+import type { HtmlHistory } from '../history/index.js';
 import type { FleetReport } from './scan.js';
+import { SEVERITY_WEIGHT } from './score.js';
 import { rolloutsHtml } from './rollouts.js';
 import { fleetRulesHtml } from './fleet-rules.js';
 import { upgradeReadiness } from './upgrade-readiness.js';
 
-/** One self-contained HTML file: inline CSS and SVG charts, no script, no external asset; opens from disk. */
+/**
+ * One self-contained HTML file: inline CSS and SVG charts, no script, no external asset; opens from disk. With a history store (scan --history) it adds the score trends,
+ * "new since last run" / "fixed since last run" marks and the convergence of the config commit.
+ */
+export interface HtmlExtras {
+  time?: Date;
+  commit?: string | null;
+  history?: HtmlHistory;
+}
+
+const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
+/** The filter works without script (the report has none): checkboxes, and CSS :has() hides what they leave out. */
+const FILTER_CSS =
+  SEVERITIES.map((v) => `body:has(#f-${v}:not(:checked)) tr.sev-${v}{display:none}`).join('') +
+  'body:has(#f-new:checked) tr.row:not(.is-new){display:none}body:has(#f-failing:checked) details.clean{display:none}';
+const FILTER_FORM = `<form class="filter" aria-label="filter">Show findings of severity ${SEVERITIES.map((v) => `<label><input type="checkbox" id="f-${v}" checked> ${v}</label>`).join(' ')} · <label><input type="checkbox" id="f-new"> only new since last run</label> · <label><input type="checkbox" id="f-failing"> only clusters with drift or findings</label> <small>(search: the browser's find, Ctrl+F)</small></form>`;
 
 export function esc(s: unknown): string {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -29,7 +46,7 @@ function barChart(title: string, rows: { label: string; value: number; note?: st
       return (
         `<text x="${labelW - 6}" y="${y + 12}" text-anchor="end">${esc(r.label)}</text>` +
         `<rect x="${labelW}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 5}" fill="${color(r.value)}"><title>${esc(r.label)}: ${r.value}${r.note ? ` (${esc(r.note)})` : ''}</title></rect>` +
-        `<text x="${labelW + w + 4}" y="${y + 12}">${r.value.toFixed(1)}${r.note ? ` · ${esc(r.note)}` : ''}</text>`
+        `<text x="${labelW + w + 4}" y="${y + 12}">${r.value === 0 ? '<tspan class="zero">0% PASS</tspan>' : r.value.toFixed(1)}${r.note ? ` · ${esc(r.note)}` : ''}</text>`
       );
     })
     .join('');
@@ -51,8 +68,9 @@ function readinessHtml(report: FleetReport): string {
   return `<h2>Upgrade readiness per cohort</h2><table><tr><th>cohort</th><th>target</th><th>ready</th><th>deprecated-API findings</th><th>blockers</th></tr>${body}</table>`;
 }
 
-export function formatHtml(report: FleetReport, opts: { maxClusterBars?: number } = {}): string {
+export function formatHtml(report: FleetReport, opts: { maxClusterBars?: number } & HtmlExtras = {}): string {
   const max = opts.maxClusterBars ?? 60;
+  const hist = opts.history;
   const worst = worstFirst(report.clusters);
   const scored = worst.filter((c) => c.score !== null);
   const clusterRows = scored.slice(0, max).map((c) => ({ label: c.name, value: c.score!, note: c.labels.region }));
@@ -65,18 +83,22 @@ export function formatHtml(report: FleetReport, opts: { maxClusterBars?: number 
   const drift = aggregateDrift(report.clusters).slice(0, 20);
   const clusterSections = worst
     .map((c) => {
-      const head = `<summary><b>${esc(c.name)}</b> — ${c.score === null ? `<span class="bad">${esc(c.status)}</span>: ${esc(c.error ?? '')}` : `score <b style="color:${color(c.score)}">${c.score.toFixed(1)}</b>, in sync ${c.inSync}/${c.desired}, ${c.drift.length} drifted, ${c.findings.length} findings`} <small>${esc(Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(' '))}</small></summary>`;
-      if (c.score === null) return `<details>${head}</details>`;
+      const head = `<summary><b>${esc(c.name)}</b> — ${c.score === 0 ? '<span class="zero">0% PASS</span> ' : ''}${c.score === null ? `<span class="bad">${esc(c.status)}</span>: ${esc(c.error ?? '')}` : `score <b style="color:${color(c.score)}">${c.score.toFixed(1)}</b>, in sync ${c.inSync}/${c.desired}, ${c.drift.length} drifted, ${c.findings.length} findings`} <small>${esc(Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(' '))}</small></summary>`;
+      if (c.score === null) return `<details class="cluster">${head}</details>`;
+      const clean = c.drift.length || c.findings.length ? '' : ' clean';
       const driftRows = c.drift
         .map(
           (d) =>
-            `<tr><td>${esc(d.state)}</td><td>${esc(describeRef(d.resource))}</td><td>${d.diffs.map((x) => `<code>${esc(x.path)}</code>: desired <code>${esc(JSON.stringify(x.desired))}</code>, live <code>${esc(JSON.stringify(x.live))}</code>`).join('<br>')}</td></tr>`,
+            `<tr class="row"><td>${esc(d.state)}</td><td>${esc(describeRef(d.resource))}</td><td>${d.diffs.map((x) => `<code>${esc(x.path)}</code>: desired <code>${esc(JSON.stringify(x.desired))}</code>, live <code>${esc(JSON.stringify(x.live))}</code>`).join('<br>')}</td></tr>`,
         )
         .join('');
-      const findingRows = c.findings
-        .map((f) => `<tr><td>${esc(f.policy)}</td><td>${esc(f.severity)}/${esc(f.action)}</td><td>${esc(describeRef(f.resource))}</td><td>${esc(f.message)} <code>${esc(f.path)}</code></td></tr>`)
+      const findingRows = [...c.findings]
+        .sort((a, b) => SEVERITY_WEIGHT[b.severity] - SEVERITY_WEIGHT[a.severity] || (a.policy < b.policy ? -1 : a.policy > b.policy ? 1 : 0))
+        .map((f) => `<tr class="row sev-${esc(f.severity)}${hist?.isNew(c.name, f) ? ' is-new' : ''}"><td>${hist?.isNew(c.name, f) ? '<span class="new">new</span> ' : ''}${esc(f.policy)}</td><td>${esc(f.severity)}/${esc(f.action)}</td><td>${esc(describeRef(f.resource))}</td><td>${esc(f.message)} <code>${esc(f.path)}</code></td></tr>`)
         .join('');
-      return `<details>${head}<p>Layers: ${esc(c.layers.join(', '))}</p>${driftRows ? `<table><tr><th>drift</th><th>resource</th><th>differences</th></tr>${driftRows}</table>` : '<p>No drift.</p>'}${findingRows ? `<table><tr><th>policy</th><th>severity/action</th><th>resource</th><th>finding</th></tr>${findingRows}</table>` : '<p>No findings.</p>'}</details>`;
+      const fixed = hist?.fixed(c.name) ?? [];
+      const fixedList = fixed.length ? `<p class="fixed">Fixed since last run:</p><ul>${fixed.map((x) => `<li>${x}</li>`).join('')}</ul>` : '';
+      return `<details class="cluster${clean}">${head}<p>Layers: ${esc(c.layers.join(', '))}</p>${fixedList}${driftRows ? `<table><tr><th>drift</th><th>resource</th><th>differences</th></tr>${driftRows}</table>` : '<p>No drift.</p>'}${findingRows ? `<table><tr><th>policy</th><th>severity/action</th><th>resource</th><th>finding</th></tr>${findingRows}</table>` : '<p>No findings.</p>'}</details>`;
     })
     .join('\n');
   return `<!doctype html>
@@ -86,19 +108,25 @@ body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}h1{margin-bottom:0
 figure{margin:1em 0}figcaption{font-weight:600;margin-bottom:.3em}svg text{font:12px system-ui,sans-serif;fill:#222}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
 code{font-size:12px;background:#f4f4f4;padding:0 2px}.bad{color:#c62828;font-weight:600}details{margin:.3em 0}small{color:#777}
+.zero{color:#fff;background:#c62828;font-weight:700;padding:0 4px;border-radius:3px}svg .zero{fill:#c62828;font-weight:700}
+.new{background:#fdd835;font-weight:700;padding:0 3px;border-radius:3px}.fixed{color:#2e7d32;font-weight:600}.filter{margin:.5em 0}${FILTER_CSS}
 </style></head><body>
 <h1>Fleet compliance</h1>
+<p>Scanned ${opts.time ? esc(opts.time.toISOString()) : '—'}; config commit <code>${opts.commit ? esc(opts.commit.slice(0, 12)) : 'not a git repository'}</code>${hist ? ` · history: ${hist.runs} runs` : ''}</p>
 <p class="score" style="color:${report.score === null ? '#777' : color(report.score)}">${report.score === null ? '—' : report.score.toFixed(1)}<small> / 100</small></p>
 <p>${report.summary.clusters} clusters: ${report.summary.scored} scored, ${report.summary.unreachable} unreachable, ${report.summary.error} error. Fleet file: <code>${esc(report.fleet)}</code>${report.shard ? `, shard ${report.shard.index}/${report.shard.count}` : ''}.</p>
 ${unscored.length ? `<p class="bad">Not scored: ${unscored.map((c) => `${esc(c.name)} (${esc(c.status)}: ${esc(c.error ?? '')})`).join('; ')}</p>` : ''}
 ${barChart(`Score per cluster, worst first${scored.length > max ? ` (worst ${max} of ${scored.length})` : ''}`, clusterRows)}
+${hist ? hist.trend : ''}
 ${barChart('Score per region (mean of scored clusters)', regionRows)}
 ${barChart('Pass rate per policy (checks passed)', policyRows)}
 ${readinessHtml(report)}
 ${drift.length ? `<h2>Most common drift</h2><table><tr><th>state</th><th>resource</th><th>clusters</th></tr>${drift.map((d) => `<tr><td>${esc(d.state)}</td><td>${esc(d.resource)}</td><td>${d.clusters}</td></tr>`).join('')}</table>` : ''}
+${hist ? hist.convergence : ''}
 ${rolloutsHtml(report.rollouts, esc)}
 ${fleetRulesHtml(report, esc)}
 <h2>Clusters</h2>
+${FILTER_FORM}
 ${clusterSections}
 </body></html>
 `;

@@ -60,6 +60,7 @@ const invalid: { name: string; over: Values; path: string; message?: RegExp }[] 
   { name: 'tls.mode=secret without the secret', over: { tls: { mode: 'secret' } }, path: '/tls/secret/name' },
   { name: 'scan enabled without a repo', over: { scan: { enabled: true } }, path: '/scan/configRepo/gitSync/repo' },
   { name: 'zero shards', over: { scan: { shards: 0 } }, path: '/scan/shards' },
+  { name: 'a history retention that is not a duration', over: { scan: { history: { keep: '3 months' } } }, path: '/scan/history/keep' },
   { name: 'a bad schedule', over: { scan: { schedule: 'nightly' } }, path: '/scan/schedule' },
   { name: 'an image policy source without an image', over: { policies: { source: 'image' } }, path: '/policies/image' },
   { name: 'a resource without limits', over: { webhook: { resources: { requests: { cpu: '1', memory: '1Gi' }, limits: null } } }, path: '/webhook/resources' },

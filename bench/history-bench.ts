@@ -1,0 +1,155 @@
+/**
+ * History store benchmark (not a test), on the scan benchmark's fleet (847 clusters x ~500 objects, bench/scan.ts):
+ *   1. scan cost: the scan alone vs the scan + writing its run into a new embedded store, alternately, --runs times;
+ *   2. 90 nightly runs: the real report, changed a little each night (about 10% of findings come and go, some
+ *      drift is fixed, scores move), written into one embedded store; the store's size per run;
+ *   3. answers over those 90 runs: `trend` and `diff` of the last two, through the API and as a CLI process.
+ * Usage: npx tsc -p . && node dist/bench/history-bench.js [--runs 3] [--nights 90] [--clusters 847]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { diffRuns, listRuns, openHistory, trend } from '../history/index.js';
+import { builtinPolicies } from '../policies/index.js';
+import { DesiredState, loadLayers } from '../scanner/desired.js';
+import { loadFleet } from '../scanner/fleet.js';
+import { formatJson } from '../scanner/report.js';
+import { scanFleet, type FleetReport } from '../scanner/scan.js';
+import { generate, OUT } from './scan.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string, d: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : d);
+const RUNS = flag('--runs', 3);
+const NIGHTS = flag('--nights', 90);
+const CLUSTERS = flag('--clusters', 847);
+const BIN = fileURLToPath(new URL('../../bin/fleetgate', import.meta.url));
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+function storeBytes(dir: string): number {
+  return readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
+}
+
+async function scanOnce(): Promise<FleetReport> {
+  const fleet = await loadFleet(join(OUT, 'fleet.yaml'));
+  const layers = await loadLayers(fleet);
+  const report = await scanFleet(fleet, { policies: builtinPolicies, desired: new DesiredState(layers.layers), concurrency: 8 });
+  formatJson(report);
+  return report;
+}
+
+/** Night n's report: the same fleet with ~10% of the findings gone or new and some drift fixed (deterministic). */
+function night(base: FleetReport, n: number): FleetReport {
+  const clusters = base.clusters.map((c, ci) => {
+    const findings = c.findings.filter((_, i) => (i + n + ci) % 10 !== 0).map((f, i) => ((i + n) % 23 === 0 ? { ...f, path: `${f.path}[${n % 5}]` } : f));
+    const drift = c.drift.filter((_, i) => (i + n) % 4 !== 0);
+    const score = c.score === null ? null : Math.max(0, Math.min(100, Math.round((c.score - ((n * 7 + ci) % 13) / 10) * 10) / 10));
+    return { ...c, findings, drift, score };
+  });
+  return { ...base, clusters };
+}
+
+async function main(): Promise<void> {
+  log(`generating ${CLUSTERS} clusters into ${OUT} (once)...`);
+  await generate(CLUSTERS);
+  const dir = mkdtempSync(join(tmpdir(), 'fleetgate-history-bench-'));
+  try {
+    // 1. The scan alone vs scan + record, alternately.
+    const scanMs: number[] = [];
+    const withMs: number[] = [];
+    const recordMs: number[] = [];
+    let report!: FleetReport;
+    for (let i = 0; i < RUNS; i++) {
+      let t0 = process.hrtime.bigint();
+      report = await scanOnce();
+      scanMs.push(ms(t0));
+      t0 = process.hrtime.bigint();
+      const r = await scanOnce();
+      const t1 = process.hrtime.bigint();
+      const h = await openHistory(join(dir, `cost-${i}.db`));
+      await h.recordRun(r, { commit: 'a'.repeat(40) });
+      await h.close();
+      recordMs.push(ms(t1));
+      withMs.push(ms(t0));
+      log(`run ${i + 1}: scan ${scanMs[i].toFixed(0)} ms; scan + record ${withMs[i].toFixed(0)} ms (record ${recordMs[i].toFixed(0)} ms)`);
+    }
+    const findings = report.clusters.reduce((s, c) => s + c.findings.length, 0);
+    const drift = report.clusters.reduce((s, c) => s + c.drift.length, 0);
+
+    // 2. Ninety nightly runs into one store.
+    const nightsDir = join(dir, 'nights');
+    execFileSync('mkdir', ['-p', nightsDir]);
+    const file = join(nightsDir, 'history.db');
+    const h = await openHistory(file);
+    const nightMs: number[] = [];
+    const sizes: number[] = [];
+    for (let n = 0; n < NIGHTS; n++) {
+      const t0 = process.hrtime.bigint();
+      await h.recordRun(night(report, n), { commit: (n + 1).toString(16).padStart(40, '0'), time: new Date(Date.UTC(2026, 0, 1 + n, 2)), runId: `night-${n}` });
+      nightMs.push(ms(t0));
+      if (n === 0 || n === NIGHTS - 1) sizes.push(storeBytes(nightsDir));
+    }
+    await h.close();
+    const Db = (await import('better-sqlite3')).default;
+    const raw = new Db(file);
+    raw.pragma('wal_checkpoint(TRUNCATE)');
+    raw.close();
+    const total = storeBytes(nightsDir);
+
+    // 3. Answers over the 90 runs.
+    const q = await openHistory(file);
+    const trendMs: number[] = [];
+    const diffMs: number[] = [];
+    let diffSize = 0;
+    for (let i = 0; i < 5; i++) {
+      let t0 = process.hrtime.bigint();
+      const t = await trend(q.store);
+      trendMs.push(ms(t0));
+      if (t.runs.length !== NIGHTS) throw new Error(`trend saw ${t.runs.length} runs`);
+      t0 = process.hrtime.bigint();
+      const runs = await listRuns(q.store);
+      const d = await diffRuns(q.store, runs[runs.length - 2], runs[runs.length - 1]);
+      diffMs.push(ms(t0));
+      diffSize = d.newFindings.length + d.resolvedFindings.length;
+    }
+    await q.close();
+    const cli = (sub: string[]) => {
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t0 = process.hrtime.bigint();
+        execFileSync(process.execPath, [BIN, 'history', ...sub, '--history', file, '--format', 'json'], { maxBuffer: 256 << 20, env: { ...process.env, NODE_OPTIONS: '' } });
+        times.push(ms(t0));
+      }
+      return median(times);
+    };
+    const out = {
+      clusters: report.clusters.length,
+      findingsPerRun: findings,
+      driftPerRun: drift,
+      runs: RUNS,
+      scanMs: Math.round(median(scanMs)),
+      scanAndRecordMs: Math.round(median(withMs)),
+      recordMs: Math.round(median(recordMs)),
+      ratio: Math.round((median(withMs) / median(scanMs)) * 1000) / 1000,
+      nights: NIGHTS,
+      recordNightMedianMs: Math.round(median(nightMs)),
+      storeBytesAfterFirstRun: sizes[0],
+      storeBytesTotal: total,
+      storeBytesPerRun: Math.round(total / NIGHTS),
+      trendMs: Math.round(median(trendMs)),
+      diffMs: Math.round(median(diffMs)),
+      diffChanges: diffSize,
+      cliTrendMs: Math.round(cli(['trend'])),
+      cliDiffMs: Math.round(cli(['diff'])),
+    };
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
