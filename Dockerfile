@@ -22,6 +22,7 @@ COPY src ./src
 COPY policies ./policies
 COPY webhook ./webhook
 COPY scanner ./scanner
+COPY watch ./watch
 RUN npx tsc -p tsconfig.json
 
 FROM ${NODE_IMAGE} AS deps

@@ -1,0 +1,293 @@
+import { groupOf, identityOf, refOf, type Evaluation, type Finding, type KubeObject, type Policy, type ResourceRef } from '../src/index.js';
+import { sortFindings } from '../src/report/summary.js';
+import { diffObject, type DriftEntry } from '../scanner/drift.js';
+import type { FleetCluster } from '../scanner/fleet.js';
+import type { ClusterReport } from '../scanner/scan.js';
+import { scoreOf, tallyPolicies } from '../scanner/score.js';
+import type { ClusterJudge } from './judge.js';
+
+/**
+ * What the watch keeps of one cluster, and how an event changes it. Not the objects: per object only what its
+ * judgement produced (findings, the checks it counted, its drift against the desired state) and its resourceVersion.
+ * Whole objects are kept only for the kinds cluster-scope policies read (Namespaces, NetworkPolicies, quotas …) and
+ * PolicyExceptions: that small inventory is what the coalesced cluster-scope pass runs on.
+ *
+ * A change that alters how *other* objects are judged — a PolicyException, or the labels of a Namespace that holds
+ * objects — cannot be applied from one object; `apply` answers 'resync' and the source re-reads the cluster.
+ */
+
+export interface ObjectEntry {
+  /** `group/Kind/`: the prefix of the identity, for a relist of one kind. */
+  readonly gk: string;
+  readonly ns?: string;
+  readonly rv?: string;
+  readonly findings: readonly Finding[];
+  readonly checks?: Readonly<Record<string, number>>;
+  readonly waived: number;
+  /** A desired object that differs live (modified); undefined when in sync or not desired. */
+  readonly drift?: DriftEntry;
+  /** A live object of an owned kind the repo does not declare: its reference. */
+  readonly unmanaged?: ResourceRef;
+}
+
+export interface ClusterSetup {
+  cluster: FleetCluster;
+  judge: ClusterJudge;
+  policies: readonly Policy[];
+  desired: ReadonlyMap<string, KubeObject>;
+  owned: readonly string[];
+  keptKinds: ReadonlySet<string>;
+  systemNamespaces: readonly string[];
+}
+
+export type ApplyResult = 'applied' | 'unchanged' | 'resync';
+
+const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
+/** Many objects count the same checks ({pss.baseline: 1, …}): share one frozen record per distinct set. */
+const checksCache = new Map<string, Readonly<Record<string, number>>>();
+function internChecks(checks: Record<string, number>): Readonly<Record<string, number>> | undefined {
+  const keys = Object.keys(checks);
+  if (!keys.length) return undefined;
+  const key = keys.map((k) => `${k}=${checks[k]}`).join(',');
+  let shared = checksCache.get(key);
+  if (!shared) {
+    if (checksCache.size > 10_000) checksCache.clear();
+    checksCache.set(key, (shared = Object.freeze(checks)));
+  }
+  return shared;
+}
+
+export function isExceptionObject(o: KubeObject): boolean {
+  return o.kind === 'PolicyException' && groupOf(o.apiVersion) === 'fleetgate.io';
+}
+
+function ownedMatcher(owned: readonly string[]): (o: KubeObject) => boolean {
+  const set = owned.map((k) => {
+    const slash = k.lastIndexOf('/');
+    return slash < 0 ? { kind: k } : { group: k.slice(0, slash), kind: k.slice(slash + 1) };
+  });
+  return (o) => set.some((k) => k.kind === o.kind && (k.group === undefined || k.group === groupOf(o.apiVersion)));
+}
+
+/** Server bookkeeping no policy reads: dropped from the objects kept whole. */
+function slim(o: KubeObject): KubeObject {
+  if (!o.metadata?.managedFields) return o;
+  const { managedFields: _, ...metadata } = o.metadata as Record<string, unknown>;
+  return { ...o, metadata } as KubeObject;
+}
+
+const sameLabels = (a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean => {
+  const ka = Object.keys(a ?? {});
+  return ka.length === Object.keys(b ?? {}).length && ka.every((k) => a![k] === b?.[k]);
+};
+
+export class ClusterState {
+  private entries = new Map<string, ObjectEntry>();
+  /** Objects kept whole (cluster-scope kinds, Namespaces, PolicyExceptions), by identity. */
+  private kept = new Map<string, KubeObject>();
+  private nsLabels = new Map<string, Record<string, string>>();
+  /** Objects per namespace (a label change of a namespace holding none needs no resync). */
+  private nsCount = new Map<string, number>();
+  private clusterEval: Evaluation = { findings: [], waived: 0, objects: 0, exceptions: [], checks: {} };
+  private readonly isOwned: (o: KubeObject) => boolean;
+  private readonly sys: ReadonlySet<string>;
+  /** Whether the cluster-scope pass is out of date. */
+  clusterPassDue = false;
+
+  constructor(readonly setup: ClusterSetup) {
+    this.isOwned = ownedMatcher(setup.owned);
+    this.sys = new Set(setup.systemNamespaces);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Kept whole, for the memory figures. */
+  get keptCount(): number {
+    return this.kept.size;
+  }
+
+  /** A fresh, complete state from a full read (initial list, resync, snapshot file change). */
+  async replaceAll(objects: readonly KubeObject[], now?: Date): Promise<void> {
+    const next = new ClusterState(this.setup);
+    for (const o of objects) next.keep(o);
+    await next.runClusterPass(now);
+    for (const o of objects) next.entries.set(identityOf(o), await next.judgeObject(o, now));
+    for (const o of objects) next.count(o, 1);
+    this.entries = next.entries;
+    this.kept = next.kept;
+    this.nsLabels = next.nsLabels;
+    this.nsCount = next.nsCount;
+    this.clusterEval = next.clusterEval;
+    this.clusterPassDue = false;
+  }
+
+  /** One watch event. */
+  async apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', o: KubeObject, now?: Date): Promise<ApplyResult> {
+    const id = identityOf(o);
+    const prev = this.entries.get(id);
+    if (isExceptionObject(o)) return 'resync';
+    if (o.kind === 'Namespace' && groupOf(o.apiVersion) === '') {
+      const name = o.metadata?.name ?? '';
+      const before = this.nsLabels.get(name);
+      const after = type === 'DELETED' ? undefined : (o.metadata?.labels ?? {});
+      const changed = (before === undefined) !== (after === undefined) || !sameLabels(before, after);
+      if (changed && (this.nsCount.get(name) ?? 0) > 0) return 'resync';
+    }
+    if (type === 'DELETED') {
+      if (!prev) return 'unchanged';
+      this.entries.delete(id);
+      this.count(o, -1);
+      this.forget(id, o);
+      return 'applied';
+    }
+    const rv = o.metadata?.resourceVersion;
+    if (prev && rv !== undefined && prev.rv === rv) return 'unchanged';
+    this.keep(o);
+    const entry = await this.judgeObject(o, now);
+    if (!prev) this.count(o, 1);
+    this.entries.set(id, entry);
+    return 'applied';
+  }
+
+  /** A relist of one kind (after 410 Gone or a malformed event): the informer's Replace. */
+  async replaceKind(group: string, kind: string, objects: readonly KubeObject[], now?: Date): Promise<ApplyResult> {
+    const gk = `${group}/${kind}/`;
+    const seen = new Set<string>();
+    let result: ApplyResult = 'unchanged';
+    for (const o of objects) {
+      seen.add(identityOf(o));
+      const r = await this.apply(this.entries.has(identityOf(o)) ? 'MODIFIED' : 'ADDED', o, now);
+      if (r === 'resync') return r;
+      if (r === 'applied') result = r;
+    }
+    for (const [id, e] of [...this.entries]) {
+      if (e.gk !== gk || seen.has(id)) continue;
+      const ref = this.kept.get(id) ?? stubOf(id);
+      const r = await this.apply('DELETED', ref, now);
+      if (r === 'resync') return r;
+      result = 'applied';
+    }
+    return result;
+  }
+
+  /** Cluster-scope policies over the kept inventory, plus the repo's waivers that are not applied live (as scan does). */
+  async runClusterPass(now?: Date): Promise<void> {
+    const objects = [...this.kept.values()];
+    const liveExceptions = new Set<string>();
+    for (const o of objects) if (isExceptionObject(o)) liveExceptions.add(`${o.metadata?.namespace}/${o.metadata?.name}`);
+    for (const o of this.setup.desired.values()) if (isExceptionObject(o) && !liveExceptions.has(`${o.metadata?.namespace}/${o.metadata?.name}`)) objects.push(o);
+    this.clusterEval = await this.setup.judge.cluster(objects, now);
+    this.clusterPassDue = false;
+  }
+
+  /** The cluster's report, in the shape and with the numbers `scan` gives for the same state. */
+  report(base: Pick<ClusterReport, 'name' | 'index' | 'labels' | 'layers' | 'warnings'>): ClusterReport {
+    const findings: Finding[] = [...this.clusterEval.findings];
+    const checks: Record<string, number> = {};
+    let waived = this.clusterEval.waived;
+    for (const e of this.entries.values()) {
+      for (const f of e.findings) findings.push(f);
+      waived += e.waived;
+      if (e.checks) for (const k in e.checks) checks[k] = (checks[k] ?? 0) + e.checks[k];
+    }
+    const evaluation: Evaluation = { findings, waived, objects: this.entries.size, exceptions: this.clusterEval.exceptions, checks };
+    const tallies = tallyPolicies(this.setup.policies, this.setup.judge.engine, evaluation, [...this.kept.values()]);
+    const drift: DriftEntry[] = [];
+    let desired = 0;
+    let inSync = 0;
+    for (const [id, want] of this.setup.desired) {
+      if (isExceptionObject(want)) continue;
+      desired++;
+      const e = this.entries.get(id);
+      if (!e) drift.push({ resource: refOf(want), state: 'missing', diffs: [] });
+      else if (e.drift) drift.push(e.drift);
+      else inSync++;
+    }
+    let unmanaged = 0;
+    for (const e of this.entries.values()) {
+      if (!e.unmanaged) continue;
+      unmanaged++;
+      drift.push({ resource: e.unmanaged, state: 'unmanaged', diffs: [] });
+    }
+    const parts = scoreOf({ desired, inSync, unmanaged }, tallies);
+    return {
+      ...base,
+      status: 'ok',
+      score: parts.score,
+      desired,
+      inSync,
+      objects: this.entries.size,
+      totalWeight: parts.totalWeight,
+      passedWeight: parts.passedWeight,
+      drift,
+      findings: sortFindings(findings),
+      policies: tallies,
+      waived,
+    };
+  }
+
+  private keep(o: KubeObject): void {
+    const kind = typeof o.kind === 'string' ? o.kind : '';
+    if (!this.setup.keptKinds.has(kind) && !isExceptionObject(o)) return;
+    this.kept.set(identityOf(o), slim(o));
+    if (kind === 'Namespace' && groupOf(o.apiVersion) === '') this.nsLabels.set(o.metadata?.name ?? '', o.metadata?.labels ?? {});
+    if (this.setup.keptKinds.has(kind) || isExceptionObject(o)) this.clusterPassDue = true;
+  }
+
+  private forget(id: string, o: KubeObject): void {
+    if (!this.kept.delete(id)) return;
+    if (o.kind === 'Namespace' && groupOf(o.apiVersion) === '') this.nsLabels.delete(o.metadata?.name ?? '');
+    if (this.setup.keptKinds.has(o.kind ?? '') || isExceptionObject(o)) this.clusterPassDue = true;
+  }
+
+  private count(o: KubeObject, delta: number): void {
+    const ns = o.kind === 'Namespace' ? undefined : o.metadata?.namespace;
+    if (!ns) return;
+    const n = (this.nsCount.get(ns) ?? 0) + delta;
+    if (n > 0) this.nsCount.set(ns, n);
+    else this.nsCount.delete(ns);
+  }
+
+  private async judgeObject(o: KubeObject, now?: Date): Promise<ObjectEntry> {
+    const id = identityOf(o);
+    const gk = `${groupOf(o.apiVersion)}/${o.kind ?? ''}/`;
+    const ns = typeof o.metadata?.namespace === 'string' ? o.metadata.namespace : undefined;
+    const rv = typeof o.metadata?.resourceVersion === 'string' ? o.metadata.resourceVersion : undefined;
+    const want = this.setup.desired.get(id);
+    if (isExceptionObject(o)) return { gk, ns, rv, findings: NO_FINDINGS, waived: 0 };
+    const evaluation = await this.setup.judge.object(o, {
+      namespaceLabels: (name) => this.nsLabels.get(name),
+      exceptions: this.clusterEval.exceptions,
+      now,
+    });
+    let drift: DriftEntry | undefined;
+    if (want && !isExceptionObject(want)) {
+      const diffs = diffObject(want, o);
+      if (diffs.length) drift = { resource: refOf(want), state: 'modified', diffs };
+    }
+    let unmanaged: ResourceRef | undefined;
+    if (!want && this.isOwned(o)) {
+      const nsName = o.kind === 'Namespace' ? o.metadata?.name : ns;
+      const ownedByOther = Array.isArray(o.metadata?.ownerReferences) && o.metadata.ownerReferences.length > 0;
+      if (!(typeof nsName === 'string' && this.sys.has(nsName)) && !ownedByOther) unmanaged = refOf(o);
+    }
+    return {
+      gk,
+      ns,
+      rv,
+      findings: evaluation.findings.length ? evaluation.findings : NO_FINDINGS,
+      checks: internChecks(evaluation.checks),
+      waived: evaluation.waived,
+      drift,
+      unmanaged,
+    };
+  }
+}
+
+/** `group/Kind/ns/name` back to an object stub (enough for identity and a DELETED). */
+function stubOf(id: string): KubeObject {
+  const [group, kind, ns, ...rest] = id.split('/');
+  return { apiVersion: group ? `${group}/v1` : 'v1', kind, metadata: { name: rest.join('/'), ...(ns ? { namespace: ns } : {}) } };
+}
