@@ -84,6 +84,7 @@ export class WatchedCluster {
       owned: this.fleet.owned,
       keptKinds: this.keptKinds,
       systemNamespaces: Array.isArray(sys) ? (sys as string[]) : DEFAULT_SYSTEM_NAMESPACES,
+      policyError: () => this.hooks.syncError(this.name, 'policy-error'),
     });
   }
 

@@ -38,6 +38,8 @@ export interface ClusterSetup {
   owned: readonly string[];
   keptKinds: ReadonlySet<string>;
   systemNamespaces: readonly string[];
+  /** A policy could not judge an object (an error finding): counted as a sync error of the cluster. */
+  policyError?: () => void;
 }
 
 export type ApplyResult = 'applied' | 'unchanged' | 'resync';
@@ -262,6 +264,7 @@ export class ClusterState {
       exceptions: this.clusterEval.exceptions,
       now,
     });
+    if (evaluation.findings.some((f) => f.error)) this.setup.policyError?.();
     let drift: DriftEntry | undefined;
     if (want && !isExceptionObject(want)) {
       const diffs = diffObject(want, o);

@@ -34,7 +34,10 @@ export interface WatchFixture {
   close(): Promise<void>;
 }
 
-export async function watchFixture(clusters: { name: string; opts?: ClusterOptions; labels?: Record<string, string> }[], extra: { snapshots?: Record<string, KubeObject[]> } = {}): Promise<WatchFixture> {
+export async function watchFixture(
+  clusters: { name: string; opts?: ClusterOptions; labels?: Record<string, string> }[],
+  extra: { snapshots?: Record<string, KubeObject[]>; timeoutSeconds?: number } = {},
+): Promise<WatchFixture> {
   const api = await startApiDouble();
   const w = attachWatch(api);
   const dir = mkdtempSync(join(tmpdir(), 'fleetgate-watch-'));
@@ -53,7 +56,7 @@ export async function watchFixture(clusters: { name: string; opts?: ClusterOptio
     fleetClusters.push({ name, labels: { region: 'europe', type: 'edge', cohort: '2' }, source: { snapshot: `snap/${name}` } });
   }
   const fleetFile = join(dir, 'fleet.yaml');
-  writeFileSync(fleetFile, stringify({ repo: './repo', layers: [{ path: 'base' }], owned: ['NetworkPolicy'], timeoutSeconds: 3, clusters: fleetClusters }));
+  writeFileSync(fleetFile, stringify({ repo: './repo', layers: [{ path: 'base' }], owned: ['NetworkPolicy'], timeoutSeconds: extra.timeoutSeconds ?? 3, clusters: fleetClusters }));
   return {
     api,
     w,
@@ -68,8 +71,9 @@ export async function watchFixture(clusters: { name: string; opts?: ClusterOptio
   };
 }
 
-export async function startWatch(fx: WatchFixture, tuning = {}): Promise<{ watch: FleetWatch; metrics: WatchMetrics }> {
-  const { policies } = await loadPolicySet([], { builtins: true });
+export async function startWatch(fx: WatchFixture, tuning = {}, policyPaths: string[] = []): Promise<{ watch: FleetWatch; metrics: WatchMetrics }> {
+  const { policies, errors } = await loadPolicySet(policyPaths, { builtins: true });
+  if (errors.length) throw new Error(JSON.stringify(errors));
   const metrics = new WatchMetrics({ defaultMetrics: false });
   const watch = await FleetWatch.start({
     fleet: await fx.fleet(),
