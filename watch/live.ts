@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { KubeObject } from '../src/index.js';
 import type { Connection } from '../scanner/live/http.js';
 import type { Source, WatchedCluster } from './cluster.js';
@@ -112,6 +113,7 @@ export class LiveSource implements Source {
     let attempt = 0;
     while (!this.stopped) {
       const cycle = (this.cycle = new AbortController());
+      setMaxListeners(0, cycle.signal); // every list and relist of the cycle listens to it, one per kind at once
       const ended = new Promise<void>((r) => (this.wake = r));
       const began = Date.now();
       try {
