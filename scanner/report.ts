@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { describeRef, type Finding, type Severity } from '../src/index.js';
-import { BOLD, CYAN, DIM, GREEN, RED, YELLOW, type Paint } from '../src/report/colors.js';
+import { BOLD, CYAN, DIM, GREEN, RED, YELLOW, type Paint } from '../src/report/index.js';
 import type { ClusterReport, FleetReport } from './scan.js';
 import { buildFleetReport } from './scan.js';
 import { round1, SEVERITY_WEIGHT } from './score.js';

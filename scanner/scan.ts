@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { POD_CONTROLLER_KINDS, groupOf, loadPaths, matchesConditions, type Action, type ClusterContext, type Finding, type KubeObject, type Policy } from '../src/index.js';
-import { PolicyRuntime } from '../src/runtime.js';
-import { sortFindings } from '../src/report/summary.js';
+import { PolicyRuntime } from '../src/engine/index.js';
+import { sortFindings } from '../src/report/index.js';
 import { DesiredState } from './desired.js';
 import { computeDrift, type DriftEntry } from './drift.js';
 import type { Fleet, FleetCluster } from './fleet.js';

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
-import { EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/command.js';
-import { clusterContextFromFlags, positiveInt } from '../src/cli/options.js';
-import { loadPolicySet } from '../src/policy-loader.js';
+import { clusterContextFromFlags, EXIT_OK, EXIT_USAGE, positiveInt, UsageError, type Command, type CommandEnv } from '../src/cli/index.js';
+import { loadPolicySet } from '../src/loading/index.js';
 import { FleetFileError, formatFleetError, loadFleet } from '../scanner/fleet.js';
 import { FleetWatch } from './fleet-watch.js';
 import { WatchMetrics } from './metrics.js';
@@ -51,7 +50,7 @@ function parsePort(v: string | undefined): number {
 const log = (msg: string, fields: Record<string, unknown> = {}) =>
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
 
-export async function runWatch(argv: string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
+export async function runWatch(argv: string[], env: CommandEnv, opts: { signal?: AbortSignal } = {}): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -93,7 +92,7 @@ export async function runWatch(argv: string[], opts: { signal?: AbortSignal } = 
   }
   // --action wins over the fleet file, as in scan: fold it into every cluster's own actions
   if (actions && Object.keys(actions).length) fleet = { ...fleet, clusters: fleet.clusters.map((c) => ({ ...c, actions: { ...c.actions, ...actions } })) };
-  const policySet = await loadPolicySet(values.policies ?? [], { builtins: !values['no-builtins'] });
+  const policySet = await loadPolicySet(values.policies ?? [], { builtins: values['no-builtins'] ? [] : await env.builtins() });
   if (policySet.errors.length) {
     process.stderr.write(`fleetgate watch: cannot load policies:\n${policySet.errors.map((e) => `  ${formatFleetError(e)}`).join('\n')}\n`);
     return EXIT_USAGE;
@@ -136,5 +135,5 @@ export async function runWatch(argv: string[], opts: { signal?: AbortSignal } = 
 export const command: Command = {
   summary: 'watch a fleet continuously: metrics, alerts, the live report',
   usage,
-  run: (argv) => runWatch(argv),
+  run: (argv, env) => runWatch(argv, env),
 };

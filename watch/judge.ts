@@ -1,4 +1,5 @@
-import { PolicyRuntime, type ClusterContext, type ClusterEngine, type Evaluation, type KubeObject, type Policy } from '../src/index.js';
+import type { KubeObject, Policy } from '../src/index.js';
+import { PolicyRuntime, type ClusterContext, type ClusterEngine, type Evaluation } from '../src/engine/index.js';
 
 /**
  * The one place the watch talks to the engine. Today it wraps PolicyRuntime (built-in policies in-process, users'

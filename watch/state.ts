@@ -1,5 +1,6 @@
-import { groupOf, identityOf, refOf, type Evaluation, type Finding, type KubeObject, type Policy, type ResourceRef } from '../src/index.js';
-import { sortFindings } from '../src/report/summary.js';
+import { groupOf, identityOf, refOf, type Finding, type KubeObject, type Policy, type ResourceRef } from '../src/index.js';
+import type { Evaluation } from '../src/engine/index.js';
+import { sortFindings } from '../src/report/index.js';
 import { diffObject, type DriftEntry } from '../scanner/drift.js';
 import type { FleetCluster } from '../scanner/fleet.js';
 import type { ClusterReport } from '../scanner/scan.js';

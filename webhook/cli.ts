@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/command.js';
-import { clusterContextFromFlags, parametersFromFlags } from '../src/cli/options.js';
-import { loadPolicySet } from '../src/policy-loader.js';
-import type { Policy } from '../src/dsl.js';
+import { EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/index.js';
+import { clusterContextFromFlags, parametersFromFlags } from '../src/cli/index.js';
+import { loadPolicySet } from '../src/loading/index.js';
+import type { Policy } from '../src/authoring/index.js';
 import { ConfigError, loadConfigFile, mergeSettings, type WebhookConfigFile } from './config.js';
 import { WebhookMetrics } from './metrics.js';
 import { NamespaceCache } from './namespace-cache.js';
@@ -41,7 +41,7 @@ Exit codes: 0 after a clean shutdown, 2 for unusable arguments, config or polici
 export const command: Command = {
   summary: 'run the validating admission webhook (HTTPS)',
   usage,
-  async run(argv) {
+  async run(argv, env) {
     const { values } = parseArgs({
       args: argv,
       allowPositionals: false,
@@ -94,7 +94,7 @@ export const command: Command = {
       else logger.info('no cluster access (no --kubeconfig, not in a pod): namespace labels are unknown to namespace-scope policies');
     }
 
-    const policies: Promise<Policy[]> = loadPolicySet(values.policies ?? []).then((set) => {
+    const policies: Promise<Policy[]> = env.builtins().then((builtins) => loadPolicySet(values.policies ?? [], { builtins })).then((set) => {
       if (set.errors.length) {
         const text = set.errors.map((e) => `${e.file}${e.line ? `:${e.line}${e.column ? `:${e.column}` : ''}` : ''}: ${e.message}`).join('\n');
         throw new UsageError(`cannot load policies:\n${text}`);

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
-import type { ClusterContext } from '../src/context.js';
-import { ACTIONS, type Action } from '../src/types.js';
+import type { ClusterContext } from '../src/engine/index.js';
+import { ACTIONS, type Action } from '../src/model/index.js';
 
 /**
  * The webhook's settings: the `--config FILE` YAML (every key optional) merged under the command-line flags.

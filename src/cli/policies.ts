@@ -1,5 +1,5 @@
-import { loadPolicySet } from '../policy-loader.js';
-import { emit } from '../report/write.js';
+import { loadPolicySet } from '../loading/index.js';
+import { emit } from '../report/index.js';
 import { EXIT_OK, EXIT_USAGE, type Command } from './command.js';
 import { parseArgs } from 'node:util';
 import { oneOf } from './options.js';
@@ -16,10 +16,10 @@ Options:
 export const command: Command = {
   summary: 'list the loaded policies (id, area, severity, action, scope, title)',
   usage,
-  async run(argv) {
+  async run(argv, env) {
     const { values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { policies: { type: 'string', multiple: true }, format: { type: 'string' } } });
     const format = oneOf('--format', values.format, ['table', 'json', 'markdown'] as const, 'table');
-    const { policies, errors } = await loadPolicySet(values.policies ?? []);
+    const { policies, errors } = await loadPolicySet(values.policies ?? [], { builtins: await env.builtins() });
     for (const e of errors) process.stderr.write(`fleetgate policies: ${e.file}: ${e.message}\n`);
     const rows = policies.map((p) => ({
       id: p.id,

@@ -7,14 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { KubeObject } from '../../src/index.js';
-import { loadPolicySet } from '../../src/policy-loader.js';
+import { loadPolicySet } from '../../src/loading/index.js';
+import { builtinPolicies } from '../../policies/index.js';
 import { DesiredState, loadLayers } from '../../scanner/desired.js';
 import { loadFleet, type Fleet } from '../../scanner/fleet.js';
 import { scanFleet, type ClusterReport, type FleetReport } from '../../scanner/scan.js';
 import { FleetWatch } from '../../watch/fleet-watch.js';
 import { WatchMetrics } from '../../watch/metrics.js';
-import { sampleObjects, startApiDouble, type ApiDouble, type ClusterOptions } from '../helpers/api-double.js';
-import { attachWatch, type WatchDouble } from '../helpers/api-watch.js';
+import { sampleObjects, startApiDouble, type ApiDouble, type ClusterOptions } from '../../testkit/api-double.js';
+import { attachWatch, type WatchDouble } from '../../testkit/api-watch.js';
 
 export const TENANTS = 3;
 
@@ -72,7 +73,7 @@ export async function watchFixture(
 }
 
 export async function startWatch(fx: WatchFixture, tuning = {}, policyPaths: string[] = []): Promise<{ watch: FleetWatch; metrics: WatchMetrics }> {
-  const { policies, errors } = await loadPolicySet(policyPaths, { builtins: true });
+  const { policies, errors } = await loadPolicySet(policyPaths, { builtins: builtinPolicies });
   if (errors.length) throw new Error(JSON.stringify(errors));
   const metrics = new WatchMetrics({ defaultMetrics: false });
   const watch = await FleetWatch.start({
@@ -88,7 +89,7 @@ export async function startWatch(fx: WatchFixture, tuning = {}, policyPaths: str
 /** What `fleetgate scan` reports for the fleet as it is now. */
 export async function scanNow(fx: WatchFixture): Promise<FleetReport> {
   const fleet = await fx.fleet();
-  const { policies } = await loadPolicySet([], { builtins: true });
+  const { policies } = await loadPolicySet([], { builtins: builtinPolicies });
   const { layers } = await loadLayers(fleet);
   return scanFleet(fleet, { policies, desired: new DesiredState(layers) });
 }
