@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { realpathSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import type { KubeObject, Policy } from '../src/index.js';
 import { DesiredState, loadLayers } from '../scanner/desired.js';
@@ -24,6 +24,8 @@ export interface WatchTuning {
   backoffMs?: { base: number; max: number };
   /** Debounce of file changes, ms (snapshot folders and the config repo). */
   debounceMs?: number;
+  /** How often the config repo path's symlink target is checked (git-sync swaps it), ms. */
+  repoPollMs?: number;
 }
 
 export interface FleetWatchOptions {
@@ -42,6 +44,8 @@ export class FleetWatch {
   private readonly fingerprints = new Map<string, string>();
   private repoWatcher?: FSWatcher;
   private repoTimer?: NodeJS.Timeout;
+  private repoPoll?: NodeJS.Timeout;
+  private repoReal?: string;
   private rendering: Promise<void> = Promise.resolve();
   private kinds = new Map<string, { apiVersion: string; kind: string }[]>();
 
@@ -130,6 +134,22 @@ export class FleetWatch {
   }
 
   private watchRepo(): void {
+    this.watchRepoFiles();
+    // git-sync (the chart's sidecar) checks each commit out into a new folder and swaps a symlink to it: a watcher
+    // on the old folder hears nothing, so the link's target is polled as well.
+    this.repoReal = realpathOr(this.o.fleet.repo);
+    this.repoPoll = setInterval(() => {
+      const now = realpathOr(this.o.fleet.repo);
+      if (now === this.repoReal) return;
+      this.repoReal = now;
+      this.repoWatcher?.close();
+      this.watchRepoFiles();
+      void this.rerender();
+    }, this.o.tuning?.repoPollMs ?? 5000);
+    this.repoPoll.unref();
+  }
+
+  private watchRepoFiles(): void {
     try {
       this.repoWatcher = fsWatch(this.o.fleet.repo, { recursive: true }, (_event, file) => {
         const f = String(file ?? '');
@@ -180,9 +200,18 @@ export class FleetWatch {
 
   async stop(): Promise<void> {
     clearTimeout(this.repoTimer);
+    clearInterval(this.repoPoll);
     this.repoWatcher?.close();
     await this.rendering;
     await Promise.all(this.clusters.map((c) => c.stop()));
     await this.judge.close();
+  }
+}
+
+function realpathOr(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
   }
 }

@@ -23,6 +23,17 @@ t.test('promtool check rules / test rules', async (t) => {
   t.match(test.stdout, /SUCCESS/);
 });
 
+t.test('the chart ships this rules file and sets its drift threshold', async (t) => {
+  const template = readFileSync(join(ROOT, 'charts/fleetgate/templates/watch-prometheusrule.yaml'), 'utf8');
+  const rules = readFileSync(RULES, 'utf8');
+  const literal = 'fleetgate_cluster_oldest_drift_seconds) > 120';
+  t.match(template, '.Files.Get "files/watch-alerts.yaml"', 'the PrometheusRule includes the file');
+  t.match(template, `replace "${literal}"`, 'and replaces the default threshold');
+  t.equal(rules.split(literal).length - 1, 1, 'which appears exactly once in the rules');
+  const values = readFileSync(join(ROOT, 'charts/fleetgate/values.yaml'), 'utf8');
+  t.match(values, /driftThresholdSeconds: 120/, 'the default is the same 120 s');
+});
+
 async function freePort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
