@@ -5,6 +5,15 @@ import type { Judge } from './judge.js';
 import type { SyncReason } from './kube.js';
 import { ClusterState, type ApplyResult } from './state.js';
 import type { WatchEventType } from './stream.js';
+import type { DriftEntry } from '../scanner/drift.js';
+
+/** A cluster as the metrics show it. */
+export interface ClusterView {
+  up: boolean;
+  score: number | null;
+  drift: { missing: number; modified: number; unmanaged: number };
+  findings: { policy: string; severity: string; action: string; n: number }[];
+}
 
 /**
  * One cluster under watch: its state, its health, and the order things happen in. Every change goes through one
@@ -28,6 +37,8 @@ export interface ClusterHooks {
 
 /** The cluster-scope pass runs at most once per this many ms per cluster. */
 export const CLUSTER_PASS_INTERVAL_MS = 1000;
+/** A busy cluster's report (and metrics) are rebuilt at most once per this many ms. */
+export const REFRESH_INTERVAL_MS = 100;
 
 export class WatchedCluster {
   source?: Source;
@@ -43,7 +54,11 @@ export class WatchedCluster {
   warnings: string[] = [];
   private cached?: ClusterReport;
   private pending: number[] = [];
-  private refreshTimer?: NodeJS.Immediate;
+  private refreshTimer?: NodeJS.Timeout;
+  private lastRefresh = 0;
+  /** What metrics read: rebuilt at most every REFRESH_INTERVAL_MS (a scrape never rebuilds a busy cluster). */
+  private viewCache?: ClusterView;
+  private lastView?: ClusterView;
   private passTimer?: NodeJS.Timeout;
   private lastPass = 0;
   /** identity+state → when this drift was first seen (age of the oldest unreconciled drift). */
@@ -142,6 +157,7 @@ export class WatchedCluster {
     this.failure = undefined;
     this.settled = true;
     this.cached = undefined;
+    this.viewCache = undefined;
   }
 
   /** The source could not read or watch the cluster: up 0, the reason in the report and the metric. */
@@ -151,6 +167,7 @@ export class WatchedCluster {
     this.failure = { status, message: redactSecrets(message) };
     this.settled = true;
     this.cached = undefined;
+    this.viewCache = undefined;
   }
 
   /** Something went wrong that did not stop the watch (a malformed event, a dropped stream): counted only. */
@@ -165,6 +182,7 @@ export class WatchedCluster {
     if (error !== undefined) {
       this.hooks.syncError(this.name, 'desired-render');
       this.cached = undefined;
+    this.viewCache = undefined;
       return; // keep judging against the last desired state that rendered; the report says it is broken
     }
     if (desired === this.desired && !wasBroken) return;
@@ -172,11 +190,13 @@ export class WatchedCluster {
     this.layers = layers;
     this.state = undefined; // the next full read builds a state against the new desired objects
     this.cached = undefined;
+    this.viewCache = undefined;
     this.source?.resync();
   }
 
   private changed(arrived: number): void {
     this.cached = undefined;
+    this.viewCache = undefined;
     this.pending.push(arrived);
     if (this.state?.clusterPassDue) this.scheduleClusterPass();
     else this.scheduleRefresh();
@@ -193,22 +213,45 @@ export class WatchedCluster {
         this.lastPass = performance.now();
         await this.state.runClusterPass();
         this.cached = undefined;
+    this.viewCache = undefined;
         this.scheduleRefresh();
       });
     }, wait);
     this.passTimer.unref();
   }
 
+  /** Rebuilds the report after changes, at most every REFRESH_INTERVAL_MS: that is when a change is "detected". */
   private scheduleRefresh(): void {
     if (this.refreshTimer || this.stopped) return;
-    this.refreshTimer = setImmediate(() => {
+    const wait = Math.max(0, this.lastRefresh + REFRESH_INTERVAL_MS - performance.now());
+    this.refreshTimer = setTimeout(() => {
       this.refreshTimer = undefined;
       if (this.state?.clusterPassDue) return; // the pass will refresh
-      this.report();
+      this.lastRefresh = performance.now();
+      this.view();
       const now = performance.now();
       for (const t of this.pending) this.hooks.detected((now - t) / 1000);
       this.pending = [];
-    });
+    }, wait);
+    this.refreshTimer.unref();
+  }
+
+  /** What metrics show: the view as of the last refresh while one is pending, else a fresh one. */
+  view(): ClusterView {
+    if (this.viewCache) return this.viewCache;
+    if (this.lastView && (this.refreshTimer || this.passTimer)) return this.lastView;
+    let v: ClusterView;
+    const failed = this.desiredError !== undefined || this.health !== 'ok' || !this.state;
+    if (failed) v = { up: false, score: null, drift: { missing: 0, modified: 0, unmanaged: 0 }, findings: [] };
+    else {
+      const s = this.state!.summary();
+      const drift = { missing: 0, modified: 0, unmanaged: 0 };
+      for (const d of s.drift) drift[d.state]++;
+      this.trackDriftAge(s.drift);
+      v = { up: true, score: s.score, drift, findings: [...s.findings] };
+    }
+    this.lastView = v;
+    return (this.viewCache = v);
   }
 
   /** The cluster's report, the shape `scan` writes. */
@@ -221,15 +264,14 @@ export class WatchedCluster {
     else if (this.health === 'down' && this.failure) r = { ...empty, status: this.failure.status, error: this.failure.message };
     else if (!this.state || this.health === 'pending') r = { ...empty, status: 'unreachable', error: 'not synced yet' };
     else r = this.state.report(base);
-    this.trackDriftAge(r);
+    if (r.status === 'ok') this.trackDriftAge(r.drift);
     return (this.cached = r);
   }
 
-  private trackDriftAge(r: ClusterReport): void {
-    if (r.status !== 'ok') return;
+  private trackDriftAge(drift: readonly DriftEntry[]): void {
     const now = Date.now();
     const seen = new Set<string>();
-    for (const d of r.drift) {
+    for (const d of drift) {
       const key = `${d.state}:${identityOf({ apiVersion: d.resource.apiVersion, kind: d.resource.kind, metadata: { name: d.resource.name, namespace: d.resource.namespace } })}`;
       seen.add(key);
       if (!this.driftSince.has(key)) this.driftSince.set(key, now);
@@ -239,7 +281,7 @@ export class WatchedCluster {
 
   /** Age of the oldest drift still present, in seconds (0: none). */
   oldestDriftSeconds(): number {
-    this.report();
+    this.view();
     let oldest = Infinity;
     for (const t of this.driftSince.values()) oldest = Math.min(oldest, t);
     return oldest === Infinity ? 0 : (Date.now() - oldest) / 1000;
@@ -248,7 +290,7 @@ export class WatchedCluster {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.passTimer);
-    if (this.refreshTimer) clearImmediate(this.refreshTimer);
+    clearTimeout(this.refreshTimer);
     await this.source?.stop();
     await this.queue;
   }

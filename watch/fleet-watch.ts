@@ -5,6 +5,7 @@ import type { KubeObject, Policy } from '../src/index.js';
 import { DesiredState, loadLayers } from '../scanner/desired.js';
 import { formatFleetError, type Fleet, type FleetCluster } from '../scanner/fleet.js';
 import { buildFleetReport, kindsToRead, shardClusters, type FleetReport } from '../scanner/scan.js';
+import { fleetScore } from '../scanner/score.js';
 import { WatchedCluster, type ClusterHooks } from './cluster.js';
 import { clusterScopeKinds, createJudge, type Judge } from './judge.js';
 import { Gate, LiveSource } from './live.js';
@@ -192,6 +193,11 @@ export class FleetWatch {
 
   report(): FleetReport {
     return buildFleetReport(this.clusters.map((c) => c.report()), this.o.fleet.file, this.o.shard);
+  }
+
+  /** The fleet score as the metrics show it (from each cluster's current report). */
+  currentScore(): number | null {
+    return fleetScore(this.clusters.map((c) => c.view()));
   }
 
   desiredObjects(c: FleetCluster): ReadonlyMap<string, KubeObject> {

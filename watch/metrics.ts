@@ -26,7 +26,7 @@ export class WatchMetrics {
       registers,
       collect() {
         this.reset();
-        const score = self.fleet?.report().score;
+        const score = self.fleet?.currentScore();
         if (typeof score === 'number') this.set(score);
       },
     });
@@ -38,10 +38,10 @@ export class WatchMetrics {
       collect() {
         this.reset();
         for (const c of clusters()) {
-          const r = c.report();
-          if (r.score === null) continue;
+          const v = c.view();
+          if (v.score === null) continue;
           const l = c.cluster.labels;
-          this.set({ cluster: c.name, region: l.region ?? '', type: l.type ?? '', cohort: l.cohort ?? '' }, r.score);
+          this.set({ cluster: c.name, region: l.region ?? '', type: l.type ?? '', cohort: l.cohort ?? '' }, v.score);
         }
       },
     });
@@ -52,7 +52,7 @@ export class WatchMetrics {
       registers,
       collect() {
         this.reset();
-        for (const c of clusters()) this.set({ cluster: c.name }, c.report().status === 'ok' ? 1 : 0);
+        for (const c of clusters()) this.set({ cluster: c.name }, c.view().up ? 1 : 0);
       },
     });
     new Gauge({
@@ -62,16 +62,7 @@ export class WatchMetrics {
       registers,
       collect() {
         this.reset();
-        for (const c of clusters()) {
-          const counts = new Map<string, { policy: string; severity: string; action: string; n: number }>();
-          for (const f of c.report().findings) {
-            const k = `${f.policy}\0${f.severity}\0${f.action}`;
-            const e = counts.get(k) ?? { policy: f.policy, severity: f.severity, action: f.action, n: 0 };
-            e.n++;
-            counts.set(k, e);
-          }
-          for (const e of counts.values()) this.set({ cluster: c.name, policy: e.policy, severity: e.severity, action: e.action }, e.n);
-        }
+        for (const c of clusters()) for (const e of c.view().findings) this.set({ cluster: c.name, policy: e.policy, severity: e.severity, action: e.action }, e.n);
       },
     });
     new Gauge({
@@ -82,11 +73,9 @@ export class WatchMetrics {
       collect() {
         this.reset();
         for (const c of clusters()) {
-          const r = c.report();
-          if (r.status !== 'ok') continue;
-          const n = { missing: 0, modified: 0, unmanaged: 0 };
-          for (const d of r.drift) n[d.state]++;
-          for (const [state, v] of Object.entries(n)) this.set({ cluster: c.name, state }, v);
+          const v = c.view();
+          if (!v.up) continue;
+          for (const [state, n] of Object.entries(v.drift)) this.set({ cluster: c.name, state }, n);
         }
       },
     });
@@ -97,7 +86,7 @@ export class WatchMetrics {
       registers,
       collect() {
         this.reset();
-        for (const c of clusters()) if (c.report().status === 'ok') this.set({ cluster: c.name }, c.oldestDriftSeconds());
+        for (const c of clusters()) if (c.view().up) this.set({ cluster: c.name }, c.oldestDriftSeconds());
       },
     });
     this.events = new Counter({ name: 'fleetgate_watch_events_total', help: 'Watch events received, per cluster.', labelNames: ['cluster'], registers });

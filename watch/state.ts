@@ -4,8 +4,9 @@ import { sortFindings } from '../src/report/index.js';
 import { diffObject, type DriftEntry } from '../scanner/drift.js';
 import type { FleetCluster } from '../scanner/fleet.js';
 import type { ClusterReport } from '../scanner/scan.js';
-import { scoreOf, tallyPolicies } from '../scanner/score.js';
+import { scoreOf, tallyPolicies, type PolicyTally } from '../scanner/score.js';
 import type { ClusterJudge } from './judge.js';
+import { Totals } from './totals.js';
 
 /**
  * What the watch keeps of one cluster, and how an event changes it. Not the objects: per object only what its
@@ -51,7 +52,7 @@ const checksCache = new Map<string, Readonly<Record<string, number>>>();
 function internChecks(checks: Record<string, number>): Readonly<Record<string, number>> | undefined {
   const keys = Object.keys(checks);
   if (!keys.length) return undefined;
-  const key = keys.map((k) => `${k}=${checks[k]}`).join(',');
+  const key = JSON.stringify(checks);
   let shared = checksCache.get(key);
   if (!shared) {
     if (checksCache.size > 10_000) checksCache.clear();
@@ -92,6 +93,9 @@ export class ClusterState {
   /** Objects per namespace (a label change of a namespace holding none needs no resync). */
   private nsCount = new Map<string, number>();
   private clusterEval: Evaluation = { findings: [], waived: 0, objects: 0, exceptions: [], checks: {} };
+  private totals = new Totals();
+  /** Identities of the unmanaged objects. */
+  private unmanaged = new Set<string>();
   private readonly isOwned: (o: KubeObject) => boolean;
   private readonly sys: ReadonlySet<string>;
   /** Whether the cluster-scope pass is out of date. */
@@ -116,9 +120,11 @@ export class ClusterState {
     const next = new ClusterState(this.setup);
     for (const o of objects) next.keep(o);
     await next.runClusterPass(now);
-    for (const o of objects) next.entries.set(identityOf(o), await next.judgeObject(o, now));
+    for (const o of objects) next.setEntry(identityOf(o), await next.judgeObject(o, now));
     for (const o of objects) next.count(o, 1);
     this.entries = next.entries;
+    this.totals = next.totals;
+    this.unmanaged = next.unmanaged;
     this.kept = next.kept;
     this.nsLabels = next.nsLabels;
     this.nsCount = next.nsCount;
@@ -140,7 +146,7 @@ export class ClusterState {
     }
     if (type === 'DELETED') {
       if (!prev) return 'unchanged';
-      this.entries.delete(id);
+      this.setEntry(id, undefined);
       this.count(o, -1);
       this.forget(id, o);
       return 'applied';
@@ -150,7 +156,7 @@ export class ClusterState {
     this.keep(o);
     const entry = await this.judgeObject(o, now);
     if (!prev) this.count(o, 1);
-    this.entries.set(id, entry);
+    this.setEntry(id, entry);
     return 'applied';
   }
 
@@ -185,49 +191,81 @@ export class ClusterState {
     this.clusterPassDue = false;
   }
 
-  /** The cluster's report, in the shape and with the numbers `scan` gives for the same state. */
-  report(base: Pick<ClusterReport, 'name' | 'index' | 'labels' | 'layers' | 'warnings'>): ClusterReport {
-    const findings: Finding[] = [...this.clusterEval.findings];
-    const checks: Record<string, number> = {};
-    let waived = this.clusterEval.waived;
-    for (const e of this.entries.values()) {
-      for (const f of e.findings) findings.push(f);
-      waived += e.waived;
-      if (e.checks) for (const k in e.checks) checks[k] = (checks[k] ?? 0) + e.checks[k];
+  private setEntry(id: string, e: ObjectEntry | undefined): void {
+    const prev = this.entries.get(id);
+    if (prev) this.totals.account(prev, -1);
+    if (!e) {
+      this.entries.delete(id);
+      this.unmanaged.delete(id);
+      return;
     }
-    const evaluation: Evaluation = { findings, waived, objects: this.entries.size, exceptions: this.clusterEval.exceptions, checks };
-    const tallies = tallyPolicies(this.setup.policies, this.setup.judge.engine, evaluation, [...this.kept.values()]);
-    const drift: DriftEntry[] = [];
+    this.entries.set(id, e);
+    this.totals.account(e, 1);
+    if (e.unmanaged) this.unmanaged.add(id);
+    else this.unmanaged.delete(id);
+  }
+
+  /** Per policy: checks and failed checks, in policy order, as scan's tallyPolicies gives them. */
+  private tallies(): Record<string, PolicyTally> {
+    const clusterOnly: Evaluation = { ...this.clusterEval, checks: {} };
+    const cluster = tallyPolicies(this.setup.policies, this.setup.judge.engine, clusterOnly, [...this.kept.values()]);
+    const out: Record<string, PolicyTally> = {};
+    for (const p of this.setup.policies) {
+      const t = p.scope === 'cluster' ? cluster[p.id] : this.totals.objectTally(p);
+      if (t) out[p.id] = t;
+    }
+    return out;
+  }
+
+  /** Drift in scan's order: desired objects (missing, modified), then unmanaged ones. */
+  private drift(): { entries: DriftEntry[]; desired: number; inSync: number; unmanaged: number } {
+    const entries: DriftEntry[] = [];
     let desired = 0;
     let inSync = 0;
     for (const [id, want] of this.setup.desired) {
       if (isExceptionObject(want)) continue;
       desired++;
       const e = this.entries.get(id);
-      if (!e) drift.push({ resource: refOf(want), state: 'missing', diffs: [] });
-      else if (e.drift) drift.push(e.drift);
+      if (!e) entries.push({ resource: refOf(want), state: 'missing', diffs: [] });
+      else if (e.drift) entries.push(e.drift);
       else inSync++;
     }
-    let unmanaged = 0;
-    for (const e of this.entries.values()) {
-      if (!e.unmanaged) continue;
-      unmanaged++;
-      drift.push({ resource: e.unmanaged, state: 'unmanaged', diffs: [] });
+    for (const id of this.unmanaged) entries.push({ resource: this.entries.get(id)!.unmanaged!, state: 'unmanaged', diffs: [] });
+    return { entries, desired, inSync, unmanaged: this.unmanaged.size };
+  }
+
+  /** What the metrics need, without collecting or sorting findings (a busy cluster is summed, not rebuilt). */
+  summary(): { score: number; drift: DriftEntry[]; findings: Iterable<{ policy: string; severity: string; action: string; n: number }> } {
+    const d = this.drift();
+    const counts = new Map(this.totals.findings);
+    for (const f of this.clusterEval.findings) {
+      const key = `${f.policy}\0${f.severity}\0${f.action}`;
+      const c = counts.get(key);
+      counts.set(key, { policy: f.policy, severity: f.severity, action: f.action, n: (c?.n ?? 0) + 1 });
     }
-    const parts = scoreOf({ desired, inSync, unmanaged }, tallies);
+    return { score: scoreOf(d, this.tallies()).score, drift: d.entries, findings: counts.values() };
+  }
+
+  /** The cluster's report, in the shape and with the numbers `scan` gives for the same state. */
+  report(base: Pick<ClusterReport, 'name' | 'index' | 'labels' | 'layers' | 'warnings'>): ClusterReport {
+    const findings: Finding[] = [...this.clusterEval.findings];
+    for (const e of this.entries.values()) for (const f of e.findings) findings.push(f);
+    const tallies = this.tallies();
+    const d = this.drift();
+    const parts = scoreOf(d, tallies);
     return {
       ...base,
       status: 'ok',
       score: parts.score,
-      desired,
-      inSync,
+      desired: d.desired,
+      inSync: d.inSync,
       objects: this.entries.size,
       totalWeight: parts.totalWeight,
       passedWeight: parts.passedWeight,
-      drift,
+      drift: d.entries,
       findings: sortFindings(findings),
       policies: tallies,
-      waived,
+      waived: this.totals.waived + this.clusterEval.waived,
     };
   }
 
