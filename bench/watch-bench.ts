@@ -103,8 +103,8 @@ async function run() {
       for (let i = 0; i < perTick; i++) {
         const n = names[seq % names.length];
         const list = pods.get(n)!;
-        const p = structuredClone(list[seq % list.length]) as KubeObject;
-        p.metadata!.labels = { ...p.metadata!.labels, 'bench/seq': String(seq++) };
+        const base = list[seq % list.length];
+        const p: KubeObject = { ...base, metadata: { ...base.metadata, labels: { ...base.metadata?.labels, 'bench/seq': String(seq++) } } };
         w.apply(n, 'MODIFIED', p);
         sent++;
       }

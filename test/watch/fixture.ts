@@ -57,7 +57,7 @@ export async function watchFixture(
     fleetClusters.push({ name, labels: { region: 'europe', type: 'edge', cohort: '2' }, source: { snapshot: `snap/${name}` } });
   }
   const fleetFile = join(dir, 'fleet.yaml');
-  writeFileSync(fleetFile, stringify({ repo: './repo', layers: [{ path: 'base' }], owned: ['NetworkPolicy'], timeoutSeconds: extra.timeoutSeconds ?? 3, clusters: fleetClusters }));
+  writeFileSync(fleetFile, stringify({ repo: './repo', layers: [{ path: 'base' }], owned: ['NetworkPolicy'], timeoutSeconds: extra.timeoutSeconds ?? 20, clusters: fleetClusters }));
   return {
     api,
     w,
