@@ -71,7 +71,7 @@ t.test('a cluster that loses its credentials is down with the reason, and comes 
   t.teardown(() => fx.close());
   const { watch, metrics } = await startWatch(fx);
   t.teardown(() => watch.stop());
-  t.ok(await until(() => watch.ready()));
+  t.ok(await until(() => watch.ready()), 'every cluster synced');
   const rotated = watch.clusters.find((c) => c.name === 'rotated')!;
   fx.api.cluster('rotated').faults.unauthorized = true;
   fx.w.faults('rotated').dropAfterMs = 50; // the open streams end; reconnecting is refused
@@ -96,7 +96,7 @@ t.test('an object a policy cannot judge, and a desired state that does not rende
   writeFileSync(join(fx.repo, 'eu', 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: eu, namespace: tenant-00}\ndata: {a: "1"}\n');
   const { watch, metrics } = await startWatch(fx, {}, [join(ROOT, 'test/fixtures/watch/fragile.ts')]);
   t.teardown(() => watch.stop());
-  t.ok(await until(() => watch.ready()));
+  t.ok(await until(() => watch.ready()), 'every cluster synced');
   const par = () => watch.report().clusters.find((c) => c.name === 'par01')!;
 
   fx.w.apply('par01', 'ADDED', pod('odd', { fragile: 'throw' }));
