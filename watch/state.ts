@@ -61,6 +61,28 @@ function internChecks(checks: Record<string, number>): Readonly<Record<string, n
   return shared;
 }
 
+/**
+ * Findings of many objects repeat the same text ("runAsNonRoot != true (pod or container \"web\" …)", the same
+ * JSONPath): one copy of each string is kept for the whole process (bounded), not one per finding.
+ */
+const strings = new Map<string, string>();
+function intern(s: string): string {
+  const known = strings.get(s);
+  if (known !== undefined) return known;
+  if (strings.size > 200_000) strings.clear();
+  strings.set(s, s);
+  return s;
+}
+
+function compact(findings: Finding[]): readonly Finding[] {
+  if (!findings.length) return NO_FINDINGS;
+  for (const f of findings) {
+    f.message = intern(f.message);
+    f.path = intern(f.path);
+  }
+  return findings;
+}
+
 export function isExceptionObject(o: KubeObject): boolean {
   return o.kind === 'PolicyException' && groupOf(o.apiVersion) === 'fleetgate.io';
 }
@@ -293,7 +315,7 @@ export class ClusterState {
 
   private async judgeObject(o: KubeObject, now?: Date): Promise<ObjectEntry> {
     const id = identityOf(o);
-    const gk = `${groupOf(o.apiVersion)}/${o.kind ?? ''}/`;
+    const gk = intern(`${groupOf(o.apiVersion)}/${o.kind ?? ''}/`);
     const ns = typeof o.metadata?.namespace === 'string' ? o.metadata.namespace : undefined;
     const rv = typeof o.metadata?.resourceVersion === 'string' ? o.metadata.resourceVersion : undefined;
     const want = this.setup.desired.get(id);
@@ -319,7 +341,7 @@ export class ClusterState {
       gk,
       ns,
       rv,
-      findings: evaluation.findings.length ? evaluation.findings : NO_FINDINGS,
+      findings: compact(evaluation.findings),
       checks: internChecks(evaluation.checks),
       waived: evaluation.waived,
       drift,
