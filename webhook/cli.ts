@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/index.js';
 import { clusterContextFromFlags, parametersFromFlags } from '../src/cli/index.js';
 import { loadPolicySet } from '../src/loading/index.js';
+import { actionMap, effectiveActions, rolloutsAmong } from '../src/engine/index.js';
 import type { Policy } from '../src/authoring/index.js';
 import { ConfigError, loadConfigFile, mergeSettings, type WebhookConfigFile } from './config.js';
 import { WebhookMetrics } from './metrics.js';
@@ -78,7 +79,8 @@ export const command: Command = {
         throw err;
       }
     }
-    const settings = mergeSettings(file, { ...clusterContextFromFlags(values['cluster-label'], values.action), parameters: parametersFromFlags(values.param) });
+    const flags = { ...clusterContextFromFlags(values['cluster-label'], values.action), parameters: parametersFromFlags(values.param) };
+    const settings = mergeSettings(file, flags);
 
     const logger = pino({
       level,
@@ -98,6 +100,13 @@ export const command: Command = {
       if (set.errors.length) {
         const text = set.errors.map((e) => `${e.file}${e.line ? `:${e.line}${e.column ? `:${e.column}` : ''}` : ''}: ${e.message}`).join('\n');
         throw new UsageError(`cannot load policies:\n${text}`);
+      }
+      // The config's PolicyRollouts set the action of the policies they name for this cluster's cohort; that needs
+      // the policy ids, so it is settled here, before the server binds settings.cluster to the loaded policies.
+      const rollouts = rolloutsAmong(file.rollouts ?? []).rollouts;
+      if (rollouts.length) {
+        const effective = effectiveActions(set.policies, file.actions ?? {}, flags.actions ?? {}, rollouts, { labels: settings.cluster.labels ?? {} });
+        settings.cluster = { ...settings.cluster, actions: actionMap(effective) };
       }
       return set.policies;
     });

@@ -8,7 +8,7 @@ import { formatPretty } from '../report/index.js';
 import { formatSarif } from '../report/index.js';
 import { failsThreshold, sortFindings, summarize, type LintReport } from '../report/index.js';
 import { emit } from '../report/index.js';
-import { PolicyRuntime } from '../engine/index.js';
+import { PolicyRuntime, applyRollouts } from '../engine/index.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './command.js';
 import { parseArgs } from 'node:util';
 import { clusterContextFromFlags, oneOf, parametersFromFlags, positiveInt, readStdin, severityThreshold } from './options.js';
@@ -79,9 +79,11 @@ export const command: Command = {
     }
 
     const timeoutMs = positiveInt('--policy-timeout', values['policy-timeout'], 10_000);
-    const runtime = await PolicyRuntime.create(policySet.policies, cluster, { timeoutMs });
+    // PolicyRollouts among the files set the action of the policies they name for this cluster's cohort.
+    const rolled = applyRollouts(cluster, policySet.policies, loaded.resources);
+    const runtime = await PolicyRuntime.create(policySet.policies, rolled.context, { timeoutMs });
     const evaluation = await runtime.evaluate(loaded.resources).finally(() => runtime.close());
-    const findings = sortFindings(evaluation.findings);
+    const findings = sortFindings([...rolled.findings, ...evaluation.findings]);
     const report: LintReport = {
       findings,
       errors: loaded.errors,

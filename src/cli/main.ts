@@ -7,7 +7,7 @@ export const BUILTIN_COMMANDS: Record<string, CommandLoader> = {
 };
 
 /** Commands in `--help` order, with the one-line summary each. */
-const ORDER = ['lint', 'test', 'policies', 'serve', 'scan', 'watch'];
+const ORDER = ['lint', 'test', 'policies', 'serve', 'scan', 'watch', 'rollout'];
 
 export async function main(argv: string[], commands: Record<string, CommandLoader>, env: CommandEnv): Promise<number> {
   const [name, ...rest] = argv;

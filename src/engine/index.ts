@@ -14,3 +14,22 @@ export { inProcessEvaluator } from './evaluator.js';
 export type { Evaluator } from './evaluator.js';
 export { PolicyRuntime } from './runtime.js';
 export type { SandboxOptions } from './sandbox/pool.js';
+export {
+  ROLLOUT_INVALID,
+  ROLLOUT_KIND,
+  actionMap,
+  applyRollouts,
+  effectiveActions,
+  isRolloutObject,
+  parseDuration,
+  parseRollout,
+  rolloutAction,
+  rolloutActions,
+  rolloutNames,
+  rolloutsAmong,
+  rolloutInvalidFinding,
+  stageBatches,
+} from './rollouts.js';
+export type { EffectiveAction, PolicyRollout, RolloutAction, RolloutStage } from './rollouts.js';
+export { clusterActions, nextStep, stagePlans } from './rollout-plan.js';
+export type { ClusterAction, FleetMember, NextStep, StagePlan, StageState } from './rollout-plan.js';
