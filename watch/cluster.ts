@@ -1,6 +1,7 @@
 import { DEFAULT_SYSTEM_NAMESPACES, identityOf, type KubeObject } from '../src/index.js';
 import type { Fleet, FleetCluster } from '../scanner/fleet.js';
 import { clusterContextOf, redactSecrets, type ClusterReport, type ClusterStatus } from '../scanner/scan.js';
+import { rolloutsAmong } from '../src/engine/index.js';
 import type { Judge } from './judge.js';
 import type { SyncReason } from './kube.js';
 import { ClusterState, type ApplyResult } from './state.js';
@@ -89,7 +90,9 @@ export class WatchedCluster {
   }
 
   private newState(): ClusterState {
-    const ctx = clusterContextOf(this.fleet, this.cluster);
+    // PolicyRollouts of the desired state set the effective actions, as in scan
+    const { rollouts } = rolloutsAmong(this.desired.values());
+    const ctx = clusterContextOf(this.fleet, this.cluster, {}, { rollouts, policies: this.judge.policies });
     const sys = ctx.parameters?.systemNamespaces;
     return new ClusterState({
       cluster: this.cluster,

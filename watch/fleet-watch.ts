@@ -6,6 +6,7 @@ import { DesiredState, loadLayers } from '../scanner/desired.js';
 import { formatFleetError, type Fleet, type FleetCluster } from '../scanner/fleet.js';
 import { buildFleetReport, kindsToRead, shardClusters, type FleetReport } from '../scanner/scan.js';
 import { fleetScore } from '../scanner/score.js';
+import { rolloutProgress } from '../scanner/rollouts.js';
 import { WatchedCluster, type ClusterHooks } from './cluster.js';
 import { clusterScopeKinds, createJudge, type Judge } from './judge.js';
 import { Gate, LiveSource } from './live.js';
@@ -192,7 +193,7 @@ export class FleetWatch {
   }
 
   report(): FleetReport {
-    return buildFleetReport(this.clusters.map((c) => c.report()), this.o.fleet.file, this.o.shard);
+    return buildFleetReport(this.clusters.map((c) => c.report()), this.o.fleet.file, this.o.shard, rolloutProgress(this.o.fleet, this.desired));
   }
 
   /** The fleet score as the metrics show it (from each cluster's current report). */

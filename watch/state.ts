@@ -1,5 +1,5 @@
 import { groupOf, identityOf, refOf, type Finding, type KubeObject, type Policy, type ResourceRef } from '../src/index.js';
-import type { Evaluation } from '../src/engine/index.js';
+import { isRolloutObject, type Evaluation } from '../src/engine/index.js';
 import { sortFindings } from '../src/report/index.js';
 import { diffObject, type DriftEntry } from '../scanner/drift.js';
 import type { FleetCluster } from '../scanner/fleet.js';
@@ -82,6 +82,9 @@ function compact(findings: Finding[]): readonly Finding[] {
   }
   return findings;
 }
+
+/** Objects only the config repo needs to hold (waivers, rollouts): never drift when absent from a cluster. */
+const repoOnly = (o: KubeObject) => isExceptionObject(o) || isRolloutObject(o);
 
 export function isExceptionObject(o: KubeObject): boolean {
   return o.kind === 'PolicyException' && groupOf(o.apiVersion) === 'fleetgate.io';
@@ -245,7 +248,7 @@ export class ClusterState {
     let desired = 0;
     let inSync = 0;
     for (const [id, want] of this.setup.desired) {
-      if (isExceptionObject(want)) continue;
+      if (repoOnly(want)) continue;
       desired++;
       const e = this.entries.get(id);
       if (!e) entries.push({ resource: refOf(want), state: 'missing', diffs: [] });
@@ -327,7 +330,7 @@ export class ClusterState {
     });
     if (evaluation.findings.some((f) => f.error)) this.setup.policyError?.();
     let drift: DriftEntry | undefined;
-    if (want && !isExceptionObject(want)) {
+    if (want && !repoOnly(want)) {
       const diffs = diffObject(want, o);
       if (diffs.length) drift = { resource: refOf(want), state: 'modified', diffs };
     }
