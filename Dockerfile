@@ -23,6 +23,7 @@ COPY policies ./policies
 COPY webhook ./webhook
 COPY scanner ./scanner
 COPY history ./history
+COPY watch ./watch
 RUN npx tsc -p tsconfig.json
 
 FROM ${NODE_IMAGE} AS deps

@@ -222,10 +222,15 @@ export interface ApiDouble {
   cluster(name: string): DoubleCluster;
   /** `https://127.0.0.1:PORT/clusters/NAME` */
   serverUrl(name: string): string;
+  /** Serves `?watch=1` requests on list paths (see api-watch.ts); without one they are answered as lists. */
+  onWatch(handler: WatchHandler): void;
   /** Writes a kubeconfig with one context (named like the cluster), cluster and user per name; returns the path. */
   writeKubeconfig(file: string, names: string[], opts?: KubeconfigOptions): string;
   close(): Promise<void>;
 }
+
+/** Takes over a watch request after authentication and the hang/drip faults (api-watch.ts implements one). */
+export type WatchHandler = (cluster: DoubleCluster, route: { group: string; version: string; resource: string; namespace?: string }, url: URL, res: ServerResponse, rec: RequestRecord) => void;
 
 let certCache: Promise<{ cert: string; key: string; clientCert: string; clientKey: string }> | undefined;
 
@@ -265,6 +270,7 @@ export async function startApiDouble(): Promise<ApiDouble> {
   const requests: RequestRecord[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let closing = false;
+  let watchHandler: WatchHandler | undefined;
 
   const later = (ms: number, fn: () => void) => {
     const t = setTimeout(() => {
@@ -344,6 +350,8 @@ export async function startApiDouble(): Promise<ApiDouble> {
 
     const route = parseRoute(path);
     const isList = route?.type === 'list';
+    const watching = url.searchParams.get('watch');
+    if (watchHandler && isList && (watching === '1' || watching === 'true')) return watchHandler(cluster, route, url, res, rec);
     const counted = (key: 'serverErrors' | 'tooManyRequests' | 'resetMidBody' | 'truncatedJson' | 'dropConnection'): boolean => {
       const n = f[key];
       if (!n || n <= 0 || (!isList && f.faultOn !== 'all')) return false;
@@ -521,6 +529,9 @@ export async function startApiDouble(): Promise<ApiDouble> {
     },
     cluster: clusterNamed,
     serverUrl,
+    onWatch(handler) {
+      watchHandler = handler;
+    },
     writeKubeconfig(file, names, opts = {}) {
       const b64 = (s: string) => Buffer.from(s).toString('base64');
       const doc = {

@@ -9,7 +9,7 @@ export const BUILTIN_COMMANDS: Record<string, CommandLoader> = {
 };
 
 /** Commands in `--help` order, with the one-line summary each. */
-const ORDER = ['lint', 'test', 'policies', 'serve', 'scan', 'history', 'rollout', 'init', 'version'];
+const ORDER = ['lint', 'test', 'policies', 'serve', 'scan', 'watch', 'history', 'rollout', 'init', 'version'];
 
 export async function main(argv: string[], commands: Record<string, CommandLoader>, env: CommandEnv): Promise<number> {
   const [name, ...rest] = argv;

@@ -1,0 +1,188 @@
+/**
+ * `fleetgate watch` against the API double on loopback: N clusters × ~500 objects with watch streams.
+ *
+ *   npx tsc -p . && node dist/bench/watch-bench.js [--clusters 100] [--rate 1000] [--seconds 30] [--probes 40] [--runs 3]
+ *
+ * Per run: (1) `fleetgate scan` of the fleet (a child process) — the baseline; (2) `fleetgate watch` (a child
+ * process) from start to /readyz 200 — the initial sync; (3) for `--seconds`, the double streams `--rate` MODIFIED
+ * events/s spread over every cluster (pod label changes, each re-judged), while `--probes` times a drift is planted
+ * on one cluster (a desired Deployment's image) and /metrics is polled until fleetgate_cluster_drift_objects shows
+ * it: change → /metrics latency; (4) the watch's RSS after sync and at the end (peak from /proc VmHWM).
+ * The double runs in this process, the watch and the scan in their own.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { KubeObject } from '../src/index.js';
+import { sampleObjects, startApiDouble } from '../testkit/api-double.js';
+import { attachWatch } from '../testkit/api-watch.js';
+import { machine, median } from './lib.js';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+}
+const CLUSTERS = arg('clusters', 100);
+const RATE = arg('rate', 1000);
+const SECONDS = arg('seconds', 30);
+const PROBES = arg('probes', 40);
+const RUNS = arg('runs', 3);
+const BIN = new URL('../../bin/fleetgate', import.meta.url).pathname;
+
+/** ~500 objects: 24 tenant namespaces of 7 objects + 13 pods each, plus the system ones. */
+const objectsFor = () => sampleObjects({ namespaces: 24, podsPerNamespace: 13 });
+
+function node(args: string[]) {
+  // the CLI as a user starts it (no test loaders in NODE_OPTIONS)
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  return spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function rssMb(pid: number): { rss: number; peak: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0);
+  return { rss: Math.round(kb('VmRSS') / 1024), peak: Math.round(kb('VmHWM') / 1024) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function run() {
+  const api = await startApiDouble();
+  const w = attachWatch(api, { logSize: 2000 });
+  const dir = mkdtempSync(join(tmpdir(), 'fleetgate-watch-bench-'));
+  try {
+    const names = Array.from({ length: CLUSTERS }, (_, i) => `c${String(i).padStart(4, '0')}`);
+    mkdirSync(join(dir, 'repo/base'), { recursive: true });
+    const desired = objectsFor().filter((o) => ['Namespace', 'ResourceQuota', 'NetworkPolicy', 'Deployment'].includes(o.kind!));
+    writeFileSync(join(dir, 'repo/base/objects.yaml'), desired.map((o) => stringify(o)).join('---\n'));
+    const clusters = names.map((n) => {
+      api.addCluster(n, { objects: objectsFor() });
+      return { name: n, labels: { region: 'europe', type: 'edge', cohort: '1' }, source: { kubeconfig: api.writeKubeconfig(join(dir, `${n}.kubeconfig`), [n]), context: n } };
+    });
+    const fleet = join(dir, 'fleet.yaml');
+    writeFileSync(fleet, stringify({ repo: './repo', layers: [{ path: 'base' }], owned: ['NetworkPolicy'], clusters }));
+    const objects = api.cluster(names[0]).objects.length;
+
+    // (1) the scan of the same fleet
+    let t0 = performance.now();
+    const scan = node(['scan', '--fleet', fleet, '--format', 'json', '--output', join(dir, 'scan.json'), '--concurrency', '16']);
+    const scanCode = await new Promise((r) => scan.on('close', r));
+    const scanMs = performance.now() - t0;
+
+    // (2) the watch's initial sync
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    t0 = performance.now();
+    const watch = node(['watch', '--fleet', fleet, '--host', '127.0.0.1', '--port', String(port)]);
+    let log = '';
+    watch.stderr!.setEncoding('utf8').on('data', (d) => (log += d));
+    const get = async (p: string) => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}${p}`);
+        return { status: res.status, text: await res.text() };
+      } catch {
+        return { status: 0, text: '' };
+      }
+    };
+    while ((await get('/readyz')).status !== 200) {
+      if (watch.exitCode !== null) throw new Error(`watch exited: ${log}`);
+      await sleep(100);
+    }
+    const syncMs = performance.now() - t0;
+    const afterSync = rssMb(watch.pid!);
+
+    // (3) background events at RATE/s over every cluster, and planted drifts on c0000 timed to /metrics
+    let seq = 0;
+    const pods = new Map(names.map((n) => [n, api.cluster(n).objects.filter((o) => o.kind === 'Pod')]));
+    const tick = 10;
+    const perTick = Math.max(1, Math.round((RATE * tick) / 1000));
+    let sent = 0;
+    const load = setInterval(() => {
+      for (let i = 0; i < perTick; i++) {
+        const n = names[seq % names.length];
+        const list = pods.get(n)!;
+        const base = list[seq % list.length];
+        const p: KubeObject = { ...base, metadata: { ...base.metadata, labels: { ...base.metadata?.labels, 'bench/seq': String(seq++) } } };
+        w.apply(n, 'MODIFIED', p);
+        sent++;
+      }
+    }, tick);
+    const probe = names[0];
+    const web = api.cluster(probe).objects.find((o) => o.kind === 'Deployment' && o.metadata?.namespace === 'tenant-00')!;
+    const latencies: number[] = [];
+    const loadStart = performance.now();
+    const interval = (SECONDS * 1000) / PROBES;
+    const modified = async () => {
+      const m = /fleetgate_cluster_drift_objects\{cluster="c0000",state="modified"\} (\d+)/.exec((await get('/metrics')).text);
+      return m ? Number(m[1]) : -1;
+    };
+    for (let i = 0; i < PROBES; i++) {
+      const want = i % 2 === 0 ? 1 : 0; // alternately plant and undo the drift
+      const d = structuredClone(web) as KubeObject;
+      (d.spec as any).template.spec.containers[0].image = want ? `nginx:probe-${i}` : (web.spec as any).template.spec.containers[0].image;
+      const at = performance.now();
+      w.apply(probe, 'MODIFIED', d);
+      while ((await modified()) !== want) {
+        if (performance.now() - at > 30_000) throw new Error('a probe did not show within 30 s');
+        await sleep(20);
+      }
+      latencies.push(performance.now() - at);
+      const next = loadStart + (i + 1) * interval;
+      if (next > performance.now()) await sleep(next - performance.now());
+    }
+    clearInterval(load);
+    const loadSeconds = (performance.now() - loadStart) / 1000;
+    await sleep(500);
+    const end = rssMb(watch.pid!);
+    const metrics = (await get('/metrics')).text;
+    const events = [...metrics.matchAll(/^fleetgate_watch_events_total\{[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+    watch.kill('SIGTERM');
+    const stopCode = await new Promise((r) => watch.on('close', r));
+    latencies.sort((a, b) => a - b);
+    const pct = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]);
+    return {
+      clusters: CLUSTERS,
+      objectsPerCluster: objects,
+      scanMs: Math.round(scanMs),
+      scanCode,
+      syncMs: Math.round(syncMs),
+      syncOverScan: Math.round((syncMs / scanMs) * 100) / 100,
+      eventsPerSecond: Math.round(sent / loadSeconds),
+      eventsReceived: events,
+      probeP50Ms: pct(0.5),
+      probeP99Ms: pct(0.99),
+      probeMaxMs: Math.round(latencies[latencies.length - 1]),
+      rssAfterSyncMb: afterSync.rss,
+      rssEndMb: end.rss,
+      rssPeakMb: end.peak,
+      stopCode,
+    };
+  } finally {
+    await api.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const runs: Awaited<ReturnType<typeof run>>[] = [];
+for (let i = 0; i < RUNS; i++) {
+  const r = await run();
+  runs.push(r);
+  console.error(`run ${i + 1}: ${JSON.stringify(r)}`);
+}
+const med = (k: keyof (typeof runs)[number]) => median(runs.map((r) => Number(r[k])));
+console.log(
+  JSON.stringify(
+    {
+      machine: machine(),
+      clusters: CLUSTERS,
+      rate: RATE,
+      seconds: SECONDS,
+      median: { scanMs: med('scanMs'), syncMs: med('syncMs'), syncOverScan: med('syncOverScan'), probeP99Ms: med('probeP99Ms'), probeP50Ms: med('probeP50Ms'), rssPeakMb: med('rssPeakMb'), eventsPerSecond: med('eventsPerSecond') },
+      runs,
+    },
+    null,
+    2,
+  ),
+);

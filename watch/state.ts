@@ -1,0 +1,360 @@
+import { groupOf, identityOf, refOf, type Finding, type KubeObject, type Policy, type ResourceRef } from '../src/index.js';
+import { isRolloutObject, type Evaluation } from '../src/engine/index.js';
+import { sortFindings } from '../src/report/index.js';
+import { diffObject, type DriftEntry } from '../scanner/drift.js';
+import type { FleetCluster } from '../scanner/fleet.js';
+import type { ClusterReport } from '../scanner/scan.js';
+import { scoreOf, tallyPolicies, type PolicyTally } from '../scanner/score.js';
+import type { ClusterJudge } from './judge.js';
+import { Totals } from './totals.js';
+
+/**
+ * What the watch keeps of one cluster, and how an event changes it. Not the objects: per object only what its
+ * judgement produced (findings, the checks it counted, its drift against the desired state) and its resourceVersion.
+ * Whole objects are kept only for the kinds cluster-scope policies read (Namespaces, NetworkPolicies, quotas …) and
+ * PolicyExceptions: that small inventory is what the coalesced cluster-scope pass runs on.
+ *
+ * A change that alters how *other* objects are judged — a PolicyException, or the labels of a Namespace that holds
+ * objects — cannot be applied from one object; `apply` answers 'resync' and the source re-reads the cluster.
+ */
+
+export interface ObjectEntry {
+  /** `group/Kind/`: the prefix of the identity, for a relist of one kind. */
+  readonly gk: string;
+  readonly ns?: string;
+  readonly rv?: string;
+  readonly findings: readonly Finding[];
+  readonly checks?: Readonly<Record<string, number>>;
+  readonly waived: number;
+  /** A desired object that differs live (modified); undefined when in sync or not desired. */
+  readonly drift?: DriftEntry;
+  /** A live object of an owned kind the repo does not declare: its reference. */
+  readonly unmanaged?: ResourceRef;
+}
+
+export interface ClusterSetup {
+  cluster: FleetCluster;
+  judge: ClusterJudge;
+  policies: readonly Policy[];
+  desired: ReadonlyMap<string, KubeObject>;
+  owned: readonly string[];
+  keptKinds: ReadonlySet<string>;
+  systemNamespaces: readonly string[];
+  /** A policy could not judge an object (an error finding): counted as a sync error of the cluster. */
+  policyError?: () => void;
+}
+
+export type ApplyResult = 'applied' | 'unchanged' | 'resync';
+
+const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
+/** Many objects count the same checks ({pss.baseline: 1, …}): share one frozen record per distinct set. */
+const checksCache = new Map<string, Readonly<Record<string, number>>>();
+function internChecks(checks: Record<string, number>): Readonly<Record<string, number>> | undefined {
+  const keys = Object.keys(checks);
+  if (!keys.length) return undefined;
+  const key = JSON.stringify(checks);
+  let shared = checksCache.get(key);
+  if (!shared) {
+    if (checksCache.size > 10_000) checksCache.clear();
+    checksCache.set(key, (shared = Object.freeze(checks)));
+  }
+  return shared;
+}
+
+/**
+ * Findings of many objects repeat the same text ("runAsNonRoot != true (pod or container \"web\" …)", the same
+ * JSONPath): one copy of each string is kept for the whole process (bounded), not one per finding.
+ */
+const strings = new Map<string, string>();
+function intern(s: string): string {
+  const known = strings.get(s);
+  if (known !== undefined) return known;
+  if (strings.size > 200_000) strings.clear();
+  strings.set(s, s);
+  return s;
+}
+
+function compact(findings: Finding[]): readonly Finding[] {
+  if (!findings.length) return NO_FINDINGS;
+  for (const f of findings) {
+    f.message = intern(f.message);
+    f.path = intern(f.path);
+  }
+  return findings;
+}
+
+/** Objects only the config repo needs to hold (waivers, rollouts): never drift when absent from a cluster. */
+const repoOnly = (o: KubeObject) => isExceptionObject(o) || isRolloutObject(o);
+
+export function isExceptionObject(o: KubeObject): boolean {
+  return o.kind === 'PolicyException' && groupOf(o.apiVersion) === 'fleetgate.io';
+}
+
+function ownedMatcher(owned: readonly string[]): (o: KubeObject) => boolean {
+  const set = owned.map((k) => {
+    const slash = k.lastIndexOf('/');
+    return slash < 0 ? { kind: k } : { group: k.slice(0, slash), kind: k.slice(slash + 1) };
+  });
+  return (o) => set.some((k) => k.kind === o.kind && (k.group === undefined || k.group === groupOf(o.apiVersion)));
+}
+
+/** Server bookkeeping no policy reads: dropped from the objects kept whole. */
+function slim(o: KubeObject): KubeObject {
+  if (!o.metadata?.managedFields) return o;
+  const { managedFields: _, ...metadata } = o.metadata as Record<string, unknown>;
+  return { ...o, metadata } as KubeObject;
+}
+
+const sameLabels = (a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean => {
+  const ka = Object.keys(a ?? {});
+  return ka.length === Object.keys(b ?? {}).length && ka.every((k) => a![k] === b?.[k]);
+};
+
+export class ClusterState {
+  private entries = new Map<string, ObjectEntry>();
+  /** Objects kept whole (cluster-scope kinds, Namespaces, PolicyExceptions), by identity. */
+  private kept = new Map<string, KubeObject>();
+  private nsLabels = new Map<string, Record<string, string>>();
+  /** Objects per namespace (a label change of a namespace holding none needs no resync). */
+  private nsCount = new Map<string, number>();
+  private clusterEval: Evaluation = { findings: [], waived: 0, objects: 0, exceptions: [], checks: {} };
+  private totals = new Totals();
+  /** Identities of the unmanaged objects. */
+  private unmanaged = new Set<string>();
+  private readonly isOwned: (o: KubeObject) => boolean;
+  private readonly sys: ReadonlySet<string>;
+  /** Whether the cluster-scope pass is out of date. */
+  clusterPassDue = false;
+
+  constructor(readonly setup: ClusterSetup) {
+    this.isOwned = ownedMatcher(setup.owned);
+    this.sys = new Set(setup.systemNamespaces);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Kept whole, for the memory figures. */
+  get keptCount(): number {
+    return this.kept.size;
+  }
+
+  /** A fresh, complete state from a full read (initial list, resync, snapshot file change). */
+  async replaceAll(objects: readonly KubeObject[], now?: Date): Promise<void> {
+    const next = new ClusterState(this.setup);
+    for (const o of objects) next.keep(o);
+    await next.runClusterPass(now);
+    for (const o of objects) next.setEntry(identityOf(o), await next.judgeObject(o, now));
+    for (const o of objects) next.count(o, 1);
+    this.entries = next.entries;
+    this.totals = next.totals;
+    this.unmanaged = next.unmanaged;
+    this.kept = next.kept;
+    this.nsLabels = next.nsLabels;
+    this.nsCount = next.nsCount;
+    this.clusterEval = next.clusterEval;
+    this.clusterPassDue = false;
+  }
+
+  /** One watch event. */
+  async apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', o: KubeObject, now?: Date): Promise<ApplyResult> {
+    const id = identityOf(o);
+    const prev = this.entries.get(id);
+    if (isExceptionObject(o)) return 'resync';
+    if (o.kind === 'Namespace' && groupOf(o.apiVersion) === '') {
+      const name = o.metadata?.name ?? '';
+      const before = this.nsLabels.get(name);
+      const after = type === 'DELETED' ? undefined : (o.metadata?.labels ?? {});
+      const changed = (before === undefined) !== (after === undefined) || !sameLabels(before, after);
+      if (changed && (this.nsCount.get(name) ?? 0) > 0) return 'resync';
+    }
+    if (type === 'DELETED') {
+      if (!prev) return 'unchanged';
+      this.setEntry(id, undefined);
+      this.count(o, -1);
+      this.forget(id, o);
+      return 'applied';
+    }
+    const rv = o.metadata?.resourceVersion;
+    if (prev && rv !== undefined && prev.rv === rv) return 'unchanged';
+    this.keep(o);
+    const entry = await this.judgeObject(o, now);
+    if (!prev) this.count(o, 1);
+    this.setEntry(id, entry);
+    return 'applied';
+  }
+
+  /** A relist of one kind (after 410 Gone or a malformed event): the informer's Replace. */
+  async replaceKind(group: string, kind: string, objects: readonly KubeObject[], now?: Date): Promise<ApplyResult> {
+    const gk = `${group}/${kind}/`;
+    const seen = new Set<string>();
+    let result: ApplyResult = 'unchanged';
+    for (const o of objects) {
+      seen.add(identityOf(o));
+      const r = await this.apply(this.entries.has(identityOf(o)) ? 'MODIFIED' : 'ADDED', o, now);
+      if (r === 'resync') return r;
+      if (r === 'applied') result = r;
+    }
+    for (const [id, e] of [...this.entries]) {
+      if (e.gk !== gk || seen.has(id)) continue;
+      const ref = this.kept.get(id) ?? stubOf(id);
+      const r = await this.apply('DELETED', ref, now);
+      if (r === 'resync') return r;
+      result = 'applied';
+    }
+    return result;
+  }
+
+  /** Cluster-scope policies over the kept inventory, plus the repo's waivers that are not applied live (as scan does). */
+  async runClusterPass(now?: Date): Promise<void> {
+    const objects = [...this.kept.values()];
+    const liveExceptions = new Set<string>();
+    for (const o of objects) if (isExceptionObject(o)) liveExceptions.add(`${o.metadata?.namespace}/${o.metadata?.name}`);
+    for (const o of this.setup.desired.values()) if (isExceptionObject(o) && !liveExceptions.has(`${o.metadata?.namespace}/${o.metadata?.name}`)) objects.push(o);
+    this.clusterEval = await this.setup.judge.cluster(objects, now);
+    this.clusterPassDue = false;
+  }
+
+  private setEntry(id: string, e: ObjectEntry | undefined): void {
+    const prev = this.entries.get(id);
+    if (prev) this.totals.account(prev, -1);
+    if (!e) {
+      this.entries.delete(id);
+      this.unmanaged.delete(id);
+      return;
+    }
+    this.entries.set(id, e);
+    this.totals.account(e, 1);
+    if (e.unmanaged) this.unmanaged.add(id);
+    else this.unmanaged.delete(id);
+  }
+
+  /** Per policy: checks and failed checks, in policy order, as scan's tallyPolicies gives them. */
+  private tallies(): Record<string, PolicyTally> {
+    const clusterOnly: Evaluation = { ...this.clusterEval, checks: {} };
+    const cluster = tallyPolicies(this.setup.policies, this.setup.judge.engine, clusterOnly, [...this.kept.values()]);
+    const out: Record<string, PolicyTally> = {};
+    for (const p of this.setup.policies) {
+      const t = p.scope === 'cluster' ? cluster[p.id] : this.totals.objectTally(p);
+      if (t) out[p.id] = t;
+    }
+    return out;
+  }
+
+  /** Drift in scan's order: desired objects (missing, modified), then unmanaged ones. */
+  private drift(): { entries: DriftEntry[]; desired: number; inSync: number; unmanaged: number } {
+    const entries: DriftEntry[] = [];
+    let desired = 0;
+    let inSync = 0;
+    for (const [id, want] of this.setup.desired) {
+      if (repoOnly(want)) continue;
+      desired++;
+      const e = this.entries.get(id);
+      if (!e) entries.push({ resource: refOf(want), state: 'missing', diffs: [] });
+      else if (e.drift) entries.push(e.drift);
+      else inSync++;
+    }
+    for (const id of this.unmanaged) entries.push({ resource: this.entries.get(id)!.unmanaged!, state: 'unmanaged', diffs: [] });
+    return { entries, desired, inSync, unmanaged: this.unmanaged.size };
+  }
+
+  /** What the metrics need, without collecting or sorting findings (a busy cluster is summed, not rebuilt). */
+  summary(): { score: number; drift: DriftEntry[]; findings: Iterable<{ policy: string; severity: string; action: string; n: number }> } {
+    const d = this.drift();
+    const counts = new Map(this.totals.findings);
+    for (const f of this.clusterEval.findings) {
+      const key = `${f.policy}\0${f.severity}\0${f.action}`;
+      const c = counts.get(key);
+      counts.set(key, { policy: f.policy, severity: f.severity, action: f.action, n: (c?.n ?? 0) + 1 });
+    }
+    return { score: scoreOf(d, this.tallies()).score, drift: d.entries, findings: counts.values() };
+  }
+
+  /** The cluster's report, in the shape and with the numbers `scan` gives for the same state. */
+  report(base: Pick<ClusterReport, 'name' | 'index' | 'labels' | 'layers' | 'warnings'>): ClusterReport {
+    const findings: Finding[] = [...this.clusterEval.findings];
+    for (const e of this.entries.values()) for (const f of e.findings) findings.push(f);
+    const tallies = this.tallies();
+    const d = this.drift();
+    const parts = scoreOf(d, tallies);
+    return {
+      ...base,
+      status: 'ok',
+      score: parts.score,
+      desired: d.desired,
+      inSync: d.inSync,
+      objects: this.entries.size,
+      totalWeight: parts.totalWeight,
+      passedWeight: parts.passedWeight,
+      drift: d.entries,
+      findings: sortFindings(findings),
+      policies: tallies,
+      waived: this.totals.waived + this.clusterEval.waived,
+    };
+  }
+
+  private keep(o: KubeObject): void {
+    const kind = typeof o.kind === 'string' ? o.kind : '';
+    if (!this.setup.keptKinds.has(kind) && !isExceptionObject(o)) return;
+    this.kept.set(identityOf(o), slim(o));
+    if (kind === 'Namespace' && groupOf(o.apiVersion) === '') this.nsLabels.set(o.metadata?.name ?? '', o.metadata?.labels ?? {});
+    if (this.setup.keptKinds.has(kind) || isExceptionObject(o)) this.clusterPassDue = true;
+  }
+
+  private forget(id: string, o: KubeObject): void {
+    if (!this.kept.delete(id)) return;
+    if (o.kind === 'Namespace' && groupOf(o.apiVersion) === '') this.nsLabels.delete(o.metadata?.name ?? '');
+    if (this.setup.keptKinds.has(o.kind ?? '') || isExceptionObject(o)) this.clusterPassDue = true;
+  }
+
+  private count(o: KubeObject, delta: number): void {
+    const ns = o.kind === 'Namespace' ? undefined : o.metadata?.namespace;
+    if (!ns) return;
+    const n = (this.nsCount.get(ns) ?? 0) + delta;
+    if (n > 0) this.nsCount.set(ns, n);
+    else this.nsCount.delete(ns);
+  }
+
+  private async judgeObject(o: KubeObject, now?: Date): Promise<ObjectEntry> {
+    const id = identityOf(o);
+    const gk = intern(`${groupOf(o.apiVersion)}/${o.kind ?? ''}/`);
+    const ns = typeof o.metadata?.namespace === 'string' ? o.metadata.namespace : undefined;
+    const rv = typeof o.metadata?.resourceVersion === 'string' ? o.metadata.resourceVersion : undefined;
+    const want = this.setup.desired.get(id);
+    if (isExceptionObject(o)) return { gk, ns, rv, findings: NO_FINDINGS, waived: 0 };
+    const evaluation = await this.setup.judge.object(o, {
+      namespaceLabels: (name) => this.nsLabels.get(name),
+      exceptions: this.clusterEval.exceptions,
+      now,
+    });
+    if (evaluation.findings.some((f) => f.error)) this.setup.policyError?.();
+    let drift: DriftEntry | undefined;
+    if (want && !repoOnly(want)) {
+      const diffs = diffObject(want, o);
+      if (diffs.length) drift = { resource: refOf(want), state: 'modified', diffs };
+    }
+    let unmanaged: ResourceRef | undefined;
+    if (!want && this.isOwned(o)) {
+      const nsName = o.kind === 'Namespace' ? o.metadata?.name : ns;
+      const ownedByOther = Array.isArray(o.metadata?.ownerReferences) && o.metadata.ownerReferences.length > 0;
+      if (!(typeof nsName === 'string' && this.sys.has(nsName)) && !ownedByOther) unmanaged = refOf(o);
+    }
+    return {
+      gk,
+      ns,
+      rv,
+      findings: compact(evaluation.findings),
+      checks: internChecks(evaluation.checks),
+      waived: evaluation.waived,
+      drift,
+      unmanaged,
+    };
+  }
+}
+
+/** `group/Kind/ns/name` back to an object stub (enough for identity and a DELETED). */
+function stubOf(id: string): KubeObject {
+  const [group, kind, ns, ...rest] = id.split('/');
+  return { apiVersion: group ? `${group}/v1` : 'v1', kind, metadata: { name: rest.join('/'), ...(ns ? { namespace: ns } : {}) } };
+}
