@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/command.js';
 import { clusterContextFromFlags, parametersFromFlags } from '../src/cli/options.js';
 import { loadPolicySet } from '../src/policy-loader.js';
 import type { Policy } from '../src/dsl.js';
-import { ConfigError, loadConfigFile, mergeSettings, type WebhookConfigFile } from './config.js';
+import { ConfigError, loadConfigFile, mergeSettings, type AdmissionSettings, type WebhookConfigFile } from './config.js';
 import { WebhookMetrics } from './metrics.js';
 import { NamespaceCache } from './namespace-cache.js';
-import { createWebhookServer } from './server.js';
+import { createWebhookServer, type WebhookServer } from './server.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -38,76 +38,130 @@ Options:
 Exit codes: 0 after a clean shutdown, 2 for unusable arguments, config or policies.
 `;
 
+const FLAGS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'cluster-label': { type: 'string', multiple: true },
+  policies: { type: 'string', multiple: true },
+  action: { type: 'string', multiple: true },
+  param: { type: 'string', multiple: true },
+  config: { type: 'string' },
+  kubeconfig: { type: 'string' },
+  'no-namespace-watch': { type: 'boolean' },
+  'log-level': { type: 'string' },
+} as const;
+
+interface ServeOptions {
+  port: number;
+  host: string;
+  level: string;
+  certFile: string;
+  keyFile: string;
+  settings: AdmissionSettings;
+  policyPaths: string[];
+  kubeconfig?: string;
+  namespaceWatch: boolean;
+}
+
+/** The flags and the config file, checked: every mistake is a UsageError (exit 2) naming the flag or key. */
+async function parseServeArgs(argv: string[]): Promise<ServeOptions> {
+  const { values } = parseArgs({ args: argv, allowPositionals: false, strict: true, options: FLAGS });
+  if (!values['tls-cert'] || !values['tls-key'])
+    throw new UsageError('--tls-cert and --tls-key are required: fleetgate serve speaks HTTPS only (the apiserver calls webhooks over TLS)');
+  const port = values.port === undefined ? 8443 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got "${values.port}"`);
+  const level = values['log-level'] ?? 'info';
+  if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`);
+
+  let file: WebhookConfigFile = {};
+  if (values.config) {
+    try {
+      file = await loadConfigFile(values.config);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new UsageError(err.message);
+      throw err;
+    }
+  }
+  const settings = mergeSettings(file, { ...clusterContextFromFlags(values['cluster-label'], values.action), parameters: parametersFromFlags(values.param) });
+  return {
+    port,
+    host: values.host ?? '0.0.0.0',
+    level,
+    certFile: values['tls-cert'],
+    keyFile: values['tls-key'],
+    settings,
+    policyPaths: values.policies ?? [],
+    kubeconfig: values.kubeconfig,
+    namespaceWatch: !values['no-namespace-watch'],
+  };
+}
+
+function loadPolicies(paths: string[]): Promise<Policy[]> {
+  return loadPolicySet(paths).then((set) => {
+    if (set.errors.length) {
+      const text = set.errors.map((e) => `${e.file}${e.line ? `:${e.line}${e.column ? `:${e.column}` : ''}` : ''}: ${e.message}`).join('\n');
+      throw new UsageError(`cannot load policies:\n${text}`);
+    }
+    return set.policies;
+  });
+}
+
+/** Resolves with the exit code once SIGTERM or SIGINT has stopped the server (exits 1 after 30 s of waiting). */
+function stopOnSignal(server: WebhookServer, nsCache: NamespaceCache | undefined, logger: Logger): Promise<number> {
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down: no new connections, finishing in-flight reviews');
+      const force = setTimeout(() => {
+        logger.error('in-flight reviews did not finish within 30 s; exiting anyway');
+        process.exit(1);
+      }, 30_000);
+      force.unref();
+      Promise.all([server.close(), nsCache?.stop()]).then(
+        () => {
+          logger.info('stopped');
+          resolve(EXIT_OK);
+        },
+        (err) => {
+          logger.error({ reason: (err as Error).message }, 'error while shutting down');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
 export const command: Command = {
   summary: 'run the validating admission webhook (HTTPS)',
   usage,
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        'cluster-label': { type: 'string', multiple: true },
-        policies: { type: 'string', multiple: true },
-        action: { type: 'string', multiple: true },
-        param: { type: 'string', multiple: true },
-        config: { type: 'string' },
-        kubeconfig: { type: 'string' },
-        'no-namespace-watch': { type: 'boolean' },
-        'log-level': { type: 'string' },
-      },
-    });
-    if (!values['tls-cert'] || !values['tls-key'])
-      throw new UsageError('--tls-cert and --tls-key are required: fleetgate serve speaks HTTPS only (the apiserver calls webhooks over TLS)');
-    const port = values.port === undefined ? 8443 : Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got "${values.port}"`);
-    const host = values.host ?? '0.0.0.0';
-    const level = values['log-level'] ?? 'info';
-    if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`);
-
-    let file: WebhookConfigFile = {};
-    if (values.config) {
-      try {
-        file = await loadConfigFile(values.config);
-      } catch (err) {
-        if (err instanceof ConfigError) throw new UsageError(err.message);
-        throw err;
-      }
-    }
-    const settings = mergeSettings(file, { ...clusterContextFromFlags(values['cluster-label'], values.action), parameters: parametersFromFlags(values.param) });
-
+    const o = await parseServeArgs(argv);
     const logger = pino({
-      level,
+      level: o.level,
       base: { service: 'fleetgate-webhook' },
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
     });
     const metrics = new WebhookMetrics({ defaultMetrics: true });
 
     let nsCache: NamespaceCache | undefined;
-    if (!values['no-namespace-watch']) {
-      const kc = NamespaceCache.kubeConfig(values.kubeconfig);
+    if (o.namespaceWatch) {
+      const kc = NamespaceCache.kubeConfig(o.kubeconfig);
       if (kc) nsCache = new NamespaceCache(kc, logger, (n) => metrics.namespaces.set(n));
       else logger.info('no cluster access (no --kubeconfig, not in a pod): namespace labels are unknown to namespace-scope policies');
     }
 
-    const policies: Promise<Policy[]> = loadPolicySet(values.policies ?? []).then((set) => {
-      if (set.errors.length) {
-        const text = set.errors.map((e) => `${e.file}${e.line ? `:${e.line}${e.column ? `:${e.column}` : ''}` : ''}: ${e.message}`).join('\n');
-        throw new UsageError(`cannot load policies:\n${text}`);
-      }
-      return set.policies;
-    });
-
-    let server;
+    let server: WebhookServer;
     try {
       server = await createWebhookServer({
-        settings,
-        policies,
-        tls: { certFile: values['tls-cert'], keyFile: values['tls-key'] },
+        settings: o.settings,
+        policies: loadPolicies(o.policyPaths),
+        tls: { certFile: o.certFile, keyFile: o.keyFile },
         logger,
         metrics,
         namespaceLabels: nsCache?.lookup,
@@ -120,8 +174,8 @@ export const command: Command = {
         throw new UsageError(`cannot use the TLS files: ${(err as Error).message}`);
       throw err;
     }
-    const where = await server.listen(port, host);
-    logger.info({ port: where.port, host }, 'listening (HTTPS)');
+    const where = await server.listen(o.port, o.host);
+    logger.info({ port: where.port, host: o.host }, 'listening (HTTPS)');
     void nsCache?.start();
     try {
       await server.ready;
@@ -131,31 +185,6 @@ export const command: Command = {
       if (err instanceof UsageError) throw err;
       throw new UsageError(`cannot start: ${(err as Error).message}`);
     }
-
-    return new Promise<number>((resolve) => {
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, 'shutting down: no new connections, finishing in-flight reviews');
-        const force = setTimeout(() => {
-          logger.error('in-flight reviews did not finish within 30 s; exiting anyway');
-          process.exit(1);
-        }, 30_000);
-        force.unref();
-        Promise.all([server.close(), nsCache?.stop()]).then(
-          () => {
-            logger.info('stopped');
-            resolve(EXIT_OK);
-          },
-          (err) => {
-            logger.error({ reason: (err as Error).message }, 'error while shutting down');
-            resolve(1);
-          },
-        );
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
+    return stopOnSignal(server, nsCache, logger);
   },
 };
