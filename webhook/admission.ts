@@ -170,11 +170,11 @@ export class AdmissionHandler {
     if (verdict) {
       Object.assign(response, verdict.response);
       decision = response.allowed ? 'allowed' : 'denied';
-      this.account(req, verdict, kindLabel);
+      this.account(req, verdict);
     }
     if (req.dryRun) this.o.metrics.dryRun.inc({ decision, operation: req.operation, kind: kindLabel });
-    else this.o.metrics.countRequest('', decision, req.operation, kindLabel);
-    this.o.metrics.observeDuration(req.operation, (performance.now() - started) / 1000);
+    else this.o.metrics.countRequest(req.operation, kindLabel, decision);
+    this.o.metrics.observeDuration(req.operation, decision, (performance.now() - started) / 1000);
     return { statusCode: 200, body: { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response } };
   }
 
@@ -201,17 +201,25 @@ export class AdmissionHandler {
       countChecks: false,
     };
     const { evaluator } = this.o;
+    const policyMetrics = this.o.metrics.policies;
     if (evaluator.evaluateObjectNow) {
       let evaluation: Evaluation;
       try {
         evaluation = evaluator.evaluateObjectNow(subject, opts);
       } catch (err) {
+        policyMetrics.discardRuns();
         return this.onFailure('crash', `evaluation failed: ${errorText(err)}`, []);
       }
+      policyMetrics.settle(evaluation.findings);
       return this.judge(req, evaluation);
     }
-    return this.withinBudget(evaluator.evaluateObject(subject, opts), deadline).then(
-      (evaluation) => this.judge(req, evaluation),
+    const pending = evaluator.evaluateObject(subject, opts);
+    const runs = policyMetrics.takeRuns(); // the in-process policies ran synchronously inside that call
+    return this.withinBudget(pending, deadline).then(
+      (evaluation) => {
+        policyMetrics.settle(evaluation.findings, runs, evaluation.checks);
+        return this.judge(req, evaluation);
+      },
       (err) => {
         const timeout = err instanceof BudgetExceeded;
         return this.onFailure(timeout ? 'timeout' : 'crash', timeout ? `evaluation did not finish within ${this.o.settings.timeoutMs} ms` : `evaluation failed: ${errorText(err)}`, []);
@@ -311,14 +319,11 @@ export class AdmissionHandler {
     return truncate(`fleetgate denied ${what}: ${[...byPolicy.keys()].length} ${byPolicy.size === 1 ? 'policy' : 'policies'} failed: ${[...byPolicy.keys()].join(', ')}. ${parts.join(' | ')}`, MAX_MESSAGE_LENGTH);
   }
 
-  /** Metrics per policy and one log line per denied, warned, audited or failed review (identifiers and policy ids only). */
-  private account(req: ParsedRequest, verdict: Verdict, kind: string): void {
+  /** One log line per denied, warned, audited or failed review (identifiers and policy ids only). */
+  private account(req: ParsedRequest, verdict: Verdict): void {
     if (!verdict.findings.length && !verdict.failure) return; // the common case: nothing found, nothing to count or log
     const byAction: Record<'deny' | 'warn' | 'audit' | 'error', Set<string>> = { deny: new Set(), warn: new Set(), audit: new Set(), error: new Set() };
     for (const f of verdict.findings) byAction[f.error ? 'error' : f.action].add(f.policy);
-    if (!req.dryRun)
-      for (const [decision, ids] of Object.entries(byAction))
-        for (const policy of ids) this.o.metrics.countRequest(policy, decision, req.operation, kind);
     const denied = verdict.response.allowed === false;
     if (!denied && !verdict.response.warnings && !byAction.audit.size && !byAction.error.size && !verdict.failure) return;
     const line = {

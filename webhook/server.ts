@@ -12,7 +12,7 @@ import { errorHandler } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { probesPlugin } from './plugins/probes.js';
 import { validatePlugin } from './plugins/validate.js';
-import { CertReloader, readTlsFiles, tlsOptions } from './tls.js';
+import { CertReloader, certificateNotAfter, readTlsFiles, tlsOptions, type TlsMaterial } from './tls.js';
 
 /** Bodies over this get 413 (the apiserver's own request limit is 3 MiB). */
 export const BODY_LIMIT = 3 * 1024 * 1024;
@@ -83,8 +83,16 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
     material,
     (o) => server.setSecureContext(o),
     logger,
-    (ok) => metrics.certReloads.inc({ result: ok ? 'ok' : 'error' }),
+    (ok, installed) => {
+      metrics.certReloads.inc({ result: ok ? 'ok' : 'error' });
+      if (installed) showExpiry(installed);
+    },
   );
+  const showExpiry = (m: TlsMaterial) => {
+    const notAfter = certificateNotAfter(m.cert);
+    if (notAfter !== undefined) metrics.certExpiry.set(notAfter);
+  };
+  showExpiry(material);
   reloader.start(opts.tls.reloadIntervalMs ?? 10_000);
   app.addHook('onClose', async () => {
     reloader.stop();
@@ -124,13 +132,15 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
 /** Binds the policies to the cluster and picks where they run. */
 async function loadHandler(policies: readonly Policy[], opts: WebhookServerOptions, metrics: WebhookMetrics, logger: Logger): Promise<{ handler: AdmissionHandler; evaluator: Evaluator }> {
   const { settings } = opts;
-  const engine = new Engine(policies).bind(settings.cluster);
+  // The in-process policies timed and counted per policy (fleetgate_policy_* metrics).
+  const instrumented = metrics.policies.instrument(policies, settings.cluster);
+  const engine = new Engine(instrumented).bind(settings.cluster);
   // Built-in policies stay on the in-process fast path; users' policies run in worker threads, where a runaway
   // one is stopped at the request budget (its worker replaced) instead of blocking the event loop.
   const evaluator = opts.evaluator
     ? opts.evaluator(engine)
     : policies.some((p) => p.file)
-      ? await PolicyRuntime.create(policies, settings.cluster, { timeoutMs: settings.timeoutMs, workers: 2 })
+      ? await PolicyRuntime.create(instrumented, settings.cluster, { timeoutMs: settings.timeoutMs, workers: 2 })
       : inProcessEvaluator(engine);
   const handler = new AdmissionHandler({ engine, evaluator, policies, settings, metrics, logger, namespaceLabels: opts.namespaceLabels });
   logger.info({ policies: policies.length, failurePolicy: settings.failurePolicy, timeoutMs: settings.timeoutMs }, 'policies loaded; ready');
