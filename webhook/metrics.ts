@@ -21,6 +21,7 @@ export class WebhookMetrics {
   readonly certReloads: Counter<'result'>;
   readonly namespaces: Gauge;
   readonly certExpiry: Gauge;
+  readonly budget: Gauge;
   private readonly kinds = new Set<string>();
   private static readonly MAX_KINDS = 500;
 
@@ -88,6 +89,11 @@ export class WebhookMetrics {
     this.certExpiry = new Gauge({
       name: 'fleetgate_tls_certificate_expiry_timestamp_seconds',
       help: 'When the serving certificate in use expires (notAfter), in seconds since the epoch.',
+      registers,
+    });
+    this.budget = new Gauge({
+      name: 'fleetgate_admission_time_budget_seconds',
+      help: 'The per-review time budget (timeoutMs): what the latency alert compares p99 latency with.',
       registers,
     });
     this.policies = new PolicyMetrics(registers);

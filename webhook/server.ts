@@ -68,6 +68,7 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
   const server = app.server as unknown as HttpsServer;
   server.headersTimeout = Math.max(2 * budget, 5_000);
 
+  metrics.budget.set(budget / 1000);
   let handler: AdmissionHandler | undefined;
   let closing = false;
   let evaluator: Evaluator | undefined;
