@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterReadError, mapWithConcurrency, readLiveCluster } from '../scanner/live/index.js';
-import { sampleObjects, SCAN_KINDS, startApiDouble } from '../test/helpers/api-double.js';
+import { sampleObjects, SCAN_KINDS, startApiDouble } from '../testkit/api-double.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);

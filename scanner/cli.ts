@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/command.js';
-import { clusterContextFromFlags, oneOf } from '../src/cli/options.js';
-import { loadPolicySet } from '../src/policy-loader.js';
-import { painter, useColor } from '../src/report/colors.js';
-import { emit } from '../src/report/write.js';
+import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/index.js';
+import { clusterContextFromFlags, oneOf } from '../src/cli/index.js';
+import { loadPolicySet } from '../src/loading/index.js';
+import type { Policy } from '../src/authoring/index.js';
+import { painter, useColor } from '../src/report/index.js';
+import { emit } from '../src/report/index.js';
 import { DesiredState, loadLayers } from './desired.js';
 import { FleetFileError, formatFleetError, loadFleet } from './fleet.js';
 import { formatHtml } from './html.js';
@@ -107,8 +108,14 @@ async function runMerge(argv: string[]): Promise<number> {
   return exitCode(merged, failBelow);
 }
 
-/** The scan command; `source` is for tests (inject a failing or slow cluster source). */
-export async function runScan(argv: string[], deps: { source?: ClusterSource; stderr?: (s: string) => void } = {}): Promise<number> {
+/**
+ * The scan command. `builtins` are the built-in packs (bin/fleetgate hands them in; none when omitted);
+ * `source` is for tests (inject a failing or slow cluster source).
+ */
+export async function runScan(
+  argv: string[],
+  deps: { builtins?: readonly Policy[]; source?: ClusterSource; stderr?: (s: string) => void } = {},
+): Promise<number> {
   if (argv[0] === 'merge') return runMerge(argv.slice(1));
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
     fleet: { type: 'string' },
@@ -141,7 +148,7 @@ export async function runScan(argv: string[], deps: { source?: ClusterSource; st
     }
     throw err;
   }
-  const policySet = await loadPolicySet(values.policies ?? [], { builtins: !values['no-builtins'] });
+  const policySet = await loadPolicySet(values.policies ?? [], { builtins: values['no-builtins'] ? [] : deps.builtins });
   if (policySet.errors.length) {
     stderr(`fleetgate scan: cannot load policies:\n${policySet.errors.map((e) => `  ${formatFleetError(e)}`).join('\n')}\n`);
     return EXIT_USAGE;
@@ -168,5 +175,5 @@ export async function runScan(argv: string[], deps: { source?: ClusterSource; st
 export const command: Command = {
   summary: 'scan a fleet: drift against the config repo, policies on live state, scores',
   usage,
-  run: (argv) => runScan(argv),
+  run: async (argv, env) => runScan(argv, { builtins: argv[0] === 'merge' ? [] : await env.builtins() }),
 };

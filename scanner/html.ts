@@ -1,6 +1,7 @@
 import { describeRef } from '../src/index.js';
 import { aggregateDrift, aggregatePolicies, byRegion, worstFirst } from './report.js';
 import type { FleetReport } from './scan.js';
+import { rolloutsHtml } from './rollouts.js';
 
 /** One self-contained HTML file: inline CSS and SVG charts, no script, no external asset; opens from disk. */
 
@@ -77,6 +78,7 @@ ${barChart(`Score per cluster, worst first${scored.length > max ? ` (worst ${max
 ${barChart('Score per region (mean of scored clusters)', regionRows)}
 ${barChart('Pass rate per policy (checks passed)', policyRows)}
 ${drift.length ? `<h2>Most common drift</h2><table><tr><th>state</th><th>resource</th><th>clusters</th></tr>${drift.map((d) => `<tr><td>${esc(d.state)}</td><td>${esc(d.resource)}</td><td>${d.clusters}</td></tr>`).join('')}</table>` : ''}
+${rolloutsHtml(report.rollouts, esc)}
 <h2>Clusters</h2>
 ${clusterSections}
 </body></html>

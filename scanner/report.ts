@@ -1,9 +1,10 @@
 import { stringify } from 'yaml';
 import { describeRef, type Finding, type Severity } from '../src/index.js';
-import { BOLD, CYAN, DIM, GREEN, RED, YELLOW, type Paint } from '../src/report/colors.js';
+import { BOLD, CYAN, DIM, GREEN, RED, YELLOW, type Paint } from '../src/report/index.js';
 import type { ClusterReport, FleetReport } from './scan.js';
 import { buildFleetReport } from './scan.js';
 import { round1, SEVERITY_WEIGHT } from './score.js';
+import { rolloutsPretty } from './rollouts.js';
 
 const ACTION_RANK = { deny: 0, warn: 1, audit: 2 } as const;
 
@@ -139,6 +140,7 @@ export function formatPretty(report: FleetReport, paint: Paint, opts: { details?
     out.push('', paint(BOLD, 'Top drift'));
     for (const d of drift) out.push(`  ${d.state.padEnd(9)}  ${d.resource}  in ${d.clusters} cluster${d.clusters === 1 ? '' : 's'}`);
   }
+  out.push(...rolloutsPretty(report.rollouts, paint));
   const worst = worstFirst(report.clusters).filter((c) => c.score !== null && (c.drift.length || c.findings.length)).slice(0, details);
   for (const c of worst) {
     out.push('', paint(BOLD, `${c.name}`) + paint(DIM, `  (${Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(', ')}; layers: ${c.layers.join(', ')})`));
@@ -244,5 +246,5 @@ export function mergeReports(reports: readonly FleetReport[]): FleetReport {
     }
   });
   clusters.sort((a, b) => (a.index ?? 0) - (b.index ?? 0) || (a.name < b.name ? -1 : 1));
-  return buildFleetReport(clusters, reports[0]?.fleet ?? '');
+  return buildFleetReport(clusters, reports[0]?.fleet ?? '', undefined, reports[0]?.rollouts); // every shard reports the same rollouts
 }

@@ -1,11 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { POD_CONTROLLER_KINDS, groupOf, loadPaths, matchesConditions, type Action, type ClusterContext, type Finding, type KubeObject, type Policy } from '../src/index.js';
-import { PolicyRuntime } from '../src/runtime.js';
-import { sortFindings } from '../src/report/summary.js';
+import { PolicyRuntime, actionMap, effectiveActions, isRolloutObject, rolloutsAmong, type PolicyRollout } from '../src/engine/index.js';
+import { sortFindings } from '../src/report/index.js';
 import { DesiredState } from './desired.js';
 import { computeDrift, type DriftEntry } from './drift.js';
 import type { Fleet, FleetCluster } from './fleet.js';
 import { ClusterReadError, readLiveCluster } from './live/index.js';
+import { rolloutProgress, type RolloutProgress } from './rollouts.js';
 import { fleetScore, scoreOf, tallyPolicies, type PolicyTally } from './score.js';
 
 export type ClusterStatus = 'ok' | 'unreachable' | 'error';
@@ -41,6 +42,8 @@ export interface FleetReport {
   shard?: { index: number; count: number };
   summary: { clusters: number; scored: number; unreachable: number; error: number };
   clusters: ClusterReport[];
+  /** Progress of the config repo's PolicyRollouts across the fleet (when it has any). */
+  rollouts?: RolloutProgress[];
 }
 
 export interface LiveState {
@@ -144,8 +147,17 @@ export function kindsToRead(policies: readonly Policy[], desired: Iterable<KubeO
   return [...out.values()].sort((a, b) => (a.kind === b.kind ? (a.apiVersion < b.apiVersion ? -1 : 1) : a.kind < b.kind ? -1 : 1));
 }
 
-/** The cluster context of fleet.yaml: fleet-wide parameters/actions, then matching overrides in order, then the cluster's own. */
-export function clusterContextOf(fleet: Fleet, cluster: FleetCluster, extraActions: Record<string, Action> = {}): ClusterContext {
+/**
+ * The cluster context of fleet.yaml: fleet-wide parameters/actions, then matching overrides in order, then the
+ * cluster's own. PolicyRollouts of the cluster's desired state set the action of the policies they name over the
+ * fleet-wide and per-label actions; the cluster's own actions and `--action` flags still win (see effectiveActions).
+ */
+export function clusterContextOf(
+  fleet: Fleet,
+  cluster: FleetCluster,
+  extraActions: Record<string, Action> = {},
+  rollouts: { rollouts: readonly PolicyRollout[]; policies: readonly Policy[] } = { rollouts: [], policies: [] },
+): ClusterContext {
   const parameters: Record<string, unknown> = { ...fleet.parameters };
   const actions: Record<string, Action> = { ...fleet.actions };
   for (const o of fleet.overrides) {
@@ -154,8 +166,10 @@ export function clusterContextOf(fleet: Fleet, cluster: FleetCluster, extraActio
     Object.assign(actions, o.actions ?? {});
   }
   Object.assign(parameters, cluster.parameters ?? {});
-  Object.assign(actions, cluster.actions ?? {}, extraActions);
-  return { name: cluster.name, labels: cluster.labels, parameters, actions };
+  const pinned = { ...cluster.actions, ...extraActions };
+  if (!rollouts.rollouts.length) return { name: cluster.name, labels: cluster.labels, parameters, actions: { ...actions, ...pinned } };
+  const effective = effectiveActions(rollouts.policies, actions, pinned, rollouts.rollouts, cluster, fleet.clusters);
+  return { name: cluster.name, labels: cluster.labels, parameters, actions: actionMap(effective) };
 }
 
 /** Never let a credential reach a report: bearer tokens, passwords and the like in error text are masked. */
@@ -181,6 +195,11 @@ export interface ScanOptions {
 
 function isException(o: KubeObject): boolean {
   return o.kind === 'PolicyException' && groupOf(o.apiVersion) === 'fleetgate.io';
+}
+
+/** Objects that only the config repo needs to hold (waivers, rollouts): never drift when absent from a cluster. */
+function isConfigOnly(o: KubeObject): boolean {
+  return isException(o) || isRolloutObject(o);
 }
 
 /** Clusters this shard scans: every N-th one, starting at index I (0-based, as an Indexed Job's completion index). */
@@ -223,11 +242,12 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, runtime: 
     return { ...base, status, error: redactSecrets(err instanceof Error ? err.message : String(err)) };
   }
   try {
-    const ctx = clusterContextOf(fleet, cluster, opts.actions);
+    const { rollouts, invalid } = rolloutsAmong(desired.values());
+    const ctx = clusterContextOf(fleet, cluster, opts.actions, { rollouts, policies: opts.policies });
     const clusterRuntime = runtime.forCluster(ctx);
     const bound = clusterRuntime.engine;
     const sys = ctx.parameters?.systemNamespaces;
-    const drift = computeDrift(desired, live.objects, fleet.owned, Array.isArray(sys) ? (sys as string[]) : undefined, isException);
+    const drift = computeDrift(desired, live.objects, fleet.owned, Array.isArray(sys) ? (sys as string[]) : undefined, isConfigOnly);
     // Waivers live in the config repo: the desired state's PolicyExceptions apply even when not applied to the cluster.
     const resources = live.objects.map((object) => ({ object }));
     const liveIds = new Set<string>();
@@ -248,7 +268,7 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, runtime: 
       findings: sortFindings(evaluation.findings),
       policies: tallies,
       waived: evaluation.waived,
-      warnings: live.warnings.map(redactSecrets),
+      warnings: [...live.warnings.map(redactSecrets), ...invalid.map((i) => `PolicyRollout ${i.object.metadata?.name ?? '?'}: ${i.message}`)],
     };
   } catch (err) {
     return { ...base, status: 'error', error: redactSecrets(err instanceof Error ? err.message : String(err)) };
@@ -276,10 +296,10 @@ export async function scanFleet(fleet: Fleet, opts: ScanOptions): Promise<FleetR
     }
   };
   await Promise.all(Array.from({ length: limit }, worker)).finally(() => runtime.close());
-  return buildFleetReport(reports, fleet.file, opts.shard);
+  return buildFleetReport(reports, fleet.file, opts.shard, rolloutProgress(fleet, opts.desired));
 }
 
-export function buildFleetReport(clusters: ClusterReport[], fleet: string, shard?: { index: number; count: number }): FleetReport {
+export function buildFleetReport(clusters: ClusterReport[], fleet: string, shard?: { index: number; count: number }, rollouts?: RolloutProgress[]): FleetReport {
   return {
     score: fleetScore(clusters),
     fleet,
@@ -291,5 +311,6 @@ export function buildFleetReport(clusters: ClusterReport[], fleet: string, shard
       error: clusters.filter((c) => c.status === 'error').length,
     },
     clusters,
+    ...(rollouts?.length ? { rollouts } : {}),
   };
 }

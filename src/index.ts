@@ -1,9 +1,9 @@
 /**
  * fleetgate's public surface: what policy authors (built-in packs and users' .ts files) import as `fleetgate`.
- * Loading policy files (src/policy-loader.ts) is for entry points and stays out of here: policies import this
- * module, so it must not import them back.
+ * It re-exports the layers' entry points (see docs/architecture.md). Loading policy files
+ * (src/loading/policy-files.ts) is for entry points and stays out of here.
  */
-export { definePolicy, defineClusterPolicy, POLICY_ID, PolicyDefinitionError } from './dsl.js';
+export { definePolicy, defineClusterPolicy, POLICY_ID, PolicyDefinitionError } from './authoring/index.js';
 export type {
   ClusterInfo,
   ClusterScopeContext,
@@ -15,24 +15,38 @@ export type {
   Params,
   Policy,
   ReportOptions,
-} from './dsl.js';
-export { Engine, ClusterEngine, EXCEPTION_EXPIRED, EXCEPTION_INVALID, query } from './engine.js';
-export type { EvaluateOptions, Evaluation } from './engine.js';
-export type { ClusterContext } from './context.js';
-export { Inventory } from './inventory.js';
-export type { Resource } from './inventory.js';
-export { PodView, POD_TEMPLATE_PATHS, POD_CONTROLLER_KINDS } from './pod.js';
-export type { ContainerView, VolumeView } from './pod.js';
-export { parseQuantity, tryParseQuantity, isQuantity, compareQuantities, QuantityError } from './quantity.js';
-export { matchesSelector, matchesConditions } from './labels.js';
-export { toJsonPath, splitDotted, getAt } from './path.js';
-export { refOf, identityOf, groupOf, describeRef, DEFAULT_SYSTEM_NAMESPACES } from './resource.js';
-export { loadPaths, loadFile, loadText } from './loader/manifests.js';
-export type { LoadResult, LoadOptions } from './loader/manifests.js';
-export * from './types.js';
-export { inProcessEvaluator } from './evaluator.js';
-export type { Evaluator } from './evaluator.js';
-export { PolicyRuntime } from './runtime.js';
-export type { SandboxOptions } from './sandbox/pool.js';
-export { runPolicyExamples, runTestFiles } from './testing.js';
-export type { CaseResult } from './testing.js';
+} from './authoring/index.js';
+export { Engine, ClusterEngine, EXCEPTION_EXPIRED, EXCEPTION_INVALID, query } from './engine/index.js';
+export type { EvaluateOptions, Evaluation } from './engine/index.js';
+export type { ClusterContext } from './engine/index.js';
+export { Inventory } from './model/index.js';
+export type { Resource } from './model/index.js';
+export { PodView, POD_TEMPLATE_PATHS, POD_CONTROLLER_KINDS } from './authoring/index.js';
+export type { ContainerView, VolumeView } from './authoring/index.js';
+export { parseQuantity, tryParseQuantity, isQuantity, compareQuantities, QuantityError } from './authoring/index.js';
+export { matchesSelector, matchesConditions } from './authoring/index.js';
+export { toJsonPath, splitDotted, getAt } from './authoring/index.js';
+export { refOf, identityOf, groupOf, describeRef, DEFAULT_SYSTEM_NAMESPACES } from './model/index.js';
+export { loadPaths, loadFile, loadText } from './loading/index.js';
+export type { LoadResult, LoadOptions } from './loading/index.js';
+export { SEVERITIES, ACTIONS, SEVERITY_RANK } from './model/index.js';
+export type {
+  Severity,
+  Action,
+  Scope,
+  Operation,
+  ObjectMeta,
+  KubeObject,
+  ResourceRef,
+  SourceLocation,
+  PathSegments,
+  Finding,
+  InputError,
+  LabelSelector,
+} from './model/index.js';
+export { inProcessEvaluator } from './engine/index.js';
+export type { Evaluator } from './engine/index.js';
+export { PolicyRuntime } from './engine/index.js';
+export type { SandboxOptions } from './engine/index.js';
+export { runPolicyExamples, runTestFiles } from './loading/index.js';
+export type { CaseResult } from './loading/index.js';

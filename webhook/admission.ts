@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import type { ClusterEngine, EvaluateOptions, Evaluation } from '../src/engine.js';
-import type { Evaluator } from '../src/evaluator.js';
-import { matchesGlob } from '../src/glob.js';
-import type { Policy } from '../src/dsl.js';
-import type { Finding, KubeObject, Operation } from '../src/types.js';
+import type { ClusterEngine, EvaluateOptions, Evaluation } from '../src/engine/index.js';
+import type { Evaluator } from '../src/engine/index.js';
+import { matchesGlob } from '../src/model/index.js';
+import type { Policy } from '../src/authoring/index.js';
+import type { Finding, KubeObject, Operation } from '../src/model/index.js';
 import type { AdmissionSettings } from './config.js';
 import type { WebhookMetrics } from './metrics.js';
 

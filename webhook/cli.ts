@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
-import { EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/command.js';
-import { clusterContextFromFlags, parametersFromFlags } from '../src/cli/options.js';
-import { loadPolicySet } from '../src/policy-loader.js';
-import type { Policy } from '../src/dsl.js';
+import { EXIT_OK, EXIT_USAGE, UsageError, type Command, type CommandEnv } from '../src/cli/index.js';
+import { clusterContextFromFlags, parametersFromFlags } from '../src/cli/index.js';
+import { loadPolicySet } from '../src/loading/index.js';
+import { actionMap, effectiveActions, rolloutsAmong } from '../src/engine/index.js';
+import type { Policy } from '../src/authoring/index.js';
 import { ConfigError, loadConfigFile, mergeSettings, type AdmissionSettings, type WebhookConfigFile } from './config.js';
 import { WebhookMetrics } from './metrics.js';
 import { NamespaceCache } from './namespace-cache.js';
@@ -54,6 +55,9 @@ const FLAGS = {
 } as const;
 
 interface ServeOptions {
+  /** The --config file as written, and the flags that override it (rollouts need both, once policies are known). */
+  file: WebhookConfigFile;
+  flags: ReturnType<typeof clusterContextFromFlags> & { parameters: ReturnType<typeof parametersFromFlags> };
   port: number;
   host: string;
   level: string;
@@ -84,8 +88,11 @@ async function parseServeArgs(argv: string[]): Promise<ServeOptions> {
       throw err;
     }
   }
-  const settings = mergeSettings(file, { ...clusterContextFromFlags(values['cluster-label'], values.action), parameters: parametersFromFlags(values.param) });
+  const flags = { ...clusterContextFromFlags(values['cluster-label'], values.action), parameters: parametersFromFlags(values.param) };
+  const settings = mergeSettings(file, flags);
   return {
+    file,
+    flags,
     port,
     host: values.host ?? '0.0.0.0',
     level,
@@ -98,14 +105,25 @@ async function parseServeArgs(argv: string[]): Promise<ServeOptions> {
   };
 }
 
-function loadPolicies(paths: string[]): Promise<Policy[]> {
-  return loadPolicySet(paths).then((set) => {
-    if (set.errors.length) {
-      const text = set.errors.map((e) => `${e.file}${e.line ? `:${e.line}${e.column ? `:${e.column}` : ''}` : ''}: ${e.message}`).join('\n');
-      throw new UsageError(`cannot load policies:\n${text}`);
-    }
-    return set.policies;
-  });
+/** Built-in and user policies; the config's PolicyRollouts then set this cluster's actions (they need the ids). */
+function loadPolicies(o: ServeOptions, env: CommandEnv): Promise<Policy[]> {
+  return env
+    .builtins()
+    .then((builtins) => loadPolicySet(o.policyPaths, { builtins }))
+    .then((set) => {
+      if (set.errors.length) {
+        const text = set.errors.map((e) => `${e.file}${e.line ? `:${e.line}${e.column ? `:${e.column}` : ''}` : ''}: ${e.message}`).join('\n');
+        throw new UsageError(`cannot load policies:\n${text}`);
+      }
+      // The config's PolicyRollouts set the action of the policies they name for this cluster's cohort; that needs
+      // the policy ids, so it is settled here, before the server binds settings.cluster to the loaded policies.
+      const rollouts = rolloutsAmong(o.file.rollouts ?? []).rollouts;
+      if (rollouts.length) {
+        const effective = effectiveActions(set.policies, o.file.actions ?? {}, o.flags.actions ?? {}, rollouts, { labels: o.settings.cluster.labels ?? {} });
+        o.settings.cluster = { ...o.settings.cluster, actions: actionMap(effective) };
+      }
+      return set.policies;
+    });
 }
 
 /** Resolves with the exit code once SIGTERM or SIGINT has stopped the server (exits 1 after 30 s of waiting). */
@@ -140,7 +158,7 @@ function stopOnSignal(server: WebhookServer, nsCache: NamespaceCache | undefined
 export const command: Command = {
   summary: 'run the validating admission webhook (HTTPS)',
   usage,
-  async run(argv) {
+  async run(argv, env) {
     const o = await parseServeArgs(argv);
     const logger = pino({
       level: o.level,
@@ -160,7 +178,7 @@ export const command: Command = {
     try {
       server = await createWebhookServer({
         settings: o.settings,
-        policies: loadPolicies(o.policyPaths),
+        policies: loadPolicies(o, env),
         tls: { certFile: o.certFile, keyFile: o.keyFile },
         logger,
         metrics,

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
-import type { ClusterContext } from '../src/context.js';
-import { ACTIONS, type Action } from '../src/types.js';
+import { parseRollout, type ClusterContext } from '../src/engine/index.js';
+import { ACTIONS, type Action, type KubeObject } from '../src/model/index.js';
 
 /**
  * The webhook's settings: the `--config FILE` YAML (every key optional) merged under the command-line flags.
@@ -18,6 +18,8 @@ export interface WebhookConfigFile {
   exemptUsers?: string[];
   failurePolicy?: FailurePolicy;
   timeoutMs?: number;
+  /** PolicyRollout objects (fleetgate.io/v1alpha1), as the config repo holds them: they set the action of their policies by this cluster's cohort. */
+  rollouts?: KubeObject[];
 }
 
 export interface AdmissionSettings {
@@ -49,6 +51,7 @@ const schema = {
     exemptUsers: { type: 'array', items: { type: 'string', minLength: 1 } },
     failurePolicy: { enum: ['open', 'closed'] },
     timeoutMs: { type: 'integer', minimum: 1, maximum: 30000 },
+    rollouts: { type: 'array', items: { type: 'object' } },
   },
 } as const;
 
@@ -82,6 +85,11 @@ export async function loadConfigFile(file: string): Promise<WebhookConfigFile> {
     throw new ConfigError(`--config ${file}: ${problems.join('; ')}`);
   }
   const cfg = data as WebhookConfigFile & { clusterLabels?: Record<string, unknown> };
+  for (const [i, r] of (cfg.rollouts ?? []).entries()) {
+    const parsed = parseRollout(r);
+    const name = typeof r.metadata?.name === 'string' ? ` (${r.metadata.name})` : '';
+    if (typeof parsed === 'string') throw new ConfigError(`--config ${file}: rollouts[${i}]${name}: invalid PolicyRollout: ${parsed}`);
+  }
   if (cfg.clusterLabels) cfg.clusterLabels = Object.fromEntries(Object.entries(cfg.clusterLabels).map(([k, v]) => [k, String(v)]));
   return cfg as WebhookConfigFile;
 }

@@ -1,7 +1,7 @@
 import type { Metric, Registry } from 'prom-client';
-import { resolveAction, type ClusterContext } from '../src/context.js';
-import type { Policy } from '../src/dsl.js';
-import type { Finding } from '../src/types.js';
+import { resolveAction, type ClusterContext } from '../src/engine/index.js';
+import type { Policy } from '../src/authoring/index.js';
+import type { Finding } from '../src/model/index.js';
 import { FastHistogram, type HistogramSeries } from './fast-metrics.js';
 
 /**

@@ -1,10 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Server as HttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
-import { Engine, type ClusterEngine } from '../src/engine.js';
-import { inProcessEvaluator, type Evaluator } from '../src/evaluator.js';
-import { PolicyRuntime } from '../src/runtime.js';
-import type { Policy } from '../src/dsl.js';
+import { Engine, inProcessEvaluator, PolicyRuntime, type ClusterEngine, type Evaluator } from '../src/engine/index.js';
+import type { Policy } from '../src/authoring/index.js';
 import { AdmissionHandler } from './admission.js';
 import type { AdmissionSettings } from './config.js';
 import { WebhookMetrics } from './metrics.js';

@@ -1,3 +1,13 @@
+import type { Policy } from '../authoring/index.js';
+
+/**
+ * What the composition root (bin/fleetgate) hands every command: the built-in policy packs, loaded on first use.
+ * src/ never imports policies/, webhook/ or scanner/; they are wired in there.
+ */
+export interface CommandEnv {
+  builtins(): Promise<readonly Policy[]>;
+}
+
 /** What every subcommand module exports; `bin/fleetgate` wires webhook/ and scanner/ in lazily, so src/ never imports them. */
 export interface Command {
   /** One line for `fleetgate --help`. */
@@ -5,7 +15,7 @@ export interface Command {
   /** Full `--help` text. */
   usage: string;
   /** Runs the command; resolves to the process exit code. */
-  run(argv: string[]): Promise<number>;
+  run(argv: string[], env: CommandEnv): Promise<number>;
 }
 
 export type CommandLoader = () => Promise<Command>;

@@ -1,14 +1,14 @@
 import { createRequire } from 'node:module';
-import { loadPaths, loadText, type LoadResult } from '../loader/manifests.js';
-import { loadPolicySet } from '../policy-loader.js';
-import { painter, useColor } from '../report/colors.js';
-import { formatJson } from '../report/json.js';
-import { formatJunit } from '../report/junit.js';
-import { formatPretty } from '../report/pretty.js';
-import { formatSarif } from '../report/sarif.js';
-import { failsThreshold, sortFindings, summarize, type LintReport } from '../report/summary.js';
-import { emit } from '../report/write.js';
-import { PolicyRuntime } from '../runtime.js';
+import { loadPaths, loadText, type LoadResult } from '../loading/index.js';
+import { loadPolicySet } from '../loading/index.js';
+import { painter, useColor } from '../report/index.js';
+import { formatJson } from '../report/index.js';
+import { formatJunit } from '../report/index.js';
+import { formatPretty } from '../report/index.js';
+import { formatSarif } from '../report/index.js';
+import { failsThreshold, sortFindings, summarize, type LintReport } from '../report/index.js';
+import { emit } from '../report/index.js';
+import { PolicyRuntime, applyRollouts } from '../engine/index.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './command.js';
 import { parseArgs } from 'node:util';
 import { clusterContextFromFlags, oneOf, parametersFromFlags, positiveInt, readStdin, severityThreshold } from './options.js';
@@ -43,7 +43,7 @@ Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 unusab
 export const command: Command = {
   summary: 'lint manifest files and folders against the policies',
   usage,
-  async run(argv) {
+  async run(argv, env) {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
       'cluster-label': { type: 'string', multiple: true },
       policies: { type: 'string', multiple: true },
@@ -60,7 +60,7 @@ export const command: Command = {
     const failOn = severityThreshold(values['fail-on']);
     const cluster = { ...clusterContextFromFlags(values['cluster-label'], values.action), parameters: parametersFromFlags(values.param) };
 
-    const policySet = await loadPolicySet(values.policies ?? [], { builtins: !values['no-builtins'] });
+    const policySet = await loadPolicySet(values.policies ?? [], { builtins: values['no-builtins'] ? [] : await env.builtins() });
     const loaded: LoadResult = { resources: [], errors: [...policySet.errors], files: 0, skipped: 0 };
     const files = positionals.filter((p) => p !== '-');
     if (files.length) {
@@ -79,9 +79,11 @@ export const command: Command = {
     }
 
     const timeoutMs = positiveInt('--policy-timeout', values['policy-timeout'], 10_000);
-    const runtime = await PolicyRuntime.create(policySet.policies, cluster, { timeoutMs });
+    // PolicyRollouts among the files set the action of the policies they name for this cluster's cohort.
+    const rolled = applyRollouts(cluster, policySet.policies, loaded.resources);
+    const runtime = await PolicyRuntime.create(policySet.policies, rolled.context, { timeoutMs });
     const evaluation = await runtime.evaluate(loaded.resources).finally(() => runtime.close());
-    const findings = sortFindings(evaluation.findings);
+    const findings = sortFindings([...rolled.findings, ...evaluation.findings]);
     const report: LintReport = {
       findings,
       errors: loaded.errors,

@@ -1,4 +1,4 @@
-import { EXIT_USAGE, UsageError, type Command, type CommandLoader } from './command.js';
+import { EXIT_USAGE, UsageError, type CommandEnv, type CommandLoader } from './command.js';
 
 export const BUILTIN_COMMANDS: Record<string, CommandLoader> = {
   lint: async () => (await import('./lint.js')).command,
@@ -7,9 +7,9 @@ export const BUILTIN_COMMANDS: Record<string, CommandLoader> = {
 };
 
 /** Commands in `--help` order, with the one-line summary each. */
-const ORDER = ['lint', 'test', 'policies', 'serve', 'scan'];
+const ORDER = ['lint', 'test', 'policies', 'serve', 'scan', 'rollout'];
 
-export async function main(argv: string[], commands: Record<string, CommandLoader>): Promise<number> {
+export async function main(argv: string[], commands: Record<string, CommandLoader>, env: CommandEnv): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(await overview(commands));
@@ -31,7 +31,7 @@ export async function main(argv: string[], commands: Record<string, CommandLoade
     return 0;
   }
   try {
-    return await command.run(rest);
+    return await command.run(rest, env);
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`fleetgate ${name}: ${(err as Error).message}\nRun "fleetgate ${name} --help" for usage.\n`);

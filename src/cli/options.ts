@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
-import { parsePairs, type ClusterContext } from '../context.js';
-import { ACTIONS, SEVERITIES, type Action, type Severity } from '../types.js';
+import { parsePairs, type ClusterContext } from '../engine/index.js';
+import { ACTIONS, SEVERITIES, type Action, type Severity } from '../model/index.js';
 import { UsageError } from './command.js';
 
 /** Flags shared by lint, serve and scan: cluster labels and action overrides, parsed the same way everywhere. */

@@ -1,7 +1,7 @@
-import { loadPolicySet } from '../policy-loader.js';
-import { painter, useColor, GREEN, RED, BOLD } from '../report/colors.js';
-import { emit } from '../report/write.js';
-import { runPolicyExamples, runTestFiles, type CaseResult } from '../testing.js';
+import { loadPolicySet } from '../loading/index.js';
+import { painter, useColor, GREEN, RED, BOLD } from '../report/index.js';
+import { emit } from '../report/index.js';
+import { runPolicyExamples, runTestFiles, type CaseResult } from '../loading/index.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, type Command } from './command.js';
 import { parseArgs } from 'node:util';
 import { oneOf } from './options.js';
@@ -21,13 +21,13 @@ Exit codes: 0 every case passed, 1 a case failed, 2 unusable input (a policy or 
 export const command: Command = {
   summary: "run every policy's examples and user PolicyTest files",
   usage,
-  async run(argv) {
+  async run(argv, env) {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
       policies: { type: 'string', multiple: true },
       format: { type: 'string' },
     } });
     const format = oneOf('--format', values.format, ['pretty', 'json'] as const, 'pretty');
-    const { policies, errors } = await loadPolicySet(values.policies ?? []);
+    const { policies, errors } = await loadPolicySet(values.policies ?? [], { builtins: await env.builtins() });
     const results: CaseResult[] = policies.flatMap((p) => runPolicyExamples(p));
     if (positionals.length) {
       const files = await runTestFiles(positionals, policies);

@@ -1,6 +1,6 @@
-import type { Policy } from '../dsl.js';
-import { describeRef } from '../resource.js';
-import type { Finding } from '../types.js';
+import type { Policy } from '../authoring/index.js';
+import { describeRef } from '../model/index.js';
+import type { Finding } from '../model/index.js';
 import type { LintReport } from './summary.js';
 
 export function xmlEscape(s: string): string {

@@ -1,5 +1,5 @@
-import { describeRef } from '../resource.js';
-import type { Finding, Severity } from '../types.js';
+import { describeRef } from '../model/index.js';
+import type { Finding, Severity } from '../model/index.js';
 import { BOLD, CYAN, DIM, GREEN, MAGENTA, RED, YELLOW, type Paint } from './colors.js';
 import type { LintReport } from './summary.js';
 

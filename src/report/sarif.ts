@@ -1,7 +1,7 @@
 import { relative, sep } from 'node:path';
-import type { Policy } from '../dsl.js';
-import { describeRef } from '../resource.js';
-import type { Action, Finding, Severity } from '../types.js';
+import type { Policy } from '../authoring/index.js';
+import { describeRef } from '../model/index.js';
+import type { Action, Finding, Severity } from '../model/index.js';
 import type { LintReport } from './summary.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { Action, Finding, InputError, Severity } from '../types.js';
-import { SEVERITY_RANK } from '../types.js';
+import type { Action, Finding, InputError, Severity } from '../model/index.js';
+import { SEVERITY_RANK } from '../model/index.js';
 
 export interface Summary {
   files: number;

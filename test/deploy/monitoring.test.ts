@@ -9,8 +9,8 @@ import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { ROOT } from '../helpers/cli.js';
 import { parseExposition, type Sample } from '../helpers/prometheus.js';
-import { compliantDeployment, hostPidPod, makeCerts, review } from '../fixtures/webhook/support.js';
-import { startServeProcess } from '../fixtures/webhook/serve-process.js';
+import { compliantDeployment, hostPidPod, makeCerts, review } from '../helpers/webhook.js';
+import { startServeProcess } from '../helpers/serve-process.js';
 
 const run = promisify(execFile);
 const chart = join(ROOT, 'charts', 'fleetgate');

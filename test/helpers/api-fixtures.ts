@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApiDouble, type ApiDouble, type ClusterOptions, type KubeconfigOptions } from './api-double.js';
+import { startApiDouble, type ApiDouble, type ClusterOptions, type KubeconfigOptions } from '../../testkit/api-double.js';
 import type { LiveReadResult, RetryOptions } from '../../scanner/live/index.js';
 
 /** Retries that keep tests fast: real backoff shape, tiny delays. */

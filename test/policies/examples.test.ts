@@ -1,5 +1,5 @@
 import t from 'tap';
-import { runPolicyExamples } from '../../src/testing.js';
+import { runPolicyExamples } from '../../src/loading/testing.js';
 import { policies as isolation } from '../../policies/isolation/index.js';
 import { policies as quota } from '../../policies/quota/index.js';
 import { policies as gdpr } from '../../policies/gdpr/index.js';

@@ -8,7 +8,7 @@ import { DesiredState, loadLayers } from '../../scanner/desired.js';
 import { loadFleet } from '../../scanner/fleet.js';
 import { ClusterReadError } from '../../scanner/live/index.js';
 import { readSnapshot, scanFleet, type ClusterSource, type FleetReport } from '../../scanner/scan.js';
-import { loadPolicySet } from '../../src/policy-loader.js';
+import { loadPolicySet } from '../../src/loading/policy-files.js';
 
 const FIXTURE = 'test/fixtures/scanner/fleet/fleet.yaml';
 const POLICIES = 'test/fixtures/scanner/policies';
@@ -16,7 +16,7 @@ const POLICIES = 'test/fixtures/scanner/policies';
 async function setup() {
   const fleet = await loadFleet(FIXTURE);
   const layers = await loadLayers(fleet);
-  const { policies, errors } = await loadPolicySet([POLICIES], { builtins: false });
+  const { policies, errors } = await loadPolicySet([POLICIES]);
   if (errors.length) throw new Error(JSON.stringify(errors));
   return { fleet, desired: new DesiredState(layers.layers), policies };
 }

@@ -10,7 +10,7 @@ import {
   startServer,
   testEgressPolicy,
   testPolicy,
-} from '../fixtures/webhook/support.js';
+} from '../helpers/webhook.js';
 
 t.test('a hostPID Pod is denied with 403 and the policy id; the uid comes back', async (t) => {
   const s = await startServer();
@@ -164,7 +164,7 @@ t.test('/healthz, /readyz (503 until the policies load) and /metrics', async (t)
   let release!: (p: typeof builtinPolicies) => void;
   const pending = new Promise<typeof builtinPolicies>((r) => (release = r));
   const { createWebhookServer } = await import('../../webhook/server.js');
-  const { makeCerts } = await import('../fixtures/webhook/support.js');
+  const { makeCerts } = await import('../helpers/webhook.js');
   const { mergeSettings } = await import('../../webhook/config.js');
   const { pino } = await import('pino');
   const certs = await makeCerts(t);

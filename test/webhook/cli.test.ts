@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, request } from 'node:https';
 import { loadConfigFile, mergeSettings } from '../../webhook/config.js';
-import { hostPidPod, makeCerts, nonEuServiceEntry, review } from '../fixtures/webhook/support.js';
+import { hostPidPod, makeCerts, nonEuServiceEntry, review } from '../helpers/webhook.js';
 
 const built = existsSync(new URL('../../dist/webhook/cli.js', import.meta.url));
 

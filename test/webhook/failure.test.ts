@@ -1,7 +1,7 @@
 // Policy errors and blown time budgets follow failurePolicy (closed by default for deny policies), counted and logged.
 import t from 'tap';
-import { inProcessEvaluator } from '../../src/evaluator.js';
-import { hostPidPod, review, startServer, testPolicy } from '../fixtures/webhook/support.js';
+import { inProcessEvaluator } from '../../src/engine/evaluator.js';
+import { hostPidPod, review, startServer, testPolicy } from '../helpers/webhook.js';
 
 const boom = (action: 'deny' | 'warn' | 'audit') =>
   testPolicy(`test.boom-${action}`, action, ['ConfigMap'], () => {
@@ -88,8 +88,8 @@ t.test('an evaluator that rejects follows failurePolicy too', async (t) => {
 });
 
 t.test('a real user policy that loops forever is stopped in its worker at the budget; the server goes on', async (t) => {
-  const { loadPolicySet } = await import('../../src/policy-loader.js');
-  const { policies, errors } = await loadPolicySet(['test/fixtures/core/hostile-policies'], { builtins: false });
+  const { loadPolicySet } = await import('../../src/loading/policy-files.js');
+  const { policies, errors } = await loadPolicySet(['test/fixtures/core/hostile-policies']);
   t.same(errors, []);
   const s = await startServer({ policies, config: { timeoutMs: 1500 } });
   t.teardown(() => s.close());

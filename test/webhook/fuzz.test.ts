@@ -3,7 +3,7 @@
 import t from 'tap';
 import { PLANTED, fuzzInput, judge } from '../../bench/webhook-fuzz/mutate.js';
 import { sendRaw } from '../../bench/webhook-fuzz/client.js';
-import { builtinPolicies, compliantDeployment, review, startServer, testEgressPolicy, testPolicy } from '../fixtures/webhook/support.js';
+import { builtinPolicies, compliantDeployment, review, startServer, testEgressPolicy, testPolicy } from '../helpers/webhook.js';
 
 const SEED = Number(process.env.FLEETGATE_FUZZ_SEED ?? 20240611);
 const INJECT_INPUTS = Number(process.env.FLEETGATE_FUZZ_INPUTS ?? 1500);

@@ -2,9 +2,9 @@
 import t from 'tap';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
-import { loadPolicySet } from '../../src/policy-loader.js';
+import { loadPolicySet } from '../../src/loading/index.js';
 import { parseExposition, sum } from '../helpers/prometheus.js';
-import { builtinPolicies, compliantDeployment, hostPidPod, review, startServer, testPolicy } from '../fixtures/webhook/support.js';
+import { builtinPolicies, compliantDeployment, hostPidPod, review, startServer, testPolicy } from '../helpers/webhook.js';
 
 const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'shop' }, data: { a: '1' } };
 
@@ -81,7 +81,7 @@ t.test('the serving certificate expiry is exported as a timestamp', async (t) =>
 });
 
 t.test('user policies in worker threads get results too', async (t) => {
-  const set = await loadPolicySet([join(import.meta.dirname, '../fixtures/core/user-policies/no-latest.ts')], { builtins: false });
+  const set = await loadPolicySet([join(import.meta.dirname, '../fixtures/core/user-policies/no-latest.ts')]);
   t.same(set.errors, []);
   // A generous budget: on a loaded machine a worker's first review must not fail open (this is about counting).
   const s = await startServer({ policies: [...builtinPolicies, ...set.policies], config: { timeoutMs: 30_000 } });

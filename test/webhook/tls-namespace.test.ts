@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { NamespaceCache } from '../../webhook/namespace-cache.js';
 import { NamespaceApi } from '../helpers/namespace-api.js';
-import { compliantDeployment, makeCert, makeCerts, review, startServer, testPolicy } from '../fixtures/webhook/support.js';
+import { compliantDeployment, makeCert, makeCerts, review, startServer, testPolicy } from '../helpers/webhook.js';
 
 function peerCert(port: number, ca: string): Promise<{ fingerprint: string; protocol: string | null }> {
   return new Promise((resolve, reject) => {

@@ -1,0 +1,26 @@
+/**
+ * The authoring layer: what policy authors write with — definePolicy and the policy types, the pod/container views,
+ * Kubernetes quantities, label selectors, JSONPaths. Built on the model only; it knows nothing of how policies are
+ * evaluated or loaded.
+ */
+export { definePolicy, defineClusterPolicy, POLICY_ID, PolicyDefinitionError } from './dsl.js';
+export type {
+  ClusterInfo,
+  ClusterPolicySpec,
+  ClusterScopeContext,
+  Example,
+  ExcludeSpec,
+  MatchSpec,
+  NamespaceInfo,
+  ObjectContext,
+  ObjectPolicySpec,
+  Params,
+  Policy,
+  ReportOptions,
+} from './dsl.js';
+export { PodView, POD_TEMPLATE_PATHS, POD_CONTROLLER_KINDS, isPodController } from './pod.js';
+export type { ContainerType, ContainerView, VolumeView } from './pod.js';
+export { parseQuantity, tryParseQuantity, isQuantity, compareQuantities, QuantityError } from './quantity.js';
+export { matchesSelector, matchesConditions } from './labels.js';
+export type { LabelConditions } from './labels.js';
+export { toJsonPath, splitDotted, getAt } from './path.js';

@@ -1,0 +1,436 @@
+import { JSONPath } from 'jsonpath-plus';
+import type { ClusterContext } from './context.js';
+import { resolveAction, resolveParams } from './context.js';
+import type { ClusterScopeContext, NamespaceInfo, ObjectContext, Params, Policy, ReportOptions } from '../authoring/index.js';
+import { isExceptionObject, isExpired, parseException, waives, type PolicyException } from './exceptions.js';
+import { matchesGlob } from '../model/index.js';
+import { Inventory, type Resource } from '../model/index.js';
+import { matchesConditions, matchesSelector } from '../authoring/index.js';
+import { getAt, splitDotted, toJsonPath } from '../authoring/index.js';
+import { POD_CONTROLLER_KINDS, PodView, isPodController } from '../authoring/index.js';
+import { DEFAULT_SYSTEM_NAMESPACES, SYSTEM_NAMESPACE_LABEL, groupOf, labelsOf, refOf } from '../model/index.js';
+import type { Action, Finding, KubeObject, Operation, PathSegments, Scope } from '../model/index.js';
+
+/** Ids of the findings the engine itself raises about waivers. */
+export const EXCEPTION_EXPIRED = 'fleetgate.exception-expired';
+export const EXCEPTION_INVALID = 'fleetgate.exception-invalid';
+
+export interface EvaluateOptions {
+  /** Admission operation; lint and scan evaluate as CREATE. */
+  operation?: Operation;
+  oldObject?: KubeObject;
+  /** Which scopes to run (admission: object + namespace). Default: all. */
+  scopes?: readonly Scope[];
+  /** Namespace labels from outside the inventory (the webhook's namespace cache). */
+  namespaceLabels?: (name: string) => Record<string, string> | undefined;
+  /** Waivers in addition to the PolicyException objects found among the resources. */
+  exceptions?: readonly PolicyException[];
+  now?: Date;
+  /**
+   * Called before each policy runs on each resource (resource index, or -1 for a cluster-scope policy).
+   * The sandbox uses it to know which policy was running when it had to stop a runaway one.
+   */
+  onPolicy?: (resourceIndex: number, policyId: string) => void;
+  /**
+   * Count checks per policy into `Evaluation.checks` (default true). Admission turns it off: the webhook never reads
+   * the counts, and building a record keyed by ~50 policy ids costs more than judging the object.
+   */
+  countChecks?: boolean;
+}
+
+export interface Evaluation {
+  findings: Finding[];
+  /** Findings an unexpired exception waived. */
+  waived: number;
+  /** Objects judged (PolicyException objects are not). */
+  objects: number;
+  /** The unexpired waivers that applied to this evaluation (so findings made elsewhere can be waived alike). */
+  exceptions: PolicyException[];
+  /**
+   * Object- and namespace-scope checks made, per policy id: the number of objects a policy applied to (matched kind,
+   * match and exclude held, so its validate ran). The scanner's score weighs these; cluster-scope policies are not counted.
+   */
+  checks: Record<string, number>;
+}
+
+/** A policy as it runs in one cluster: parameters merged, action resolved, matchers compiled. */
+interface BoundPolicy {
+  policy: Policy;
+  params: Params;
+  action: Action;
+  /** Whether the cluster context set this policy's action explicitly (then a policy's per-finding action yields to it). */
+  actionOverridden: boolean;
+  kinds: { group?: string; kind: string }[];
+  operations: readonly Operation[];
+  /** Position among the object- and namespace-scope policies (where its checks are counted). */
+  index: number;
+  /** `match` beyond kinds and cluster labels, compiled; undefined when there is nothing more to test. */
+  matchTest?: ObjectTest;
+  /** `exclude` compiled; undefined when the policy excludes nothing at object level. */
+  excludeTest?: ObjectTest;
+}
+
+/** What a compiled match/exclude condition looks at: the object's namespace, labels, kind and group. */
+type ObjectTest = (namespace: NamespaceInfo, objLabels: Record<string, string>, kind: string, group: string) => boolean;
+
+/** The policies that can judge objects of one kind/group under one operation, found once and reused. */
+interface Plan {
+  entries: { bound: BoundPolicy; /** Judged through its pod template (autogen), not as the kind itself. */ byTemplate: boolean }[];
+}
+
+const DEFAULT_OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE'];
+const ALL_SCOPES: readonly Scope[] = ['object', 'namespace', 'cluster'];
+const OBJECT_SCOPES: readonly Scope[] = ['object', 'namespace'];
+
+function hasActionFor(id: string, actions: Record<string, Action> = {}): boolean {
+  return Object.keys(actions).some((pattern) => matchesGlob(id, pattern));
+}
+
+function parseKinds(kinds: readonly string[]): { group?: string; kind: string }[] {
+  return kinds.map((k) => {
+    const slash = k.lastIndexOf('/');
+    return slash < 0 ? { kind: k } : { group: k.slice(0, slash), kind: k.slice(slash + 1) };
+  });
+}
+
+const kindMatches = (kinds: readonly { group?: string; kind: string }[], kind: string, group: string): boolean =>
+  kinds.some((k) => k.kind === kind && (k.group === undefined || k.group === group));
+
+/**
+ * Compiles a match (every given field must hold) or an exclude (any given field that holds excludes) into one test,
+ * so the per-object work is only the tests a policy actually declares.
+ */
+function compileTest(m: Partial<Policy['match']> | undefined, isExclude: boolean): ObjectTest | undefined {
+  if (!m) return undefined;
+  const tests: ObjectTest[] = [];
+  const { namespaces, namespaceSelector, labels } = m;
+  if (namespaces) tests.push((ns) => ns.name !== undefined && namespaces.some((g) => matchesGlob(ns.name!, g)));
+  if (namespaceSelector) tests.push((ns) => ns.name !== undefined && matchesSelector(ns.labels, namespaceSelector));
+  if (labels) tests.push((_ns, objLabels) => matchesSelector(objLabels, labels));
+  if (isExclude && m.kinds) {
+    const kinds = parseKinds(m.kinds);
+    tests.push((_ns, _labels, kind, group) => kindMatches(kinds, kind, group));
+  }
+  if (!tests.length) return undefined;
+  if (tests.length === 1) return tests[0];
+  return isExclude ? (...a) => tests.some((t) => t(...a)) : (...a) => tests.every((t) => t(...a));
+}
+
+/** The policy set, compiled once. `bind` resolves it for one cluster; that is what evaluates objects. */
+export class Engine {
+  readonly policies: readonly Policy[];
+
+  constructor(policies: readonly Policy[]) {
+    const seen = new Set<string>();
+    for (const p of policies) {
+      if (seen.has(p.id)) throw new Error(`policy id "${p.id}" is defined twice${p.file ? ` (again in ${p.file})` : ''}`);
+      seen.add(p.id);
+    }
+    this.policies = policies;
+  }
+
+  bind(cluster: ClusterContext = {}): ClusterEngine {
+    return new ClusterEngine(this.policies, cluster);
+  }
+}
+
+export class ClusterEngine {
+  readonly labels: Record<string, string>;
+  readonly name?: string;
+  /** kind → object/namespace-scope policies that may apply to it (autogen included). */
+  private readonly byKind = new Map<string, BoundPolicy[]>();
+  private readonly clusterPolicies: BoundPolicy[] = [];
+  private readonly objectPolicies: BoundPolicy[] = [];
+  private readonly systemNamespaces: ReadonlySet<string>;
+  /** kind → group → operation → the policies that may judge such an object (see planFor). */
+  private readonly plans = new Map<string, Map<string, Partial<Record<Operation, Plan>>>>();
+
+  constructor(policies: readonly Policy[], cluster: ClusterContext) {
+    this.labels = cluster.labels ?? {};
+    this.name = cluster.name;
+    const sys = cluster.parameters?.systemNamespaces;
+    this.systemNamespaces = new Set(Array.isArray(sys) ? (sys as string[]) : DEFAULT_SYSTEM_NAMESPACES);
+    for (const policy of policies) {
+      if (!matchesConditions(this.labels, policy.match.clusterLabels)) continue;
+      if (policy.exclude?.clusterLabels && matchesConditions(this.labels, policy.exclude.clusterLabels)) continue;
+      const bound: BoundPolicy = {
+        policy,
+        params: resolveParams(policy, cluster.parameters),
+        action: resolveAction(policy, cluster.actions),
+        actionOverridden: resolveAction(policy, cluster.actions) !== policy.action || hasActionFor(policy.id, cluster.actions),
+        kinds: parseKinds(policy.match.kinds),
+        operations: policy.match.operations ?? DEFAULT_OPERATIONS,
+        index: -1,
+        matchTest: compileTest(policy.match, false),
+        excludeTest: compileTest(policy.exclude, true),
+      };
+      if (policy.scope === 'cluster') {
+        this.clusterPolicies.push(bound);
+        continue;
+      }
+      bound.index = this.objectPolicies.push(bound) - 1;
+      const kinds = new Set(bound.kinds.map((k) => k.kind));
+      if (kinds.has('Pod')) for (const k of POD_CONTROLLER_KINDS) kinds.add(k);
+      for (const k of kinds) {
+        let list = this.byKind.get(k);
+        if (!list) this.byKind.set(k, (list = []));
+        list.push(bound);
+      }
+    }
+  }
+
+  /** Evaluates a set of resources as one inventory: every object- and namespace-scope policy per object, cluster-scope policies once. */
+  evaluate(resources: readonly Resource[], opts: EvaluateOptions = {}): Evaluation {
+    return this.run(resources, opts, opts.scopes ?? ALL_SCOPES);
+  }
+
+  /** Admission's fast path: one object, object- and namespace-scope policies only. */
+  evaluateObject(object: KubeObject, opts: EvaluateOptions = {}): Evaluation {
+    return this.run([{ object }], opts, opts.scopes ?? OBJECT_SCOPES);
+  }
+
+  private run(resources: readonly Resource[], opts: EvaluateOptions, scopes: readonly Scope[]): Evaluation {
+    const findings: Finding[] = [];
+    const exceptions: PolicyException[] = opts.exceptions ? [...opts.exceptions] : [];
+    const judged: Resource[] = [];
+    let hasNamespaces = false;
+    const counts = opts.countChecks === false ? undefined : new Uint32Array(this.objectPolicies.length);
+    for (const r of resources) {
+      if (!isExceptionObject(r.object)) {
+        judged.push(r);
+        if (r.object.kind === 'Namespace') hasNamespaces = true;
+        continue;
+      }
+      const parsed = parseException(r.object);
+      if (typeof parsed === 'string') findings.push(this.metaFinding(r, EXCEPTION_INVALID, `invalid PolicyException: ${parsed}`));
+      else exceptions.push(parsed);
+    }
+    // Indexed only when something needs it (admission judges one object and rarely does).
+    let inventory: Inventory | undefined;
+    const inventoryOf = () => (inventory ??= new Inventory(judged));
+    const nsLabels = (name: string) => opts.namespaceLabels?.(name) ?? (hasNamespaces ? inventoryOf().namespaceLabels(name) : undefined);
+    const scopeFilter = scopes === ALL_SCOPES || scopes === OBJECT_SCOPES || (scopes.includes('object') && scopes.includes('namespace')) ? undefined : scopes;
+    if (scopeFilter === undefined || scopeFilter.includes('object') || scopeFilter.includes('namespace')) {
+      for (let i = 0; i < judged.length; i++) this.evaluateResource(judged[i], i, opts, nsLabels, scopeFilter, findings, counts);
+    }
+    if (scopes.includes('cluster')) this.evaluateCluster(inventoryOf(), nsLabels, findings, opts.onPolicy);
+    const checks: Record<string, number> = {};
+    if (counts) for (const bound of this.objectPolicies) if (counts[bound.index]) checks[bound.policy.id] = counts[bound.index];
+    if (!exceptions.length) return { findings, waived: 0, objects: judged.length, exceptions, checks };
+    const now = opts.now ?? new Date();
+
+    // Waivers: an expired one stops applying and is reported once, on the exception itself.
+    const active: PolicyException[] = [];
+    for (const e of exceptions) {
+      if (!isExpired(e, now)) active.push(e);
+      else {
+        const source = resources.find((r) => r.object === e.object);
+        findings.push(
+          this.metaFinding(
+            source ?? { object: e.object },
+            EXCEPTION_EXPIRED,
+            `PolicyException "${e.name}" expired on ${e.expiresText} and no longer waives ${e.policies.length === 1 ? 'its policy' : 'its policies'} (reason was: ${e.reason})`,
+            ['spec', 'expires'],
+          ),
+        );
+      }
+    }
+    const { kept, waived } = this.applyExceptions(findings, active);
+    return { findings: kept, waived, objects: judged.length, exceptions: active, checks };
+  }
+
+  /** Drops the findings that an (unexpired) exception waives in this cluster. */
+  applyExceptions(findings: Finding[], exceptions: readonly PolicyException[]): { kept: Finding[]; waived: number } {
+    if (!exceptions.length) return { kept: findings, waived: 0 };
+    let waived = 0;
+    const kept = findings.filter((f) => {
+      const w = f.policy !== EXCEPTION_EXPIRED && f.policy !== EXCEPTION_INVALID && exceptions.some((e) => waives(e, f.policy, f.resource, this.labels));
+      if (w) waived++;
+      return !w;
+    });
+    return { kept, waived };
+  }
+
+  /** Whether any policy could look at this kind (the webhook skips work for kinds nobody polices). */
+  hasPoliciesFor(kind: string): boolean {
+    return this.byKind.has(kind);
+  }
+
+  isSystemNamespace = (name: string | undefined, labels?: Record<string, string>): boolean => {
+    if (!name) return false;
+    return this.systemNamespaces.has(name) || labels?.[SYSTEM_NAMESPACE_LABEL] === 'true';
+  };
+
+  /** The policies that may judge an object of this kind, group and operation (kind, autogen and operation resolved once). */
+  private planFor(kind: string, group: string, operation: Operation): Plan | undefined {
+    let byGroup = this.plans.get(kind);
+    let byOperation = byGroup?.get(group);
+    const known = byOperation?.[operation];
+    if (known) return known;
+    const candidates = this.byKind.get(kind);
+    if (!candidates) return undefined;
+    const plan: Plan = { entries: [] };
+    const controller = isPodController(kind, group);
+    for (const bound of candidates) {
+      if (!bound.operations.includes(operation)) continue;
+      if (kindMatches(bound.kinds, kind, group)) plan.entries.push({ bound, byTemplate: false });
+      // Autogen: a policy on core Pods also judges the pod templates of the built-in controllers.
+      else if (controller && kindMatches(bound.kinds, 'Pod', '')) plan.entries.push({ bound, byTemplate: true });
+    }
+    if (!byGroup) this.plans.set(kind, (byGroup = new Map()));
+    // Groups come from the objects judged: bound them so hostile input cannot grow the cache without limit.
+    if (!byOperation) {
+      if (byGroup.size >= 100) byGroup.clear();
+      byGroup.set(group, (byOperation = {}));
+    }
+    byOperation[operation] = plan;
+    return plan;
+  }
+
+  private evaluateResource(
+    r: Resource,
+    index: number,
+    opts: EvaluateOptions,
+    nsLabels: (name: string) => Record<string, string> | undefined,
+    scopeFilter: readonly Scope[] | undefined,
+    findings: Finding[],
+    counts: Uint32Array | undefined,
+  ): void {
+    const obj = r.object;
+    const kind = typeof obj.kind === 'string' ? obj.kind : '';
+    if (!this.byKind.has(kind)) return;
+    const operation = opts.operation ?? 'CREATE';
+    const group = groupOf(obj.apiVersion);
+    const plan = this.planFor(kind, group, operation);
+    if (!plan || !plan.entries.length) return;
+    const isNamespace = kind === 'Namespace' && group === '';
+    const nsName = isNamespace ? obj.metadata?.name : obj.metadata?.namespace;
+    const knownLabels = isNamespace ? labelsOf(obj) : typeof nsName === 'string' ? nsLabels(nsName) : undefined;
+    const namespace: NamespaceInfo = {
+      name: typeof nsName === 'string' ? nsName : undefined,
+      labels: knownLabels ?? {},
+      known: knownLabels !== undefined,
+    };
+    const objLabels = labelsOf(obj);
+    let pod: PodView | undefined | null = null; // null: not computed yet (shared by every policy on this object)
+    let ref: Finding['resource'] | undefined; // built for the first finding: a compliant object never needs it
+    const isSystemNamespace = (name: string | undefined) =>
+      this.isSystemNamespace(name, name === undefined ? undefined : name === namespace.name ? namespace.labels : nsLabels(name));
+
+    // One context per object, shared by every policy that judges it (only `params` and the policy behind
+    // `report` change): policies are synchronous, so the context is valid for the duration of a validate call.
+    let current: BoundPolicy | undefined;
+    const ctx: { -readonly [K in keyof ObjectContext<Params>]: ObjectContext<Params>[K] } = {
+      object: obj,
+      pod: undefined,
+      namespace,
+      operation,
+      oldObject: opts.oldObject,
+      cluster: this,
+      params: {},
+      isSystemNamespace,
+      get: (path) => getAt(obj, typeof path === 'string' ? splitDotted(path) : path),
+      query: (jsonPath) => query(obj, jsonPath),
+      report: (message: string, path: string | PathSegments = [], o?: ReportOptions) => {
+        if (!current) throw new Error('report() was called after the policy returned');
+        const f = this.finding(current, r, (ref ??= refOf(obj)), message, typeof path === 'string' ? splitDotted(path) : path);
+        if (o?.action && !current.actionOverridden) f.action = o.action;
+        findings.push(f);
+      },
+    };
+
+    for (const { bound, byTemplate } of plan.entries) {
+      const { policy } = bound;
+      if (scopeFilter && !scopeFilter.includes(policy.scope)) continue;
+      if (pod === null && byTemplate) pod = PodView.of(obj);
+      if (byTemplate && !pod) continue;
+      if (bound.matchTest && !bound.matchTest(namespace, objLabels, kind, group)) continue;
+      if (bound.excludeTest && bound.excludeTest(namespace, objLabels, kind, group)) continue;
+      if (pod === null) pod = PodView.of(obj);
+      if (counts) counts[bound.index]++;
+      opts.onPolicy?.(index, policy.id);
+      current = bound;
+      ctx.pod = pod ?? undefined;
+      ctx.params = bound.params;
+      try {
+        (policy.validate as (c: ObjectContext<Params>) => void)(ctx);
+      } catch (err) {
+        findings.push(this.errorFinding(bound, r, (ref ??= refOf(obj)), err));
+      }
+    }
+    current = undefined;
+  }
+
+  private evaluateCluster(
+    inventory: Inventory,
+    nsLabels: (name: string) => Record<string, string> | undefined,
+    findings: Finding[],
+    onPolicy: EvaluateOptions['onPolicy'],
+  ): void {
+    for (const bound of this.clusterPolicies) {
+      onPolicy?.(-1, bound.policy.id);
+      const ctx: ClusterScopeContext<Params> = {
+        inventory,
+        cluster: this,
+        params: bound.params,
+        isSystemNamespace: (name) => this.isSystemNamespace(name, name ? nsLabels(name) : undefined),
+        report: (object, message, path = []) => {
+          const r = inventory.resourceFor(object) ?? { object };
+          findings.push(this.finding(bound, r, refOf(object), message, typeof path === 'string' ? splitDotted(path) : path));
+        },
+      };
+      try {
+        (bound.policy.validate as (c: ClusterScopeContext<Params>) => void)(ctx);
+      } catch (err) {
+        findings.push(this.errorFinding(bound, { object: {} }, { apiVersion: '', kind: '', name: '' }, err));
+      }
+    }
+  }
+
+  private finding(bound: BoundPolicy, r: Resource, ref: Finding['resource'], message: string, path: PathSegments): Finding {
+    const f: Finding = {
+      policy: bound.policy.id,
+      severity: bound.policy.severity,
+      action: bound.action,
+      message,
+      resource: ref,
+      path: toJsonPath(path),
+    };
+    const source = r.locate?.(path);
+    if (source) f.source = source;
+    return f;
+  }
+
+  private errorFinding(bound: BoundPolicy, r: Resource, ref: Finding['resource'], err: unknown): Finding {
+    const why = err instanceof Error ? err.message : String(err);
+    const f = this.finding(bound, r, ref, `policy error: ${why}`, []);
+    f.error = true;
+    return f;
+  }
+
+  private metaFinding(r: Resource, id: string, message: string, path: PathSegments = []): Finding {
+    const f: Finding = { policy: id, severity: 'medium', action: 'warn', message, resource: refOf(r.object), path: toJsonPath(path) };
+    const source = r.locate?.(path);
+    if (source) f.source = source;
+    return f;
+  }
+}
+
+/** jsonpath-plus with script evaluation off; each match's path as segments (array indexes as numbers). */
+export function query(obj: unknown, jsonPath: string): { value: unknown; path: PathSegments }[] {
+  const results = JSONPath({ path: jsonPath, json: obj as object, resultType: 'all', eval: false, wrap: true }) as {
+    value: unknown;
+    path: string;
+  }[];
+  return results.map((res) => {
+    const raw = JSONPath.toPathArray(res.path).slice(1);
+    const segments: (string | number)[] = [];
+    let cur: unknown = obj;
+    for (const s of raw) {
+      const seg = Array.isArray(cur) ? Number(s) : s;
+      segments.push(seg);
+      cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[s] : undefined;
+    }
+    return { value: res.value, path: segments };
+  });
+}
