@@ -6,6 +6,9 @@ import type { Policy } from '../src/authoring/index.js';
 import type { Finding, KubeObject, Operation } from '../src/model/index.js';
 import type { AdmissionSettings } from './config.js';
 import type { WebhookMetrics } from './metrics.js';
+import { nowMs, type Tracer } from './otlp.js';
+import type { PolicyTiming } from './policy-metrics.js';
+import { traceReview } from './review-trace.js';
 
 /**
  * AdmissionReview (admission.k8s.io/v1) in, AdmissionReview out. Everything here is defensive about its input:
@@ -30,7 +33,7 @@ export type ReviewOutcome =
   | { statusCode: 200; body: { apiVersion: string; kind: 'AdmissionReview'; response: AdmissionResponse } }
   | { statusCode: 400; message: string; reason: string };
 
-interface ParsedRequest {
+export interface ParsedRequest {
   uid: string;
   operation: Operation;
   object?: KubeObject;
@@ -51,6 +54,8 @@ export interface AdmissionHandlerOptions {
   logger: Logger;
   /** Labels of a namespace from the namespace cache; undefined when unknown (no cluster access, or not yet seen). */
   namespaceLabels?: (name: string) => Record<string, string> | undefined;
+  /** Exports a span per review, with a child span per policy (instrumented with `trace`) or per sandbox call. */
+  tracer?: Tracer;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -65,7 +70,7 @@ function show(v: unknown): string {
 }
 
 /** Identifying strings for logs and messages: bounded and free of control characters. */
-function ident(v: unknown): string | undefined {
+export function ident(v: unknown): string | undefined {
   if (typeof v !== 'string' || !v) return undefined;
   // eslint-disable-next-line no-control-regex
   const clean = v.replace(/[\u0000-\u001f\u007f]/g, '?');
@@ -131,11 +136,13 @@ export function parseReview(body: unknown): ParsedRequest | ReviewOutcome {
 class BudgetExceeded extends Error {}
 
 /** What the policies said about one review, before it is counted and answered. */
-interface Verdict {
+export interface Verdict {
   response: Partial<AdmissionResponse>;
   findings: Finding[];
   failure?: 'timeout' | 'crash';
   failureDetail?: string;
+  /** With tracing on: when each policy (or the sandbox call for user policies) ran. */
+  timings?: PolicyTiming[];
 }
 
 export class AdmissionHandler {
@@ -174,7 +181,9 @@ export class AdmissionHandler {
     }
     if (req.dryRun) this.o.metrics.dryRun.inc({ decision, operation: req.operation, kind: kindLabel });
     else this.o.metrics.countRequest(req.operation, kindLabel, decision);
-    this.o.metrics.observeDuration(req.operation, decision, (performance.now() - started) / 1000);
+    const ended = performance.now();
+    this.o.metrics.observeDuration(req.operation, decision, (ended - started) / 1000);
+    if (this.o.tracer) traceReview(this.o.tracer, req, decision, started, ended, verdict);
     return { statusCode: 200, body: { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response } };
   }
 
@@ -210,15 +219,21 @@ export class AdmissionHandler {
         policyMetrics.discardRuns();
         return this.onFailure('crash', `evaluation failed: ${errorText(err)}`, []);
       }
+      const timings = this.o.tracer ? policyMetrics.takeTimings() : undefined;
       policyMetrics.settle(evaluation.findings);
-      return this.judge(req, evaluation);
+      return this.judge(req, evaluation, timings);
     }
+    const called = nowMs();
     const pending = evaluator.evaluateObject(subject, opts);
     const runs = policyMetrics.takeRuns(); // the in-process policies ran synchronously inside that call
+    const timings = this.o.tracer ? policyMetrics.takeTimings() : undefined;
     return this.withinBudget(pending, deadline).then(
       (evaluation) => {
         policyMetrics.settle(evaluation.findings, runs, evaluation.checks);
-        return this.judge(req, evaluation);
+        // User policies run in worker threads: one child span for the sandbox call, naming the policies it ran.
+        const user = Object.keys(evaluation.checks).join(',');
+        if (timings && user) timings.push({ policy: `sandbox:${user}`, startMs: called, endMs: nowMs() });
+        return this.judge(req, evaluation, timings);
       },
       (err) => {
         const timeout = err instanceof BudgetExceeded;
@@ -228,7 +243,7 @@ export class AdmissionHandler {
   }
 
   /** Deny, warn and audit from the findings, with failed deny policies handled per failurePolicy. */
-  private judge(req: ParsedRequest, evaluation: Evaluation): Verdict {
+  private judge(req: ParsedRequest, evaluation: Evaluation, timings?: PolicyTiming[]): Verdict {
     const deny: Finding[] = [];
     const warnings: string[] = [];
     const failedDeny: Finding[] = [];
@@ -257,7 +272,7 @@ export class AdmissionHandler {
       response.status = { code: 403, reason: 'Forbidden', message: this.denialMessage(req, deny) };
     }
     if (warnings.length) response.warnings = boundWarnings(warnings);
-    return { response, findings: evaluation.findings, failure };
+    return { response, findings: evaluation.findings, failure, timings };
   }
 
   private onFailure(kind: 'timeout' | 'crash', detail: string, findings: Finding[]): Verdict {

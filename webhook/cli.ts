@@ -8,6 +8,7 @@ import type { Policy } from '../src/authoring/index.js';
 import { ConfigError, loadConfigFile, mergeSettings, type AdmissionSettings, type WebhookConfigFile } from './config.js';
 import { WebhookMetrics } from './metrics.js';
 import { NamespaceCache } from './namespace-cache.js';
+import { Tracer, otlpHeaders, otlpTracesUrl, redactUrl } from './otlp.js';
 import { createWebhookServer, type WebhookServer } from './server.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -35,6 +36,9 @@ Options:
                               in a pod, the in-cluster service account is used automatically
   --no-namespace-watch        never watch namespaces: namespace labels are then unknown to policies
   --log-level LEVEL           fatal, error, warn, info (default), debug, trace, silent
+  --otlp-endpoint URL         export traces (a span per review, child spans per policy) over OTLP/HTTP JSON
+                              to URL (http://collector:4318; /v1/traces is added); default: the standard
+                              OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT variables, else off
 
 Exit codes: 0 after a clean shutdown, 2 for unusable arguments, config or policies.
 `;
@@ -52,6 +56,7 @@ const FLAGS = {
   kubeconfig: { type: 'string' },
   'no-namespace-watch': { type: 'boolean' },
   'log-level': { type: 'string' },
+  'otlp-endpoint': { type: 'string' },
 } as const;
 
 interface ServeOptions {
@@ -67,6 +72,8 @@ interface ServeOptions {
   policyPaths: string[];
   kubeconfig?: string;
   namespaceWatch: boolean;
+  /** OTLP traces URL; undefined: tracing off. */
+  otlpUrl?: string;
 }
 
 /** The flags and the config file, checked: every mistake is a UsageError (exit 2) naming the flag or key. */
@@ -88,6 +95,12 @@ async function parseServeArgs(argv: string[]): Promise<ServeOptions> {
       throw err;
     }
   }
+  let otlpUrl: string | undefined;
+  try {
+    otlpUrl = otlpTracesUrl(values['otlp-endpoint']);
+  } catch (err) {
+    throw new UsageError(`--otlp-endpoint: ${(err as Error).message}`);
+  }
   const flags = { ...clusterContextFromFlags(values['cluster-label'], values.action), parameters: parametersFromFlags(values.param) };
   const settings = mergeSettings(file, flags);
   return {
@@ -102,6 +115,7 @@ async function parseServeArgs(argv: string[]): Promise<ServeOptions> {
     policyPaths: values.policies ?? [],
     kubeconfig: values.kubeconfig,
     namespaceWatch: !values['no-namespace-watch'],
+    otlpUrl,
   };
 }
 
@@ -166,6 +180,10 @@ export const command: Command = {
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
     });
     const metrics = new WebhookMetrics({ defaultMetrics: true });
+    const tracer = o.otlpUrl
+      ? new Tracer({ url: o.otlpUrl, serviceName: process.env.OTEL_SERVICE_NAME || 'fleetgate-webhook', headers: otlpHeaders(), onError: (m) => logger.warn(m) })
+      : undefined;
+    if (tracer) logger.info({ otlp: redactUrl(o.otlpUrl!) }, 'exporting traces over OTLP/HTTP');
 
     let nsCache: NamespaceCache | undefined;
     if (o.namespaceWatch) {
@@ -182,6 +200,7 @@ export const command: Command = {
         tls: { certFile: o.certFile, keyFile: o.keyFile },
         logger,
         metrics,
+        tracer,
         namespaceLabels: nsCache?.lookup,
         // Namespace-scope policies need the namespaces' labels: not ready before the first list arrived.
         dependenciesReady: nsCache ? () => nsCache!.synced : undefined,

@@ -18,6 +18,13 @@ import { FastHistogram, type HistogramSeries } from './fast-metrics.js';
 /** Microseconds (a built-in policy on a typical object) up to seconds (a user policy near the time budget). */
 export const POLICY_DURATION_BUCKETS = [1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 5e-3, 0.025, 0.1, 0.5, 2.5];
 
+export interface PolicyTiming {
+  policy: string;
+  /** Epoch milliseconds. */
+  startMs: number;
+  endMs: number;
+}
+
 export class PolicyStat {
   pass = 0;
   fail = 0;
@@ -38,6 +45,7 @@ export class PolicyMetrics {
   private readonly stats = new Map<string, PolicyStat>();
   /** Stats of the instrumented policies that ran since the last settle/take (evaluation is synchronous per object). */
   private ran: PolicyStat[] = [];
+  private timings: PolicyTiming[] = [];
   private review = 0;
 
   constructor(registers: Registry[]) {
@@ -76,23 +84,44 @@ export class PolicyMetrics {
    * The policies with their in-process `validate` timed and noted as run. User policies (those with a file) run in
    * worker threads from their files and are returned unchanged.
    */
-  instrument(policies: readonly Policy[], cluster: ClusterContext): Policy[] {
+  instrument(policies: readonly Policy[], cluster: ClusterContext, opts: { trace?: boolean } = {}): Policy[] {
     return policies.map((p) => {
       const stat = this.stat(p.id, resolveAction(p, cluster.actions));
       if (p.file) return p;
       const validate = p.validate as (ctx: unknown) => void;
       const ran = () => this.ran;
-      const timed = (ctx: unknown) => {
-        const started = performance.now();
-        try {
-          validate(ctx);
-        } finally {
-          stat.time.observe((performance.now() - started) / 1000);
-          ran().push(stat);
-        }
-      };
+      const timings = () => this.timings;
+      // Two wrappers, chosen once: with tracing off the hot path does not even test for it.
+      const timed = opts.trace
+        ? (ctx: unknown) => {
+            const started = performance.now();
+            try {
+              validate(ctx);
+            } finally {
+              const ended = performance.now();
+              stat.time.observe((ended - started) / 1000);
+              ran().push(stat);
+              timings().push({ policy: p.id, startMs: performance.timeOrigin + started, endMs: performance.timeOrigin + ended });
+            }
+          }
+        : (ctx: unknown) => {
+            const started = performance.now();
+            try {
+              validate(ctx);
+            } finally {
+              stat.time.observe((performance.now() - started) / 1000);
+              ran().push(stat);
+            }
+          };
       return { ...p, validate: timed as Policy['validate'] };
     });
+  }
+
+  /** When each traced policy ran since the last call (instrument with `trace`): the child spans of a review. */
+  takeTimings(): PolicyTiming[] {
+    const t = this.timings;
+    this.timings = [];
+    return t;
   }
 
   /** The instrumented policies that ran since the last call (taken right after an evaluation starts). */

@@ -10,6 +10,7 @@ import { errorHandler } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { probesPlugin } from './plugins/probes.js';
 import { validatePlugin } from './plugins/validate.js';
+import type { Tracer } from './otlp.js';
 import { CertReloader, certificateNotAfter, readTlsFiles, tlsOptions, type TlsMaterial } from './tls.js';
 
 /** Bodies over this get 413 (the apiserver's own request limit is 3 MiB). */
@@ -28,6 +29,8 @@ export interface WebhookServerOptions {
   dependenciesReady?: () => boolean;
   metrics?: WebhookMetrics;
   bodyLimit?: number;
+  /** OTLP traces of the reviews (off when absent: no tracing code runs). */
+  tracer?: Tracer;
 }
 
 export interface WebhookServer {
@@ -96,6 +99,7 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
   app.addHook('onClose', async () => {
     reloader.stop();
     await evaluator?.close?.();
+    await opts.tracer?.shutdown(); // the last reviews' spans
   });
 
   const ready = Promise.resolve(opts.policies).then(async (policies) => {
@@ -132,7 +136,7 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
 async function loadHandler(policies: readonly Policy[], opts: WebhookServerOptions, metrics: WebhookMetrics, logger: Logger): Promise<{ handler: AdmissionHandler; evaluator: Evaluator }> {
   const { settings } = opts;
   // The in-process policies timed and counted per policy (fleetgate_policy_* metrics).
-  const instrumented = metrics.policies.instrument(policies, settings.cluster);
+  const instrumented = metrics.policies.instrument(policies, settings.cluster, { trace: opts.tracer !== undefined });
   const engine = new Engine(instrumented).bind(settings.cluster);
   // Built-in policies stay on the in-process fast path; users' policies run in worker threads, where a runaway
   // one is stopped at the request budget (its worker replaced) instead of blocking the event loop.
@@ -141,7 +145,7 @@ async function loadHandler(policies: readonly Policy[], opts: WebhookServerOptio
     : policies.some((p) => p.file)
       ? await PolicyRuntime.create(instrumented, settings.cluster, { timeoutMs: settings.timeoutMs, workers: 2 })
       : inProcessEvaluator(engine);
-  const handler = new AdmissionHandler({ engine, evaluator, policies, settings, metrics, logger, namespaceLabels: opts.namespaceLabels });
+  const handler = new AdmissionHandler({ engine, evaluator, policies, settings, metrics, logger, namespaceLabels: opts.namespaceLabels, tracer: opts.tracer });
   logger.info({ policies: policies.length, failurePolicy: settings.failurePolicy, timeoutMs: settings.timeoutMs }, 'policies loaded; ready');
   return { handler, evaluator };
 }
