@@ -11,6 +11,7 @@ import { FleetFileError, formatFleetError, loadFleet } from './fleet.js';
 import { formatHtml } from './html.js';
 import { formatJson, formatPolicyReport, formatPretty, mergeReports } from './report.js';
 import { scanFleet, type ClusterSource, type FleetReport } from './scan.js';
+import { Tracer, otlpHeaders, otlpTracesUrl } from '../webhook/otlp.js';
 
 const FORMATS = ['pretty', 'json', 'html', 'policyreport'] as const;
 type Format = (typeof FORMATS)[number];
@@ -34,9 +35,23 @@ Options:
   --policies PATH         load user policies (.ts/.js) from a file or folder (repeatable)
   --action ID=ACTION      override a policy's action everywhere: deny, warn or audit; ID may be a glob (repeatable)
   --no-builtins           run only the policies given with --policies
+  --otlp-endpoint URL     export traces (a span per cluster) over OTLP/HTTP JSON to URL; default: the standard
+                          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT variables, else off
 
 Exit codes: 0 done (and at or above --fail-below), 1 fleet score below --fail-below, 2 unusable fleet file or arguments.
 `;
+
+/** The tracer of --otlp-endpoint or the OTEL_* variables; undefined (off) when neither is set. */
+function scanTracer(flag: string | undefined, stderr: (s: string) => void): Tracer | undefined {
+  let url: string | undefined;
+  try {
+    url = otlpTracesUrl(flag);
+  } catch (err) {
+    throw new UsageError(`--otlp-endpoint: ${(err as Error).message}`);
+  }
+  if (!url) return undefined;
+  return new Tracer({ url, serviceName: process.env.OTEL_SERVICE_NAME || 'fleetgate-scan', headers: otlpHeaders(), onError: (m) => stderr(`fleetgate scan: ${m}\n`) });
+}
 
 function parseShard(v: string | undefined): { index: number; count: number } | undefined {
   if (v === undefined) return undefined;
@@ -127,6 +142,7 @@ export async function runScan(
     policies: { type: 'string', multiple: true },
     action: { type: 'string', multiple: true },
     'no-builtins': { type: 'boolean' },
+    'otlp-endpoint': { type: 'string' },
   } });
   const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}" (did you mean --fleet ${positionals[0]}?)`);
@@ -137,6 +153,7 @@ export async function runScan(
   const shard = parseShard(values.shard);
   const failBelow = parseScore(values['fail-below']);
   const { actions } = clusterContextFromFlags([], values.action);
+  const tracer = scanTracer(values['otlp-endpoint'], stderr);
 
   let fleet;
   try {
@@ -167,6 +184,7 @@ export async function runScan(
     actions,
     source: deps.source,
     onCluster: bar ? (done, total) => bar(done, total) : undefined,
+    tracer,
   });
   await emit(render(report, format, values.output), values.output);
   return exitCode(report, failBelow);
