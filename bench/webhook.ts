@@ -81,6 +81,24 @@ async function rssOf(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 1/100 s). */
+async function cpuOf(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * A load round against one server, with the server's CPU time per answered review: on a shared, oversubscribed
+ * machine req/s swings with the neighbours' load, CPU per review much less (it is what a dedicated core would spend).
+ */
+async function measured(child: ChildProcess, port: number, opts: Partial<autocannon.Options>): Promise<autocannon.Result & { cpuUs: number }> {
+  const before = await cpuOf(child.pid!);
+  const r = await cannon(port, opts);
+  const cpu = (await cpuOf(child.pid!)) - before;
+  return Object.assign(r, { cpuUs: (cpu / Math.max(1, r.requests.total)) * 1e6 });
+}
+
 function cannon(port: number, opts: Partial<autocannon.Options>): Promise<autocannon.Result> {
   return autocannon({
     url: `https://127.0.0.1:${port}/validate`,
@@ -120,23 +138,31 @@ try {
   const ratios: number[] = [];
   const workRatios: number[] = [];
   const userRatios: [number[], number[]] = [[], []];
+  const cpuRatios: number[] = [];
+  const cpu = { base: [] as number[], fg: [] as number[] };
   for (let r = 0; r < ROUNDS; r++) {
-    const b = await cannon(basePort, { duration: DURATION });
-    const bb = await cannon(batchedPort, { duration: DURATION });
-    const f = await cannon(fgPort, { duration: DURATION });
+    const b = await measured(base, basePort, { duration: DURATION });
+    const bb = await measured(batched, batchedPort, { duration: DURATION });
+    const f = await measured(fg, fgPort, { duration: DURATION });
     const u1 = await cannon(user1Port, { duration: DURATION });
     const u10 = await cannon(user10Port, { duration: DURATION });
     ratios.push(f.requests.average / b.requests.average);
     workRatios.push(f.requests.average / bb.requests.average);
     userRatios[0].push(u1.requests.average / b.requests.average);
     userRatios[1].push(u10.requests.average / b.requests.average);
+    cpuRatios.push(b.cpuUs / f.cpuUs);
+    cpu.base.push(b.cpuUs);
+    cpu.fg.push(f.cpuUs);
     console.log(
-      `round ${r + 1}: baseline ${show(b)}; batched baseline ${show(bb)}; fleetgate ${show(f)}; ratio ${ratios[r].toFixed(2)} (to the batched baseline ${workRatios[r].toFixed(2)})`,
+      `round ${r + 1}: baseline ${show(b)}; batched baseline ${show(bb)}; fleetgate ${show(f)}; ratio ${ratios[r].toFixed(2)} (to the batched baseline ${workRatios[r].toFixed(2)}); CPU per review: baseline ${b.cpuUs.toFixed(1)} µs, batched ${bb.cpuUs.toFixed(1)} µs, fleetgate ${f.cpuUs.toFixed(1)} µs`,
     );
     console.log(`round ${r + 1}: +1 user policy ${show(u1)}, ratio ${userRatios[0][r].toFixed(2)}; +10 user policies ${show(u10)}, ratio ${userRatios[1][r].toFixed(2)}`);
   }
   console.log(`median throughput ratio fleetgate/baseline: ${median(ratios).toFixed(2)}; fleetgate/batched baseline: ${median(workRatios).toFixed(2)}`);
   console.log(`median throughput ratio to the baseline: +1 user policy ${median(userRatios[0]).toFixed(2)}, +10 user policies ${median(userRatios[1]).toFixed(2)}`);
+  console.log(
+    `median CPU per review: baseline ${median(cpu.base).toFixed(1)} µs, fleetgate ${median(cpu.fg).toFixed(1)} µs; CPU ratio baseline/fleetgate (throughput ratio on a dedicated core): ${median(cpuRatios).toFixed(2)}`,
+  );
 
   // Latency at a steady rate, open loop (bench/steady-rate.ts), for fleetgate and, as the floor of this machine, the baseline.
   for (const [name, port] of [['baseline', basePort], ['fleetgate', fgPort], ['fleetgate +1 user policy', user1Port], ['fleetgate +10 user policies', user10Port]] as const) {

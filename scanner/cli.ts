@@ -15,6 +15,7 @@ import { progressReporter } from './progress.js';
 import { publishClusterReports } from './publish.js';
 import { mapWithConcurrency } from './live/index.js';
 import { finishFleetRules, scanFleet, type ClusterSource, type FleetReport } from './scan.js';
+import { Tracer, otlpHeaders, otlpTracesUrl } from '../webhook/otlp.js';
 
 const FORMATS = ['pretty', 'json', 'html', 'policyreport', 'openreports'] as const;
 const REPORT_APIS = ['policyreport', 'openreports'] as const;
@@ -55,10 +56,24 @@ Options:
   --history-keep AGE      delete runs older than AGE from the store (e.g. 90d) when writing
   --run-id ID             the run this scan belongs to in the store (shards of one run give the same id; default
                           for --shard: the config commit and the UTC hour; else a new id per scan)
+  --otlp-endpoint URL     export traces (a span per cluster) over OTLP/HTTP JSON to URL; default: the standard
+                          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT variables, else off
 
 Exit codes: 0 done (and at or above --fail-below), 1 fleet score below --fail-below, 2 unusable fleet file or arguments,
 3 the report was written but the history store could not be written (the reason is on standard error).
 `;
+
+/** The tracer of --otlp-endpoint or the OTEL_* variables; undefined (off) when neither is set. */
+function scanTracer(flag: string | undefined, stderr: (s: string) => void): Tracer | undefined {
+  let url: string | undefined;
+  try {
+    url = otlpTracesUrl(flag);
+  } catch (err) {
+    throw new UsageError(`--otlp-endpoint: ${(err as Error).message}`);
+  }
+  if (!url) return undefined;
+  return new Tracer({ url, serviceName: process.env.OTEL_SERVICE_NAME || 'fleetgate-scan', headers: otlpHeaders(), onError: (m) => stderr(`fleetgate scan: ${m}\n`) });
+}
 
 function parseShard(v: string | undefined): { index: number; count: number } | undefined {
   if (v === undefined) return undefined;
@@ -159,6 +174,7 @@ export async function runScan(
     history: { type: 'string' },
     'history-keep': { type: 'string' },
     'run-id': { type: 'string' },
+    'otlp-endpoint': { type: 'string' },
   } });
   const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
   const publish = values['publish-reports'] ? oneOf('--report-api', values['report-api'], REPORT_APIS, 'policyreport') : undefined;
@@ -182,6 +198,7 @@ export async function runScan(
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const tracer = scanTracer(values['otlp-endpoint'], stderr);
 
   let fleet;
   try {
@@ -213,6 +230,7 @@ export async function runScan(
     parameters,
     source: deps.source,
     onCluster: (done, total) => bar(done, total),
+    tracer,
   });
   if (publish) await publishReports(fleet.clusters, report, publish, !!values['report-passes'], concurrency, stderr);
   const extras: HtmlExtras = { time: new Date(), commit: format === 'html' || history ? await headCommitOf(fleet.repo) : null };

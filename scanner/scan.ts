@@ -10,6 +10,8 @@ import { applyFleetRules, fleetActionsOf, fleetIndexOf, type FleetRulesContext }
 import { rolloutProgress, type RolloutProgress } from './rollouts.js';
 import { fleetScore, scoreOf, tallyPolicies, type PolicyTally } from './score.js';
 import { dedupeFindings } from '../src/index.js';
+import { nowMs, type Tracer } from '../webhook/otlp.js';
+import { ScanTrace } from './scan-trace.js';
 
 export type ClusterStatus = 'ok' | 'unreachable' | 'error';
 
@@ -213,6 +215,8 @@ export interface ScanOptions {
   onCluster?: (done: number, total: number, report: ClusterReport) => void;
   now?: Date;
   signal?: AbortSignal;
+  /** OTLP traces: a span for the scan, one per cluster (off when absent). */
+  tracer?: Tracer;
 }
 
 function isException(o: KubeObject): boolean {
@@ -312,15 +316,19 @@ export async function scanFleet(fleet: Fleet, opts: ScanOptions): Promise<FleetR
   const limit = Math.max(1, Math.min(opts.concurrency ?? 8, clusters.length || 1));
   let next = 0;
   let done = 0;
+  const trace = opts.tracer && new ScanTrace(opts.tracer);
   const worker = async () => {
     while (next < clusters.length) {
       const i = next++;
+      const started = nowMs();
       reports[i] = await scanCluster(fleet, clusters[i], evaluator, opts);
+      trace?.cluster(reports[i], started);
       done++;
       opts.onCluster?.(done, clusters.length, reports[i]);
     }
   };
   await Promise.all(Array.from({ length: limit }, worker)).finally(() => evaluator.close());
+  await trace?.end(clusters.length, opts.shard);
   const report = buildFleetReport(reports, fleet.file, opts.shard, rolloutProgress(fleet, opts.desired));
   if (!opts.policies.some(isFleetPolicy)) return report;
   const context: FleetRulesContext = { parameters: fleet.parameters, actions: fleet.actions };

@@ -4,6 +4,9 @@ import { matchesGlob } from '../src/model/index.js';
 import type { Finding, KubeObject, Operation } from '../src/model/index.js';
 import type { AdmissionSettings } from './config.js';
 import type { WebhookMetrics } from './metrics.js';
+import { nowMs, type Tracer } from './otlp.js';
+import type { PolicyTiming } from './policy-metrics.js';
+import { traceReview } from './review-trace.js';
 
 /**
  * AdmissionReview (admission.k8s.io/v1) in, AdmissionReview out. Everything here is defensive about its input:
@@ -28,7 +31,7 @@ export type ReviewOutcome =
   | { statusCode: 200; body: { apiVersion: string; kind: 'AdmissionReview'; response: AdmissionResponse } }
   | { statusCode: 400; message: string; reason: string };
 
-interface ParsedRequest {
+export interface ParsedRequest {
   uid: string;
   operation: Operation;
   object?: KubeObject;
@@ -48,6 +51,8 @@ export interface AdmissionHandlerOptions {
   logger: Logger;
   /** Labels of a namespace from the namespace cache; undefined when unknown (no cluster access, or not yet seen). */
   namespaceLabels?: (name: string) => Record<string, string> | undefined;
+  /** Exports a span per review, with a child span per policy (instrumented with `trace`) or per sandbox call. */
+  tracer?: Tracer;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -62,7 +67,7 @@ function show(v: unknown): string {
 }
 
 /** Identifying strings for logs and messages: bounded and free of control characters. */
-function ident(v: unknown): string | undefined {
+export function ident(v: unknown): string | undefined {
   if (typeof v !== 'string' || !v) return undefined;
   // eslint-disable-next-line no-control-regex
   const clean = v.replace(/[\u0000-\u001f\u007f]/g, '?');
@@ -128,11 +133,13 @@ export function parseReview(body: unknown): ParsedRequest | ReviewOutcome {
 class BudgetExceeded extends Error {}
 
 /** What the policies said about one review, before it is counted and answered. */
-interface Verdict {
+export interface Verdict {
   response: Partial<AdmissionResponse>;
   findings: Finding[];
   failure?: 'timeout' | 'crash';
   failureDetail?: string;
+  /** With tracing on: when each policy (or the sandbox call for user policies) ran. */
+  timings?: PolicyTiming[];
 }
 
 export class AdmissionHandler {
@@ -167,11 +174,13 @@ export class AdmissionHandler {
     if (verdict) {
       Object.assign(response, verdict.response);
       decision = response.allowed ? 'allowed' : 'denied';
-      this.account(req, verdict, kindLabel);
+      this.account(req, verdict);
     }
     if (req.dryRun) this.o.metrics.dryRun.inc({ decision, operation: req.operation, kind: kindLabel });
-    else this.o.metrics.countRequest('', decision, req.operation, kindLabel);
-    this.o.metrics.observeDuration(req.operation, (performance.now() - started) / 1000);
+    else this.o.metrics.countRequest(req.operation, kindLabel, decision);
+    const ended = performance.now();
+    this.o.metrics.observeDuration(req.operation, decision, (ended - started) / 1000);
+    if (this.o.tracer) traceReview(this.o.tracer, req, decision, started, ended, verdict);
     return { statusCode: 200, body: { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response } };
   }
 
@@ -198,17 +207,31 @@ export class AdmissionHandler {
       username: req.user,
       namespaceLabels: this.o.namespaceLabels,
     };
+    const policyMetrics = this.o.metrics.policies;
     if (evaluator.sync) {
       let evaluation: Evaluation;
       try {
         evaluation = evaluator.evaluateObject(subject, opts);
       } catch (err) {
+        policyMetrics.discardRuns();
         return done(this.onFailure('crash', `evaluation failed: ${errorText(err)}`, []));
       }
-      return done(this.judge(req, evaluation));
+      const timings = this.o.tracer ? policyMetrics.takeTimings() : undefined;
+      policyMetrics.settle(evaluation.findings);
+      return done(this.judge(req, evaluation, timings));
     }
-    this.withinBudget(evaluator.evaluateObject(subject, opts), deadline).then(
-      (evaluation) => done(this.judge(req, evaluation)),
+    const called = nowMs();
+    const pending = evaluator.evaluateObject(subject, opts);
+    const runs = policyMetrics.takeRuns(); // the in-process policies ran synchronously inside that call
+    const timings = this.o.tracer ? policyMetrics.takeTimings() : undefined;
+    this.withinBudget(pending, deadline).then(
+      (evaluation) => {
+        policyMetrics.settle(evaluation.findings, runs, evaluation.checks);
+        // An asynchronous evaluator: one child span for its call, naming the policies it ran.
+        const user = Object.keys(evaluation.checks).join(',');
+        if (timings && user) timings.push({ policy: `sandbox:${user}`, startMs: called, endMs: nowMs() });
+        done(this.judge(req, evaluation, timings));
+      },
       (err) => {
         const timeout = err instanceof BudgetExceeded;
         done(this.onFailure(timeout ? 'timeout' : 'crash', timeout ? `evaluation did not finish within ${this.o.settings.timeoutMs} ms` : `evaluation failed: ${errorText(err)}`, []));
@@ -217,7 +240,7 @@ export class AdmissionHandler {
   }
 
   /** Deny, warn and audit from the findings, with failed deny policies handled per failurePolicy. */
-  private judge(req: ParsedRequest, evaluation: Evaluation): Verdict {
+  private judge(req: ParsedRequest, evaluation: Evaluation, timings?: PolicyTiming[]): Verdict {
     const deny: Finding[] = [];
     const warnings: string[] = [];
     const failedDeny: Finding[] = [];
@@ -246,7 +269,7 @@ export class AdmissionHandler {
       response.status = { code: 403, reason: 'Forbidden', message: this.denialMessage(req, deny) };
     }
     if (warnings.length) response.warnings = boundWarnings(warnings);
-    return { response, findings: evaluation.findings, failure };
+    return { response, findings: evaluation.findings, failure, timings };
   }
 
   private onFailure(kind: 'timeout' | 'crash', detail: string, findings: Finding[]): Verdict {
@@ -308,14 +331,11 @@ export class AdmissionHandler {
     return truncate(`fleetgate denied ${what}: ${[...byPolicy.keys()].length} ${byPolicy.size === 1 ? 'policy' : 'policies'} failed: ${[...byPolicy.keys()].join(', ')}. ${parts.join(' | ')}`, MAX_MESSAGE_LENGTH);
   }
 
-  /** Metrics per policy and one log line per denied, warned, audited or failed review (identifiers and policy ids only). */
-  private account(req: ParsedRequest, verdict: Verdict, kind: string): void {
+  /** One log line per denied, warned, audited or failed review (identifiers and policy ids only). */
+  private account(req: ParsedRequest, verdict: Verdict): void {
     if (!verdict.findings.length && !verdict.failure) return; // the common case: nothing found, nothing to count or log
     const byAction: Record<'deny' | 'warn' | 'audit' | 'error', Set<string>> = { deny: new Set(), warn: new Set(), audit: new Set(), error: new Set() };
     for (const f of verdict.findings) byAction[f.error ? 'error' : f.action].add(f.policy);
-    if (!req.dryRun)
-      for (const [decision, ids] of Object.entries(byAction))
-        for (const policy of ids) this.o.metrics.countRequest(policy, decision, req.operation, kind);
     const denied = verdict.response.allowed === false;
     if (!denied && !verdict.response.warnings && !byAction.audit.size && !byAction.error.size && !verdict.failure) return;
     const line = {

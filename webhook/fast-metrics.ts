@@ -6,13 +6,14 @@ import type { Counter, Metric, Registry } from 'prom-client';
  * and hand prom-client the totals only when /metrics is scraped.
  */
 
-/** Increments of a four-label counter, added to a prom-client Counter from its `collect` hook. */
+/** Increments of a counter with up to four labels, added to a prom-client Counter from its `collect` hook. */
 export class PendingCounts {
   private readonly pending = new Map<string, { values: string[]; n: number }>();
 
-  constructor(private readonly labelNames: readonly [string, string, string, string]) {}
+  constructor(private readonly labelNames: readonly string[]) {}
 
-  add(a: string, b: string, c: string, d: string): void {
+  /** Label values in `labelNames` order (labels beyond them are left out). */
+  add(a: string, b: string, c: string, d = ''): void {
     const key = `${a}\u0000${b}\u0000${c}\u0000${d}`;
     const p = this.pending.get(key);
     if (p) p.n++;
@@ -28,62 +29,89 @@ export class PendingCounts {
   }
 }
 
-interface Series {
-  /** Observations per bucket (not cumulative), the last one for +Inf. */
-  counts: Float64Array;
-  sum: number;
-  count: number;
+/** One labelled series of a FastHistogram: observations per bucket (not cumulative; the last one is +Inf), sum, count. */
+export class HistogramSeries {
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(
+    private readonly buckets: readonly number[],
+    readonly labels: Record<string, string>,
+  ) {
+    this.counts = new Float64Array(buckets.length + 1);
+  }
+
+  observe(value: number): void {
+    if (!Number.isFinite(value)) return; // a non-finite duration can only be a clock glitch
+    const { buckets } = this;
+    let i = 0;
+    while (i < buckets.length && value > buckets[i]) i++;
+    this.counts[i]++;
+    this.sum += value;
+    this.count++;
+  }
 }
 
 /**
- * A Prometheus histogram with one label, registered on prom-client registries as a metric of its own
- * (prom-client asks a metric for `get()`; the exposition is the same as prom-client's Histogram).
+ * A Prometheus histogram registered on prom-client registries as a metric of its own (prom-client asks a metric for
+ * `get()`; the exposition is the same as prom-client's Histogram). Hot paths keep the HistogramSeries of their label
+ * values (`series`) and observe without any lookup.
  */
 export class FastHistogram {
   readonly name: string;
   readonly help: string;
   readonly type = 'histogram';
   readonly aggregator = 'sum';
-  private readonly labelName: string;
+  private readonly labelNames: readonly string[];
   private readonly buckets: readonly number[];
-  private readonly series = new Map<string, Series>();
+  private readonly all = new Map<string, HistogramSeries>();
 
-  constructor(cfg: { name: string; help: string; labelName: string; buckets: readonly number[]; registers: Registry[] }) {
+  constructor(cfg: { name: string; help: string; labelName: string | readonly string[]; buckets: readonly number[]; registers: Registry[] }) {
     this.name = cfg.name;
     this.help = cfg.help;
-    this.labelName = cfg.labelName;
+    this.labelNames = typeof cfg.labelName === 'string' ? [cfg.labelName] : cfg.labelName;
     this.buckets = [...cfg.buckets].sort((a, b) => a - b);
     for (const r of cfg.registers) r.registerMetric(this as unknown as Metric);
   }
 
-  observe(label: string, value: number): void {
-    if (!Number.isFinite(value)) return;
-    let s = this.series.get(label);
-    if (!s) this.series.set(label, (s = { counts: new Float64Array(this.buckets.length + 1), sum: 0, count: 0 }));
-    let i = 0;
-    while (i < this.buckets.length && value > this.buckets[i]) i++;
-    s.counts[i]++;
-    s.sum += value;
-    s.count++;
+  /** The series of these label values, in the order of the label names. */
+  series(a: string, b = ''): HistogramSeries {
+    const key = this.labelNames.length === 1 ? a : `${a}\u0000${b}`;
+    let s = this.all.get(key);
+    if (!s) {
+      const labels: Record<string, string> = { [this.labelNames[0]]: a };
+      if (this.labelNames.length > 1) labels[this.labelNames[1]] = b;
+      this.all.set(key, (s = new HistogramSeries(this.buckets, labels)));
+    }
+    return s;
+  }
+
+  /** Observes a value for these label values (one or two labels). */
+  observe(a: string, value: number): void;
+  observe(a: string, b: string, value: number): void;
+  observe(a: string, b: string | number, value?: number): void {
+    if (typeof b === 'number') this.series(a).observe(b);
+    else this.series(a, b).observe(value!);
   }
 
   /** The metric as prom-client's registry formats it. */
   async get() {
     const values: { value: number; labels: Record<string, string | number>; metricName: string }[] = [];
-    for (const [label, s] of this.series) {
+    for (const s of this.all.values()) {
       let cumulative = 0;
       this.buckets.forEach((le, i) => {
         cumulative += s.counts[i];
-        values.push({ value: cumulative, labels: { le, [this.labelName]: label }, metricName: `${this.name}_bucket` });
+        values.push({ value: cumulative, labels: { le, ...s.labels }, metricName: `${this.name}_bucket` });
       });
-      values.push({ value: s.count, labels: { le: '+Inf', [this.labelName]: label }, metricName: `${this.name}_bucket` });
-      values.push({ value: s.sum, labels: { [this.labelName]: label }, metricName: `${this.name}_sum` });
-      values.push({ value: s.count, labels: { [this.labelName]: label }, metricName: `${this.name}_count` });
+      values.push({ value: s.count, labels: { le: '+Inf', ...s.labels }, metricName: `${this.name}_bucket` });
+      values.push({ value: s.sum, labels: s.labels, metricName: `${this.name}_sum` });
+      values.push({ value: s.count, labels: s.labels, metricName: `${this.name}_count` });
     }
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
 
   reset(): void {
-    this.series.clear();
+    this.all.clear();
   }
 }

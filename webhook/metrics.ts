@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { FastHistogram, PendingCounts } from './fast-metrics.js';
+import { PolicyMetrics } from './policy-metrics.js';
 
 /**
  * The webhook's Prometheus metrics, on a registry of its own (so tests and several servers in one process never
@@ -8,8 +9,9 @@ import { FastHistogram, PendingCounts } from './fast-metrics.js';
  */
 export class WebhookMetrics {
   readonly registry = new Registry();
-  /** One sample per review with `policy=""` (decision allowed|denied), plus one per policy that found something (decision deny|warn|audit|error). */
-  readonly requests: Counter<'policy' | 'decision' | 'operation' | 'kind'>;
+  /** One count per answered review (not dryRun): decision allowed|denied|exempt. Per-policy results are in `policies`. */
+  readonly requests: Counter<'operation' | 'kind' | 'decision'>;
+  readonly policies: PolicyMetrics;
   readonly dryRun: Counter<'decision' | 'operation' | 'kind'>;
   readonly duration: FastHistogram;
   readonly policyErrors: Counter<'policy' | 'reason'>;
@@ -18,17 +20,19 @@ export class WebhookMetrics {
   readonly badRequests: Counter<'reason'>;
   readonly certReloads: Counter<'result'>;
   readonly namespaces: Gauge;
+  readonly certExpiry: Gauge;
+  readonly budget: Gauge;
   private readonly kinds = new Set<string>();
   private static readonly MAX_KINDS = 500;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    const pendingRequests = new PendingCounts(['policy', 'decision', 'operation', 'kind']);
+    const pendingRequests = new PendingCounts(['operation', 'kind', 'decision']);
     this.pendingRequests = pendingRequests;
     this.requests = new Counter({
       name: 'fleetgate_admission_requests_total',
-      help: 'Admission reviews answered (policy=""), and policies that found something per review (policy=ID). dryRun reviews are not counted here.',
-      labelNames: ['policy', 'decision', 'operation', 'kind'],
+      help: 'Admission reviews answered, one count each (decision=allowed|denied|exempt). dryRun reviews are not counted here.',
+      labelNames: ['operation', 'kind', 'decision'],
       registers,
       collect() {
         pendingRequests.flushInto(this);
@@ -42,8 +46,8 @@ export class WebhookMetrics {
     });
     this.duration = new FastHistogram({
       name: 'fleetgate_admission_duration_seconds',
-      help: 'Time from a parsed AdmissionReview to its answer.',
-      labelName: 'operation',
+      help: 'Time from a parsed AdmissionReview to its answer (dryRun included), by operation and decision.',
+      labelName: ['operation', 'decision'],
       buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
@@ -82,6 +86,17 @@ export class WebhookMetrics {
       help: 'Namespaces held by the namespace cache (0 without cluster access).',
       registers,
     });
+    this.certExpiry = new Gauge({
+      name: 'fleetgate_tls_certificate_expiry_timestamp_seconds',
+      help: 'When the serving certificate in use expires (notAfter), in seconds since the epoch.',
+      registers,
+    });
+    this.budget = new Gauge({
+      name: 'fleetgate_admission_time_budget_seconds',
+      help: 'The per-review time budget (timeoutMs): what the latency alert compares p99 latency with.',
+      registers,
+    });
+    this.policies = new PolicyMetrics(registers);
     for (const r of ['ok', 'error']) this.certReloads.inc({ result: r }, 0);
     for (const r of ['error', 'timeout']) {
       this.failOpen.inc({ reason: r }, 0);
@@ -92,12 +107,12 @@ export class WebhookMetrics {
   }
 
   /** Counts a review on the hot path: a plain number until /metrics is scraped (see PendingCounts). */
-  countRequest(policy: string, decision: string, operation: string, kind: string): void {
-    this.pendingRequests.add(policy, decision, operation, kind);
+  countRequest(operation: string, kind: string, decision: string): void {
+    this.pendingRequests.add(operation, kind, decision);
   }
 
-  observeDuration(operation: string, seconds: number): void {
-    this.duration.observe(operation, seconds);
+  observeDuration(operation: string, decision: string, seconds: number): void {
+    this.duration.observe(operation, decision, seconds);
   }
 
   private readonly pendingRequests: PendingCounts;

@@ -1,25 +1,20 @@
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import type { IncomingMessage } from 'node:http';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Server as HttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
 import { createEvaluator, type ClusterContext, type Evaluator } from '../src/engine/index.js';
 import type { Policy } from '../src/authoring/index.js';
-import { AdmissionHandler, type ReviewOutcome } from './admission.js';
-import { BodyReader, HttpError } from './body.js';
-import { ReplyBatch } from './reply-batch.js';
+import { AdmissionHandler } from './admission.js';
 import type { AdmissionSettings } from './config.js';
 import { WebhookMetrics } from './metrics.js';
-import { CertReloader, readTlsFiles, tlsOptions } from './tls.js';
+import { errorHandler } from './plugins/errors.js';
+import { metricsPlugin } from './plugins/metrics.js';
+import { probesPlugin } from './plugins/probes.js';
+import { validatePlugin } from './plugins/validate.js';
+import type { Tracer } from './otlp.js';
+import { CertReloader, certificateNotAfter, readTlsFiles, tlsOptions, type TlsMaterial } from './tls.js';
 
 /** Bodies over this get 413 (the apiserver's own request limit is 3 MiB). */
 export const BODY_LIMIT = 3 * 1024 * 1024;
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** When this request's time budget runs out (ms since the epoch). */
-    fgDeadline: number;
-  }
-}
 
 export interface WebhookServerOptions {
   settings: AdmissionSettings;
@@ -37,51 +32,8 @@ export interface WebhookServerOptions {
   dependenciesReady?: () => boolean;
   metrics?: WebhookMetrics;
   bodyLimit?: number;
-}
-
-function parseJson(buf: Buffer): unknown {
-  try {
-    // JSON.parse makes `__proto__` an ordinary own property (it never sets a prototype), so such keys stay inert.
-    return JSON.parse(buf.toString('utf8'));
-  } catch (err) {
-    // V8's message quotes the input; never echo a body (it may hold Secret data) — give the position only.
-    const at = /position (\d+)/.exec((err as Error).message)?.[1];
-    throw new HttpError(400, `request body is not valid JSON${at ? ` (at byte ${at})` : buf.length === 0 ? ' (it is empty)' : ''}`, 'malformed-json');
-  }
-}
-
-/**
- * The AdmissionReview fleetgate answers with, as a response schema: fastify compiles it into a serializer
- * (fast-json-stringify), cheaper than JSON.stringify on every review. Every field the handler sets is listed
- * (fields not listed would be dropped); the 400/503 bodies use other status codes and are not affected.
- */
-const REVIEW_RESPONSE_SCHEMA = {
-  type: 'object',
-  required: ['apiVersion', 'kind', 'response'],
-  properties: {
-    apiVersion: { type: 'string' },
-    kind: { type: 'string' },
-    response: {
-      type: 'object',
-      required: ['uid', 'allowed'],
-      properties: {
-        uid: { type: 'string' },
-        allowed: { type: 'boolean' },
-        status: {
-          type: 'object',
-          properties: { code: { type: 'integer' }, reason: { type: 'string' }, message: { type: 'string' } },
-        },
-        warnings: { type: 'array', items: { type: 'string' } },
-      },
-    },
-  },
-} as const;
-
-/** The HTTP answer to a review: the AdmissionReview, or a 400 body saying what was wrong with the request. */
-function toReply(outcome: ReviewOutcome, reply: FastifyReply): unknown {
-  if (outcome.statusCode === 200) return outcome.body;
-  reply.code(400);
-  return { statusCode: 400, error: 'Bad Request', message: outcome.message };
+  /** OTLP traces of the reviews (off when absent: no tracing code runs). */
+  tracer?: Tracer;
 }
 
 export interface WebhookServer {
@@ -97,6 +49,10 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
+/**
+ * The webhook as a fastify app: probes, metrics and validate plugins over one HTTPS server whose certificate is
+ * re-read from its files. The policies load in the background (`ready`); until then /validate and /readyz say 503.
+ */
 export async function createWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
   const logger = opts.logger ?? pino({ level: 'info' });
   const metrics = opts.metrics ?? new WebhookMetrics();
@@ -116,67 +72,15 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
   const server = app.server as unknown as HttpsServer;
   server.headersTimeout = Math.max(2 * budget, 5_000);
 
+  metrics.budget.set(budget / 1000);
   let handler: AdmissionHandler | undefined;
   let closing = false;
   let evaluator: Evaluator | undefined;
 
-  const bodies = new BodyReader(limit, budget);
-  // The budget starts when the body starts to arrive (right after the headers), and covers reading it.
-  app.decorateRequest('fgDeadline', 0);
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', (request: { fgDeadline: number }, payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void) => {
-    request.fgDeadline = Date.now() + budget;
-    bodies.read(payload, (err, buf) => {
-      if (err) return done(err);
-      let parsed: unknown;
-      try {
-        parsed = parseJson(buf!);
-      } catch (e) {
-        return done(e as HttpError);
-      }
-      done(null, parsed); // outside the try: done runs the handler, whose errors are not JSON errors
-    });
-  });
-  app.addContentTypeParser('*', async (request: { headers: Record<string, unknown> }) => {
-    const ct = String(request.headers['content-type'] ?? '').replace(/[^\x20-\x7e]/g, '?').slice(0, 80);
-    throw new HttpError(400, `unsupported Content-Type "${ct}": send an AdmissionReview as application/json`, 'content-type', true);
-  });
-
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const status = err.statusCode ?? 500;
-    if (err instanceof HttpError || (status >= 400 && status < 500)) {
-      const code = status === 413 ? 413 : status === 404 ? 404 : 400;
-      const reason = err instanceof HttpError ? err.reason : (err.code ?? 'bad-request');
-      if (request.url.startsWith('/validate')) metrics.badRequests.inc({ reason });
-      if (!(err instanceof HttpError) || err.closeConnection) reply.header('connection', 'close');
-      logger.debug({ reason, status: code }, 'bad request');
-      return reply.code(code).send({ statusCode: code, error: code === 413 ? 'Payload Too Large' : 'Bad Request', message: err.message });
-    }
-    logger.error({ reason: err.message, code: err.code }, 'internal error');
-    return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
-  });
-
-  app.get('/healthz', async () => 'ok\n');
-  app.get('/readyz', async (_request, reply) => {
-    const synced = opts.dependenciesReady?.() ?? true;
-    if (handler && synced && !closing) return 'ok\n';
-    reply.code(503);
-    return closing ? 'shutting down\n' : !handler ? 'policies not loaded yet\n' : 'namespace cache not synced yet\n';
-  });
-  app.get('/metrics', async (_request, reply) => {
-    reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
-  // Not an async handler: with built-in policies a review is judged synchronously, without a promise per request;
-  // its answer leaves with the others judged in the same event-loop turn (ReplyBatch).
-  const replies = new ReplyBatch(logger);
-  app.post('/validate', { schema: { response: { 200: REVIEW_RESPONSE_SCHEMA } } }, (request, reply: FastifyReply) => {
-    if (!handler) {
-      reply.code(503).header('retry-after', '1');
-      return { statusCode: 503, error: 'Service Unavailable', message: 'fleetgate is still loading its policies' };
-    }
-    handler.review(request.body, request.fgDeadline || Date.now() + budget, (outcome) => replies.send(reply, toReply(outcome, reply)));
-  });
+  app.setErrorHandler(errorHandler(logger, (request, reason) => request.url.startsWith('/validate') && metrics.badRequests.inc({ reason })));
+  app.register(probesPlugin, { loaded: () => handler !== undefined, dependenciesReady: opts.dependenciesReady, closing: () => closing });
+  app.register(metricsPlugin, { metrics });
+  app.register(validatePlugin, { handler: () => handler, budgetMs: budget, bodyLimit: limit, logger });
 
   const reloader = new CertReloader(
     opts.tls.certFile,
@@ -184,17 +88,25 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
     material,
     (o) => server.setSecureContext(o),
     logger,
-    (ok) => metrics.certReloads.inc({ result: ok ? 'ok' : 'error' }),
+    (ok, installed) => {
+      metrics.certReloads.inc({ result: ok ? 'ok' : 'error' });
+      if (installed) showExpiry(installed);
+    },
   );
+  const showExpiry = (m: TlsMaterial) => {
+    const notAfter = certificateNotAfter(m.cert);
+    if (notAfter !== undefined) metrics.certExpiry.set(notAfter);
+  };
+  showExpiry(material);
   reloader.start(opts.tls.reloadIntervalMs ?? 10_000);
+  app.addHook('onClose', async () => {
+    reloader.stop();
+    await evaluator?.close?.();
+    await opts.tracer?.shutdown(); // the last reviews' spans
+  });
 
   const ready = Promise.resolve(opts.policies).then(async (policies) => {
-    // Built-in policies stay on the in-process fast path; users' policies run in worker threads, where a runaway
-    // one is stopped at the request budget (its worker replaced) instead of blocking the event loop.
-    const made = await (opts.evaluator ?? ((p, cluster) => createEvaluator(p, cluster, { sandbox: { timeoutMs: budget } })))(policies, opts.settings.cluster);
-    evaluator = made;
-    handler = new AdmissionHandler({ evaluator: made, settings: opts.settings, metrics, logger, namespaceLabels: opts.namespaceLabels });
-    logger.info({ policies: policies.length, failurePolicy: opts.settings.failurePolicy, timeoutMs: budget }, 'policies loaded; ready');
+    ({ handler, evaluator } = await loadHandler(policies, opts, metrics, logger));
   });
   ready.catch(() => {}); // the caller awaits it; an unobserved rejection must not kill the process first
 
@@ -211,8 +123,6 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
     reloadCertificate: () => reloader.check(),
     async close() {
       closing = true;
-      reloader.stop();
-      bodies.close();
       // Keep-alive connections whose review was in flight when closing began turn idle only afterwards:
       // close them as they do, or the server would wait for the client's keep-alive to run out.
       const sweep = setInterval(() => server.closeIdleConnections(), 50);
@@ -224,4 +134,17 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
       await evaluator?.close();
     },
   };
+}
+
+/** Binds the policies to the cluster and picks where they run. */
+async function loadHandler(policies: readonly Policy[], opts: WebhookServerOptions, metrics: WebhookMetrics, logger: Logger): Promise<{ handler: AdmissionHandler; evaluator: Evaluator }> {
+  const { settings } = opts;
+  // The in-process policies timed and counted per policy (fleetgate_policy_* metrics).
+  const instrumented = metrics.policies.instrument(policies, settings.cluster, { trace: opts.tracer !== undefined });
+  // Built-in policies on the calling thread; users' policies in the sandbox isolate, stopped at the request budget.
+  const make = opts.evaluator ?? ((p: readonly Policy[], cluster: ClusterContext) => createEvaluator(p, cluster, { sandbox: { timeoutMs: settings.timeoutMs } }));
+  const evaluator = await make(instrumented, settings.cluster);
+  const handler = new AdmissionHandler({ evaluator, settings, metrics, logger, namespaceLabels: opts.namespaceLabels, tracer: opts.tracer });
+  logger.info({ policies: policies.length, failurePolicy: settings.failurePolicy, timeoutMs: settings.timeoutMs }, 'policies loaded; ready');
+  return { handler, evaluator };
 }

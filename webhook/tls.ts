@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
@@ -12,6 +13,15 @@ export interface TlsMaterial {
 
 export function readTlsFiles(certFile: string, keyFile: string): TlsMaterial {
   return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+}
+
+/** When the (first) certificate of a PEM chain expires, in seconds since the epoch; undefined if it does not parse. */
+export function certificateNotAfter(pem: Buffer): number | undefined {
+  try {
+    return Date.parse(new X509Certificate(pem).validTo) / 1000;
+  } catch {
+    return undefined;
+  }
 }
 
 export function tlsOptions(m: TlsMaterial): SecureContextOptions {
@@ -34,7 +44,7 @@ export class CertReloader {
     initial: TlsMaterial,
     private readonly apply: (opts: SecureContextOptions) => void,
     private readonly logger: Logger,
-    private readonly onReload: (ok: boolean) => void = () => {},
+    private readonly onReload: (ok: boolean, installed?: TlsMaterial) => void = () => {},
   ) {
     this.current = initial;
   }
@@ -67,7 +77,7 @@ export class CertReloader {
       return false;
     }
     this.current = next;
-    this.onReload(true);
+    this.onReload(true, next);
     this.logger.info({ certFile: this.certFile }, 'TLS certificate reloaded');
     return true;
   }

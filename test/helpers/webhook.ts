@@ -12,6 +12,7 @@ import type { ClusterContext, Evaluation, EvaluateOptions, Evaluator } from '../
 import type { KubeObject } from '../../src/model/index.js';
 import { mergeSettings, type WebhookConfigFile } from '../../webhook/config.js';
 import { createWebhookServer, type WebhookServer } from '../../webhook/server.js';
+import type { Tracer } from '../../webhook/otlp.js';
 
 export interface Certs {
   dir: string;
@@ -75,6 +76,7 @@ export async function startServer(
     dependenciesReady?: () => boolean;
     reloadIntervalMs?: number;
     certs?: Certs;
+    tracer?: Tracer;
   } = {},
 ): Promise<Started> {
   const certs = opts.certs ?? (await makeCerts());
@@ -95,6 +97,7 @@ export async function startServer(
     evaluator: opts.evaluator,
     namespaceLabels: opts.namespaceLabels,
     dependenciesReady: opts.dependenciesReady,
+    tracer: opts.tracer,
   });
   const { port } = await server.listen(0, '127.0.0.1');
   await server.ready;

@@ -112,7 +112,8 @@ t.test('--action ID=warn: allowed with a warning naming the policy; audit: allow
   const aline = audit.logs.map((l) => JSON.parse(l)).find((l) => l.uid === 'audit-1');
   t.same(aline.audit, ['isolation.no-host-namespaces', 'pss.baseline.host-namespaces']);
   const metrics = (await audit.get('/metrics')).text;
-  t.match(metrics, /fleetgate_admission_requests_total\{policy="isolation.no-host-namespaces",decision="audit",operation="CREATE",kind="Pod"\} 1/);
+  // Was fleetgate_admission_requests_total{policy="isolation.no-host-namespaces",decision="audit",...}: per-policy results have their own counter now.
+  t.match(metrics, /fleetgate_policy_results_total\{policy="isolation.no-host-namespaces",action="audit",result="fail"\} 1/);
 });
 
 t.test('dryRun requests are evaluated the same way and not counted as enforcement', async (t) => {
@@ -194,9 +195,10 @@ t.test('/healthz, /readyz (503 until the policies load) and /metrics', async (t)
     'fleetgate_admission_fail_open_total',
   ])
     t.match(m.text, new RegExp(`^${name}`, 'm'), name);
-  t.match(m.text, /fleetgate_admission_requests_total\{policy="",decision="denied",operation="CREATE",kind="Pod"\} 1/);
-  t.match(m.text, /fleetgate_admission_requests_total\{policy="",decision="allowed",operation="CREATE",kind="Deployment"\} 1/);
-  t.match(m.text, /fleetgate_admission_requests_total\{policy="isolation.no-host-namespaces",decision="deny",operation="CREATE",kind="Pod"\} 1/);
+  // The same facts as before the per-review and per-policy series were split (they shared one counter, with policy="" per review).
+  t.match(m.text, /fleetgate_admission_requests_total\{operation="CREATE",kind="Pod",decision="denied"\} 1/);
+  t.match(m.text, /fleetgate_admission_requests_total\{operation="CREATE",kind="Deployment",decision="allowed"\} 1/);
+  t.match(m.text, /fleetgate_policy_results_total\{policy="isolation.no-host-namespaces",action="deny",result="fail"\} 1/);
 });
 
 t.test('plain HTTP is refused', async (t) => {
