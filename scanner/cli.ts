@@ -33,6 +33,8 @@ Options:
   --policies PATH         load user policies (.ts/.js) from a file or folder (repeatable)
   --action ID=ACTION      override a policy's action everywhere: deny, warn or audit; ID may be a glob (repeatable)
   --no-builtins           run only the policies given with --policies
+  --allow-exec-plugin CMD let kubeconfigs run the credential plugin CMD (an exec command exactly as the kubeconfig
+                          writes it, or auth-provider:NAME); nothing else runs (repeatable)
 
 Exit codes: 0 done (and at or above --fail-below), 1 fleet score below --fail-below, 2 unusable fleet file or arguments.
 `;
@@ -120,6 +122,7 @@ export async function runScan(argv: string[], deps: { source?: ClusterSource; st
     policies: { type: 'string', multiple: true },
     action: { type: 'string', multiple: true },
     'no-builtins': { type: 'boolean' },
+    'allow-exec-plugin': { type: 'string', multiple: true },
   } });
   const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}" (did you mean --fleet ${positionals[0]}?)`);
@@ -158,6 +161,7 @@ export async function runScan(argv: string[], deps: { source?: ClusterSource; st
     concurrency,
     shard,
     actions,
+    allowExecPlugins: values['allow-exec-plugin'] ?? [],
     source: deps.source,
     onCluster: bar ? (done, total) => bar(done, total) : undefined,
   });

@@ -49,7 +49,10 @@ export interface LiveState {
 }
 
 /** Where a cluster's live state comes from. Pluggable so tests can inject a failing or slow source. */
-export type ClusterSource = (cluster: FleetCluster, ctx: { kinds: { apiVersion: string; kind: string }[]; timeoutMs: number; signal?: AbortSignal }) => Promise<LiveState>;
+export type ClusterSource = (
+  cluster: FleetCluster,
+  ctx: { kinds: { apiVersion: string; kind: string }[]; timeoutMs: number; signal?: AbortSignal; allowExecPlugins?: readonly string[] },
+) => Promise<LiveState>;
 
 /** Reads a snapshot folder (as `kubectl get -o yaml|json` writes it); a folder that does not exist is `unreachable`. */
 export async function readSnapshot(dir: string): Promise<LiveState> {
@@ -72,7 +75,14 @@ export async function readSnapshot(dir: string): Promise<LiveState> {
 
 export const defaultSource: ClusterSource = async (cluster, ctx) => {
   if ('snapshot' in cluster.source) return readSnapshot(cluster.source.snapshot);
-  return readLiveCluster({ kubeconfig: cluster.source.kubeconfig, context: cluster.source.context, kinds: ctx.kinds, timeoutMs: ctx.timeoutMs, signal: ctx.signal });
+  return readLiveCluster({
+    kubeconfig: cluster.source.kubeconfig,
+    context: cluster.source.context,
+    kinds: ctx.kinds,
+    timeoutMs: ctx.timeoutMs,
+    signal: ctx.signal,
+    allowExecPlugins: ctx.allowExecPlugins,
+  });
 };
 
 /** apiVersions for the kinds policies name without a version (live lists need one). */
@@ -177,6 +187,8 @@ export interface ScanOptions {
   onCluster?: (done: number, total: number, report: ClusterReport) => void;
   now?: Date;
   signal?: AbortSignal;
+  /** Credential plugins allowed to run, from `--allow-exec-plugin` (the fleet file's `allowExecPlugins` are added). */
+  allowExecPlugins?: readonly string[];
 }
 
 function isException(o: KubeObject): boolean {
@@ -217,6 +229,7 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, runtime: 
       kinds: kindsToRead(opts.policies, desired.values(), fleet.owned),
       timeoutMs: fleet.timeoutSeconds * 1000,
       signal: opts.signal,
+      allowExecPlugins: [...fleet.allowExecPlugins, ...(opts.allowExecPlugins ?? [])],
     });
   } catch (err) {
     const status = err instanceof ClusterReadError ? err.status : 'error';

@@ -12,7 +12,7 @@ export { mapWithConcurrency } from './pool.js';
 export { ClusterReadError } from './errors.js';
 export type { RetryOptions, LiveReadStats } from './retry.js';
 // the parts a long-running reader (watch) reuses: kubeconfig loading, discovery, paged listing, the request session
-export { connect, type KubeconfigTarget } from './kubeconfig.js';
+export { checkCredentialPlugins, connect, type KubeconfigTarget } from './kubeconfig.js';
 export { Discovery, type Target } from './discovery.js';
 export { listAll, type ListOptions } from './list.js';
 export { RequestSession } from './retry.js';
@@ -47,6 +47,8 @@ export interface LiveReadOptions {
   retry?: RetryOptions;
   /** How many lists of one cluster run at once (default 4). */
   listConcurrency?: number;
+  /** Credential plugins allowed to run (kubeconfig.ts); none when absent. */
+  allowExecPlugins?: readonly string[];
 }
 
 export interface LiveReadResult {
