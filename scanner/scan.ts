@@ -5,7 +5,7 @@ import { sortFindings } from '../src/report/summary.js';
 import { DesiredState } from './desired.js';
 import { computeDrift, type DriftEntry } from './drift.js';
 import type { Fleet, FleetCluster } from './fleet.js';
-import { ClusterReadError, readLiveCluster } from './live/index.js';
+import { ClusterReadError, readLiveCluster, redactIfSecret, redactText } from './live/index.js';
 import { fleetScore, scoreOf, tallyPolicies, type PolicyTally } from './score.js';
 
 export type ClusterStatus = 'ok' | 'unreachable' | 'error';
@@ -70,7 +70,8 @@ export async function readSnapshot(dir: string): Promise<LiveState> {
       'error',
     );
   }
-  return { objects: loaded.resources.map((r) => r.object), warnings: [] };
+  // the same redaction as a live read: Secret values never go further than this
+  return { objects: loaded.resources.map((r) => redactIfSecret(r.object)), warnings: [] };
 }
 
 export const defaultSource: ClusterSource = async (cluster, ctx) => {
@@ -170,10 +171,7 @@ export function clusterContextOf(fleet: Fleet, cluster: FleetCluster, extraActio
 
 /** Never let a credential reach a report: bearer tokens, passwords and the like in error text are masked. */
 export function redactSecrets(text: string): string {
-  return text
-    .replace(/(bearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1<redacted>')
-    .replace(/((?:token|password|secret|client-key-data|client-certificate-data|authorization)["']?\s*[:=]\s*["']?)[^\s"',}]+/gi, '$1<redacted>')
-    .replace(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+/g, '<redacted-jwt>');
+  return redactText(text);
 }
 
 export interface ScanOptions {

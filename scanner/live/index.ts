@@ -7,7 +7,7 @@ import { mapWithConcurrency } from './pool.js';
 import { Scrubber } from './redact.js';
 import { RequestSession, type LiveReadStats, type RetryOptions } from './retry.js';
 
-export { REDACTED } from './redact.js';
+export { REDACTED, redactIfSecret, redactSecret, redactText } from './redact.js';
 export { mapWithConcurrency } from './pool.js';
 export { ClusterReadError } from './errors.js';
 export type { RetryOptions, LiveReadStats } from './retry.js';

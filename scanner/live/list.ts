@@ -1,7 +1,7 @@
 import type { KubeObject } from '../../src/index.js';
 import type { Target } from './discovery.js';
 import { ClusterReadError, HttpStatus } from './errors.js';
-import { redactSecret } from './redact.js';
+import { redactIfSecret } from './redact.js';
 import type { RequestSession } from './retry.js';
 
 /**
@@ -55,8 +55,7 @@ export async function listAll(session: RequestSession, t: Target, opts: ListOpti
         if (!item || typeof item !== 'object') continue;
         item.apiVersion = t.groupVersion;
         item.kind = t.kind;
-        if (t.group === '' && t.kind === 'Secret') redactSecret(item);
-        items.push(item);
+        items.push(redactIfSecret(item));
       }
       const next = list.metadata?.continue;
       if (typeof next !== 'string' || next === '') return items;
