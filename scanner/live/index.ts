@@ -5,12 +5,12 @@ import { connect } from './kubeconfig.js';
 import { listAll } from './list.js';
 import { mapWithConcurrency } from './pool.js';
 import { Scrubber } from './redact.js';
-import { RequestSession, type LiveReadStats, type RetryOptions } from './retry.js';
+import { RequestSession, type LiveReadStats, type ReadBudget, type RetryOptions } from './retry.js';
 
 export { REDACTED, redactIfSecret, redactSecret, redactText } from './redact.js';
 export { mapWithConcurrency } from './pool.js';
 export { ClusterReadError } from './errors.js';
-export type { RetryOptions, LiveReadStats } from './retry.js';
+export type { RetryOptions, LiveReadStats, ReadBudget } from './retry.js';
 // the parts a long-running reader (watch) reuses: kubeconfig loading, discovery, paged listing, the request session
 export { checkCredentialPlugins, connect, type KubeconfigTarget } from './kubeconfig.js';
 export { Discovery, type Target } from './discovery.js';
@@ -31,7 +31,7 @@ export { Scrubber } from './redact.js';
  * resource read. See docs/reliability/scanner-live.md for the ClusterRole.
  */
 
-export interface LiveReadOptions {
+export interface LiveReadOptions extends ReadBudget {
   /** Path of the kubeconfig file (`~` already expanded by the caller). */
   kubeconfig: string;
   /** Context to use; the kubeconfig's current context when absent. */
@@ -68,7 +68,7 @@ const DEFAULTS = {
 export async function readLiveCluster(opts: LiveReadOptions): Promise<LiveReadResult> {
   const scrubber = new Scrubber();
   const budget = opts.timeoutMs ?? DEFAULTS.timeoutMs;
-  const session = new RequestSession(opts.retry);
+  const session = new RequestSession(opts.retry, opts);
   const timer = setTimeout(() => session.expire(budget), budget);
   const onAbort = () => session.cancel();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -89,15 +89,20 @@ async function read(opts: LiveReadOptions, session: RequestSession, scrubber: Sc
   session.conn = await session.track('loading the kubeconfig credentials', () => connect(opts, scrubber));
   const targets = await new Discovery(session, warnings).resolveKinds(opts.kinds);
   const pageSize = opts.pageSize ?? DEFAULTS.pageSize;
+  const forbidden: string[] = [];
   const pages = await mapWithConcurrency(targets, opts.listConcurrency ?? DEFAULTS.listConcurrency, async (t) => {
     try {
-      return await listAll(session, t, { pageSize, warnings });
+      return await listAll(session, t, { pageSize, warnings, forbidden });
     } catch (err) {
       // one list that cannot finish ends the read: stop the others instead of waiting for them
       if (err instanceof ClusterReadError) session.stop(err);
       throw err;
     }
   });
+  if (targets.length > 0 && forbidden.length === targets.length) {
+    // nothing could be read: an empty cluster would score as compliant, so this is the cluster's failure
+    throw new ClusterReadError(`every list was forbidden (403): the scanner's identity lacks the RBAC verb "list" on ${targets.map((t) => (t.group ? `${t.resource}.${t.group}` : t.resource)).join(', ')}`, 'error');
+  }
   return { objects: pages.flat(), warnings: warnings.map((w) => scrubber.scrub(w)), stats: session.stats };
 }
 

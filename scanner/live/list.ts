@@ -15,6 +15,17 @@ export interface ListOptions {
   pageSize: number;
   /** Where non-fatal outcomes (forbidden, no longer served) are told. */
   warnings: string[];
+  /** Where a list answered 403 is recorded (`pods`, `deployments.apps`): a cluster where every list is forbidden fails. */
+  forbidden?: string[];
+}
+
+const NOT_OBJECT_NAMES = ['null', 'number', 'string', 'list', 'boolean'] as const;
+
+function notObjectType(item: unknown): (typeof NOT_OBJECT_NAMES)[number] | undefined {
+  if (item === null) return 'null';
+  if (Array.isArray(item)) return 'list';
+  if (typeof item === 'number' || typeof item === 'string' || typeof item === 'boolean') return typeof item as 'number' | 'string' | 'boolean';
+  return typeof item === 'object' ? undefined : 'null';
 }
 
 export async function listAll(session: RequestSession, t: Target, opts: ListOptions): Promise<KubeObject[]> {
@@ -34,6 +45,7 @@ export async function listAll(session: RequestSession, t: Target, opts: ListOpti
         if (err.status === 403) {
           const gr = t.group ? `${t.resource}.${t.group}` : t.resource;
           opts.warnings.push(`${t.groupVersion} ${t.kind}: forbidden — the scanner's identity lacks the RBAC verb "list" on ${gr} (cluster-wide); skipped`);
+          opts.forbidden?.push(gr);
           return [];
         }
         if (err.status === 404) {
@@ -51,11 +63,24 @@ export async function listAll(session: RequestSession, t: Target, opts: ListOpti
         throw new ClusterReadError(`the server answered the list of ${t.label} with something that is not a List`, 'error');
       }
       session.stats.pages++;
-      for (const item of list.items as KubeObject[]) {
-        if (!item || typeof item !== 'object') continue;
-        item.apiVersion = t.groupVersion;
-        item.kind = t.kind;
-        items.push(redactIfSecret(item));
+      session.countObjects(list.items.length, `listing ${t.label}`);
+      const odd = new Set<string>();
+      let oddCount = 0;
+      for (const item of list.items as unknown[]) {
+        const bad = notObjectType(item);
+        if (bad) {
+          odd.add(bad);
+          oddCount++;
+          continue;
+        }
+        const obj = item as KubeObject;
+        obj.apiVersion = t.groupVersion;
+        obj.kind = t.kind;
+        items.push(redactIfSecret(obj));
+      }
+      if (oddCount) {
+        const kinds = NOT_OBJECT_NAMES.filter((n) => odd.has(n)).join(', ');
+        opts.warnings.push(`${t.groupVersion} ${t.kind}: the server sent ${oddCount} list item${oddCount === 1 ? '' : 's'} that ${oddCount === 1 ? 'is' : 'are'} not ${oddCount === 1 ? 'an object' : 'objects'} (${kinds}); ignored`);
       }
       const next = list.metadata?.continue;
       if (typeof next !== 'string' || next === '') return items;

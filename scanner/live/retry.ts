@@ -1,5 +1,5 @@
 import { ClusterReadError, formatSeconds, HttpStatus, oneLine } from './errors.js';
-import { httpGet, isTlsCode, type Connection, type RawResponse, type TransportError } from './http.js';
+import { httpGet, isTlsCode, MAX_BODY_BYTES, type Connection, type RawResponse, type TransportError } from './http.js';
 
 /**
  * The request side of one cluster read: GETs with retries and backoff, one abort for everything in flight, and a
@@ -24,7 +24,23 @@ export interface LiveReadStats {
   retries: number;
   listRestarts: number;
   pages: number;
+  /** Bytes of response bodies received. */
+  bytes: number;
+  /** List items received. */
+  objects: number;
 }
+
+/** Per-cluster bounds: what one cluster may cost the scanner, whatever its API server sends. */
+export interface ReadBudget {
+  /** Largest single response body (default 128 MiB). */
+  maxResponseBytes?: number;
+  /** Response bytes in all for the cluster (default 1 GiB). */
+  maxBytes?: number;
+  /** List items in all for the cluster (default 1,000,000). */
+  maxObjects?: number;
+}
+
+export const BUDGET_DEFAULTS: Required<ReadBudget> = { maxResponseBytes: MAX_BODY_BYTES, maxBytes: 1024 * 1024 * 1024, maxObjects: 1_000_000 };
 
 export const RETRY_DEFAULTS: Required<RetryOptions> = {
   attempts: 5,
@@ -41,10 +57,16 @@ export class RequestSession {
   private readonly inFlight = new Map<number, string>();
   private nextActivity = 0;
   conn?: Connection;
-  readonly stats: LiveReadStats = { requests: 0, retries: 0, listRestarts: 0, pages: 0 };
+  readonly stats: LiveReadStats = { requests: 0, retries: 0, listRestarts: 0, pages: 0, bytes: 0, objects: 0 };
   readonly retry: Required<RetryOptions>;
+  readonly budget: Required<ReadBudget>;
 
-  constructor(retry: RetryOptions | undefined) {
+  constructor(retry: RetryOptions | undefined, budget: ReadBudget = {}) {
+    this.budget = {
+      maxResponseBytes: budget.maxResponseBytes ?? BUDGET_DEFAULTS.maxResponseBytes,
+      maxBytes: budget.maxBytes ?? BUDGET_DEFAULTS.maxBytes,
+      maxObjects: budget.maxObjects ?? BUDGET_DEFAULTS.maxObjects,
+    };
     this.retry = {
       attempts: Math.max(1, retry?.attempts ?? RETRY_DEFAULTS.attempts),
       baseDelayMs: retry?.baseDelayMs ?? RETRY_DEFAULTS.baseDelayMs,
@@ -93,6 +115,14 @@ export class RequestSession {
     }
   }
 
+  /** Counts list items received; throws once the cluster's object budget is spent (a server that pages forever). */
+  countObjects(n: number, what: string): void {
+    this.stats.objects += n;
+    if (this.stats.objects > this.budget.maxObjects) {
+      throw new ClusterReadError(`more than ${this.budget.maxObjects} objects (the per-cluster budget) ${what}: the server keeps sending list pages; stopped`, 'error');
+    }
+  }
+
   /** Settles when `p` does, or rejects as soon as the read is stopped. */
   private abortable<T>(p: Promise<T>): Promise<T> {
     const signal = this.controller.signal;
@@ -128,11 +158,13 @@ export class RequestSession {
         let fatal: 'unreachable' | 'error' = 'error';
         this.stats.requests++;
         try {
-          res = await httpGet(conn, path, this.controller.signal);
+          res = await httpGet(conn, path, this.controller.signal, this.budget.maxResponseBytes);
         } catch (err) {
           if (this.stopped) throw this.stopped;
           const e = err as TransportError;
           const code = e.code ?? '';
+          // the same request would bring the same body: asking again only costs the memory again
+          if (code === 'ETOOBIG') throw new ClusterReadError(`${e.message} ${what}; not retried`, 'error');
           if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || isTlsCode(code)) {
             throw new ClusterReadError(`${e.message} (${what})`, 'unreachable');
           }
@@ -140,6 +172,10 @@ export class RequestSession {
           fatal = 'unreachable';
         }
         if (res) {
+          this.stats.bytes += res.body.length;
+          if (this.stats.bytes > this.budget.maxBytes) {
+            throw new ClusterReadError(`more than ${this.budget.maxBytes} bytes of responses (the per-cluster budget) ${what}; stopped`, 'error');
+          }
           if (res.status >= 200 && res.status < 300) {
             try {
               return JSON.parse(res.body) as unknown;
