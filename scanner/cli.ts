@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/command.js';
 import { clusterContextFromFlags, oneOf } from '../src/cli/options.js';
 import { loadPolicySet } from '../src/policy-loader.js';
+import { undeclaredParameters } from '../src/strict.js';
 import { painter, useColor } from '../src/report/colors.js';
 import { emit } from '../src/report/write.js';
 import { DesiredState, loadLayers } from './desired.js';
@@ -147,6 +148,15 @@ export async function runScan(argv: string[], deps: { source?: ClusterSource; st
   const policySet = await loadPolicySet(values.policies ?? [], { builtins: !values['no-builtins'] });
   if (policySet.errors.length) {
     stderr(`fleetgate scan: cannot load policies:\n${policySet.errors.map((e) => `  ${formatFleetError(e)}`).join('\n')}\n`);
+    return EXIT_USAGE;
+  }
+  const undeclared = [
+    ...undeclaredParameters(fleet.parameters, policySet.policies, `${fleet.file}: parameters`),
+    ...fleet.overrides.flatMap((o, i) => undeclaredParameters(o.parameters, policySet.policies, `${fleet.file}: overrides[${i}].parameters`)),
+    ...fleet.clusters.flatMap((c) => undeclaredParameters(c.parameters, policySet.policies, `${fleet.file}: clusters[${c.index}].parameters`)),
+  ];
+  if (undeclared.length) {
+    stderr(`fleetgate scan: the fleet file sets parameters no policy declares:\n${undeclared.map((e) => `  ${e}`).join('\n')}\n`);
     return EXIT_USAGE;
   }
   const layers = await loadLayers(fleet);

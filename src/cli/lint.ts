@@ -11,6 +11,7 @@ import { emit } from '../report/write.js';
 import { PolicyRuntime } from '../runtime.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './command.js';
 import { parseArgs } from 'node:util';
+import { undeclaredParameters } from '../strict.js';
 import { clusterContextFromFlags, oneOf, parametersFromFlags, positiveInt, readStdin, severityThreshold } from './options.js';
 
 const FORMATS = ['pretty', 'json', 'sarif', 'junit'] as const;
@@ -61,6 +62,8 @@ export const command: Command = {
     const cluster = { ...clusterContextFromFlags(values['cluster-label'], values.action), parameters: parametersFromFlags(values.param) };
 
     const policySet = await loadPolicySet(values.policies ?? [], { builtins: !values['no-builtins'] });
+    const undeclared = undeclaredParameters(cluster.parameters, policySet.policies, '--param');
+    if (undeclared.length) throw new UsageError(undeclared.join('\n'));
     const loaded: LoadResult = { resources: [], errors: [...policySet.errors], files: 0, skipped: 0 };
     const files = positionals.filter((p) => p !== '-');
     if (files.length) {
