@@ -8,7 +8,7 @@ import { clusterScopeKinds, createJudge } from '../watch/judge.js';
 const objects = sampleObjects({ namespaces: 24, podsPerNamespace: 13 });
 const desired = new Map<string, KubeObject>();
 const judge = await createJudge(builtinPolicies);
-const fleet = { file: 'f', repo: '.', layers: [], clusters: [], owned: ['NetworkPolicy'], parameters: {}, actions: {}, overrides: [], timeoutSeconds: 30 };
+const fleet = { file: 'f', repo: '.', layers: [], clusters: [], owned: ['NetworkPolicy'], parameters: {}, actions: {}, overrides: [], timeoutSeconds: 30, allowExecPlugins: [] };
 const cluster = { name: 'c', labels: { region: 'europe' }, source: { snapshot: '.' }, index: 0 };
 const wc = new WatchedCluster(cluster, fleet, judge, desired, [], clusterScopeKinds(builtinPolicies), { detected() {}, syncError() {}, event() {} });
 let t = performance.now();

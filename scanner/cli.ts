@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/index.js';
 import { clusterContextFromFlags, oneOf, parametersFromFlags } from '../src/cli/index.js';
 import { loadPolicySet } from '../src/loading/index.js';
+import { undeclaredParameters } from '../src/authoring/index.js';
 import type { Policy } from '../src/authoring/index.js';
 import { painter, useColor } from '../src/report/index.js';
 import { emit } from '../src/report/index.js';
@@ -58,6 +59,8 @@ Options:
                           for --shard: the config commit and the UTC hour; else a new id per scan)
   --otlp-endpoint URL     export traces (a span per cluster) over OTLP/HTTP JSON to URL; default: the standard
                           OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT variables, else off
+  --allow-exec-plugin CMD let kubeconfigs run the credential plugin CMD (an exec command exactly as the kubeconfig
+                          writes it, or auth-provider:NAME); nothing else runs (repeatable)
 
 Exit codes: 0 done (and at or above --fail-below), 1 fleet score below --fail-below, 2 unusable fleet file or arguments,
 3 the report was written but the history store could not be written (the reason is on standard error).
@@ -175,6 +178,7 @@ export async function runScan(
     'history-keep': { type: 'string' },
     'run-id': { type: 'string' },
     'otlp-endpoint': { type: 'string' },
+    'allow-exec-plugin': { type: 'string', multiple: true },
   } });
   const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
   const publish = values['publish-reports'] ? oneOf('--report-api', values['report-api'], REPORT_APIS, 'policyreport') : undefined;
@@ -215,6 +219,15 @@ export async function runScan(
     stderr(`fleetgate scan: cannot load policies:\n${policySet.errors.map((e) => `  ${formatFleetError(e)}`).join('\n')}\n`);
     return EXIT_USAGE;
   }
+  const undeclared = [
+    ...undeclaredParameters(fleet.parameters, policySet.policies, `${fleet.file}: parameters`),
+    ...fleet.overrides.flatMap((o, i) => undeclaredParameters(o.parameters, policySet.policies, `${fleet.file}: overrides[${i}].parameters`)),
+    ...fleet.clusters.flatMap((c) => undeclaredParameters(c.parameters, policySet.policies, `${fleet.file}: clusters[${c.index}].parameters`)),
+  ];
+  if (undeclared.length) {
+    stderr(`fleetgate scan: the fleet file sets parameters no policy declares:\n${undeclared.map((e) => `  ${e}`).join('\n')}\n`);
+    return EXIT_USAGE;
+  }
   const layers = await loadLayers(fleet);
   if (layers.errors.length) {
     stderr(`fleetgate scan: the config repo is not usable:\n${layers.errors.map((e) => `  ${formatFleetError(e)}`).join('\n')}\n`);
@@ -228,6 +241,7 @@ export async function runScan(
     shard,
     actions,
     parameters,
+    allowExecPlugins: values['allow-exec-plugin'] ?? [],
     source: deps.source,
     onCluster: (done, total) => bar(done, total),
     tracer,

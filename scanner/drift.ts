@@ -1,4 +1,5 @@
 import { groupOf, identityOf, refOf, tryParseQuantity, DEFAULT_SYSTEM_NAMESPACES, type KubeObject, type ResourceRef } from '../src/index.js';
+import { REDACTED as LIVE_REDACTED } from './live/redact.js';
 
 /**
  * Drift of one desired object against the live one. Only the fields the repo sets are compared (server defaults,
@@ -136,12 +137,16 @@ export function diffObject(desired: KubeObject, live: KubeObject): Diff[] {
     }
     compare(v, live[k], `$${key(k)}`, k, out);
   }
-  if (isSecret(desired)) for (const d of out) redactSecretDiff(d);
-  return out;
+  if (!isSecret(desired)) return out;
+  // Values read from a cluster are redacted by the reader (snapshot and live alike): a redacted live value cannot
+  // be compared, so only a key that is missing (or extra) is drift there.
+  const comparable = out.filter((d) => d.live !== LIVE_REDACTED);
+  for (const d of comparable) redactSecretDiff(d);
+  return comparable;
 }
 
 function redactSecretDiff(d: Diff): void {
-  if (!/^\$\.(data|stringData)\b/.test(d.path)) return;
+  if (!/^\$\.(data|stringData)\b/.test(d.path) && !d.path.includes('last-applied-configuration')) return;
   const r = (v: unknown): unknown => (v === null || v === undefined ? null : isObject(v) ? Object.fromEntries(Object.keys(v).map((k) => [k, REDACTED])) : REDACTED);
   d.desired = r(d.desired);
   d.live = r(d.live);

@@ -53,6 +53,8 @@ export interface Fleet {
   overrides: FleetOverride[];
   /** Budget for reading one live cluster. */
   timeoutSeconds: number;
+  /** Kubeconfig credential plugins the operator allows to run (scanner/live/kubeconfig.ts); empty: none. */
+  allowExecPlugins: string[];
 }
 
 export interface FleetError {
@@ -90,6 +92,7 @@ export const FLEET_SCHEMA = {
     parameters,
     actions,
     timeoutSeconds: { type: 'number', exclusiveMinimum: 0 },
+    allowExecPlugins: { type: 'array', items: { type: 'string', minLength: 1 } },
     overrides: {
       type: 'array',
       items: { type: 'object', additionalProperties: false, properties: { when: conditions, parameters, actions } },
@@ -224,6 +227,7 @@ export function parseFleet(text: string, file: string): Fleet {
     actions?: Record<string, Action>;
     overrides?: FleetOverride[];
     timeoutSeconds?: number;
+    allowExecPlugins?: string[];
     layers: { path: string; when?: LabelConditions }[];
     clusters: {
       name: string;
@@ -267,6 +271,7 @@ export function parseFleet(text: string, file: string): Fleet {
     actions: raw.actions ?? {},
     overrides: raw.overrides ?? [],
     timeoutSeconds: raw.timeoutSeconds ?? 60,
+    allowExecPlugins: raw.allowExecPlugins ?? [],
   };
 }
 

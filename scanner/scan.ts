@@ -5,7 +5,7 @@ import { sortFindings } from '../src/report/index.js';
 import { DesiredState } from './desired.js';
 import { computeDrift, type DriftEntry } from './drift.js';
 import type { Fleet, FleetCluster } from './fleet.js';
-import { ClusterReadError, readLiveCluster } from './live/index.js';
+import { ClusterReadError, readLiveCluster, redactIfSecret, redactText } from './live/index.js';
 import { applyFleetRules, fleetActionsOf, fleetIndexOf, type FleetRulesContext } from './fleet-rules.js';
 import { rolloutProgress, type RolloutProgress } from './rollouts.js';
 import { fleetScore, scoreOf, tallyPolicies, type PolicyTally } from './score.js';
@@ -64,7 +64,10 @@ export interface LiveState {
 }
 
 /** Where a cluster's live state comes from. Pluggable so tests can inject a failing or slow source. */
-export type ClusterSource = (cluster: FleetCluster, ctx: { kinds: { apiVersion: string; kind: string }[]; timeoutMs: number; signal?: AbortSignal }) => Promise<LiveState>;
+export type ClusterSource = (
+  cluster: FleetCluster,
+  ctx: { kinds: { apiVersion: string; kind: string }[]; timeoutMs: number; signal?: AbortSignal; allowExecPlugins?: readonly string[] },
+) => Promise<LiveState>;
 
 /** Reads a snapshot folder (as `kubectl get -o yaml|json` writes it); a folder that does not exist is `unreachable`. */
 export async function readSnapshot(dir: string): Promise<LiveState> {
@@ -82,12 +85,20 @@ export async function readSnapshot(dir: string): Promise<LiveState> {
       'error',
     );
   }
-  return { objects: loaded.resources.map((r) => r.object), warnings: [] };
+  // the same redaction as a live read: Secret values never go further than this
+  return { objects: loaded.resources.map((r) => redactIfSecret(r.object)), warnings: [] };
 }
 
 export const defaultSource: ClusterSource = async (cluster, ctx) => {
   if ('snapshot' in cluster.source) return readSnapshot(cluster.source.snapshot);
-  return readLiveCluster({ kubeconfig: cluster.source.kubeconfig, context: cluster.source.context, kinds: ctx.kinds, timeoutMs: ctx.timeoutMs, signal: ctx.signal });
+  return readLiveCluster({
+    kubeconfig: cluster.source.kubeconfig,
+    context: cluster.source.context,
+    kinds: ctx.kinds,
+    timeoutMs: ctx.timeoutMs,
+    signal: ctx.signal,
+    allowExecPlugins: ctx.allowExecPlugins,
+  });
 };
 
 /** apiVersions for the kinds policies name without a version (live lists need one). */
@@ -196,10 +207,7 @@ const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 
 
 /** Never let a credential reach a report: bearer tokens, passwords and the like in error text are masked. */
 export function redactSecrets(text: string): string {
-  return text
-    .replace(/(bearer\s+)[A-Za-z0-9._~+/=-]+/gi, '$1<redacted>')
-    .replace(/((?:token|password|secret|client-key-data|client-certificate-data|authorization)["']?\s*[:=]\s*["']?)[^\s"',}]+/gi, '$1<redacted>')
-    .replace(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+/g, '<redacted-jwt>');
+  return redactText(text);
 }
 
 export interface ScanOptions {
@@ -217,6 +225,8 @@ export interface ScanOptions {
   signal?: AbortSignal;
   /** OTLP traces: a span for the scan, one per cluster (off when absent). */
   tracer?: Tracer;
+  /** Credential plugins allowed to run, from `--allow-exec-plugin` (the fleet file's `allowExecPlugins` are added). */
+  allowExecPlugins?: readonly string[];
 }
 
 function isException(o: KubeObject): boolean {
@@ -262,6 +272,7 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, evaluator
       kinds: kindsToRead(opts.policies, desired.values(), fleet.owned),
       timeoutMs: fleet.timeoutSeconds * 1000,
       signal: opts.signal,
+      allowExecPlugins: [...fleet.allowExecPlugins, ...(opts.allowExecPlugins ?? [])],
     });
   } catch (err) {
     const status = err instanceof ClusterReadError ? err.status : 'error';

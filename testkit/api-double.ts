@@ -127,6 +127,10 @@ export interface ClusterFaults {
   echoCredentials?: boolean;
   /** Which requests the counted faults hit (default `list`). */
   faultOn?: 'list' | 'all';
+  /** A runaway server: every list page carries a fresh `continue` token, so paging never ends. */
+  endlessContinue?: boolean;
+  /** Values appended to every list's `items` (e.g. `[null, 5, 'x']`: items that are not objects). */
+  extraItems?: unknown[];
 }
 
 export interface RequestRecord {
@@ -500,7 +504,13 @@ export async function startApiDouble(): Promise<ApiDouble> {
       metadata.continue = Buffer.from(JSON.stringify({ rv, start: end, r: `${gv}/${t.name}` })).toString('base64url');
       metadata.remainingItemCount = all.length - end;
     }
-    const items = page.map((o, i) => listItem(o, t, gv, start + i));
+    const items: unknown[] = page.map((o, i) => listItem(o, t, gv, start + i));
+    if (f.extraItems) items.push(...f.extraItems);
+    if (f.endlessContinue) {
+      // the same page again and again, each time with a token never seen before
+      metadata.continue = Buffer.from(JSON.stringify({ rv, start, r: `${gv}/${t.name}`, n: randomBytes(6).toString('hex') })).toString('base64url');
+      rec.fault = 'endlessContinue';
+    }
     return { code: 200, body: { kind: `${t.kind}List`, apiVersion: gv, metadata, items } };
   }
 

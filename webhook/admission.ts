@@ -248,7 +248,7 @@ export class AdmissionHandler {
       if (f.error) {
         this.o.metrics.policyErrors.inc({ policy: f.policy, reason: 'error' });
         if (f.action === 'deny') failedDeny.push(f);
-        else if (f.action === 'warn') warnings.push(`[${f.policy}] could not be evaluated: ${f.message}`);
+        else if (f.action === 'warn') warnings.push(`[${f.policy}] ${POLICY_ERROR}`);
       } else if (f.action === 'deny') deny.push(f);
       else if (f.action === 'warn') warnings.push(`[${f.policy}] ${f.message}${f.path && f.path !== '$' ? ` (at ${f.path})` : ''}`);
     }
@@ -258,10 +258,10 @@ export class AdmissionHandler {
       failure = 'crash';
       if (this.o.settings.failurePolicy === 'closed') {
         this.o.metrics.failClosed.inc({ reason: 'error' });
-        deny.push(...failedDeny.map((f) => ({ ...f, message: `${f.message} — denied because failurePolicy is closed` })));
+        deny.push(...failedDeny.map((f) => ({ ...f, path: '$', message: `${POLICY_ERROR} — denied because failurePolicy is closed` })));
       } else {
         this.o.metrics.failOpen.inc({ reason: 'error' });
-        for (const f of failedDeny) warnings.push(`[${f.policy}] ${f.message} — admitted because failurePolicy is open`);
+        for (const f of failedDeny) warnings.push(`[${f.policy}] ${POLICY_ERROR} — admitted because failurePolicy is open`);
       }
     }
     if (deny.length) {
@@ -362,8 +362,17 @@ export class AdmissionHandler {
   }
 }
 
+/**
+ * What an API client is told about a policy that threw: its id (next to this) and no more. The thrown text is the
+ * policy's own and may carry file paths, internal state or data; operators have the failing ids in the log line
+ * and the fleetgate_policy_evaluation_errors_total metric, and `fleetgate lint`/`test` show the text with file:line.
+ */
+const POLICY_ERROR = 'could not be evaluated (the policy failed; details are in the webhook log)';
+
+/** An evaluator failure (worker died, …) for a client: one bounded line, with file system paths taken out. */
 function errorText(err: unknown): string {
-  return truncate(err instanceof Error ? err.message : String(err), 300);
+  const text = (err instanceof Error ? err.message : String(err)).split(process.cwd()).join('.');
+  return truncate(text.replace(/(?:file:\/\/)?\/[^\s'"():]+/g, '<path>'), 300);
 }
 
 function boundWarnings(ws: string[]): string[] {

@@ -39,7 +39,7 @@ export class TransportError extends Error {
 /** Largest body accepted for one response (a page of `limit` objects is far below this). */
 export const MAX_BODY_BYTES = 128 * 1024 * 1024;
 
-export function httpGet(conn: Connection, path: string, signal: AbortSignal): Promise<RawResponse> {
+export function httpGet(conn: Connection, path: string, signal: AbortSignal, maxBodyBytes = MAX_BODY_BYTES): Promise<RawResponse> {
   return new Promise<RawResponse>((resolve, reject) => {
     if (signal.aborted) return reject(new TransportError('aborted', 'ABORT_ERR'));
     const mod = conn.protocol === 'https:' ? https : http;
@@ -69,7 +69,7 @@ export function httpGet(conn: Connection, path: string, signal: AbortSignal): Pr
       let size = 0;
       res.on('data', (c: Buffer) => {
         size += c.length;
-        if (size > MAX_BODY_BYTES) fail(new TransportError(`response larger than ${MAX_BODY_BYTES} bytes`, 'ETOOBIG'));
+        if (size > maxBodyBytes) fail(new TransportError(`response larger than ${maxBodyBytes} bytes`, 'ETOOBIG'));
         else chunks.push(c);
       });
       res.on('error', () => fail(new TransportError('connection reset while reading the response', 'ECONNRESET')));

@@ -1,5 +1,12 @@
 import type { KubeObject } from '../../src/index.js';
 
+/**
+ * The one redaction path of the scanner: every object it reads — from a live cluster (list.ts) or a snapshot folder
+ * (scan.ts readSnapshot) — goes through {@link redactIfSecret} before anything else sees it, and every text meant
+ * for a report or a log (errors, warnings) through {@link redactText} (plus a {@link Scrubber} of the credentials
+ * known to be in play).
+ */
+
 /** What replaces a Secret's values in the objects the reader returns. */
 export const REDACTED = '[redacted by fleetgate]';
 
@@ -20,6 +27,25 @@ export function redactSecret(obj: KubeObject): KubeObject {
   const ann = obj.metadata?.annotations;
   if (ann && typeof ann === 'object' && LAST_APPLIED in ann) ann[LAST_APPLIED] = REDACTED;
   return obj;
+}
+
+/** {@link redactSecret} for a core/v1 Secret; any other object is returned as it is. */
+export function redactIfSecret(obj: KubeObject): KubeObject {
+  if (obj.kind === 'Secret' && (obj.apiVersion === 'v1' || obj.apiVersion === undefined)) redactSecret(obj);
+  return obj;
+}
+
+/**
+ * Masks credential-shaped text a message may carry whatever produced it: bearer/basic headers, `token: …` /
+ * `password=…` pairs, JWTs, PEM private keys.
+ */
+export function redactText(text: string): string {
+  return text
+    .replace(/\b(Bearer|Basic)\s+(?!\[redacted\])[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]')
+    // lowercase keys as kubeconfigs and JSON write them (not the kind "Secret: forbidden …" in a warning)
+    .replace(/(\b(?:token|password|secret|client-key-data|client-certificate-data|authorization)["']?\s*[:=]\s*["']?)(?!\[redacted\]|Bearer|Basic)[^\s"',}]+/g, '$1[redacted]')
+    .replace(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+/g, '[redacted jwt]')
+    .replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, '[redacted private key]');
 }
 
 /**
@@ -43,8 +69,6 @@ export class Scrubber {
   scrub(text: string): string {
     let out = text;
     for (const s of this.secrets) if (out.includes(s)) out = out.split(s).join('[redacted]');
-    return out
-      .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]')
-      .replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, '[redacted private key]');
+    return redactText(out);
   }
 }

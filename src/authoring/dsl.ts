@@ -1,4 +1,5 @@
 import type { LabelConditions } from './labels.js';
+import { unknownKeys } from './strict.js';
 import type { PodView } from './pod.js';
 import type { Inventory } from '../model/index.js';
 import type {
@@ -178,9 +179,31 @@ export class PolicyDefinitionError extends Error {
   override name = 'PolicyDefinitionError';
 }
 
+const POLICY_KEYS = ['id', 'title', 'description', 'area', 'severity', 'action', 'scope', 'match', 'exclude', 'params', 'examples', 'validate', 'actionFor', 'allowExistingViolations', 'sameFindingAs'];
+const MATCH_KEYS = ['kinds', 'namespaces', 'namespaceSelector', 'labels', 'clusterLabels', 'operations'];
+const EXAMPLE_KEYS = ['name', 'objects', 'clusterLabels', 'params', 'operation', 'oldObject', 'username', 'clusters'];
+
+/** Keys nobody reads change what a policy means without a word: they are definition errors. */
+function strictKeys(spec: Record<string, unknown>, where: string): string[] {
+  const problems = [...unknownKeys(spec, POLICY_KEYS, where), ...unknownKeys(spec.match, MATCH_KEYS, `${where}: match`), ...unknownKeys(spec.exclude, MATCH_KEYS, `${where}: exclude`)];
+  const ex = spec.examples as Record<string, unknown> | undefined;
+  problems.push(...unknownKeys(ex, ['pass', 'fail'], `${where}: examples`));
+  for (const side of ['pass', 'fail'] as const) {
+    const list = ex?.[side];
+    if (!Array.isArray(list)) continue;
+    list.forEach((e, i) => {
+      // an example is either an object (it has a kind) or a case with objects
+      if (e && typeof e === 'object' && !('kind' in e)) problems.push(...unknownKeys(e, EXAMPLE_KEYS, `${where}: examples.${side}[${i}]`));
+    });
+  }
+  return problems;
+}
+
 /** Checks a policy definition once, where it is written; every define* function ends here. */
 export function checkPolicy(spec: PolicySpecBase<Params, readonly string[]> & { scope?: Scope; validate: unknown; actionFor?: unknown }): Policy {
   const where = `policy ${JSON.stringify(spec?.id)}`;
+  const unknown = spec && typeof spec === 'object' ? strictKeys(spec as unknown as Record<string, unknown>, where) : [];
+  if (unknown.length) throw new PolicyDefinitionError(unknown.join('\n'));
   if (typeof spec?.id !== 'string' || !POLICY_ID.test(spec.id))
     throw new PolicyDefinitionError(`${where}: id must be dotted lower-case kebab words like "quota.container-resources"`);
   if (typeof spec.title !== 'string' || !spec.title) throw new PolicyDefinitionError(`${where}: title is required`);

@@ -26,3 +26,4 @@ export { parseQuantity, tryParseQuantity, isQuantity, compareQuantities, Quantit
 export { matchesSelector, matchesConditions } from './labels.js';
 export type { LabelConditions } from './labels.js';
 export { toJsonPath, splitDotted, getAt } from './path.js';
+export { didYouMean, unknownKeys, undeclaredParameters } from './strict.js';

@@ -12,6 +12,7 @@ import { applyRollouts, createEvaluator, type Evaluation } from '../engine/index
 import { SEVERITIES } from '../model/index.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './command.js';
 import { parseArgs } from 'node:util';
+import { undeclaredParameters } from '../authoring/index.js';
 import { clusterContextFromFlags, oneOf, parametersFromFlags, positiveInt, readStdin, severityThreshold } from './options.js';
 import { dedupeFindings } from '../engine/index.js';
 
@@ -69,6 +70,8 @@ export const command: Command = {
 
     const timeoutMs = positiveInt('--policy-timeout', values['policy-timeout'], 10_000);
     const policySet = await loadPolicySet(values.policies ?? [], { builtins: values['no-builtins'] ? [] : await env.builtins(), sandbox: { timeoutMs } });
+    const undeclared = undeclaredParameters(cluster.parameters, policySet.policies, '--param');
+    if (undeclared.length) throw new UsageError(undeclared.join('\n'));
     const loaded: LoadResult = { resources: [], errors: [...policySet.errors], files: 0, skipped: 0 };
     const files = positionals.filter((p) => p !== '-');
     if (files.length) {

@@ -4,6 +4,7 @@ import { LineCounter, parseAllDocuments, parseDocument, type Document } from 'ya
 import type { Resource } from '../model/index.js';
 import { isPlainObject } from '../model/index.js';
 import type { InputError, KubeObject, PathSegments } from '../model/index.js';
+import { KUBERNETES_YAML } from './k8s-yaml.js';
 import { locateInDocument } from './source-map.js';
 
 export const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
@@ -115,7 +116,7 @@ function loadJson(text: string, file: string, opts: typeof DEFAULTS): LoadResult
       ? (path: PathSegments) => {
           if (!parsed) {
             const lc = new LineCounter();
-            parsed = { doc: parseDocument(text, { lineCounter: lc }), lc };
+            parsed = { doc: parseDocument(text, { ...KUBERNETES_YAML, lineCounter: lc }), lc };
           }
           return locateInDocument(parsed.doc, parsed.lc, file, prefix, path);
         }
@@ -130,7 +131,7 @@ function loadYaml(text: string, file: string, opts: typeof DEFAULTS): LoadResult
   const lineCounter = new LineCounter();
   let docs;
   try {
-    docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
+    docs = parseAllDocuments(text, { ...KUBERNETES_YAML, lineCounter, prettyErrors: false });
   } catch (err) {
     result.errors.push({ file, message: `cannot parse: ${(err as Error).message}` });
     return result;
