@@ -1,6 +1,7 @@
 import { DEFAULT_SYSTEM_NAMESPACES, identityOf, type KubeObject } from '../src/index.js';
 import type { Fleet, FleetCluster } from '../scanner/fleet.js';
 import { clusterContextOf, redactSecrets, type ClusterReport, type ClusterStatus } from '../scanner/scan.js';
+import { fleetActionsOf, fleetIndexOf } from '../scanner/fleet-rules.js';
 import { rolloutsAmong } from '../src/engine/index.js';
 import type { Judge } from './judge.js';
 import type { SyncReason } from './kube.js';
@@ -54,6 +55,8 @@ export class WatchedCluster {
   settled = false;
   warnings: string[] = [];
   private cached?: ClusterReport;
+  /** Fleet policies' actions here, for the fleet-scope rules (as scan gives them). */
+  private fleetActions: ClusterReport['fleetActions'] = {};
   private pending: number[] = [];
   private refreshTimer?: NodeJS.Timeout;
   private lastRefresh = 0;
@@ -93,6 +96,7 @@ export class WatchedCluster {
     // PolicyRollouts of the desired state set the effective actions, as in scan
     const { rollouts } = rolloutsAmong(this.desired.values());
     const ctx = clusterContextOf(this.fleet, this.cluster, {}, { rollouts, policies: this.judge.policies });
+    this.fleetActions = fleetActionsOf(this.judge.policies, ctx, this.cluster.actions);
     const sys = ctx.parameters?.systemNamespaces;
     return new ClusterState({
       cluster: this.cluster,
@@ -266,7 +270,11 @@ export class WatchedCluster {
     if (this.desiredError !== undefined) r = { ...empty, status: 'error', error: `the desired state does not render: ${this.desiredError}` };
     else if (this.health === 'down' && this.failure) r = { ...empty, status: this.failure.status, error: this.failure.message };
     else if (!this.state || this.health === 'pending') r = { ...empty, status: 'unreachable', error: 'not synced yet' };
-    else r = this.state.report(base);
+    else {
+      r = this.state.report(base);
+      const fleetIndex = fleetIndexOf(this.state.keptObjects(), this.judge.policies);
+      if (fleetIndex) r = { ...r, fleetIndex, fleetActions: this.fleetActions };
+    }
     if (r.status === 'ok') this.trackDriftAge(r.drift);
     return (this.cached = r);
   }

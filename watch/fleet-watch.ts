@@ -4,11 +4,12 @@ import { resolve, sep } from 'node:path';
 import type { KubeObject, Policy } from '../src/index.js';
 import { DesiredState, loadLayers } from '../scanner/desired.js';
 import { formatFleetError, type Fleet, type FleetCluster } from '../scanner/fleet.js';
-import { buildFleetReport, kindsToRead, shardClusters, type FleetReport } from '../scanner/scan.js';
+import { buildFleetReport, finishFleetRules, kindsToRead, shardClusters, type FleetReport } from '../scanner/scan.js';
+import { isFleetPolicy } from '../src/engine/index.js';
 import { fleetScore } from '../scanner/score.js';
 import { rolloutProgress } from '../scanner/rollouts.js';
 import { WatchedCluster, type ClusterHooks } from './cluster.js';
-import { clusterScopeKinds, createJudge, type Judge } from './judge.js';
+import { clusterScopeKinds, createJudge, fleetScopeKinds, type Judge } from './judge.js';
 import { Gate, LiveSource } from './live.js';
 import { SnapshotSource } from './snapshot.js';
 
@@ -65,7 +66,8 @@ export class FleetWatch {
   private async boot(): Promise<void> {
     const { fleet, tuning = {} } = this.o;
     const rendered = await this.render();
-    const keptKinds = clusterScopeKinds(this.o.policies);
+    // Whole objects for the cluster-scope policies and for the fleet-scope rules' index.
+    const keptKinds = new Set([...clusterScopeKinds(this.o.policies), ...fleetScopeKinds(this.o.policies)]);
     const gate = new Gate(tuning.listSlots ?? 16);
     for (const c of shardClusters(fleet.clusters, this.o.shard)) {
       const wc = new WatchedCluster(c, fleet, this.judge, this.desired.for(c), this.desired.layerNames(c), keptKinds, this.o.hooks);
@@ -193,7 +195,16 @@ export class FleetWatch {
   }
 
   report(): FleetReport {
-    return buildFleetReport(this.clusters.map((c) => c.report()), this.o.fleet.file, this.o.shard, rolloutProgress(this.o.fleet, this.desired));
+    // Cluster reports are cached and shared: the fleet rules add to copies.
+    const clusters = this.clusters.map((c) => {
+      const r = c.report();
+      return { ...r, findings: [...r.findings], policies: { ...r.policies } };
+    });
+    const report = buildFleetReport(clusters, this.o.fleet.file, this.o.shard, rolloutProgress(this.o.fleet, this.desired));
+    if (!this.o.policies.some(isFleetPolicy)) return report;
+    // A shard watches part of the fleet: rules over the whole fleet cannot be judged there.
+    if (this.o.shard) return { ...report, fleetRules: { deferred: true, rules: [] } };
+    return finishFleetRules(report, this.o.policies, { parameters: this.o.fleet.parameters, actions: this.o.fleet.actions });
   }
 
   /** The fleet score as the metrics show it (from each cluster's current report). */

@@ -49,3 +49,10 @@ export function clusterScopeKinds(policies: readonly Policy[]): Set<string> {
   }
   return kinds;
 }
+
+/** Kinds (plain names) fleet-scope policies declare: kept whole so the fleet rules' index can be built. */
+export function fleetScopeKinds(policies: readonly Policy[]): Set<string> {
+  const kinds = new Set<string>();
+  for (const p of policies) if (p.scope === 'fleet') for (const k of p.match.kinds) kinds.add(k.slice(k.lastIndexOf('/') + 1));
+  return kinds;
+}

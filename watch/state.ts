@@ -1,3 +1,4 @@
+import { dedupeFindings } from '../src/engine/index.js';
 import { groupOf, identityOf, refOf, type Finding, type KubeObject, type Policy, type ResourceRef } from '../src/index.js';
 import { isRolloutObject, type Evaluation } from '../src/engine/index.js';
 import { sortFindings } from '../src/report/index.js';
@@ -136,6 +137,11 @@ export class ClusterState {
   }
 
   /** Kept whole, for the memory figures. */
+  /** The objects kept whole (fleet-scope rules read their index from them). */
+  keptObjects(): KubeObject[] {
+    return [...this.kept.values()];
+  }
+
   get keptCount(): number {
     return this.kept.size;
   }
@@ -344,7 +350,8 @@ export class ClusterState {
       gk,
       ns,
       rv,
-      findings: compact(evaluation.findings),
+      // One finding per offending field, as scan reports it (engine/dedupe.ts; the key includes the object).
+      findings: compact(dedupeFindings(evaluation.findings, this.setup.policies)),
       checks: internChecks(evaluation.checks),
       waived: evaluation.waived,
       drift,
