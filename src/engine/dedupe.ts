@@ -9,7 +9,7 @@ import { ACTIONS, SEVERITY_RANK, type Finding } from '../model/index.js';
  * practices.image-tag and practices.allowed-registries stays two findings: two different problems).
  *
  * The finding kept is the one with the strongest action (deny > warn > audit), then the highest severity, then the
- * earliest in the list; its message names the other policies. Merging runs after exceptions, so waiving one of the
+ * earliest in the list; its message names the other policies, and `also` lists their ids (for tools). Merging runs after exceptions, so waiving one of the
  * policies never hides the field: the other's finding is still there. The admission webhook does not merge (its
  * answer names every failing policy id, as DESIGN requires).
  */
@@ -38,7 +38,7 @@ export function dedupeFindings(findings: readonly Finding[], policies: readonly 
   }
   for (const k of kept.values()) {
     const others = [...new Set(k.others)].filter((p) => p !== k.finding.policy);
-    out[k.index] = others.length ? { ...k.finding, message: `${k.finding.message} (also ${others.join(', ')})` } : k.finding;
+    out[k.index] = others.length ? { ...k.finding, message: `${k.finding.message} (also ${others.join(', ')})`, also: others } : k.finding;
   }
   return out.filter((f): f is Finding => f !== undefined);
 }

@@ -58,6 +58,8 @@ export interface Finding {
   source?: SourceLocation;
   /** Set when the policy itself failed on this resource (it threw); the message says why. */
   error?: true;
+  /** Other policies that found the same field for the same reason (reports keep one finding per field). */
+  also?: string[];
 }
 
 /** Where a problem with the input itself (not a policy finding) was found. */

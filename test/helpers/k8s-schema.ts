@@ -17,6 +17,7 @@ const CUSTOM: Record<string, string> = {
   Certificate: 'cert-manager.io/v1',
   Issuer: 'cert-manager.io/v1',
   ServiceMonitor: 'monitoring.coreos.com/v1',
+  PrometheusRule: 'monitoring.coreos.com/v1',
 };
 
 /** kubernetes-models' module for an apiVersion and kind: `apps/v1` → `kubernetes-models/apps/v1/Deployment`. */

@@ -4,14 +4,14 @@ import t from 'tap';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { Engine } from '../../src/index.js';
+import { inProcessEvaluator } from '../../src/index.js';
 import type { KubeObject } from '../../src/index.js';
 import { builtinPolicies } from '../../policies/index.js';
 import { parseImage } from '../../policies/practices/common.js';
 
 const byId = (id: string) => builtinPolicies.find((p) => p.id === id)!;
 const judge = (id: string, objects: KubeObject[], params: Record<string, unknown> = {}, labels: Record<string, string> = {}) =>
-  new Engine([byId(id)]).bind({ labels, parameters: { [id]: params } }).evaluate(objects.map((object) => ({ object }))).findings.filter((f) => f.policy === id);
+  inProcessEvaluator([byId(id)], { labels, parameters: { [id]: params } }).evaluate(objects.map((object) => ({ object }))).findings.filter((f) => f.policy === id);
 
 const pod = (spec: Record<string, unknown>, name = 'opa'): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec });
 
@@ -126,7 +126,7 @@ t.test('upgrade readiness in a scan of the example fleet: cohort 1 is blocked by
 });
 
 t.test('targetVersion must be a quoted version: a YAML number is a clear policy error', async (t) => {
-  const f = new Engine([byId('upgrade.removed-api')]).bind({ parameters: { targetVersion: 1.3 } }).evaluate([{ object: { apiVersion: 'batch/v1beta1', kind: 'CronJob', metadata: { name: 'c' } } }]).findings;
+  const f = inProcessEvaluator([byId('upgrade.removed-api')], { parameters: { targetVersion: 1.3 } }).evaluate([{ object: { apiVersion: 'batch/v1beta1', kind: 'CronJob', metadata: { name: 'c' } } }]).findings;
   t.equal(f.length, 1);
   t.ok(f[0].error);
   t.match(f[0].message, /quote it/);
