@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import type { KubeObject } from '../../src/index.js';
 import { readSnapshot } from '../../scanner/scan.js';
 import { REDACTED } from '../../scanner/live/index.js';
-import { sampleObjects } from '../helpers/api-double.js';
+import { sampleObjects } from '../../testkit/api-double.js';
 import { fixture } from '../helpers/api-fixtures.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 
