@@ -210,6 +210,7 @@ export class AdmissionHandler {
     const policyMetrics = this.o.metrics.policies;
     if (evaluator.sync) {
       let evaluation: Evaluation;
+      const started = this.o.tracer ? nowMs() : 0;
       try {
         evaluation = evaluator.evaluateObject(subject, opts);
       } catch (err) {
@@ -217,7 +218,10 @@ export class AdmissionHandler {
         return done(this.onFailure('crash', `evaluation failed: ${errorText(err)}`, []));
       }
       const timings = this.o.tracer ? policyMetrics.takeTimings() : undefined;
-      policyMetrics.settle(evaluation.findings);
+      // Users' policies (the sandbox isolate) report the objects they judged in `checks`: counted as results too.
+      policyMetrics.settle(evaluation.findings, undefined, evaluation.checks);
+      const user = Object.keys(evaluation.checks).join(',');
+      if (timings && user) timings.push({ policy: `sandbox:${user}`, startMs: started, endMs: nowMs() });
       return done(this.judge(req, evaluation, timings));
     }
     const called = nowMs();

@@ -233,8 +233,9 @@ class SandboxedEvaluator implements Evaluator<true> {
 
   evaluateObject(object: KubeObject, opts: EvaluateOptions = {}): Evaluation {
     const main = this.trusted.evaluateObject(object, opts);
-    const judged = this.withUserPolicies(main, [{ object }], { scopes: OBJECT_SCOPES, ...opts });
-    return { ...judged, checks: {} };
+    // Built-ins count no checks at admission; the users' policies that judged the object are kept in `checks`
+    // (the webhook's per-policy metrics count their passes from it).
+    return this.withUserPolicies(main, [{ object }], { scopes: OBJECT_SCOPES, ...opts });
   }
 
   evaluateChange(inventory: readonly Resource[], change: Change, opts: EvaluateOptions = {}): ChangeEvaluation {

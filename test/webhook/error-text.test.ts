@@ -1,7 +1,8 @@
 // API clients (kubectl users) get the failing policy's id and a generic message, never the policy's thrown text,
 // which may hold file paths, internal state or data; operators find the details in the webhook's log and metrics.
 import t from 'tap';
-import { review, startServer, testPolicy } from '../fixtures/webhook/support.js';
+import { asyncEvaluator, review, startServer, testPolicy } from '../helpers/webhook.js';
+import { inProcessEvaluator } from '../../src/engine/index.js';
 
 const INTERNAL = `ENOENT: no such file or directory, open '${process.cwd()}/policies/secret-table.json' (token=planted-internal-4e1d)`;
 const leaky = (action: 'deny' | 'warn') =>
@@ -35,7 +36,7 @@ t.test('an evaluator that rejects with internal text: the client gets a generic 
   for (const failurePolicy of ['closed', 'open'] as const) {
     const s = await startServer({
       policies: [leaky('deny')],
-      evaluator: () => ({ evaluateObject: async () => Promise.reject(new Error(INTERNAL)) }),
+      evaluator: (policies, cluster) => asyncEvaluator(inProcessEvaluator(policies, cluster), async () => Promise.reject(new Error(INTERNAL))),
       config: { failurePolicy },
     });
     const r = await s.post(review(cm));

@@ -1,7 +1,7 @@
 // Admission semantics over real HTTPS with real AdmissionReview JSON: insignificant Pod updates are not judged,
 // existing violations may be updated (a warning naming the policy), new ones are denied, DELETE is never denied.
 import t from 'tap';
-import { builtinPolicies, compliantDeployment, hostPidPod, review, startServer, testPolicy } from '../fixtures/webhook/support.js';
+import { builtinPolicies, compliantDeployment, hostPidPod, review, startServer, testPolicy } from '../helpers/webhook.js';
 
 type Obj = Record<string, any>;
 const clone = <T>(o: T): T => JSON.parse(JSON.stringify(o));
