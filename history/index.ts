@@ -32,7 +32,7 @@ export async function openHistory(url: string, opts: OpenOptions = {}): Promise<
 export { headCommit } from './git.js';
 export { fingerprint, parseDuration, resourceKey, type RecordedRun, type RunMeta } from './record.js';
 export { HistoryError, redactUrl, type HistoryErrorKind, type OpenOptions } from './store.js';
-export { listRuns, trend, diffRuns, resolveRun, type RunDiff, type Trend, type RunInfo } from './queries.js';
+export { listRuns, trend, diffRuns, resolveRun, findingsSince, type FindingsWindow, type RunDiff, type Trend, type RunInfo } from './queries.js';
 export { lineChart, fleetSeries } from './html.js';
 export { recordScan, type HtmlHistory } from './scan-hook.js';
 /** The config repo's commit for a fleet (null when the repo is not in git). */

@@ -301,3 +301,43 @@ export async function clusterTimeline(store: Store, name: string): Promise<Clust
     return { cluster: name, labels: JSON.parse(rows[rows.length - 1].labels), timeline };
   });
 }
+
+export interface FindingsWindow {
+  /** Distinct findings seen on the clusters in any run of the window. */
+  findings: { cluster: string; policy: string; resource: string; message: string }[];
+  /** Clusters a run of the window could not judge (not `ok`), or that no run of the window recorded. */
+  unknown: { cluster: string; reason: string }[];
+}
+
+/**
+ * What the given clusters showed over a time window (a rollout's soak): every finding any run since `since` saw on
+ * them, and the clusters the window cannot vouch for. Evidence a gate needs: one bad run in the soak counts.
+ */
+export async function findingsSince(store: Store, clusters: readonly string[], since: Date | undefined): Promise<FindingsWindow> {
+  if (!clusters.length) return { findings: [], unknown: [] };
+  return store.guard('reading findings', async () => {
+    let q = store.db
+      .selectFrom('run_clusters as c')
+      .innerJoin('runs as r', 'r.id', 'c.run_id')
+      .select(['c.cluster', 'c.status', 'c.error', 'c.seen', 'r.time'])
+      .where('c.cluster', 'in', [...clusters]);
+    if (since) q = q.where('r.time', '>=', since.toISOString());
+    const rows = await q.orderBy('r.time').execute();
+    const seen = new Map<string, string>(); // fingerprint → cluster
+    const recorded = new Set<string>();
+    const unknown = new Map<string, string>();
+    for (const r of rows) {
+      recorded.add(r.cluster);
+      if (r.status !== 'ok') unknown.set(r.cluster, `a run at ${r.time} could not judge it (${r.status}${r.error ? `: ${r.error}` : ''})`);
+      for (const fp of parseSeen(r.seen).keys()) seen.set(fp, r.cluster);
+    }
+    for (const c of clusters) if (!recorded.has(c)) unknown.set(c, `no run of the history store recorded it${since ? ` since ${since.toISOString()}` : ''}`);
+    const findings: FindingsWindow['findings'] = [];
+    const fps = [...seen.keys()];
+    for (let i = 0; i < fps.length; i += 500) {
+      const facts = await store.db.selectFrom('findings').select(['fingerprint', 'cluster', 'policy', 'resource', 'message']).where('fingerprint', 'in', fps.slice(i, i + 500)).execute();
+      for (const f of facts) findings.push({ cluster: f.cluster, policy: f.policy, resource: describeKey(f.resource), message: f.message });
+    }
+    return { findings, unknown: [...unknown].map(([cluster, reason]) => ({ cluster, reason })) };
+  });
+}

@@ -8,6 +8,7 @@ import { FleetFileError, formatFleetError, loadFleet } from '../scanner/fleet.js
 import type { ClusterSource } from '../scanner/scan.js';
 import type { Policy } from '../src/authoring/index.js';
 import { RepoPositions } from './gates.js';
+import { historyEvidence } from './history-evidence.js';
 import { formatRolloutsHtml, formatRolloutsPretty } from './format.js';
 import { findRollouts, rolloutStatus, type FoundRollout, type RolloutReport, type StatusOptions } from './status.js';
 import { lineDiff, setRolloutStatus, type Status } from './status-edit.js';
@@ -17,8 +18,8 @@ export const EXIT_NOTHING = 3;
 
 const FORMATS = ['pretty', 'json', 'html'] as const;
 
-const usage = `Usage: fleetgate rollout status --fleet FILE [NAME...] [--format pretty|json|html]
-       fleetgate rollout advance --fleet FILE (NAME | --all) [--if-ready] [--dry-run] [--force --reason TEXT]
+const usage = `Usage: fleetgate rollout status --fleet FILE [NAME...] [--history URL] [--format pretty|json|html]
+       fleetgate rollout advance --fleet FILE (NAME | --all) [--history URL] [--if-ready] [--dry-run] [--force --reason TEXT]
        fleetgate rollout pause|resume|back --fleet FILE NAME [--reason TEXT] [--dry-run]
 
 Cohort rollouts of policies: PolicyRollout objects (fleetgate.io/v1alpha1) in the config repo move their policies'
@@ -31,6 +32,8 @@ status: in the rollout's file.
 Options:
   --fleet FILE        the fleet file (fleet.yaml)
   --format FORMAT     status: pretty (default on a TTY), json, html
+  --history URL       status/advance: take the gate's findings from the history store (every run since the stage
+                      was reached: the soak window) instead of reading the clusters now
   --output FILE       status: write the report to FILE instead of standard output
   --all               advance: every rollout of the config repo
   --if-ready          advance: skip rollouts that are not ready instead of failing
@@ -48,6 +51,8 @@ Exit codes: 0 done (status: printed; advance: at least one rollout advanced), 1 
 interface Loaded {
   opts: StatusOptions;
   found: FoundRollout[];
+  /** Closes the history store, when one was opened. */
+  close(): Promise<void>;
 }
 
 interface Deps {
@@ -57,7 +62,7 @@ interface Deps {
   source?: ClusterSource;
 }
 
-async function load(values: { fleet?: string; policies?: string[]; 'no-builtins'?: boolean }, deps: Deps): Promise<Loaded> {
+async function load(values: { fleet?: string; policies?: string[]; 'no-builtins'?: boolean; history?: string }, deps: Deps): Promise<Loaded> {
   if (!values.fleet) throw new UsageError('--fleet FILE is required');
   let fleet;
   try {
@@ -73,7 +78,19 @@ async function load(values: { fleet?: string; policies?: string[]; 'no-builtins'
   const positions = await RepoPositions.load(layers.layers);
   const { found, errors } = findRollouts(positions);
   if (errors.length) throw new UsageError(`the config repo's PolicyRollouts are not usable:\n${errors.map((e) => `  ${e.file}${e.line ? `:${e.line}` : ''}: ${e.message}`).join('\n')}`);
-  return { found, opts: { fleet, desired: new DesiredState(layers.layers), positions, policies: policySet.policies, now: new Date(), source: deps.source } };
+  let history: Awaited<ReturnType<typeof historyEvidence>> | undefined;
+  if (values.history) {
+    try {
+      history = await historyEvidence(values.history);
+    } catch (err) {
+      throw new UsageError(`--history: ${(err as Error).message}`);
+    }
+  }
+  return {
+    found,
+    opts: { fleet, desired: new DesiredState(layers.layers), positions, policies: policySet.policies, now: new Date(), source: deps.source, history: history?.evidence },
+    close: async () => history?.close(),
+  };
 }
 
 function pickRollouts(found: FoundRollout[], names: string[]): FoundRollout[] {
@@ -96,13 +113,17 @@ function currentStatus(f: FoundRollout): Status {
 
 async function runStatus(argv: string[], deps: Deps): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
-    fleet: { type: 'string' }, format: { type: 'string' }, output: { type: 'string' },
+    fleet: { type: 'string' }, format: { type: 'string' }, output: { type: 'string' }, history: { type: 'string' },
     policies: { type: 'string', multiple: true }, 'no-builtins': { type: 'boolean' },
   } });
   const format = oneOf('--format', values.format, FORMATS, process.stdout.isTTY && !values.output ? 'pretty' : 'json');
-  const { found, opts } = await load(values, deps);
+  const { found, opts, close } = await load(values, deps);
   const reports: RolloutReport[] = [];
-  for (const f of pickRollouts(found, positionals)) reports.push(await rolloutStatus(f, opts));
+  try {
+    for (const f of pickRollouts(found, positionals)) reports.push(await rolloutStatus(f, opts));
+  } finally {
+    await close();
+  }
   const text = format === 'json'
     ? `${JSON.stringify({ rollouts: reports }, null, 2)}\n`
     : format === 'html'
@@ -115,17 +136,22 @@ async function runStatus(argv: string[], deps: Deps): Promise<number> {
 async function runAdvance(argv: string[], deps: Deps): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
     fleet: { type: 'string' }, all: { type: 'boolean' }, 'if-ready': { type: 'boolean' }, 'dry-run': { type: 'boolean' },
-    force: { type: 'boolean' }, reason: { type: 'string' }, policies: { type: 'string', multiple: true }, 'no-builtins': { type: 'boolean' },
+    force: { type: 'boolean' }, reason: { type: 'string' }, history: { type: 'string' }, policies: { type: 'string', multiple: true }, 'no-builtins': { type: 'boolean' },
   } });
   if (!values.all && !positionals.length) throw new UsageError('name the rollout to advance, or give --all');
   if (values.all && positionals.length) throw new UsageError('give rollout names or --all, not both');
   if (values.force && !values.reason?.trim()) throw new UsageError('--force needs --reason TEXT: why the gate is overridden is recorded in the rollout');
-  const { found, opts } = await load(values, deps);
+  const { found, opts, close } = await load(values, deps);
   const out = (s: string) => void process.stdout.write(s);
   let advanced = 0;
   let notReady = 0;
-  for (const f of pickRollouts(found, positionals)) {
-    const report = await rolloutStatus(f, opts);
+  const reports = new Map<FoundRollout, RolloutReport>();
+  try {
+    for (const f of pickRollouts(found, positionals)) reports.set(f, await rolloutStatus(f, opts));
+  } finally {
+    await close();
+  }
+  for (const [f, report] of reports) {
     const next = report.next;
     if (!next) {
       out(`${f.rollout.name}: complete (stage ${report.stage} is the last)\n`);
