@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { EXIT_OK, EXIT_USAGE, UsageError, type Command, type CommandEnv } from '../src/cli/index.js';
-import { clusterContextFromFlags, parametersFromFlags } from '../src/cli/index.js';
+import { clusterContextFromFlags, parametersFromFlags, pickFlags } from '../src/cli/index.js';
 import { loadPolicySet } from '../src/loading/index.js';
 import { actionMap, effectiveActions, rolloutsAmong } from '../src/engine/index.js';
 import type { Policy } from '../src/authoring/index.js';
@@ -44,19 +44,13 @@ Exit codes: 0 after a clean shutdown, 2 for unusable arguments, config or polici
 `;
 
 const FLAGS = {
-  port: { type: 'string' },
-  host: { type: 'string' },
+  ...pickFlags('port', 'host', 'cluster-label', 'policies', 'action', 'param', 'otlp-endpoint'),
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
-  'cluster-label': { type: 'string', multiple: true },
-  policies: { type: 'string', multiple: true },
-  action: { type: 'string', multiple: true },
-  param: { type: 'string', multiple: true },
   config: { type: 'string' },
   kubeconfig: { type: 'string' },
   'no-namespace-watch': { type: 'boolean' },
   'log-level': { type: 'string' },
-  'otlp-endpoint': { type: 'string' },
 } as const;
 
 interface ServeOptions {
