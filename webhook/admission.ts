@@ -355,6 +355,8 @@ export class AdmissionHandler {
       warn: [...byAction.warn],
       audit: [...byAction.audit],
       failed: [...byAction.error],
+      // What the failed policies threw, with their file:line (operators only: the client gets the generic text).
+      failedDetail: byAction.error.size ? verdict.findings.filter((f) => f.error).map((f) => `[${f.policy}] ${truncate(f.message, 300)}`) : undefined,
       failure: verdict.failure,
       failureDetail: verdict.failureDetail,
       failurePolicy: verdict.failure || byAction.error.size ? this.o.settings.failurePolicy : undefined,
