@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { POD_CONTROLLER_KINDS, groupOf, loadPaths, matchesConditions, type Action, type ClusterContext, type Finding, type KubeObject, type Policy } from '../src/index.js';
-import { createEvaluator, isFleetPolicy, type FleetRuleResult, actionMap, effectiveActions, isRolloutObject, rolloutsAmong, type Evaluator, type PolicyRollout } from '../src/engine/index.js';
+import { createEvaluator, isFleetPolicy, type FleetRuleResult, actionMap, effectiveActions, isExceptionObject, isRolloutObject, rolloutsAmong, type Evaluator, type PolicyRollout } from '../src/engine/index.js';
 import { sortFindings } from '../src/report/index.js';
 import { DesiredState } from './desired.js';
 import { computeDrift, type DriftEntry } from './drift.js';
@@ -229,13 +229,9 @@ export interface ScanOptions {
   allowExecPlugins?: readonly string[];
 }
 
-function isException(o: KubeObject): boolean {
-  return o.kind === 'PolicyException' && groupOf(o.apiVersion) === 'fleetgate.io';
-}
-
 /** Objects that only the config repo needs to hold (waivers, rollouts): never drift when absent from a cluster. */
 function isConfigOnly(o: KubeObject): boolean {
-  return isException(o) || isRolloutObject(o);
+  return isExceptionObject(o) || isRolloutObject(o);
 }
 
 /** Clusters this shard scans: every N-th one, starting at index I (0-based, as an Indexed Job's completion index). */
@@ -288,8 +284,8 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, evaluator
     // Waivers live in the config repo: the desired state's PolicyExceptions apply even when not applied to the cluster.
     const resources = live.objects.map((object) => ({ object }));
     const liveIds = new Set<string>();
-    for (const o of live.objects) if (isException(o)) liveIds.add(`${o.metadata?.namespace}/${o.metadata?.name}`);
-    for (const o of desired.values()) if (isException(o) && !liveIds.has(`${o.metadata?.namespace}/${o.metadata?.name}`)) resources.push({ object: o });
+    for (const o of live.objects) if (isExceptionObject(o)) liveIds.add(`${o.metadata?.namespace}/${o.metadata?.name}`);
+    for (const o of desired.values()) if (isExceptionObject(o) && !liveIds.has(`${o.metadata?.namespace}/${o.metadata?.name}`)) resources.push({ object: o });
     const evaluated = await clusterEvaluator.evaluate(resources, { now: opts.now });
     // One finding per offending field (src/dedupe.ts): before tallying, so scores count the field once.
     const evaluation = { ...evaluated, findings: dedupeFindings(evaluated.findings, opts.policies) };
