@@ -102,6 +102,7 @@ export const command: Command = {
         objects: evaluation.objects,
         skipped: loaded.skipped,
         waived: evaluation.waived,
+        exempt: evaluation.exempt ?? 0,
       }),
     };
     const version = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
