@@ -5,7 +5,7 @@ import { sortFindings } from '../src/report/index.js';
 import { DesiredState } from './desired.js';
 import { computeDrift, type DriftEntry } from './drift.js';
 import type { Fleet, FleetCluster } from './fleet.js';
-import { ClusterReadError, readLiveCluster, redactIfSecret, redactText } from './live/index.js';
+import { ClusterReadError, mapWithConcurrency, readLiveCluster, redactIfSecret, redactText } from './live/index.js';
 import { applyFleetRules, fleetActionsOf, fleetIndexOf, type FleetRulesContext } from './fleet-rules.js';
 import { rolloutProgress, type RolloutProgress } from './rollouts.js';
 import { fleetScore, scoreOf, tallyPolicies, type PolicyTally } from './score.js';
@@ -322,22 +322,16 @@ export async function scanFleet(fleet: Fleet, opts: ScanOptions): Promise<FleetR
   // Built-in policies run in-process; users' policies in a sandbox shared by every cluster of the scan.
   const evaluator = await createEvaluator(opts.policies, {}, { sandbox: { timeoutMs: 30_000 } });
   const clusters = shardClusters(fleet.clusters, opts.shard);
-  const reports: ClusterReport[] = new Array(clusters.length);
-  const limit = Math.max(1, Math.min(opts.concurrency ?? 8, clusters.length || 1));
-  let next = 0;
   let done = 0;
   const trace = opts.tracer && new ScanTrace(opts.tracer);
-  const worker = async () => {
-    while (next < clusters.length) {
-      const i = next++;
-      const started = nowMs();
-      reports[i] = await scanCluster(fleet, clusters[i], evaluator, opts);
-      trace?.cluster(reports[i], started);
-      done++;
-      opts.onCluster?.(done, clusters.length, reports[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: limit }, worker)).finally(() => evaluator.close());
+  const reports = await mapWithConcurrency(clusters, opts.concurrency ?? 8, async (cluster) => {
+    const started = nowMs();
+    const report = await scanCluster(fleet, cluster, evaluator, opts);
+    trace?.cluster(report, started);
+    done++;
+    opts.onCluster?.(done, clusters.length, report);
+    return report;
+  }).finally(() => evaluator.close());
   await trace?.end(clusters.length, opts.shard);
   const report = buildFleetReport(reports, fleet.file, opts.shard, rolloutProgress(fleet, opts.desired));
   if (!opts.policies.some(isFleetPolicy)) return report;
