@@ -81,6 +81,11 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
+/**
+ * Starts the double. One closure on purpose: the HTTPS server, its request routing and the handle it returns share
+ * the cluster map, the timers and the open sockets (what `close()` ends). What answers a request lives in the
+ * api-*.ts modules; what is left here is wiring.
+ */
 export async function startApiDouble(): Promise<ApiDouble> {
   const certs = await certificates();
   const clusters = new Map<string, DoubleCluster>();
