@@ -1,4 +1,4 @@
-import type { Container, PodSpec, Volume } from 'kubernetes-types/core/v1.js';
+import type { Container, ContainerPort, Lifecycle, PodSecurityContext, PodSpec, Probe, ResourceRequirements, SecurityContext, Volume } from 'kubernetes-types/core/v1.js';
 import { getAt, splitDotted } from './path.js';
 import { isPlainObject } from '../model/index.js';
 import type { KubeObject, ObjectMeta, PathSegments } from '../model/index.js';
@@ -45,18 +45,85 @@ export interface ContainerView {
   readonly name: string;
   readonly type: ContainerType;
   readonly index: number;
+  /** The container as written (typed as a well-formed one: compare values rather than trust them). */
   readonly spec: Container;
+  /** `securityContext` when it is an object, else undefined (guarded: no cast, no `typeof` check needed). */
+  readonly securityContext: SecurityContext | undefined;
+  /** `resources` when it is an object, else undefined. */
+  readonly resources: ResourceRequirements | undefined;
+  /** `ports` when it is an array, else an empty list; entries as written (read them with `?.`). */
+  readonly ports: readonly ContainerPort[];
+  /** `lifecycle` when it is an object, else undefined. */
+  readonly lifecycle: Lifecycle | undefined;
+  /** The liveness, readiness or startup probe when it is an object, else undefined. */
+  probe(which: ProbeField): Probe | undefined;
   /** Value at a dotted path relative to the container, e.g. `securityContext.privileged`. */
   get(path: string): unknown;
   /** Absolute path segments (from the object's root) of a dotted path relative to the container. */
   path(path?: string): PathSegments;
 }
 
+export type ProbeField = 'livenessProbe' | 'readinessProbe' | 'startupProbe';
+
 export interface VolumeView {
   readonly name: string;
   readonly index: number;
   readonly spec: Volume;
   path(path?: string): PathSegments;
+}
+
+type Raw = Record<string, unknown>;
+const objectOr = <T>(v: unknown): T | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as T) : undefined);
+const NO_PORTS: readonly ContainerPort[] = Object.freeze([]);
+
+/**
+ * One container of a pod. The guarded fields are read on first use and kept, so the many policies that judge
+ * one pod (all the PSS checks read `securityContext`) share one read and one shape check; every view has the same
+ * class, so the engine's hot loop reads them through one inline cache.
+ */
+class Container_ implements ContainerView {
+  readonly spec: Container;
+  private sc: SecurityContext | undefined | null = null;
+  constructor(
+    readonly name: string,
+    readonly type: ContainerType,
+    readonly index: number,
+    private readonly raw: Raw,
+    private readonly templatePath: PathSegments,
+  ) {
+    this.spec = raw as unknown as Container;
+  }
+
+  get securityContext(): SecurityContext | undefined {
+    if (this.sc === null) this.sc = objectOr<SecurityContext>(this.raw.securityContext);
+    return this.sc;
+  }
+
+  get resources(): ResourceRequirements | undefined {
+    return objectOr<ResourceRequirements>(this.raw.resources);
+  }
+
+  get ports(): readonly ContainerPort[] {
+    const p = this.raw.ports;
+    return Array.isArray(p) ? (p as ContainerPort[]) : NO_PORTS;
+  }
+
+  get lifecycle(): Lifecycle | undefined {
+    return objectOr<Lifecycle>(this.raw.lifecycle);
+  }
+
+  probe(which: ProbeField): Probe | undefined {
+    return objectOr<Probe>(this.raw[which]);
+  }
+
+  get(path: string): unknown {
+    return getAt(this.raw, splitDotted(path));
+  }
+
+  path(path = ''): PathSegments {
+    // built only when a policy reports something
+    return [...this.templatePath, 'spec', this.type, this.index, ...splitDotted(path)];
+  }
 }
 
 /** A read-only view of the pod spec inside a Pod or any pod controller, with absolute paths. */
@@ -68,6 +135,7 @@ export class PodView {
   private cachedContainers?: ContainerView[];
   private cachedVolumes?: VolumeView[];
   private cachedOs: string | undefined | null = null;
+  private cachedSc: PodSecurityContext | undefined | null = null;
 
   private constructor(spec: PodSpec, metadata: ObjectMeta, templatePath: PathSegments) {
     this.spec = spec;
@@ -103,6 +171,12 @@ export class PodView {
     return isPlainObject(this.metadata.annotations) ? this.metadata.annotations : {};
   }
 
+  /** `spec.securityContext` when it is an object, else undefined (guarded like the containers' one). */
+  get securityContext(): PodSecurityContext | undefined {
+    if (this.cachedSc === null) this.cachedSc = objectOr<PodSecurityContext>(this.spec.securityContext);
+    return this.cachedSc;
+  }
+
   /** `spec.os.name` when set (PSS exempts some checks for Windows pods). Read once: several checks ask. */
   get os(): string | undefined {
     if (this.cachedOs === null) {
@@ -127,15 +201,7 @@ export class PodView {
       for (let index = 0; index < list.length; index++) {
         const c: unknown = list[index];
         if (!isPlainObject(c)) continue;
-        out.push({
-          name: typeof c.name === 'string' ? c.name : `#${index}`,
-          type,
-          index,
-          spec: c as unknown as Container,
-          get: (p) => getAt(c, splitDotted(p)),
-          // Paths are built only when a policy reports something.
-          path: (p = '') => [...templatePath, 'spec', type, index, ...splitDotted(p)],
-        });
+        out.push(new Container_(typeof c.name === 'string' ? c.name : `#${index}`, type, index, c, templatePath));
       }
     }
     this.cachedContainers = out;

@@ -5,7 +5,7 @@ import type { ClusterScopeContext, NamespaceInfo, ObjectContext, Params, Policy,
 import { imageOfFinding, isExceptionObject, isExpired, noteFindingImage, parseException, waives, type PolicyException } from './exceptions.js';
 import { matchesGlob } from '../model/index.js';
 import { Inventory, type Resource } from '../model/index.js';
-import { matchesConditions, matchesSelector } from '../authoring/index.js';
+import { matchesConditions, matchesSelector, ParameterError, parameterTypeProblems } from '../authoring/index.js';
 import { getAt, splitDotted, toJsonPath } from '../authoring/index.js';
 import { POD_CONTROLLER_KINDS, PodView, isPodController } from '../authoring/index.js';
 import { DEFAULT_SYSTEM_NAMESPACES, SYSTEM_NAMESPACE_LABEL, groupOf, labelsOf, refOf } from '../model/index.js';
@@ -153,14 +153,18 @@ export class ClusterEngine {
     this.name = cluster.name;
     const sys = cluster.parameters?.systemNamespaces;
     this.systemNamespaces = new Set(Array.isArray(sys) ? (sys as string[]) : DEFAULT_SYSTEM_NAMESPACES);
+    // Declared parameter types are checked here, once per binding: a wrong type is the context's error, not the policy's.
+    const wrongParams: string[] = [];
     for (const policy of policies) {
       if (policy.scope === 'fleet') continue; // judged over the whole fleet (engine/fleet.ts), never per cluster
       this.policyIndex.set(policy.id, policy);
       if (!matchesConditions(this.labels, policy.match.clusterLabels)) continue;
       if (policy.exclude?.clusterLabels && matchesConditions(this.labels, policy.exclude.clusterLabels)) continue;
+      const params = resolveParams(policy, cluster.parameters);
+      if (policy.paramSchemas) wrongParams.push(...parameterTypeProblems(policy, params));
       const bound: BoundPolicy = {
         policy,
-        params: resolveParams(policy, cluster.parameters),
+        params,
         action: resolveAction(policy, cluster.actions),
         actionOverridden: resolveAction(policy, cluster.actions) !== policy.action || hasActionFor(policy.id, cluster.actions),
         kinds: parseKinds(policy.match.kinds),
@@ -183,6 +187,7 @@ export class ClusterEngine {
         list.push(bound);
       }
     }
+    if (wrongParams.length) throw new ParameterError(`wrong parameter types${cluster.name ? ` for cluster ${cluster.name}` : ''}:\n${wrongParams.map((m) => `  ${m}`).join('\n')}`);
   }
 
   /** Evaluates a set of resources as one inventory: every object- and namespace-scope policy per object, cluster-scope policies once. */

@@ -1,4 +1,4 @@
-import type { Policy } from '../../authoring/index.js';
+import { joinParams, type Policy } from '../../authoring/index.js';
 import { ClusterEngine } from '../engine.js';
 import type { PathSegments, Resource, SourceLocation } from '../../model/index.js';
 import type { GuestJob, PolicyMeta, WorkerFinding } from './protocol.js';
@@ -55,7 +55,7 @@ export function makeGuest(mod: Record<string, unknown>): Guest {
         scope: p.scope,
         match: p.match,
         exclude: p.exclude,
-        params: p.params,
+        params: joinParams(p.params, p.paramSchemas),
         examples: p.examples,
       }));
       return JSON.stringify(out);
