@@ -88,3 +88,11 @@ t.test("a user policy's schemas cross the sandbox: checked at binding like a bui
   const test = await runCli(['test', '--no-builtins', '--policies', 'test/fixtures/authoring/param-schema']);
   t.equal(test.code, 0, test.stdout + test.stderr);
 });
+
+t.test("an example whose parameters do not fit the schema fails as a case, naming the parameter", async (t) => {
+  const { runPolicyExamples } = await import('../../src/loading/index.js');
+  const { paramSchemas: _, ...spec } = tiers;
+  const p = definePolicy({ ...(spec as never as Parameters<typeof definePolicy>[0]), params: { tiers: param.strings(['gold']) }, examples: { pass: [ns('a', { tier: 'gold' })], fail: [{ objects: [ns('b')], params: { tiers: 'gold' } }] } } as never);
+  const results = runPolicyExamples(p);
+  t.match(results, [{ ok: true }, { ok: false, detail: /the case's parameters: .*parameter "tiers" is string "gold", not a list of strings/s }]);
+});
