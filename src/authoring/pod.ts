@@ -77,13 +77,14 @@ const objectOr = <T>(v: unknown): T | undefined => (v !== null && typeof v === '
 const NO_PORTS: readonly ContainerPort[] = Object.freeze([]);
 
 /**
- * One container of a pod. The guarded fields are read on first use and kept, so the many policies that judge
- * one pod (all the PSS checks read `securityContext`) share one read and one shape check; every view has the same
- * class, so the engine's hot loop reads them through one inline cache.
+ * One container of a pod. `securityContext` is read and guarded once, when the view is made, so the many policies
+ * that judge one pod (all the PSS checks read it) share one read and one shape check; every container view has the
+ * same class, so the engine's hot loop reads them through one inline cache.
  */
 class Container_ implements ContainerView {
   readonly spec: Container;
-  private sc: SecurityContext | undefined | null = null;
+  // Read when the view is made, not on first use: the sandbox freezes shared views, so they never change later.
+  readonly securityContext: SecurityContext | undefined;
   constructor(
     readonly name: string,
     readonly type: ContainerType,
@@ -92,11 +93,7 @@ class Container_ implements ContainerView {
     private readonly templatePath: PathSegments,
   ) {
     this.spec = raw as unknown as Container;
-  }
-
-  get securityContext(): SecurityContext | undefined {
-    if (this.sc === null) this.sc = objectOr<SecurityContext>(this.raw.securityContext);
-    return this.sc;
+    this.securityContext = objectOr<SecurityContext>(raw.securityContext);
   }
 
   get resources(): ResourceRequirements | undefined {
@@ -135,12 +132,14 @@ export class PodView {
   private cachedContainers?: ContainerView[];
   private cachedVolumes?: VolumeView[];
   private cachedOs: string | undefined | null = null;
-  private cachedSc: PodSecurityContext | undefined | null = null;
+  /** `spec.securityContext` when it is an object, else undefined (guarded like the containers' one). */
+  readonly securityContext: PodSecurityContext | undefined;
 
   private constructor(spec: PodSpec, metadata: ObjectMeta, templatePath: PathSegments) {
     this.spec = spec;
     this.metadata = metadata;
     this.templatePath = templatePath;
+    this.securityContext = objectOr<PodSecurityContext>(spec.securityContext);
   }
 
   /** The pod view of an object, or undefined when it is neither a Pod nor a pod controller with a template. */
@@ -169,12 +168,6 @@ export class PodView {
 
   get annotations(): Record<string, string> {
     return isPlainObject(this.metadata.annotations) ? this.metadata.annotations : {};
-  }
-
-  /** `spec.securityContext` when it is an object, else undefined (guarded like the containers' one). */
-  get securityContext(): PodSecurityContext | undefined {
-    if (this.cachedSc === null) this.cachedSc = objectOr<PodSecurityContext>(this.spec.securityContext);
-    return this.cachedSc;
   }
 
   /** `spec.os.name` when set (PSS exempts some checks for Windows pods). Read once: several checks ask. */
