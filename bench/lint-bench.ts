@@ -12,9 +12,12 @@ import { machine, median, timeProcess } from './lib.js';
  * see the same machine state. For each size: median wall time of each, their ratio, and the median peak RSS of
  * each (GNU time); at the largest size one SARIF run for its peak RSS. Then the growth per object between sizes.
  * Targets (issue #17): time ≤ 1.3× at 10k objects, peak RSS ≤ 3× the baseline's at 50k.
- *   node dist/bench/lint-bench.js [--sizes 1000,10000,50000] [--runs 3]
+ * `--compare DIR` also times and measures another built checkout's lint (DIR/bin/fleetgate) in the same rounds.
+ *   node dist/bench/lint-bench.js [--sizes 1000,10000,50000] [--runs 3] [--compare /path/to/other/checkout]
  */
-const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1000,10000,50000' }, runs: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { sizes: { type: 'string', default: '1000,10000,50000' }, runs: { type: 'string', default: '3' }, compare: { type: 'string' } },
+});
 const sizes = values.sizes.split(',').map(Number);
 const runs = Number(values.runs);
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -30,6 +33,7 @@ interface Row {
   baselineRssMiB: number;
   rssRatio: number;
   sarifRssMiB?: number;
+  compare?: { lintMs: number; ratio: number; lintRssMiB: number };
   loadavg: string;
 }
 
@@ -46,6 +50,7 @@ for (const objects of sizes) {
   const load = [loadavg()[0]];
   const lint = { ms: [] as number[], rss: [] as number[] };
   const base = { ms: [] as number[], rss: [] as number[] };
+  const other = { ms: [] as number[], rss: [] as number[] };
   for (let i = 0; i < runs; i++) {
     const b = timeProcess(process.execPath, baseArgs);
     base.ms.push(b.ms);
@@ -54,6 +59,11 @@ for (const objects of sizes) {
     if (r.code !== 0 && r.code !== 1) throw new Error(`lint exited ${r.code}`);
     lint.ms.push(r.ms);
     lint.rss.push(r.maxRssMb ?? NaN);
+    if (values.compare) {
+      const o = timeProcess(process.execPath, [`${values.compare}/bin/fleetgate`, ...lintArgs.slice(1, 3), '--format', 'json', '--output', `${report}.compare`]);
+      other.ms.push(o.ms);
+      other.rss.push(o.maxRssMb ?? NaN);
+    }
   }
   const summary = JSON.parse(await readFile(report, 'utf8')).summary;
   let sarifRssMiB: number | undefined;
@@ -72,6 +82,9 @@ for (const objects of sizes) {
     baselineRssMiB: mib(median(base.rss)),
     rssRatio: +(median(lint.rss) / median(base.rss)).toFixed(2),
     sarifRssMiB,
+    compare: values.compare
+      ? { lintMs: Math.round(median(other.ms)), ratio: +(median(other.ms) / median(base.ms)).toFixed(2), lintRssMiB: mib(median(other.rss)) }
+      : undefined,
     loadavg: load.map((x) => x.toFixed(1)).join(' → '),
   });
   await rm(dir, { recursive: true, force: true });

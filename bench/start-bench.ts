@@ -8,9 +8,10 @@ import { machine, median, timeProcess } from './lib.js';
  * Start time: `fleetgate lint` of one small file (one Pod, every built-in policy, JSON to stdout) and
  * `fleetgate --version` against `node -e 0`, whole processes run in turn, median of N runs each. What is left of
  * a small lint beyond node's own start is module loading. Target (issue #17): lint ≤ 2× `node -e 0`.
- *   node dist/bench/start-bench.js [--runs 15]
+ * `--compare DIR` adds the same lint run by another built checkout (DIR/bin/fleetgate), e.g. the main branch.
+ *   node dist/bench/start-bench.js [--runs 15] [--compare /path/to/other/checkout]
  */
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' }, compare: { type: 'string' } } });
 const runs = Number(values.runs);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = `${root}bench/out`;
@@ -23,6 +24,7 @@ const commands: Record<string, string[]> = {
   'fleetgate --version': [`${root}bin/fleetgate`, '--version'],
   'fleetgate lint POD.yaml --format json': [`${root}bin/fleetgate`, 'lint', file, '--format', 'json'],
 };
+if (values.compare) commands[`${values.compare}: fleetgate lint POD.yaml --format json`] = [`${values.compare}/bin/fleetgate`, 'lint', file, '--format', 'json'];
 const times: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
 const load = [loadavg()[0]];
 for (const args of Object.values(commands)) timeProcess(process.execPath, args); // warm the file cache
