@@ -26,46 +26,13 @@ export function formatSarif(report: LintReport, policies: readonly Policy[], ver
 export function sarifChunks(report: LintReport, policies: readonly Policy[], version: string, root = process.cwd()): Iterable<string> {
   const used = [...new Set(report.findings.map((f) => f.policy))];
   const byId = new Map(policies.map((p) => [p.id, p]));
-  const rules = used.map((id) => {
-    const p = byId.get(id);
-    return {
-      id,
-      name: id,
-      shortDescription: { text: p?.title ?? id },
-      fullDescription: { text: p?.description ?? p?.title ?? id },
-      helpUri: 'https://github.com/fleetgate/fleetgate#built-in-policies',
-      help: { text: p?.description ?? p?.title ?? id },
-      defaultConfiguration: { level: LEVEL[p?.action ?? 'warn'] },
-      properties: { tags: ['kubernetes', p?.area ?? 'fleetgate'], 'security-severity': SECURITY_SEVERITY[p?.severity ?? 'medium'] },
-    };
-  });
   const ruleIndex = new Map(used.map((id, i) => [id, i]));
-  const result = (f: Finding) => {
-    const logical = { fullyQualifiedName: describeRef(f.resource), kind: 'resource' };
-    return {
-      ruleId: f.policy,
-      ruleIndex: ruleIndex.get(f.policy),
-      level: LEVEL[f.action],
-      message: { text: `${f.message} (${describeRef(f.resource)}, ${f.path})` },
-      locations: [
-        {
-          physicalLocation: {
-            artifactLocation: { uri: uri(f.source?.file ?? 'stdin', root), uriBaseId: '%SRCROOT%' },
-            region: { startLine: f.source?.line ?? 1, startColumn: f.source?.column ?? 1 },
-          },
-          logicalLocations: [logical],
-        },
-      ],
-      partialFingerprints: { 'fleetgate/v1': `${f.policy}|${describeRef(f.resource)}|${f.path}` },
-      properties: { severity: f.severity, action: f.action, path: f.path },
-    };
-  };
   const sarif = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
     runs: [
       {
-        tool: { driver: { name: 'fleetgate', version, informationUri: 'https://github.com/fleetgate/fleetgate', rules } },
+        tool: { driver: { name: 'fleetgate', version, informationUri: 'https://github.com/fleetgate/fleetgate', rules: used.map((id) => rule(id, byId.get(id))) } },
         originalUriBaseIds: { '%SRCROOT%': { uri: `file://${root.split(sep).join('/')}/` } },
         invocations: [
           {
@@ -88,5 +55,41 @@ export function sarifChunks(report: LintReport, policies: readonly Policy[], ver
       },
     ],
   };
-  return jsonChunks(sarif, report.findings, result);
+  return jsonChunks(sarif, report.findings, (f) => result(f, ruleIndex.get(f.policy), root));
+}
+
+/** The rule of a policy that has findings (a finding of an unknown policy gets a rule named by its id). */
+function rule(id: string, p: Policy | undefined) {
+  return {
+    id,
+    name: id,
+    shortDescription: { text: p?.title ?? id },
+    fullDescription: { text: p?.description ?? p?.title ?? id },
+    helpUri: 'https://github.com/fleetgate/fleetgate#built-in-policies',
+    help: { text: p?.description ?? p?.title ?? id },
+    defaultConfiguration: { level: LEVEL[p?.action ?? 'warn'] },
+    properties: { tags: ['kubernetes', p?.area ?? 'fleetgate'], 'security-severity': SECURITY_SEVERITY[p?.severity ?? 'medium'] },
+  };
+}
+
+/** One finding as a result: where it is in the file and on the object, and a fingerprint stable across runs. */
+function result(f: Finding, ruleIndex: number | undefined, root: string) {
+  const logical = { fullyQualifiedName: describeRef(f.resource), kind: 'resource' };
+  return {
+    ruleId: f.policy,
+    ruleIndex,
+    level: LEVEL[f.action],
+    message: { text: `${f.message} (${describeRef(f.resource)}, ${f.path})` },
+    locations: [
+      {
+        physicalLocation: {
+          artifactLocation: { uri: uri(f.source?.file ?? 'stdin', root), uriBaseId: '%SRCROOT%' },
+          region: { startLine: f.source?.line ?? 1, startColumn: f.source?.column ?? 1 },
+        },
+        logicalLocations: [logical],
+      },
+    ],
+    partialFingerprints: { 'fleetgate/v1': `${f.policy}|${describeRef(f.resource)}|${f.path}` },
+    properties: { severity: f.severity, action: f.action, path: f.path },
+  };
 }
