@@ -1,4 +1,4 @@
-import { evaluateFleet, isFleetPolicy, keepForFleet, resolveAction, type ClusterContext, type FleetRuleResult } from '../src/engine/index.js';
+import { evaluateFleet, isFleetPolicy, keepForFleet, resolveAction, type ClusterContext, type FleetClusterInput, type FleetEvaluation, type FleetLocate, type FleetRuleResult } from '../src/engine/index.js';
 import type { Policy } from '../src/authoring/index.js';
 import type { Action, KubeObject } from '../src/model/index.js';
 import { describeRef } from '../src/model/index.js';
@@ -46,28 +46,39 @@ export function fleetActionsOf(policies: readonly Policy[], ctx: ClusterContext,
   return out;
 }
 
-/** Runs the fleet policies over the clusters' indexes; adds their findings to the clusters and rescores them. */
-export function applyFleetRules(clusters: ClusterReport[], policies: readonly Policy[], context: FleetRulesContext): FleetRuleResult[] {
-  // Fleet rules run on the main thread over every cluster's index; users' policies never do (they run sandboxed,
-  // one object or cluster at a time), so a user fleet-scope policy is reported as not run rather than trusted.
+/**
+ * Runs the fleet policies over the members (every cluster's index). Fleet rules run on the main thread over every
+ * cluster's index; users' policies never do (they run sandboxed, one object or cluster at a time), so a user
+ * fleet-scope policy is reported as not run rather than trusted. Shared by the scan, `scan merge` and `lint --fleet`.
+ */
+export function runFleetRules(
+  policies: readonly Policy[],
+  members: readonly FleetClusterInput[],
+  context: FleetRulesContext,
+  locate?: FleetLocate,
+): { fleetPolicies: Policy[]; result: FleetEvaluation; rules: FleetRuleResult[] } {
   const fleetPolicies = policies.filter((p) => isFleetPolicy(p) && !p.file);
   const untrusted: FleetRuleResult[] = policies
     .filter((p) => isFleetPolicy(p) && p.file)
     .map((p) => ({ policy: p.id, findings: 0, unknown: [], error: 'not run: fleet-scope rules run only from the built-in packs (user policies are sandboxed per cluster)' }));
-  if (!fleetPolicies.length) return untrusted;
-  const result = evaluateFleet(
-    fleetPolicies,
-    clusters.map((c) => ({
-      name: c.name,
-      labels: c.labels,
-      status: c.status,
-      ...(c.error ? { error: c.error } : {}),
-      layers: c.layers,
-      actions: c.fleetActions ?? {},
-      objects: c.fleetIndex ?? [],
-    })),
-    context,
-  );
+  if (!fleetPolicies.length) return { fleetPolicies, result: { findings: [], rules: [], checks: {} }, rules: untrusted };
+  const result = evaluateFleet(fleetPolicies, members, { ...context, ...(locate ? { locate } : {}) });
+  return { fleetPolicies, result, rules: [...result.rules, ...untrusted] };
+}
+
+/** Runs the fleet policies over the clusters' indexes; adds their findings to the clusters and rescores them. */
+export function applyFleetRules(clusters: ClusterReport[], policies: readonly Policy[], context: FleetRulesContext): FleetRuleResult[] {
+  const members = clusters.map((c) => ({
+    name: c.name,
+    labels: c.labels,
+    status: c.status,
+    ...(c.error ? { error: c.error } : {}),
+    layers: c.layers,
+    actions: c.fleetActions ?? {},
+    objects: c.fleetIndex ?? [],
+  }));
+  const { fleetPolicies, result, rules } = runFleetRules(policies, members, context);
+  if (!fleetPolicies.length) return rules;
   const byName = new Map(clusters.map((c) => [c.name, c]));
   for (const f of result.findings) byName.get(f.cluster)?.findings.push(f);
   for (const c of clusters) {
@@ -89,7 +100,7 @@ export function applyFleetRules(clusters: ClusterReport[], policies: readonly Po
     c.totalWeight = parts.totalWeight;
     c.passedWeight = parts.passedWeight;
   }
-  return [...result.rules, ...untrusted];
+  return rules;
 }
 
 /** The report's fleet section: every fleet rule with its finding count and unknown clusters. */

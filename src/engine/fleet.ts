@@ -1,5 +1,5 @@
 import { toJsonPath, matchesSelector, splitDotted, type FleetClusterView, type FleetInventoryView, type Policy } from '../authoring/index.js';
-import { groupOf, refOf, type Action, type Finding, type KubeObject, type PathSegments } from '../model/index.js';
+import { groupOf, refOf, type Action, type Finding, type KubeObject, type PathSegments, type SourceLocation } from '../model/index.js';
 import { resolveAction, resolveParams } from './context.js';
 
 /**
@@ -38,6 +38,9 @@ export interface FleetEvaluation {
   /** Per policy, per cluster: objects of the policy's kinds the rule judged there (the checks a score weighs). */
   checks: Record<string, Record<string, number>>;
 }
+
+/** Where a finding's field is in the files it came from (`lint --fleet`: the config repo's manifests). */
+export type FleetLocate = (cluster: string, object: KubeObject, path: PathSegments) => SourceLocation | undefined;
 
 export function isFleetPolicy(p: Policy): boolean {
   return p.scope === 'fleet';
@@ -111,7 +114,11 @@ function deepFreeze<T>(o: T): T {
 export function evaluateFleet(
   policies: readonly Policy[],
   members: readonly FleetClusterInput[],
-  opts: { parameters?: Record<string, unknown>; actions?: Record<string, Action> } = {},
+  opts: {
+    parameters?: Record<string, unknown>;
+    actions?: Record<string, Action>;
+    locate?: FleetLocate;
+  } = {},
 ): FleetEvaluation {
   const views: FleetClusterView[] = members.map((m) =>
     Object.freeze({
@@ -137,6 +144,7 @@ export function evaluateFleet(
     const report = (cluster: string, object: KubeObject, message: string, path?: string | PathSegments) => {
       const segments = path === undefined ? [] : typeof path === 'string' ? splitDotted(path) : path;
       const own = memberOf.get(cluster)?.actions?.[policy.id]?.action;
+      const source = opts.locate?.(cluster, object, segments);
       findings.push({
         policy: policy.id,
         severity: policy.severity,
@@ -144,6 +152,7 @@ export function evaluateFleet(
         message,
         resource: refOf(object),
         path: toJsonPath(segments),
+        ...(source ? { source } : {}),
         cluster,
       });
       rule.findings++;

@@ -78,5 +78,5 @@ export type { EffectiveAction, PolicyRollout, RolloutAction, RolloutStage } from
 export { clusterActions, nextStep, stagePlans } from './rollout-plan.js';
 export type { ClusterAction, FleetMember, NextStep, StagePlan, StageState } from './rollout-plan.js';
 export { evaluateFleet, isFleetPolicy, keepForFleet } from './fleet.js';
-export type { FleetClusterInput, FleetEvaluation, FleetFinding, FleetRuleResult } from './fleet.js';
+export type { FleetClusterInput, FleetEvaluation, FleetFinding, FleetLocate, FleetRuleResult } from './fleet.js';
 export { dedupeFindings } from './dedupe.js';

@@ -8,3 +8,5 @@ export { formatSarif } from './sarif.js';
 export { summarize, failsThreshold, sortFindings } from './summary.js';
 export type { Summary, LintReport } from './summary.js';
 export { emit, writeAtomic } from './write.js';
+export { skippedFleetRules, groupAcrossClusters, clusterList } from './fleet.js';
+export type { LintFleetSection } from './fleet.js';

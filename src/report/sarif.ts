@@ -3,6 +3,7 @@ import type { Policy } from '../authoring/index.js';
 import { describeRef } from '../model/index.js';
 import type { Action, Finding, Severity } from '../model/index.js';
 import type { LintReport } from './summary.js';
+import { clusterList, groupAcrossClusters } from './fleet.js';
 
 /**
  * SARIF 2.1.0 as GitHub code scanning accepts it: one rule per policy, one result per finding with a physical
@@ -34,13 +35,14 @@ export function formatSarif(report: LintReport, policies: readonly Policy[], ver
     };
   });
   const ruleIndex = new Map(used.map((id, i) => [id, i]));
-  const results = report.findings.map((f: Finding) => {
+  // lint --fleet: a finding of one manifest on many clusters is one result (one alert) naming the clusters.
+  const results = groupAcrossClusters(report.findings).map(({ finding: f, clusters }: { finding: Finding; clusters: string[] }) => {
     const logical = { fullyQualifiedName: describeRef(f.resource), kind: 'resource' };
     return {
       ruleId: f.policy,
       ruleIndex: ruleIndex.get(f.policy),
       level: LEVEL[f.action],
-      message: { text: `${f.message} (${describeRef(f.resource)}, ${f.path})` },
+      message: { text: `${f.message} (${describeRef(f.resource)}, ${f.path}${clusters.length ? `; on ${clusterList(clusters)}` : ''})` },
       locations: [
         {
           physicalLocation: {
@@ -51,7 +53,7 @@ export function formatSarif(report: LintReport, policies: readonly Policy[], ver
         },
       ],
       partialFingerprints: { 'fleetgate/v1': `${f.policy}|${describeRef(f.resource)}|${f.path}` },
-      properties: { severity: f.severity, action: f.action, path: f.path },
+      properties: { severity: f.severity, action: f.action, path: f.path, ...(clusters.length ? { clusters } : {}) },
     };
   });
   const sarif = {
