@@ -70,7 +70,8 @@ function resourcesOf(desired: Map<string, KubeObject>, chosen: readonly LayerObj
     const decl = declared.get(id);
     if (!decl?.length) return { object };
     const locate = (path: PathSegments): SourceLocation | undefined => {
-      const where = [...decl].reverse().find((d) => has(d.object, path)) ?? decl[0];
+      // The whole object: where it is declared first; a field: the last layer that sets it.
+      const where = (path.length && [...decl].reverse().find((d) => has(d.object, path))) || decl[0];
       const loc = where.locate(path);
       return loc && { ...loc, file: shown(loc.file) };
     };
