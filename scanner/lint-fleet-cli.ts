@@ -60,8 +60,11 @@ export async function runLintFleet(argv: string[], env: CommandEnv): Promise<num
   const report: LintReport = {
     findings,
     errors,
-    summary: { ...summarize(findings, errors, { files: result.files, objects: result.objects, skipped: 0, waived: result.waived }), clusters: result.clusters },
-    fleetRules: { rules: result.rules },
+    summary: {
+      ...summarize(findings, errors, { files: result.files, objects: result.objects, skipped: 0, waived: result.waived }),
+      clusters: result.clusters,
+      fleetRules: { rules: result.rules },
+    },
   };
   const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
   const text =

@@ -120,8 +120,9 @@ export const command: Command = {
         skipped: loaded.skipped,
         waived: evaluation.waived,
       }),
-      fleetRules: skippedFleetRules(policySet.policies),
     };
+    const skipped = skippedFleetRules(policySet.policies);
+    if (skipped) report.summary.fleetRules = skipped;
     const version = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
     const text =
       format === 'json'

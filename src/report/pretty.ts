@@ -44,7 +44,7 @@ export function formatPretty(report: LintReport, paint: Paint, opts: PrettyOptio
     out.push(paint(BOLD, 'By policy'));
     out.push(...byPolicy(shown, paint), '');
   }
-  out.push(...fleetSectionPretty(report.fleetRules, paint));
+  out.push(...fleetSectionPretty(report.summary.fleetRules, paint));
   if (shown.length < report.findings.length)
     out.push(paint(DIM, `${report.findings.length - shown.length} finding${report.findings.length - shown.length === 1 ? '' : 's'} below ${opts.minSeverity} not shown (--severity)`), '');
   const counts = (['critical', 'high', 'medium', 'low'] as const)

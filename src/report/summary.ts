@@ -15,14 +15,14 @@ export interface Summary {
   byPolicy: Record<string, number>;
   /** Clusters judged (`lint --fleet`). */
   clusters?: number;
+  /** Fleet-scope rules: what they found over `lint --fleet`'s clusters, or that plain lint skipped them. */
+  fleetRules?: LintFleetSection;
 }
 
 export interface LintReport {
   findings: Finding[];
   errors: InputError[];
   summary: Summary;
-  /** Fleet-scope rules: what they found over `lint --fleet`'s clusters, or that plain lint skipped them. */
-  fleetRules?: LintFleetSection;
 }
 
 export function summarize(

@@ -20,13 +20,14 @@ t.test('the example fleet: the stale federated endpoint of par01 is found in the
   const r = await runCli(['lint', '--fleet', 'examples/fleet/fleet.yaml', '--format', 'json']);
   t.equal(r.code, 1, `deny findings fail the run (${r.stderr})`);
   const report = JSON.parse(r.stdout);
+  t.same(Object.keys(report), ['findings', 'errors', 'summary'], "lint's JSON shape (DESIGN)");
   t.same(report.errors, []);
   t.same(byPolicy(report, 'mesh.global-endpoints-exist'), ['par01 warn examples/fleet/config-repo/overlays/country-fr/mesh-imports.yaml:21 $.spec.endpoints[1]']);
   t.match(report.findings.find((f: any) => f.policy === 'mesh.global-endpoints-exist').message, /points to cluster "ams01", which runs no Service payments\/ledger/);
   t.ok(report.findings.every((f: any) => typeof f.cluster === 'string'), 'every finding names its cluster');
   t.equal(report.summary.clusters, 6);
-  t.notOk(report.fleetRules.skipped);
-  t.same(report.fleetRules.rules.map((x: any) => [x.policy, x.findings]).sort(), [
+  t.notOk(report.summary.fleetRules.skipped);
+  t.same(report.summary.fleetRules.rules.map((x: any) => [x.policy, x.findings]).sort(), [
     ['fleet.blast-radius', 0],
     ['fleet.overlay-consistency', 0],
     ['gdpr.mesh-residency', 0],
@@ -133,7 +134,7 @@ t.test('a broken overlay or kustomization is a clear error; everything else is l
   t.equal(report.errors.length, 2);
   t.same(atField(report, HOST_NETWORK).length, 2, 'the readable part of the broken overlay is still linted');
   t.same(byPolicy(report, 'gdpr.namespace-declares-data-class').length, 2, 'and every other cluster');
-  const blast = report.fleetRules.rules.find((x: any) => x.policy === 'fleet.blast-radius');
+  const blast = report.summary.fleetRules.rules.find((x: any) => x.policy === 'fleet.blast-radius');
   t.match(blast.unknown, [{ cluster: 'par01', reason: /could not be read/ }], 'a cluster whose desired state is incomplete is unknown, never a pass');
   const pretty = await runCli(['lint', '--fleet', fleet, '--format', 'pretty'], { cwd: root });
   t.match(pretty.stdout, /overlays\/edge\/broken\.yaml:\d+:\d+\s+error\s+/);
@@ -157,8 +158,8 @@ t.test('bad arguments and a missing fleet file: exit 2 with a clear message', as
 t.test('without --fleet, lint says the fleet rules were skipped', async (t) => {
   const r = await runCli(['lint', 'examples/manifests/mesh', '--format', 'json']);
   const report = JSON.parse(r.stdout);
-  t.match(report.fleetRules, { skipped: /lint --fleet FILE/ });
-  t.same(report.fleetRules.rules.map((x: any) => x.policy).sort(), ['fleet.blast-radius', 'fleet.overlay-consistency', 'gdpr.mesh-residency', 'mesh.global-endpoints-exist']);
+  t.match(report.summary.fleetRules, { skipped: /lint --fleet FILE/ });
+  t.same(report.summary.fleetRules.rules.map((x: any) => x.policy).sort(), ['fleet.blast-radius', 'fleet.overlay-consistency', 'gdpr.mesh-residency', 'mesh.global-endpoints-exist']);
   t.notOk(report.findings.some((f: any) => f.cluster), 'findings of plain lint name no cluster');
   const pretty = await runCli(['lint', 'examples/manifests/mesh', '--format', 'pretty']);
   t.match(pretty.stdout, /Fleet rules skipped \(.*mesh\.global-endpoints-exist.*\): .*lint --fleet FILE/);
