@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, clusterContextFromFlags, oneOf, parametersFromFlags, positiveInt, severityThreshold, type CommandEnv } from '../src/cli/index.js';
+import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, clusterContextFromFlags, pickFlags, oneOf, parametersFromFlags, positiveInt, severityThreshold, type CommandEnv } from '../src/cli/index.js';
 import { undeclaredParameters } from '../src/authoring/index.js';
 import { loadPolicySet } from '../src/loading/index.js';
 import { SEVERITIES } from '../src/model/index.js';
@@ -19,15 +19,8 @@ const FORMATS = ['pretty', 'json', 'sarif', 'junit'] as const;
 
 export async function runLintFleet(argv: string[], env: CommandEnv): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
-    fleet: { type: 'string' },
-    'cluster-label': { type: 'string', multiple: true },
-    policies: { type: 'string', multiple: true },
-    action: { type: 'string', multiple: true },
-    param: { type: 'string', multiple: true },
-    format: { type: 'string' },
+    ...pickFlags('fleet', 'cluster-label', 'policies', 'action', 'param', 'format', 'output', 'no-builtins'),
     'fail-on': { type: 'string' },
-    output: { type: 'string' },
-    'no-builtins': { type: 'boolean' },
     severity: { type: 'string' },
     'policy-timeout': { type: 'string' },
   } });
@@ -61,7 +54,7 @@ export async function runLintFleet(argv: string[], env: CommandEnv): Promise<num
     findings,
     errors,
     summary: {
-      ...summarize(findings, errors, { files: result.files, objects: result.objects, skipped: 0, waived: result.waived }),
+      ...summarize(findings, errors, { files: result.files, objects: result.objects, skipped: 0, waived: result.waived, exempt: result.exempt }),
       clusters: result.clusters,
       fleetRules: { rules: result.rules },
     },

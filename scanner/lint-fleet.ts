@@ -35,6 +35,7 @@ export interface FleetLintResult {
   objects: number;
   files: number;
   waived: number;
+  exempt: number;
 }
 
 /** Shows files relative to the working directory, as lint of paths does (SARIF re-roots them itself). */
@@ -119,6 +120,7 @@ export async function lintFleet(fleet: Fleet, layers: { layers: LayerObjects[]; 
   const setByCluster = new Map<string, ReturnType<typeof setOf>>();
   let objects = 0;
   let waived = 0;
+  let exempt = 0;
   try {
     for (const cluster of fleet.clusters) {
       const set = setOf(cluster);
@@ -131,6 +133,7 @@ export async function lintFleet(fleet: Fleet, layers: { layers: LayerObjects[]; 
       for (const f of dedupeFindings([...invalidFindings, ...evaluation.findings], opts.policies)) findings.push({ ...f, cluster: cluster.name });
       objects += evaluation.objects;
       waived += evaluation.waived;
+      exempt += evaluation.exempt ?? 0;
       const names = layersFor(cluster, layers.layers).map((l) => l.layer.path);
       const missing = names.filter((n) => broken.has(n));
       members.push({
@@ -154,5 +157,5 @@ export async function lintFleet(fleet: Fleet, layers: { layers: LayerObjects[]; 
   const files = new Set<string>();
   for (const l of layers.layers) for (const loc of l.locate?.values() ?? []) files.add(loc([])?.file ?? '');
   files.delete('');
-  return { findings, errors: layers.errors, rules, clusters: fleet.clusters.length, objects, files: files.size, waived };
+  return { findings, errors: layers.errors, rules, clusters: fleet.clusters.length, objects, files: files.size, waived, exempt };
 }
