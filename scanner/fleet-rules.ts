@@ -80,12 +80,18 @@ export function applyFleetRules(clusters: ClusterReport[], policies: readonly Po
   const { fleetPolicies, result, rules } = runFleetRules(policies, members, context);
   if (!fleetPolicies.length) return rules;
   const byName = new Map(clusters.map((c) => [c.name, c]));
-  for (const f of result.findings) byName.get(f.cluster)?.findings.push(f);
+  // Each cluster's fleet findings, once: a fleet of 847 clusters is rescored in one pass (the watch does it per change).
+  const found = new Map<string, FleetEvaluation['findings']>();
+  for (const f of result.findings) {
+    byName.get(f.cluster)?.findings.push(f);
+    (found.get(f.cluster) ?? found.set(f.cluster, []).get(f.cluster)!).push(f);
+  }
   for (const c of clusters) {
     if (c.score === null) continue;
     let changed = false;
+    const own = found.get(c.name) ?? [];
     for (const p of fleetPolicies) {
-      const mine = result.findings.filter((f) => f.policy === p.id && f.cluster === c.name);
+      const mine = own.filter((f) => f.policy === p.id);
       const failed = new Set(mine.map((f) => `${f.resource.kind}/${f.resource.namespace ?? ''}/${f.resource.name}`)).size;
       const checks = Math.max(result.checks[p.id]?.[c.name] ?? 0, failed);
       if (!checks) continue;
@@ -93,7 +99,7 @@ export function applyFleetRules(clusters: ClusterReport[], policies: readonly Po
       changed = true;
     }
     if (!changed) continue;
-    c.findings = sortFindings(c.findings);
+    if (own.length) c.findings = sortFindings(c.findings); // already sorted unless fleet findings joined them
     const unmanaged = c.drift.filter((d) => d.state === 'unmanaged').length;
     const parts = scoreOf({ desired: c.desired, inSync: c.inSync, unmanaged }, c.policies);
     c.score = parts.score;

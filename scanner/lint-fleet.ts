@@ -76,7 +76,8 @@ function resourcesOf(desired: Map<string, KubeObject>, chosen: readonly LayerObj
       const loc = where.locate(path);
       return loc && { ...loc, file: shown(loc.file) };
     };
-    return { object, file: shown(decl[decl.length - 1].locate([])?.file ?? ''), locate };
+    const file = decl[0].locate([])?.file;
+    return { object, ...(file ? { file: shown(file) } : {}), locate };
   });
 }
 

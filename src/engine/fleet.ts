@@ -46,10 +46,20 @@ export function isFleetPolicy(p: Policy): boolean {
   return p.scope === 'fleet';
 }
 
-function kindKeys(o: KubeObject): string[] {
+/** `Kind` and `group/Kind` of an object; one array per apiVersion and kind (an index holds ~100k objects). */
+const KIND_KEYS = new Map<string, readonly string[]>();
+function kindKeys(o: KubeObject): readonly string[] {
   const kind = String(o.kind ?? '');
-  const group = groupOf(String(o.apiVersion ?? ''));
-  return group ? [kind, `${group}/${kind}`] : [kind];
+  const apiVersion = String(o.apiVersion ?? '');
+  const id = `${apiVersion}\u0000${kind}`;
+  let keys = KIND_KEYS.get(id);
+  if (!keys) {
+    const group = groupOf(apiVersion);
+    keys = Object.freeze(group ? [kind, `${group}/${kind}`] : [kind]);
+    if (KIND_KEYS.size > 10_000) KIND_KEYS.clear();
+    KIND_KEYS.set(id, keys);
+  }
+  return keys;
 }
 
 function wants(policy: Policy, o: KubeObject): boolean {
@@ -71,8 +81,10 @@ export function keepForFleet(policies: readonly Policy[]): (o: KubeObject) => bo
 class Index implements FleetInventoryView {
   private readonly byKind = new Map<string, KubeObject[]>();
   private readonly byName = new Map<string, KubeObject>();
+  /** Per policy: how many of these objects it judges (the checks a score weighs). */
+  private readonly checks = new WeakMap<Policy, number>();
 
-  constructor(objects: readonly KubeObject[]) {
+  constructor(readonly objects: readonly KubeObject[]) {
     for (const o of objects) {
       for (const k of kindKeys(o)) {
         (this.byKind.get(k) ?? this.byKind.set(k, []).get(k)!).push(o);
@@ -100,6 +112,29 @@ class Index implements FleetInventoryView {
   namespaceLabels(name: string): Readonly<Record<string, string>> | undefined {
     return this.get('Namespace', undefined, name)?.metadata?.labels as Record<string, string> | undefined;
   }
+
+  checksOf(policy: Policy): number {
+    let n = this.checks.get(policy);
+    if (n === undefined) this.checks.set(policy, (n = this.objects.filter((o) => wants(policy, o)).length));
+    return n;
+  }
+}
+
+/**
+ * Indexes of the objects arrays already judged, so that judging the fleet again after one cluster changed (the
+ * watch) indexes only that cluster: callers hand a new array when a cluster's objects change, never a mutated one.
+ */
+const INDEXES = new WeakMap<readonly KubeObject[], Index>();
+const NONE: readonly KubeObject[] = Object.freeze([]);
+
+function indexOf(objects: readonly KubeObject[]): Index {
+  let index = INDEXES.get(objects);
+  if (!index || index.objects.length !== objects.length) {
+    // Objects are shared with the caller's index: frozen, so one rule cannot change what the next one sees.
+    index = new Index(objects.map(deepFreeze));
+    INDEXES.set(objects, index);
+  }
+  return index;
 }
 
 function deepFreeze<T>(o: T): T {
@@ -128,8 +163,7 @@ export function evaluateFleet(
       ...(m.error ? { error: m.error } : {}),
       layers: Object.freeze([...(m.layers ?? [])]),
       actions: Object.freeze({ ...(m.actions ?? {}) }),
-      // Objects are shared with the caller's index: frozen, so one rule cannot change what the next one sees.
-      inventory: new Index(m.status === 'ok' ? m.objects.map(deepFreeze) : []),
+      inventory: indexOf(m.status === 'ok' ? m.objects : NONE),
     }),
   );
   const byName = new Map(views.map((v) => [v.name, v]));
@@ -168,9 +202,9 @@ export function evaluateFleet(
       rule.error = `policy error: ${err instanceof Error ? err.message : String(err)}`;
     }
     const perCluster: Record<string, number> = {};
-    for (const v of views) {
-      const n = (memberOf.get(v.name)?.objects ?? []).filter((o) => wants(policy, o)).length;
-      if (n) perCluster[v.name] = n;
+    for (const m of members) {
+      const n = indexOf(m.objects).checksOf(policy);
+      if (n) perCluster[m.name] = n;
     }
     checks[policy.id] = perCluster;
     rules.push(rule);
