@@ -1,4 +1,4 @@
-import { evaluateFleet, isFleetPolicy, keepForFleet, resolveAction, type ClusterContext, type FleetClusterInput, type FleetEvaluation, type FleetLocate, type FleetRuleResult } from '../src/engine/index.js';
+import { evaluateFleet, fleetProjection, isFleetPolicy, resolveAction, type ClusterContext, type FleetClusterInput, type FleetEvaluation, type FleetLocate, type FleetRuleResult } from '../src/engine/index.js';
 import type { Policy } from '../src/authoring/index.js';
 import type { Action, KubeObject } from '../src/model/index.js';
 import { describeRef } from '../src/model/index.js';
@@ -19,11 +19,19 @@ export interface FleetRulesContext {
   actions: Record<string, Action>;
 }
 
-/** The objects of a cluster that fleet policies need, without what they never read (status, managedFields, last-applied). */
+/**
+ * The objects of a cluster that fleet policies need, with only the fields they read (their `reads`), and never what
+ * no rule reads (status, managedFields, last-applied).
+ */
 export function fleetIndexOf(objects: readonly KubeObject[], policies: readonly Policy[]): KubeObject[] | undefined {
   if (!policies.some(isFleetPolicy)) return undefined;
-  const keep = keepForFleet(policies);
-  return objects.filter(keep).map(slim);
+  const part = fleetProjection(policies);
+  const out: KubeObject[] = [];
+  for (const o of objects) {
+    const kept = part(o);
+    if (kept) out.push(kept === o ? slim(o) : kept);
+  }
+  return out;
 }
 
 function slim(o: KubeObject): KubeObject {

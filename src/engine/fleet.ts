@@ -78,6 +78,51 @@ export function keepForFleet(policies: readonly Policy[]): (o: KubeObject) => bo
   return (o) => o.kind === 'Namespace' || fleet.some((p) => wants(p, o));
 }
 
+/** What a fleet policy reads of `o`: the fields its `reads` lists for the object's kind, or `undefined` for all. */
+function readsOf(policy: Policy, o: KubeObject): readonly string[] | undefined {
+  if (!policy.reads) return undefined;
+  for (const k of kindKeys(o)) if (policy.reads[k]) return policy.reads[k];
+  return undefined;
+}
+
+/** `o` with only identity, labels and `fields` (dotted paths); the values are shared with `o`, not copied. */
+function project(o: KubeObject, fields: ReadonlySet<string>): KubeObject {
+  const meta = (o.metadata ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: meta.name, ...(meta.namespace !== undefined ? { namespace: meta.namespace } : {}), ...(meta.labels ? { labels: meta.labels } : {}) } };
+  for (const field of fields) {
+    const path = field.split('.');
+    let from: unknown = o;
+    for (const seg of path) from = from && typeof from === 'object' ? (from as Record<string, unknown>)[seg] : undefined;
+    if (from === undefined) continue;
+    let into = out;
+    for (const seg of path.slice(0, -1)) into = (into[seg] && typeof into[seg] === 'object' ? into[seg] : (into[seg] = { ...((into[seg] as object) ?? {}) })) as Record<string, unknown>;
+    into[path[path.length - 1]] = from;
+  }
+  return out as KubeObject;
+}
+
+/**
+ * The part of a cluster's object that fleet policies need, or `undefined` when none needs it: the union of what the
+ * policies matching it read (`reads`; the whole object when one of them does not say). Namespaces are always kept,
+ * by identity and labels (rules read their labels, e.g. the data classification).
+ */
+export function fleetProjection(policies: readonly Policy[]): (o: KubeObject) => KubeObject | undefined {
+  const fleet = policies.filter(isFleetPolicy);
+  if (!fleet.length) return () => undefined;
+  return (o) => {
+    const fields = new Set<string>();
+    let matched = o.kind === 'Namespace';
+    for (const p of fleet) {
+      if (!wants(p, o)) continue;
+      matched = true;
+      const reads = readsOf(p, o);
+      if (!reads) return o;
+      for (const f of reads) fields.add(f);
+    }
+    return matched ? project(o, fields) : undefined;
+  };
+}
+
 class Index implements FleetInventoryView {
   private readonly byKind = new Map<string, KubeObject[]>();
   private readonly byName = new Map<string, KubeObject>();
