@@ -110,6 +110,12 @@ t.test('lint and serve skip fleet-scope policies (they need a fleet)', async (t)
   const r = await runCli(['lint', join(root, 'se.yaml'), '--format', 'json']);
   const findings = JSON.parse(r.stdout).findings;
   t.notOk(findings.some((f: any) => f.policy === 'mesh.global-endpoints-exist'), 'no fleet rule ran on a single inventory');
+  const summary = JSON.parse(r.stdout).summary;
+  t.match(summary.fleetRules, { skipped: /lint --fleet FILE/ }, 'and lint says it skipped them');
+  t.same(summary.fleetRules.rules.map((x: any) => x.policy).sort(), ['fleet.blast-radius', 'fleet.overlay-consistency', 'gdpr.mesh-residency', 'mesh.global-endpoints-exist']);
+  t.notOk(findings.some((f: any) => f.cluster), 'findings of plain lint name no cluster');
+  const pretty = await runCli(['lint', join(root, 'se.yaml'), '--format', 'pretty']);
+  t.match(pretty.stdout, /Fleet rules skipped \(.*mesh\.global-endpoints-exist.*\): .*lint --fleet FILE/);
   const listed = JSON.parse((await runCli(['policies', '--format', 'json'])).stdout);
   t.same(
     listed.filter((p: any) => p.scope === 'fleet').map((p: any) => p.id).sort(),

@@ -1,5 +1,5 @@
-// `fleetgate lint --fleet FILE` (a spawned CLI): bad arguments, a missing fleet file; plain lint says it skipped the
-// fleet rules.
+// `fleetgate lint --fleet FILE` (a spawned CLI): bad arguments, a missing fleet file. (That plain lint says it
+// skipped the fleet rules is in fleet-rules.test.ts.)
 import t from 'tap';
 import { runCli } from '../helpers/cli.js';
 
@@ -15,14 +15,4 @@ t.test('bad arguments and a missing fleet file: exit 2 with a clear message', as
   t.match(labels.stderr, /--cluster-label is not used with --fleet/);
   const help = await runCli(['lint', '--help']);
   t.match(help.stdout, /--fleet FILE\s+lint the desired state of every cluster/);
-});
-
-t.test('without --fleet, lint says the fleet rules were skipped', async (t) => {
-  const r = await runCli(['lint', 'examples/manifests/mesh', '--format', 'json']);
-  const report = JSON.parse(r.stdout);
-  t.match(report.summary.fleetRules, { skipped: /lint --fleet FILE/ });
-  t.same(report.summary.fleetRules.rules.map((x: any) => x.policy).sort(), ['fleet.blast-radius', 'fleet.overlay-consistency', 'gdpr.mesh-residency', 'mesh.global-endpoints-exist']);
-  t.notOk(report.findings.some((f: any) => f.cluster), 'findings of plain lint name no cluster');
-  const pretty = await runCli(['lint', 'examples/manifests/mesh', '--format', 'pretty']);
-  t.match(pretty.stdout, /Fleet rules skipped \(.*mesh\.global-endpoints-exist.*\): .*lint --fleet FILE/);
 });
