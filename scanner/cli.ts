@@ -59,7 +59,7 @@ Options:
   --otlp-endpoint URL     export traces (a span per cluster) over OTLP/HTTP JSON to URL; default: the standard
                           OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT variables, else off
   --allow-exec-plugin CMD let kubeconfigs run the credential plugin CMD (an exec command exactly as the kubeconfig
-                          writes it, or auth-provider:NAME); nothing else runs (repeatable)
+                          writes it, or auth-provider:NAME), or read token-file:PATH; nothing else runs (repeatable)
 
 Exit codes: 0 done (and at or above --fail-below), 1 fleet score below --fail-below, 2 unusable fleet file or arguments,
 3 the report was written but the history store could not be written (the reason is on standard error).

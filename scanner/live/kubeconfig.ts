@@ -1,6 +1,8 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
 import { ClusterReadError } from './errors.js';
 import type { Connection } from './http.js';
 import type { Scrubber } from './redact.js';
@@ -69,26 +71,43 @@ export function checkCredentialPlugins(user: { name?: string; exec?: unknown; au
   }
 }
 
-export async function connect(target: KubeconfigTarget, scrubber: Scrubber): Promise<Connection> {
-  const { kubeconfig, context } = target;
-  const kc = new KubeConfig();
+/**
+ * A kubeconfig user's `token-file` is read by client-node and sent as the bearer token to the kubeconfig's server.
+ * A kubeconfig from the config repo picks both, so it could send any file the scan pod can read (the operator's own
+ * kubeconfig, a git token) to a server of its writer's choosing. Like plugins, a token file is used only when the
+ * operator allowed that path (`token-file:PATH` on the same allowlist). Checked on the raw file, before client-node
+ * reads any token file.
+ */
+export function checkTokenFile(text: string, context: string | undefined, allow: readonly string[] | undefined, kubeconfig: string): void {
+  let raw: unknown;
   try {
-    kc.loadFromFile(kubeconfig);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { mark?: { line?: number } };
-    if (e.code === 'ENOENT') throw new ClusterReadError(`kubeconfig ${kubeconfig} not found`, 'error');
-    // YAML errors quote the offending text, which may be a credential: keep only where it is.
-    const where = e.mark?.line != null ? ` (line ${e.mark.line + 1})` : '';
-    throw new ClusterReadError(`kubeconfig ${kubeconfig} could not be loaded${where}`, 'error');
+    raw = parseYaml(text);
+  } catch {
+    return; // client-node reports the broken file, with its line
   }
-  if (context) {
-    if (!kc.getContextObject(context)) throw new ClusterReadError(`context "${context}" is not in kubeconfig ${kubeconfig}`, 'error');
-    kc.setCurrentContext(context);
-  }
+  const doc = (raw ?? {}) as { 'current-context'?: unknown; contexts?: unknown; users?: unknown };
+  const named = (list: unknown, name: unknown) => (Array.isArray(list) ? list.find((e) => e && typeof e === 'object' && e.name === name) : undefined);
+  const ctx = named(doc.contexts, context ?? doc['current-context']) as { context?: { user?: unknown } } | undefined;
+  const entry = named(doc.users, ctx?.context?.user) as { name?: string; user?: Record<string, unknown> } | undefined;
+  const file = entry?.user?.['token-file'];
+  if (file === undefined || entry?.user?.token) return; // a token written in the file wins; the file is not read
+  if (typeof file !== 'string' || !(allow ?? []).includes(`token-file:${file}`))
+    throw new ClusterReadError(
+      `kubeconfig ${kubeconfig}: user "${entry?.name ?? ''}" reads its token from the file "${String(file)}", which is not on the allowlist, so it was not read; allow it with "scan --allow-exec-plugin token-file:${String(file)}" or allowExecPlugins in the fleet file if you trust it`,
+      'error',
+    );
+}
+
+/**
+ * How to reach the target's cluster: its server, credentials (every secret of them added to `scrubber`, so no
+ * message carries one) and a keep-alive agent. Every failure is a ClusterReadError that names no credential.
+ */
+export async function connect(target: KubeconfigTarget, scrubber: Scrubber): Promise<Connection> {
+  const kc = loadKubeconfig(target);
   const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new ClusterReadError(`kubeconfig ${kubeconfig} has no cluster for context "${context ?? kc.getCurrentContext()}"`, 'error');
+  if (!cluster) throw new ClusterReadError(`kubeconfig ${target.kubeconfig} has no cluster for context "${target.context ?? kc.getCurrentContext()}"`, 'error');
   const user = kc.getCurrentUser();
-  checkCredentialPlugins(user, target.allowExecPlugins, kubeconfig);
+  checkCredentialPlugins(user, target.allowExecPlugins, target.kubeconfig);
   scrubber.add(user?.token);
   scrubber.add(user?.password);
   scrubber.add(user?.keyData);
@@ -101,7 +120,42 @@ export async function connect(target: KubeconfigTarget, scrubber: Scrubber): Pro
     throw new ClusterReadError(`the kubeconfig's server address is not a URL`, 'error');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ClusterReadError(`unsupported server protocol ${url.protocol}`, 'error');
+  const { o, headers } = await credentials(kc, scrubber);
+  return {
+    protocol: url.protocol,
+    hostname: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+    prefix: url.pathname.replace(/\/+$/, ''),
+    headers,
+    auth: o.auth ?? undefined,
+    agent: agentFor(cluster, url, o),
+  };
+}
 
+/** The kubeconfig file, loaded (token files checked first) and set to the target's context. */
+function loadKubeconfig(target: KubeconfigTarget): KubeConfig {
+  const { kubeconfig, context } = target;
+  const kc = new KubeConfig();
+  try {
+    checkTokenFile(readFileSync(kubeconfig, 'utf8'), context, target.allowExecPlugins, kubeconfig);
+    kc.loadFromFile(kubeconfig);
+  } catch (err) {
+    if (err instanceof ClusterReadError) throw err;
+    const e = err as NodeJS.ErrnoException & { mark?: { line?: number } };
+    if (e.code === 'ENOENT') throw new ClusterReadError(`kubeconfig ${kubeconfig} not found`, 'error');
+    // YAML errors quote the offending text, which may be a credential: keep only where it is.
+    const where = e.mark?.line != null ? ` (line ${e.mark.line + 1})` : '';
+    throw new ClusterReadError(`kubeconfig ${kubeconfig} could not be loaded${where}`, 'error');
+  }
+  if (context) {
+    if (!kc.getContextObject(context)) throw new ClusterReadError(`context "${context}" is not in kubeconfig ${kubeconfig}`, 'error');
+    kc.setCurrentContext(context);
+  }
+  return kc;
+}
+
+/** The TLS material and headers of the current user (auth plugins run here), each secret added to `scrubber`. */
+async function credentials(kc: KubeConfig, scrubber: Scrubber): Promise<{ o: https.RequestOptions; headers: Record<string, string | string[]> }> {
   const o: https.RequestOptions = {};
   try {
     await kc.applyToHTTPSOptions(o);
@@ -117,7 +171,10 @@ export async function connect(target: KubeconfigTarget, scrubber: Scrubber): Pro
   }
   for (const v of Object.values(headers)) for (const s of [v].flat()) scrubber.add(s.replace(/^(Bearer|Basic)\s+/i, ''));
   scrubber.add(o.key as Buffer | string | undefined);
+  return { o, headers };
+}
 
+function agentFor(cluster: NonNullable<ReturnType<KubeConfig['getCurrentCluster']>>, url: URL, o: https.RequestOptions): http.Agent {
   // Our own keep-alive agent with the same TLS material (client-node's agent does not keep connections alive);
   // a proxy agent from client-node is used as it is.
   let agent: http.Agent;
@@ -138,13 +195,5 @@ export async function connect(target: KubeconfigTarget, scrubber: Scrubber): Pro
     if (!cluster.skipTLSVerify) throw new ClusterReadError('plain http is refused unless the kubeconfig sets insecure-skip-tls-verify', 'error');
     agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   }
-  return {
-    protocol: url.protocol,
-    hostname: url.hostname.replace(/^\[|\]$/g, ''),
-    port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
-    prefix: url.pathname.replace(/\/+$/, ''),
-    headers,
-    auth: o.auth ?? undefined,
-    agent,
-  };
+  return agent;
 }
