@@ -3,6 +3,7 @@ import type { Policy } from '../authoring/index.js';
 import { describeRef } from '../model/index.js';
 import type { Action, Finding, Severity } from '../model/index.js';
 import type { LintReport } from './summary.js';
+import { ITEMS, jsonChunks } from './stream.js';
 
 /**
  * SARIF 2.1.0 as GitHub code scanning accepts it: one rule per policy, one result per finding with a physical
@@ -18,6 +19,11 @@ function uri(file: string, root: string): string {
 }
 
 export function formatSarif(report: LintReport, policies: readonly Policy[], version: string, root = process.cwd()): string {
+  return [...sarifChunks(report, policies, version, root)].join('');
+}
+
+/** `formatSarif` in pieces: each result is made and written on its own (for `emitChunks`). */
+export function sarifChunks(report: LintReport, policies: readonly Policy[], version: string, root = process.cwd()): Iterable<string> {
   const used = [...new Set(report.findings.map((f) => f.policy))];
   const byId = new Map(policies.map((p) => [p.id, p]));
   const ruleIndex = new Map(used.map((id, i) => [id, i]));
@@ -45,11 +51,11 @@ export function formatSarif(report: LintReport, policies: readonly Policy[], ver
             })),
           },
         ],
-        results: report.findings.map((f) => result(f, ruleIndex.get(f.policy), root)),
+        results: ITEMS,
       },
     ],
   };
-  return JSON.stringify(sarif, null, 2) + '\n';
+  return jsonChunks(sarif, report.findings, (f) => result(f, ruleIndex.get(f.policy), root));
 }
 
 /** The rule of a policy that has findings (a finding of an unknown policy gets a rule named by its id). */
