@@ -1,20 +1,18 @@
 /**
- * Fleet scan benchmark (not a test). Generates a fleet of 847 clusters x ~500 live objects as JSON snapshots under
- * bench/out/scan-fleet (git-ignored), then, in separate child processes so each peak RSS is its own:
- *   baseline: read every snapshot file and JSON.parse it;
- *   scan:     the whole fleet scan with every built-in policy (desired state, drift, policies, scores, JSON report).
- * Usage: npx tsc -p . && node dist/bench/scan.js [--runs 3] [--clusters 847]
+ * Fleet scan benchmark (not a test). Generates a fleet of clusters x ~500 live objects as JSON snapshots (once, into
+ * bench/out/scan-fleet, git-ignored, or --dir DIR), then for each fleet size, alternately, each a whole process (so
+ * each peak RSS, from GNU time, is its own):
+ *   baseline: read the first N clusters' snapshot files and JSON.parse them;
+ *   scan:     `bin/fleetgate scan --fleet fleet-N.yaml --format json --output FILE` with every built-in policy
+ *             (process start, desired state, drift, policies, fleet rules, scores, the streamed JSON report).
+ * Usage: npx tsc -p . && node dist/bench/scan.js [--runs 3] [--big-runs 1] [--clusters 100,847,2000,10000] [--dir DIR]
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { builtinPolicies } from '../policies/index.js';
-import { DesiredState, loadLayers } from '../scanner/desired.js';
-import { loadFleet } from '../scanner/fleet.js';
-import { formatJson } from '../scanner/report.js';
-import { scanFleet } from '../scanner/scan.js';
+import { machine, median, timeProcess, type ProcessRun } from './lib.js';
 
 export const OUT = fileURLToPath(new URL('../../bench/out/scan-fleet/', import.meta.url));
 const NAMESPACES = 20;
@@ -62,58 +60,66 @@ function server(o: Record<string, unknown>, i: number) {
   return o;
 }
 
-export async function generate(clusters: number): Promise<void> {
-  if (existsSync(join(OUT, 'fleet.yaml')) && existsSync(join(OUT, 'clusters', `c${clusters - 1}`))) return;
-  await mkdir(join(OUT, 'repo', 'base'), { recursive: true });
-  await mkdir(join(OUT, 'repo', 'overlays', 'edge'), { recursive: true });
+/** Generates clusters c0..c(N-1) into `dir` (those already there are kept: each cluster is deterministic) and a
+ * `fleet-N.yaml` naming the first N; `fleet.yaml` names all N (bench/history-bench.ts reads it). */
+export async function generate(clusters: number, dir = OUT): Promise<void> {
+  await mkdir(join(dir, 'repo', 'base'), { recursive: true });
+  await mkdir(join(dir, 'repo', 'overlays', 'edge'), { recursive: true });
   const base = Array.from({ length: NAMESPACES }, (_, i) => tenant(`tenant-${i}`)).flat();
-  await writeFile(join(OUT, 'repo', 'base', 'tenants.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: base }));
-  await writeFile(join(OUT, 'repo', 'overlays', 'edge', 'quota.json'), JSON.stringify({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'quota', namespace: 'tenant-0' }, spec: { hard: { pods: '20' } } }));
+  await writeFile(join(dir, 'repo', 'base', 'tenants.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: base }));
+  await writeFile(join(dir, 'repo', 'overlays', 'edge', 'quota.json'), JSON.stringify({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'quota', namespace: 'tenant-0' }, spec: { hard: { pods: '20' } } }));
   const lines = ['repo: ./repo', 'owned: [NetworkPolicy]', 'layers:', '  - path: base', '  - path: overlays/edge', '    when: { type: edge }', 'clusters:'];
   for (let c = 0; c < clusters; c++) {
-    const r = rng(c + 1);
     const type = c % 3 === 0 ? 'edge' : 'transit';
     lines.push(`  - name: c${c}`, `    labels: { region: ${['europe', 'apac', 'americas'][c % 3]}, type: ${type}, cohort: "${c % 4}" }`, `    source: { snapshot: clusters/c${c} }`);
-    const objs: Record<string, unknown>[] = [];
-    let i = 0;
-    for (const o of base) {
-      const copy = JSON.parse(JSON.stringify(o)) as Record<string, any>;
-      if (type === 'edge' && copy.kind === 'ResourceQuota' && copy.metadata.namespace === 'tenant-0') copy.spec.hard.pods = '20';
-      if (r() < 0.01) continue; // missing
-      if (copy.kind === 'ResourceQuota' && r() < 0.05) copy.spec.hard.pods = '500'; // modified
-      copy.metadata.labels = { ...(copy.metadata.labels ?? {}), 'argocd.argoproj.io/instance': `c${c}` };
-      objs.push(server(copy, i++));
-    }
-    for (let n = 0; n < NAMESPACES; n++) {
-      const ns = `tenant-${n}`;
-      for (let d = 0; d < 6; d++) {
-        const name = `app-${d}`;
-        objs.push(server({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns, labels: { app: name } }, spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: podSpec(name, r) } }, status: { replicas: 2, readyReplicas: 2 } }, i++));
-        objs.push(server({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `${name}-7d9f8-x${d}`, namespace: ns, labels: { app: name }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${name}-7d9f8`, uid: 'x', controller: true }] }, spec: podSpec(name, r), status: { phase: 'Running' } }, i++));
-        objs.push(server({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-config`, namespace: ns }, data: { 'app.properties': `mode=prod\nreplicas=2\nname=${name}\n` } }, i++));
-        if (d < 2) objs.push(server({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }], type: 'ClusterIP' } }, i++));
-      }
-    }
-    const dir = join(OUT, 'clusters', `c${c}`);
-    await mkdir(dir, { recursive: true });
-    const byKind = new Map<string, unknown[]>();
-    for (const o of objs) {
-      const k = String(o.kind).toLowerCase();
-      if (!byKind.has(k)) byKind.set(k, []);
-      byKind.get(k)!.push(o);
-    }
-    for (const [k, items] of byKind) await writeFile(join(dir, `${k}.json`), JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items }));
+    const done = join(dir, 'clusters', `c${c}`, '.complete');
+    if (!existsSync(done)) await writeCluster(join(dir, 'clusters', `c${c}`), c, type, base);
   }
-  await writeFile(join(OUT, 'fleet.yaml'), `${lines.join('\n')}\n`);
+  await writeFile(join(dir, `fleet-${clusters}.yaml`), `${lines.join('\n')}\n`);
+  await writeFile(join(dir, 'fleet.yaml'), `${lines.join('\n')}\n`);
 }
 
-async function baseline(): Promise<{ objects: number; bytes: number }> {
+async function writeCluster(dir: string, c: number, type: string, base: Record<string, unknown>[]): Promise<void> {
+  const r = rng(c + 1);
+  const objs: Record<string, unknown>[] = [];
+  let i = 0;
+  for (const o of base) {
+    const copy = JSON.parse(JSON.stringify(o)) as Record<string, any>;
+    if (type === 'edge' && copy.kind === 'ResourceQuota' && copy.metadata.namespace === 'tenant-0') copy.spec.hard.pods = '20';
+    if (r() < 0.01) continue; // missing
+    if (copy.kind === 'ResourceQuota' && r() < 0.05) copy.spec.hard.pods = '500'; // modified
+    copy.metadata.labels = { ...(copy.metadata.labels ?? {}), 'argocd.argoproj.io/instance': `c${c}` };
+    objs.push(server(copy, i++));
+  }
+  for (let n = 0; n < NAMESPACES; n++) {
+    const ns = `tenant-${n}`;
+    for (let d = 0; d < 6; d++) {
+      const name = `app-${d}`;
+      objs.push(server({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns, labels: { app: name } }, spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: podSpec(name, r) } }, status: { replicas: 2, readyReplicas: 2 } }, i++));
+      objs.push(server({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `${name}-7d9f8-x${d}`, namespace: ns, labels: { app: name }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${name}-7d9f8`, uid: 'x', controller: true }] }, spec: podSpec(name, r), status: { phase: 'Running' } }, i++));
+      objs.push(server({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-config`, namespace: ns }, data: { 'app.properties': `mode=prod\nreplicas=2\nname=${name}\n` } }, i++));
+      if (d < 2) objs.push(server({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }], type: 'ClusterIP' } }, i++));
+    }
+  }
+  await mkdir(dir, { recursive: true });
+  const byKind = new Map<string, unknown[]>();
+  for (const o of objs) {
+    const k = String(o.kind).toLowerCase();
+    if (!byKind.has(k)) byKind.set(k, []);
+    byKind.get(k)!.push(o);
+  }
+  for (const [k, items] of byKind) await writeFile(join(dir, `${k}.json`), JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items }));
+  await writeFile(join(dir, '.complete'), '');
+}
+
+/** The baseline: read the first `clusters` clusters' snapshot files and JSON.parse each. */
+async function baseline(dir: string, clusters: number): Promise<{ objects: number; bytes: number }> {
   let objects = 0;
   let bytes = 0;
-  const root = join(OUT, 'clusters');
-  for (const c of (await readdir(root)).sort()) {
-    for (const f of (await readdir(join(root, c))).sort()) {
-      const text = await readFile(join(root, c, f), 'utf8');
+  for (let c = 0; c < clusters; c++) {
+    const cdir = join(dir, 'clusters', `c${c}`);
+    for (const f of (await readdir(cdir)).filter((x) => x.endsWith('.json')).sort()) {
+      const text = await readFile(join(cdir, f), 'utf8');
       bytes += text.length;
       objects += (JSON.parse(text) as { items: unknown[] }).items.length;
     }
@@ -121,48 +127,84 @@ async function baseline(): Promise<{ objects: number; bytes: number }> {
   return { objects, bytes };
 }
 
-async function scan(): Promise<{ score: number | null; clusters: number; reportBytes: number }> {
-  const fleet = await loadFleet(join(OUT, 'fleet.yaml'));
-  const layers = await loadLayers(fleet);
-  const report = await scanFleet(fleet, { policies: builtinPolicies, desired: new DesiredState(layers.layers), concurrency: 8 });
-  const text = formatJson(report);
-  return { score: report.score, clusters: report.clusters.length, reportBytes: text.length };
+const BIN = fileURLToPath(new URL('../../bin/fleetgate', import.meta.url));
+
+interface Point {
+  clusters: number;
+  runs: number;
+  baselineMs: number;
+  scanMs: number;
+  ratio: number;
+  baselinePeakRssMiB: number;
+  scanPeakRssMiB: number;
+  reportMiB: number;
+  score: number | null;
+  load: string;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+/** One fleet size: baseline and `fleetgate scan --format json` alternately, each a whole process (time and peak RSS). */
+function measure(dir: string, clusters: number, runs: number): Point {
+  const self = fileURLToPath(import.meta.url);
+  const out = join(tmpdir(), `fleetgate-bench-scan-${process.pid}.json`);
+  const b: ProcessRun[] = [];
+  const s: ProcessRun[] = [];
+  const loads: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    loads.push(loadavg()[0]);
+    b.push(timeProcess(process.execPath, [self, '--child', dir, String(clusters)]));
+    s.push(timeProcess(process.execPath, [BIN, 'scan', '--fleet', join(dir, `fleet-${clusters}.yaml`), '--format', 'json', '--output', out]));
+    const last = s[s.length - 1];
+    if (last.code !== 0) throw new Error(`fleetgate scan exited ${last.code}`);
+    process.stderr.write(`  ${clusters} clusters, run ${i + 1}: baseline ${Math.round(b[i].ms)} ms ${Math.round(b[i].maxRssMb ?? 0)} MiB; scan ${Math.round(last.ms)} ms ${Math.round(last.maxRssMb ?? 0)} MiB; load ${loads[i].toFixed(1)}\n`);
+  }
+  const report = readFileSync(out, 'utf8');
+  rmSync(out, { force: true });
+  const score = (JSON.parse(report) as { score: number | null }).score;
+  const bm = median(b.map((r) => r.ms));
+  const sm = median(s.map((r) => r.ms));
+  return {
+    clusters,
+    runs,
+    baselineMs: Math.round(bm),
+    scanMs: Math.round(sm),
+    ratio: Math.round((sm / bm) * 100) / 100,
+    baselinePeakRssMiB: Math.round(Math.max(...b.map((r) => r.maxRssMb ?? 0))),
+    scanPeakRssMiB: Math.round(Math.max(...s.map((r) => r.maxRssMb ?? 0))),
+    reportMiB: Math.round((Buffer.byteLength(report) / 2 ** 20) * 10) / 10,
+    score,
+    load: `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}`,
+  };
 }
 
-async function child(mode: string): Promise<void> {
-  const t0 = process.hrtime.bigint();
-  const info = mode === 'baseline' ? await baseline() : await scan();
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  process.stdout.write(JSON.stringify({ mode, ms, maxRssMiB: process.resourceUsage().maxRSS / 1024, ...info }));
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i < 0 ? undefined : args[i + 1];
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  if (args[0] === '--child') return child(args[1]);
-  const runs = Number(args[args.indexOf('--runs') + 1]) || 3;
-  const clusters = args.includes('--clusters') ? Number(args[args.indexOf('--clusters') + 1]) : 847;
-  process.stderr.write(`generating ${clusters} clusters into ${OUT} (once)...\n`);
-  await generate(clusters);
-  const self = fileURLToPath(import.meta.url);
-  const results: Record<string, { ms: number; maxRssMiB: number }[]> = { baseline: [], scan: [] };
-  for (let i = 0; i < runs; i++) {
-    for (const mode of ['baseline', 'scan']) {
-      const out = JSON.parse(execFileSync(process.execPath, [self, '--child', mode], { maxBuffer: 1 << 20 }).toString()) as { ms: number; maxRssMiB: number };
-      results[mode].push(out);
-      process.stderr.write(`run ${i + 1} ${mode}: ${JSON.stringify(out)}\n`);
-    }
+  if (args[0] === '--child') {
+    const info = await baseline(args[1], Number(args[2]));
+    process.stdout.write(JSON.stringify(info));
+    return;
   }
-  const b = median(results.baseline.map((r) => r.ms));
-  const s = median(results.scan.map((r) => r.ms));
-  const rss = Math.max(...results.scan.map((r) => r.maxRssMiB));
-  process.stdout.write(
-    `${JSON.stringify({ clusters, runs, baselineMs: Math.round(b), scanMs: Math.round(s), ratio: Math.round((s / b) * 100) / 100, scanPeakRssMiB: Math.round(rss), baselinePeakRssMiB: Math.round(Math.max(...results.baseline.map((r) => r.maxRssMiB))) })}\n`,
-  );
+  const runs = Number(flag(args, '--runs')) || 3;
+  const dir = flag(args, '--dir') ?? OUT;
+  const sizes = (flag(args, '--clusters') ?? '847').split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--clusters takes a comma-separated list of fleet sizes, e.g. 100,847,2000,10000');
+  // Big points take minutes per run on 2 cores: `--big-runs N` runs sizes above 2,000 clusters N times instead.
+  const bigRuns = Number(flag(args, '--big-runs')) || runs;
+  process.stderr.write(`generating ${Math.max(...sizes)} clusters into ${dir} (once; existing clusters are kept)...\n`);
+  for (const n of [...sizes].sort((x, y) => x - y)) await generate(n, dir);
+  process.stderr.write(`${machine()}\n`);
+  const points: Point[] = [];
+  for (const n of sizes) points.push(measure(dir, n, n > 2000 ? bigRuns : runs));
+  for (const p of points) process.stdout.write(`${JSON.stringify(p)}\n`);
+  if (points.length > 1) {
+    const [lo, hi] = [points[0], points[points.length - 1]];
+    const perCluster = ((hi.scanPeakRssMiB - lo.scanPeakRssMiB) * 1024) / (hi.clusters - lo.clusters);
+    process.stdout.write(`${JSON.stringify({ growthKiBPerCluster: Math.round(perCluster * 10) / 10, from: lo.clusters, to: hi.clusters })}\n`);
+  }
 }
 
 // bench/history-bench.ts imports the generator; run the benchmark only when started as a program.

@@ -1,6 +1,6 @@
-import { evaluateFleet, isFleetPolicy, keepForFleet, resolveAction, type ClusterContext, type FleetRuleResult } from '../src/engine/index.js';
+import { evaluateFleet, isFleetPolicy, keepForFleet, resolveAction, type ClusterContext, type FleetClusterInput, type FleetFinding, type FleetRuleResult } from '../src/engine/index.js';
 import type { Policy } from '../src/authoring/index.js';
-import type { Action, KubeObject } from '../src/model/index.js';
+import type { Action, Finding, KubeObject } from '../src/model/index.js';
 import { describeRef } from '../src/model/index.js';
 import { BOLD, CYAN, DIM, GREEN, RED, YELLOW, sortFindings, type Paint } from '../src/report/index.js';
 import type { ClusterReport, FleetReport } from './scan.js';
@@ -46,50 +46,70 @@ export function fleetActionsOf(policies: readonly Policy[], ctx: ClusterContext,
   return out;
 }
 
-/** Runs the fleet policies over the clusters' indexes; adds their findings to the clusters and rescores them. */
-export function applyFleetRules(clusters: ClusterReport[], policies: readonly Policy[], context: FleetRulesContext): FleetRuleResult[] {
+/** One cluster as the fleet rules need it: the report without its findings and drift, and the small index. */
+export function fleetMemberOf(c: ClusterReport): FleetClusterInput {
+  return {
+    name: c.name,
+    labels: c.labels,
+    status: c.status,
+    ...(c.error ? { error: c.error } : {}),
+    layers: c.layers,
+    actions: c.fleetActions ?? {},
+    objects: c.fleetIndex ?? [],
+  };
+}
+
+/** What the fleet rules found, ready to be added cluster by cluster (applyFleetResult). */
+export interface FleetResult {
+  rules: FleetRuleResult[];
+  policies: Policy[];
+  findings: Map<string, FleetFinding[]>;
+  checks: Record<string, Record<string, number>>;
+}
+
+/** Runs the fleet policies over every cluster's index (the whole fleet must have been read). */
+export function runFleetRules(members: readonly FleetClusterInput[], policies: readonly Policy[], context: FleetRulesContext): FleetResult {
   // Fleet rules run on the main thread over every cluster's index; users' policies never do (they run sandboxed,
   // one object or cluster at a time), so a user fleet-scope policy is reported as not run rather than trusted.
   const fleetPolicies = policies.filter((p) => isFleetPolicy(p) && !p.file);
   const untrusted: FleetRuleResult[] = policies
     .filter((p) => isFleetPolicy(p) && p.file)
     .map((p) => ({ policy: p.id, findings: 0, unknown: [], error: 'not run: fleet-scope rules run only from the built-in packs (user policies are sandboxed per cluster)' }));
-  if (!fleetPolicies.length) return untrusted;
-  const result = evaluateFleet(
-    fleetPolicies,
-    clusters.map((c) => ({
-      name: c.name,
-      labels: c.labels,
-      status: c.status,
-      ...(c.error ? { error: c.error } : {}),
-      layers: c.layers,
-      actions: c.fleetActions ?? {},
-      objects: c.fleetIndex ?? [],
-    })),
-    context,
-  );
-  const byName = new Map(clusters.map((c) => [c.name, c]));
-  for (const f of result.findings) byName.get(f.cluster)?.findings.push(f);
-  for (const c of clusters) {
-    if (c.score === null) continue;
-    let changed = false;
-    for (const p of fleetPolicies) {
-      const mine = result.findings.filter((f) => f.policy === p.id && f.cluster === c.name);
-      const failed = new Set(mine.map((f) => `${f.resource.kind}/${f.resource.namespace ?? ''}/${f.resource.name}`)).size;
-      const checks = Math.max(result.checks[p.id]?.[c.name] ?? 0, failed);
-      if (!checks) continue;
-      c.policies[p.id] = { severity: p.severity, checks, failed };
-      changed = true;
-    }
-    if (!changed) continue;
-    c.findings = sortFindings(c.findings);
-    const unmanaged = c.drift.filter((d) => d.state === 'unmanaged').length;
-    const parts = scoreOf({ desired: c.desired, inSync: c.inSync, unmanaged }, c.policies);
-    c.score = parts.score;
-    c.totalWeight = parts.totalWeight;
-    c.passedWeight = parts.passedWeight;
+  if (!fleetPolicies.length) return { rules: untrusted, policies: [], findings: new Map(), checks: {} };
+  const result = evaluateFleet(fleetPolicies, members, context);
+  const findings = new Map<string, FleetFinding[]>();
+  for (const f of result.findings) (findings.get(f.cluster) ?? findings.set(f.cluster, []).get(f.cluster)!).push(f);
+  return { rules: [...result.rules, ...untrusted], policies: fleetPolicies, findings, checks: result.checks };
+}
+
+/** Adds the fleet rules' findings on one cluster to its report and rescores it. */
+export function applyFleetResult(c: ClusterReport, result: FleetResult): void {
+  const mine = result.findings.get(c.name) ?? [];
+  c.findings.push(...mine);
+  if (c.score === null) return;
+  let changed = false;
+  for (const p of result.policies) {
+    const own = mine.filter((f) => f.policy === p.id);
+    const failed = new Set(own.map((f) => `${f.resource.kind}/${f.resource.namespace ?? ''}/${f.resource.name}`)).size;
+    const checks = Math.max(result.checks[p.id]?.[c.name] ?? 0, failed);
+    if (!checks) continue;
+    c.policies[p.id] = { severity: p.severity, checks, failed };
+    changed = true;
   }
-  return [...result.rules, ...untrusted];
+  if (!changed) return;
+  c.findings = sortFindings(c.findings);
+  const unmanaged = c.drift.filter((d) => d.state === 'unmanaged').length;
+  const parts = scoreOf({ desired: c.desired, inSync: c.inSync, unmanaged }, c.policies);
+  c.score = parts.score;
+  c.totalWeight = parts.totalWeight;
+  c.passedWeight = parts.passedWeight;
+}
+
+/** Runs the fleet policies over the clusters' indexes; adds their findings to the clusters and rescores them. */
+export function applyFleetRules(clusters: ClusterReport[], policies: readonly Policy[], context: FleetRulesContext): FleetRuleResult[] {
+  const result = runFleetRules(clusters.map(fleetMemberOf), policies, context);
+  if (result.policies.length) for (const c of clusters) applyFleetResult(c, result);
+  return result.rules;
 }
 
 /** The report's fleet section: every fleet rule with its finding count and unknown clusters. */
@@ -99,8 +119,7 @@ export function withFleetRules(report: FleetReport, rules: FleetRuleResult[], de
 }
 
 /** Pretty lines of the fleet section (after the clusters): each rule, its findings, what it could not judge. */
-export function fleetRulesPretty(report: FleetReport, paint: Paint): string[] {
-  const section = report.fleetRules;
+export function fleetRulesPretty(section: FleetReport['fleetRules'], fleetFindings: readonly { cluster: string; finding: Finding }[], paint: Paint): string[] {
   if (!section) return [];
   if (section.deferred) return ['', paint(BOLD, 'Fleet rules'), paint(DIM, '  deferred to "fleetgate scan merge": a shard sees part of the fleet')];
   const out = ['', paint(BOLD, 'Fleet rules')];
@@ -109,20 +128,18 @@ export function fleetRulesPretty(report: FleetReport, paint: Paint): string[] {
     const state = r.error ? paint(RED, r.error) : r.findings ? paint(RED, `${r.findings} finding(s)`) : paint(GREEN, 'no findings');
     out.push(`  ${r.policy.padEnd(w)}  ${state}${r.unknown.length ? paint(YELLOW, `; unknown on ${r.unknown.map((u) => u.cluster).join(', ')}`) : ''}`);
   }
-  const findings = report.clusters.flatMap((c) => c.findings.filter((f) => (f as { cluster?: string }).cluster));
-  for (const f of findings.slice(0, 10)) out.push(`  ${paint(CYAN, f.policy)} ${(f as { cluster?: string }).cluster}: ${describeRef(f.resource)}: ${f.message}`);
+  for (const f of fleetFindings.slice(0, 10).map((x) => x.finding)) out.push(`  ${paint(CYAN, f.policy)} ${(f as { cluster?: string }).cluster}: ${describeRef(f.resource)}: ${f.message}`);
   return out;
 }
 
-export function fleetRulesHtml(report: FleetReport, esc: (s: unknown) => string): string {
-  const section = report.fleetRules;
+export function fleetRulesHtml(section: FleetReport['fleetRules'], fleetFindings: readonly { cluster: string; finding: Finding }[], esc: (s: unknown) => string): string {
   if (!section) return '';
   if (section.deferred) return '<h2>Fleet rules</h2><p>Deferred to <code>fleetgate scan merge</code>: a shard sees part of the fleet.</p>';
   const rows = section.rules
     .map((r) => `<tr><td>${esc(r.policy)}</td><td>${r.error ? `<span class="bad">${esc(r.error)}</span>` : r.findings}</td><td>${r.unknown.map((u) => `${esc(u.cluster)}: ${esc(u.reason)}`).join('<br>')}</td></tr>`)
     .join('');
-  const findings = report.clusters
-    .flatMap((c) => c.findings.filter((f) => (f as { cluster?: string }).cluster).map((f) => ({ c: c.name, f })))
+  const findings = fleetFindings
+    .map(({ cluster: c, finding: f }) => ({ c, f }))
     .map(({ c, f }) => `<tr><td>${esc(f.policy)}</td><td>${esc(c)}</td><td>${esc(describeRef(f.resource))}</td><td>${esc(f.message)}</td></tr>`)
     .join('');
   return `<h2>Fleet rules</h2><table><tr><th>rule</th><th>findings</th><th>unknown (clusters that could not be read)</th></tr>${rows}</table>${findings ? `<table><tr><th>rule</th><th>cluster</th><th>resource</th><th>finding</th></tr>${findings}</table>` : ''}`;

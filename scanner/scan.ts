@@ -5,7 +5,8 @@ import { sortFindings } from '../src/report/index.js';
 import { DesiredState } from './desired.js';
 import { computeDrift, type DriftEntry } from './drift.js';
 import type { Fleet, FleetCluster } from './fleet.js';
-import { ClusterReadError, readLiveCluster, redactIfSecret, redactText } from './live/index.js';
+import { ClusterReadError } from './live/errors.js';
+import { redactIfSecret, redactText } from './live/redact.js';
 import { applyFleetRules, fleetActionsOf, fleetIndexOf, type FleetRulesContext } from './fleet-rules.js';
 import { rolloutProgress, type RolloutProgress } from './rollouts.js';
 import { fleetScore, scoreOf, tallyPolicies, type PolicyTally } from './score.js';
@@ -58,6 +59,9 @@ export interface FleetReport {
   fleetContext?: FleetRulesContext;
 }
 
+/** A fleet report without its clusters: what the report writers need besides the clusters streaming by. */
+export type FleetHead = Omit<FleetReport, 'clusters'>;
+
 export interface LiveState {
   objects: KubeObject[];
   warnings: string[];
@@ -91,6 +95,8 @@ export async function readSnapshot(dir: string): Promise<LiveState> {
 
 export const defaultSource: ClusterSource = async (cluster, ctx) => {
   if ('snapshot' in cluster.source) return readSnapshot(cluster.source.snapshot);
+  // The live reader (and @kubernetes/client-node under it) is loaded only for a fleet that has live clusters.
+  const { readLiveCluster } = await import('./live/index.js');
   return readLiveCluster({
     kubeconfig: cluster.source.kubeconfig,
     context: cluster.source.context,
