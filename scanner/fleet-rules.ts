@@ -5,6 +5,7 @@ import { describeRef } from '../src/model/index.js';
 import { BOLD, CYAN, DIM, GREEN, RED, YELLOW, sortFindings, type Paint } from '../src/report/index.js';
 import type { ClusterReport, FleetReport } from './scan.js';
 import { scoreOf } from './score.js';
+import type { Interner } from './intern.js';
 
 /**
  * Fleet-scope policies in the scan: each cluster keeps a small index of the objects those policies declare
@@ -19,17 +20,24 @@ export interface FleetRulesContext {
   actions: Record<string, Action>;
 }
 
-/** The objects of a cluster that fleet policies need, without what they never read (status, managedFields, last-applied). */
-export function fleetIndexOf(objects: readonly KubeObject[], policies: readonly Policy[]): KubeObject[] | undefined {
+/**
+ * The objects of a cluster that fleet policies need, without what they never read: status, and the metadata the
+ * API server fills in (uid, resourceVersion, creationTimestamp, generation, managedFields, the last-applied
+ * annotation). With an `interner`, equal objects (and parts of objects) of different clusters are kept once.
+ */
+export function fleetIndexOf(objects: readonly KubeObject[], policies: readonly Policy[], interner?: Interner): KubeObject[] | undefined {
   if (!policies.some(isFleetPolicy)) return undefined;
   const keep = keepForFleet(policies);
-  return objects.filter(keep).map(slim);
+  const kept = objects.filter(keep).map(slim);
+  return interner ? kept.map((o) => interner.value(o)) : kept;
 }
+
+const SERVER_METADATA = ['managedFields', 'uid', 'resourceVersion', 'creationTimestamp', 'generation', 'selfLink'];
 
 function slim(o: KubeObject): KubeObject {
   const { status: _status, ...rest } = o;
   const meta = { ...(o.metadata ?? {}) } as Record<string, unknown>;
-  delete meta.managedFields;
+  for (const k of SERVER_METADATA) delete meta[k];
   const annotations = meta.annotations as Record<string, string> | undefined;
   if (annotations && 'kubectl.kubernetes.io/last-applied-configuration' in annotations) {
     const { 'kubectl.kubernetes.io/last-applied-configuration': _last, ...other } = annotations;

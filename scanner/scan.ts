@@ -13,6 +13,7 @@ import { fleetScore, scoreOf, tallyPolicies, type PolicyTally } from './score.js
 import { dedupeFindings } from '../src/index.js';
 import { nowMs, type Tracer } from '../webhook/otlp.js';
 import { ScanTrace } from './scan-trace.js';
+import type { Interner } from './intern.js';
 
 export type ClusterStatus = 'ok' | 'unreachable' | 'error';
 
@@ -233,6 +234,8 @@ export interface ScanOptions {
   tracer?: Tracer;
   /** Credential plugins allowed to run, from `--allow-exec-plugin` (the fleet file's `allowExecPlugins` are added). */
   allowExecPlugins?: readonly string[];
+  /** Shares equal objects between the clusters' fleet indexes (streamScan makes one per scan). */
+  interner?: Interner;
 }
 
 function isException(o: KubeObject): boolean {
@@ -287,7 +290,7 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, evaluator
   try {
     const { rollouts, invalid } = rolloutsAmong(desired.values());
     const ctx = clusterContextOf(fleet, cluster, opts.actions, { rollouts, policies: opts.policies }, opts.parameters);
-    const fleetIndex = fleetIndexOf(live.objects, opts.policies);
+    const fleetIndex = fleetIndexOf(live.objects, opts.policies, opts.interner);
     const clusterEvaluator = evaluator.forCluster(ctx);
     const sys = ctx.parameters?.systemNamespaces;
     const drift = computeDrift(desired, live.objects, fleet.owned, Array.isArray(sys) ? (sys as string[]) : undefined, isConfigOnly);

@@ -8,6 +8,7 @@ import { scanCluster, shardClusters, type ClusterReport, type FleetHead, type Fl
 import { ScanTrace } from './scan-trace.js';
 import { fleetScore } from './score.js';
 import { Spool } from './spool.js';
+import { Interner } from './intern.js';
 import { nowMs } from '../webhook/otlp.js';
 
 /**
@@ -38,6 +39,7 @@ export async function streamScan(fleet: Fleet, opts: ScanOptions): Promise<Strea
   // Unsharded: the fleet rules run here, over the indexes kept in memory. A shard keeps each index in its report
   // (for `scan merge`, which runs the rules over every shard's clusters).
   const members: FleetClusterInput[] | undefined = hasFleetRules && !opts.shard ? new Array(clusters.length) : undefined;
+  const interner = members ? new Interner() : undefined;
   const spool = await Spool.create<ClusterReport>();
   const limit = Math.max(1, Math.min(opts.concurrency ?? 8, clusters.length || 1));
   let next = 0;
@@ -47,10 +49,10 @@ export async function streamScan(fleet: Fleet, opts: ScanOptions): Promise<Strea
     while (next < clusters.length) {
       const i = next++;
       const started = nowMs();
-      const report = await scanCluster(fleet, clusters[i], evaluator, opts);
+      const report = await scanCluster(fleet, clusters[i], evaluator, { ...opts, interner });
       trace?.cluster(report, started);
       if (members) {
-        members[i] = fleetMemberOf(report);
+        members[i] = interner!.value(fleetMemberOf(report));
         delete report.fleetIndex;
         delete report.fleetActions;
       }
