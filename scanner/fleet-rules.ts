@@ -4,7 +4,7 @@ import type { Action, Finding, KubeObject } from '../src/model/index.js';
 import { describeRef } from '../src/model/index.js';
 import { BOLD, CYAN, DIM, GREEN, RED, YELLOW, sortFindings, type Paint } from '../src/report/index.js';
 import type { ClusterReport, FleetReport } from './scan.js';
-import { scoreOf } from './score.js';
+import { round1, scoreOf, SEVERITY_WEIGHT } from './score.js';
 import type { Interner } from './intern.js';
 
 /**
@@ -111,6 +111,38 @@ export function applyFleetResult(c: ClusterReport, result: FleetResult): void {
   c.score = parts.score;
   c.totalWeight = parts.totalWeight;
   c.passedWeight = parts.passedWeight;
+}
+
+/** What a cluster's final score needs, kept while its report waits on disk (a few numbers per cluster). */
+export interface ScoreFacts {
+  name: string;
+  status: ClusterReport['status'];
+  score: number | null;
+  totalWeight: number;
+  passedWeight: number;
+}
+
+/**
+ * The score applyFleetResult gives a cluster, from its facts alone: the fleet policies' checks add their weights
+ * to the cluster's (weights and checks are integers, so the sums are exact in any order and match scoreOf).
+ */
+export function scoreAfterFleetRules(f: ScoreFacts, result: FleetResult): number | null {
+  if (f.score === null || !result.policies.length) return f.score;
+  const mine = result.findings.get(f.name) ?? [];
+  let total = f.totalWeight;
+  let passed = f.passedWeight;
+  let changed = false;
+  for (const p of result.policies) {
+    const own = mine.filter((x) => x.policy === p.id);
+    const failed = new Set(own.map((x) => `${x.resource.kind}/${x.resource.namespace ?? ''}/${x.resource.name}`)).size;
+    const checks = Math.max(result.checks[p.id]?.[f.name] ?? 0, failed);
+    if (!checks) continue;
+    total += checks * SEVERITY_WEIGHT[p.severity];
+    passed += (checks - failed) * SEVERITY_WEIGHT[p.severity];
+    changed = true;
+  }
+  if (!changed) return f.score;
+  return total === 0 ? 100 : round1((passed / total) * 100);
 }
 
 /** Runs the fleet policies over the clusters' indexes; adds their findings to the clusters and rescores them. */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Policy } from '../src/authoring/index.js';
 import { createEvaluator, isFleetPolicy, type FleetClusterInput } from '../src/engine/index.js';
 import type { Fleet } from './fleet.js';
-import { applyFleetResult, fleetMemberOf, runFleetRules, type FleetResult, type FleetRulesContext } from './fleet-rules.js';
+import { applyFleetResult, fleetMemberOf, runFleetRules, scoreAfterFleetRules, type FleetResult, type FleetRulesContext, type ScoreFacts } from './fleet-rules.js';
 import { rolloutProgress, type RolloutProgress } from './rollouts.js';
 import { scanCluster, shardClusters, type ClusterReport, type FleetHead, type FleetReport, type ScanOptions } from './scan.js';
 import { ScanTrace } from './scan-trace.js';
@@ -14,9 +14,9 @@ import { nowMs } from '../webhook/otlp.js';
 /**
  * The scan as a stream: each cluster's report goes to a spool on disk as the cluster finishes (its live objects
  * are already gone by then), and only what the fleet-scope rules need stays in memory (each cluster's small
- * index, see keepForFleet). Once every cluster is read, the fleet rules run, one pass over the spool gives the
- * fleet score and summary (the head of the report), and the writers then read the final reports back one at a
- * time, in fleet order. Memory grows with the fleet rules' indexes only, not with the reports.
+ * index, see keepForFleet) and a few numbers for its score. Once every cluster is read, the fleet rules run, the
+ * fleet score and summary (the head of the report) follow from those numbers, and the writers then read the final
+ * reports back one at a time, in fleet order. Memory grows with the fleet rules' indexes only, not with the reports.
  *
  * The reports it gives are the ones `scanFleet` gives (the same scores, drift, findings and order).
  */
@@ -41,6 +41,7 @@ export async function streamScan(fleet: Fleet, opts: ScanOptions): Promise<Strea
   const members: FleetClusterInput[] | undefined = hasFleetRules && !opts.shard ? new Array(clusters.length) : undefined;
   const interner = members ? new Interner() : undefined;
   const spool = await Spool.create<ClusterReport>();
+  const facts: ScoreFacts[] = new Array(clusters.length);
   const limit = Math.max(1, Math.min(opts.concurrency ?? 8, clusters.length || 1));
   let next = 0;
   let done = 0;
@@ -56,6 +57,7 @@ export async function streamScan(fleet: Fleet, opts: ScanOptions): Promise<Strea
         delete report.fleetIndex;
         delete report.fleetActions;
       }
+      facts[i] = factsOf(report);
       await spool.put(i, report);
       done++;
       opts.onCluster?.(done, clusters.length, report);
@@ -69,7 +71,7 @@ export async function streamScan(fleet: Fleet, opts: ScanOptions): Promise<Strea
       : members
         ? { result: runFleetRules(members.splice(0), opts.policies, context) }
         : { deferred: context };
-    return await finish(spool, clusters.map((_, i) => i), { fleet: fleet.file, shard: opts.shard, rollouts: rolloutProgress(fleet, opts.desired) }, rules);
+    return await finish(spool, facts, clusters.map((_, i) => i), { fleet: fleet.file, shard: opts.shard, rollouts: rolloutProgress(fleet, opts.desired) }, rules);
   } catch (err) {
     await spool.close();
     throw err;
@@ -89,6 +91,7 @@ export async function streamMerge(files: readonly string[], policies: () => Prom
   try {
     const seen = new Map<string, number>();
     const entries: { key: number; index: number; name: string; member?: FleetClusterInput }[] = [];
+    const facts: ScoreFacts[] = [];
     let fleet = '';
     let rollouts: RolloutProgress[] | undefined;
     let context: FleetRulesContext | undefined;
@@ -107,6 +110,7 @@ export async function streamMerge(files: readonly string[], policies: () => Prom
         seen.set(c.name, i);
         const key = entries.length;
         entries.push({ key, index: c.index ?? 0, name: c.name, member: fleetMemberOf(c) });
+        facts.push(factsOf(c));
         await spool.put(key, c);
       }
     }
@@ -115,16 +119,24 @@ export async function streamMerge(files: readonly string[], policies: () => Prom
       ? { result: runFleetRules(entries.map((e) => e.member!), await policies(), context), strip: true }
       : undefined;
     for (const e of entries) delete e.member;
-    return await finish(spool, entries.map((e) => e.key), { fleet, rollouts }, rules);
+    return await finish(spool, facts, entries.map((e) => e.key), { fleet, rollouts }, rules);
   } catch (err) {
     await spool.close();
     throw err;
   }
 }
 
-/** The pass over the spool that gives the fleet score and summary, and the reader the writers use. */
+function factsOf(c: ClusterReport): ScoreFacts {
+  return { name: c.name, score: c.score, totalWeight: c.totalWeight, passedWeight: c.passedWeight, status: c.status };
+}
+
+/**
+ * The head of the report (fleet score and summary) from the clusters' score facts and the fleet rules' result —
+ * no pass over the spool — and the reader the writers use.
+ */
 async function finish(
   spool: Spool<ClusterReport>,
+  facts: readonly ScoreFacts[],
   order: readonly number[],
   base: { fleet: string; shard?: { index: number; count: number }; rollouts?: RolloutProgress[] },
   rules: FleetRulesState | undefined,
@@ -143,11 +155,12 @@ async function finish(
   }
   const scores: { score: number | null }[] = [];
   const summary = { clusters: order.length, scored: 0, unreachable: 0, error: 0 };
-  for await (const c of clusters()) {
-    scores.push({ score: c.score });
-    if (c.score !== null) summary.scored++;
-    if (c.status === 'unreachable') summary.unreachable++;
-    if (c.status === 'error') summary.error++;
+  for (const key of order) {
+    const f = facts[key];
+    scores.push({ score: result ? scoreAfterFleetRules(f, result.result) : f.score });
+    if (f.score !== null) summary.scored++;
+    if (f.status === 'unreachable') summary.unreachable++;
+    if (f.status === 'error') summary.error++;
   }
   const head: FleetHead = {
     score: fleetScore(scores),
