@@ -12,7 +12,8 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { machine, median, timeProcess, type ProcessRun } from './lib.js';
+import { spawnSync } from 'node:child_process';
+import { machine, median } from './lib.js';
 
 export const OUT = fileURLToPath(new URL('../../bench/out/scan-fleet/', import.meta.url));
 const NAMESPACES = 20;
@@ -135,6 +136,10 @@ interface Point {
   baselineMs: number;
   scanMs: number;
   ratio: number;
+  baselineCpuMs: number;
+  scanCpuMs: number;
+  /** CPU time ratio: far less sensitive than wall time to a shared machine's load. */
+  cpuRatio: number;
   baselinePeakRssMiB: number;
   scanPeakRssMiB: number;
   reportMiB: number;
@@ -142,20 +147,28 @@ interface Point {
   load: string;
 }
 
-/** One fleet size: baseline and `fleetgate scan --format json` alternately, each a whole process (time and peak RSS). */
+/** A whole process: wall time, CPU time (user + system) and peak RSS, from GNU time. */
+function run(args: string[]): { ms: number; cpuMs: number; rssMiB: number } {
+  const start = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', process.execPath, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr.slice(-500)}`);
+  const [kb, user, sys] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+  return { ms, cpuMs: (user + sys) * 1000, rssMiB: kb / 1024 };
+}
+
+/** One fleet size: baseline and `fleetgate scan --format json` alternately, each a whole process. */
 function measure(dir: string, clusters: number, runs: number): Point {
   const self = fileURLToPath(import.meta.url);
   const out = join(tmpdir(), `fleetgate-bench-scan-${process.pid}.json`);
-  const b: ProcessRun[] = [];
-  const s: ProcessRun[] = [];
+  const b: ReturnType<typeof run>[] = [];
+  const s: ReturnType<typeof run>[] = [];
   const loads: number[] = [];
   for (let i = 0; i < runs; i++) {
     loads.push(loadavg()[0]);
-    b.push(timeProcess(process.execPath, [self, '--child', dir, String(clusters)]));
-    s.push(timeProcess(process.execPath, [BIN, 'scan', '--fleet', join(dir, `fleet-${clusters}.yaml`), '--format', 'json', '--output', out]));
-    const last = s[s.length - 1];
-    if (last.code !== 0) throw new Error(`fleetgate scan exited ${last.code}`);
-    process.stderr.write(`  ${clusters} clusters, run ${i + 1}: baseline ${Math.round(b[i].ms)} ms ${Math.round(b[i].maxRssMb ?? 0)} MiB; scan ${Math.round(last.ms)} ms ${Math.round(last.maxRssMb ?? 0)} MiB; load ${loads[i].toFixed(1)}\n`);
+    b.push(run([self, '--child', dir, String(clusters)]));
+    s.push(run([BIN, 'scan', '--fleet', join(dir, `fleet-${clusters}.yaml`), '--format', 'json', '--output', out, '--progress-interval', '600']));
+    process.stderr.write(`  ${clusters} clusters, run ${i + 1}: baseline ${Math.round(b[i].ms)} ms (cpu ${Math.round(b[i].cpuMs)}) ${Math.round(b[i].rssMiB)} MiB; scan ${Math.round(s[i].ms)} ms (cpu ${Math.round(s[i].cpuMs)}) ${Math.round(s[i].rssMiB)} MiB; load ${loads[i].toFixed(1)}\n`);
   }
   // The report can be far larger than a string may be (5 GB at 10,000 clusters): its head says the score.
   const bytes = statSync(out).size;
@@ -168,14 +181,19 @@ function measure(dir: string, clusters: number, runs: number): Point {
   const score = !m || m[1] === 'null' ? null : Number(m[1]);
   const bm = median(b.map((r) => r.ms));
   const sm = median(s.map((r) => r.ms));
+  const bc = median(b.map((r) => r.cpuMs));
+  const sc = median(s.map((r) => r.cpuMs));
   return {
     clusters,
     runs,
     baselineMs: Math.round(bm),
     scanMs: Math.round(sm),
     ratio: Math.round((sm / bm) * 100) / 100,
-    baselinePeakRssMiB: Math.round(Math.max(...b.map((r) => r.maxRssMb ?? 0))),
-    scanPeakRssMiB: Math.round(Math.max(...s.map((r) => r.maxRssMb ?? 0))),
+    baselineCpuMs: Math.round(bc),
+    scanCpuMs: Math.round(sc),
+    cpuRatio: Math.round((sc / bc) * 100) / 100,
+    baselinePeakRssMiB: Math.round(Math.max(...b.map((r) => r.rssMiB))),
+    scanPeakRssMiB: Math.round(Math.max(...s.map((r) => r.rssMiB))),
     reportMiB: Math.round((bytes / 2 ** 20) * 10) / 10,
     score,
     load: `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}`,
