@@ -9,6 +9,7 @@ import { ScanTrace } from './scan-trace.js';
 import { fleetScore } from './score.js';
 import { Spool } from './spool.js';
 import { Interner } from './intern.js';
+import { mapWithConcurrency } from './live/pool.js';
 import { nowMs } from '../webhook/otlp.js';
 
 /**
@@ -42,15 +43,13 @@ export async function streamScan(fleet: Fleet, opts: ScanOptions): Promise<Strea
   const interner = members ? new Interner() : undefined;
   const spool = await Spool.create<ClusterReport>();
   const facts: ScoreFacts[] = new Array(clusters.length);
-  const limit = Math.max(1, Math.min(opts.concurrency ?? 8, clusters.length || 1));
-  let next = 0;
   let done = 0;
   const trace = opts.tracer && new ScanTrace(opts.tracer);
-  const worker = async () => {
-    while (next < clusters.length) {
-      const i = next++;
+  try {
+    // A failure to spool stops the scan: no further cluster is started and those in flight are awaited.
+    await mapWithConcurrency(clusters, opts.concurrency ?? 8, async (cluster, i) => {
       const started = nowMs();
-      const report = await scanCluster(fleet, clusters[i], evaluator, { ...opts, interner });
+      const report = await scanCluster(fleet, cluster, evaluator, { ...opts, interner });
       trace?.cluster(report, started);
       if (members) {
         members[i] = interner!.value(fleetMemberOf(report));
@@ -61,10 +60,7 @@ export async function streamScan(fleet: Fleet, opts: ScanOptions): Promise<Strea
       await spool.put(i, report);
       done++;
       opts.onCluster?.(done, clusters.length, report);
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: limit }, worker)).finally(() => evaluator.close());
+    }).finally(() => evaluator.close());
     await trace?.end(clusters.length, opts.shard);
     const rules: FleetRulesState | undefined = !hasFleetRules
       ? undefined
