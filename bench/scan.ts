@@ -1,20 +1,20 @@
 /**
- * Fleet scan benchmark (not a test). Generates a fleet of 847 clusters x ~500 live objects (with a federated
- * ServiceEntry per tenant namespace) as JSON snapshots under bench/out/scan-fleet (git-ignored), then, in separate child processes so each peak RSS is its own:
- *   baseline: read every snapshot file and JSON.parse it;
- *   scan:     the whole fleet scan with every built-in policy (desired state, drift, policies, scores, JSON report).
- * Usage: npx tsc -p . && node dist/bench/scan.js [--runs 3] [--clusters 847]
+ * Fleet scan benchmark (not a test). Generates a fleet of clusters x ~500 live objects (with a federated ServiceEntry
+ * per tenant namespace, for the fleet-scope rules) as JSON snapshots (once, into
+ * bench/out/scan-fleet, git-ignored, or --dir DIR), then for each fleet size, alternately, each a whole process (so
+ * each peak RSS, from GNU time, is its own):
+ *   baseline: read the first N clusters' snapshot files and JSON.parse them;
+ *   scan:     `bin/fleetgate scan --fleet fleet-N.yaml --format json --output FILE` with every built-in policy
+ *             (process start, desired state, drift, policies, fleet rules, scores, the streamed JSON report).
+ * Usage: npx tsc -p . && node dist/bench/scan.js [--runs 3] [--big-runs 1] [--clusters 100,847,2000,10000] [--dir DIR]
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { builtinPolicies } from '../policies/index.js';
-import { DesiredState, loadLayers } from '../scanner/desired.js';
-import { loadFleet } from '../scanner/fleet.js';
-import { formatJson } from '../scanner/report.js';
-import { scanFleet } from '../scanner/scan.js';
+import { spawnSync } from 'node:child_process';
+import { machine, median } from './lib.js';
 
 export const OUT = fileURLToPath(new URL('../../bench/out/scan-fleet/', import.meta.url));
 const NAMESPACES = 20;
@@ -63,16 +63,18 @@ function server(o: Record<string, unknown>, i: number) {
 }
 
 const LOCALITY = ['eu-west-1', 'ap-southeast-1', 'us-east-1'];
+/** Bumped when what a cluster's snapshot holds changes: an older bench/out cluster is generated again. */
+const GENERATION = 'mesh-1';
 
 /**
- * The federated mesh (fleet-scope rules): per tenant namespace a `*.global` ServiceEntry importing app-0 from the
- * next two clusters of the same region (which run it), and for 1% of them a stale endpoint naming a cluster that is
- * not in the fleet. Its own random sequence, so the rest of the fleet is what it was before the mesh was added.
+ * The federated mesh (fleet-scope rules): per tenant namespace a `*.global` ServiceEntry importing app-0 from two
+ * earlier clusters of the same region (which run it), and for 1% of them a stale endpoint naming a cluster that is
+ * not in the fleet. It depends on the cluster's own index only, so any first N clusters form a consistent fleet.
  */
-function serviceEntry(c: number, clusters: number, ns: string, n: number, r: () => number) {
+function serviceEntry(c: number, ns: string, n: number, r: () => number) {
   const region = c % 3;
-  const peers = [c + 3 < clusters ? c + 3 : region, c + 6 < clusters ? c + 6 : region + 3];
-  if (r() < 0.01) peers.push(clusters + n);
+  const peers: string[] = [c >= 3 ? c - 3 : c + 3, c >= 6 ? c - 6 : c + 6].map((p) => `c${p}`);
+  if (r() < 0.01) peers.push(`gone-${n}`);
   return {
     apiVersion: 'networking.istio.io/v1beta1',
     kind: 'ServiceEntry',
@@ -82,68 +84,75 @@ function serviceEntry(c: number, clusters: number, ns: string, n: number, r: () 
       location: 'MESH_INTERNAL',
       resolution: 'DNS',
       ports: [{ number: 80, name: 'http', protocol: 'HTTP' }],
-      endpoints: peers.map((p) => ({ address: `app-0.${ns}.c${p}.internal`, locality: `${LOCALITY[region]}/c${p}`, labels: { cluster: `c${p}` } })),
+      endpoints: peers.map((p) => ({ address: `app-0.${ns}.${p}.internal`, locality: `${LOCALITY[region]}/${p}`, labels: { cluster: p } })),
     },
   };
 }
 
-export async function generate(clusters: number): Promise<void> {
-  // serviceentry.json marks a fleet generated with the mesh: an older bench/out is generated again.
-  if (existsSync(join(OUT, 'fleet.yaml')) && existsSync(join(OUT, 'clusters', `c${clusters - 1}`, 'serviceentry.json'))) return;
-  await mkdir(join(OUT, 'repo', 'base'), { recursive: true });
-  await mkdir(join(OUT, 'repo', 'overlays', 'edge'), { recursive: true });
+/** Generates clusters c0..c(N-1) into `dir` (those already there are kept: each cluster is deterministic) and a
+ * `fleet-N.yaml` naming the first N; `fleet.yaml` names all N (bench/history-bench.ts reads it). */
+export async function generate(clusters: number, dir = OUT): Promise<void> {
+  await mkdir(join(dir, 'repo', 'base'), { recursive: true });
+  await mkdir(join(dir, 'repo', 'overlays', 'edge'), { recursive: true });
   const base = Array.from({ length: NAMESPACES }, (_, i) => tenant(`tenant-${i}`)).flat();
-  await writeFile(join(OUT, 'repo', 'base', 'tenants.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: base }));
-  await writeFile(join(OUT, 'repo', 'overlays', 'edge', 'quota.json'), JSON.stringify({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'quota', namespace: 'tenant-0' }, spec: { hard: { pods: '20' } } }));
+  await writeFile(join(dir, 'repo', 'base', 'tenants.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: base }));
+  await writeFile(join(dir, 'repo', 'overlays', 'edge', 'quota.json'), JSON.stringify({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'quota', namespace: 'tenant-0' }, spec: { hard: { pods: '20' } } }));
   const lines = ['repo: ./repo', 'owned: [NetworkPolicy]', 'layers:', '  - path: base', '  - path: overlays/edge', '    when: { type: edge }', 'clusters:'];
   for (let c = 0; c < clusters; c++) {
-    const r = rng(c + 1);
     const type = c % 3 === 0 ? 'edge' : 'transit';
     lines.push(`  - name: c${c}`, `    labels: { region: ${['europe', 'apac', 'americas'][c % 3]}, type: ${type}, cohort: "${c % 4}" }`, `    source: { snapshot: clusters/c${c} }`);
-    const objs: Record<string, unknown>[] = [];
-    let i = 0;
-    for (const o of base) {
-      const copy = JSON.parse(JSON.stringify(o)) as Record<string, any>;
-      if (type === 'edge' && copy.kind === 'ResourceQuota' && copy.metadata.namespace === 'tenant-0') copy.spec.hard.pods = '20';
-      if (r() < 0.01) continue; // missing
-      if (copy.kind === 'ResourceQuota' && r() < 0.05) copy.spec.hard.pods = '500'; // modified
-      copy.metadata.labels = { ...(copy.metadata.labels ?? {}), 'argocd.argoproj.io/instance': `c${c}` };
-      objs.push(server(copy, i++));
-    }
-    const mesh = rng(c + 100_000);
-    for (let n = 0; n < NAMESPACES; n++) {
-      const ns = `tenant-${n}`;
-      objs.push(server(serviceEntry(c, clusters, ns, n, mesh), i++));
-      for (let d = 0; d < 6; d++) {
-        const name = `app-${d}`;
-        // app-0 is critical: fleet.blast-radius counts it per region.
-        const labels = d === 0 ? { app: name, 'fleetgate.io/critical': 'true' } : { app: name };
-        objs.push(server({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns, labels }, spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: podSpec(name, r) } }, status: { replicas: 2, readyReplicas: 2 } }, i++));
-        objs.push(server({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `${name}-7d9f8-x${d}`, namespace: ns, labels: { app: name }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${name}-7d9f8`, uid: 'x', controller: true }] }, spec: podSpec(name, r), status: { phase: 'Running' } }, i++));
-        objs.push(server({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-config`, namespace: ns }, data: { 'app.properties': `mode=prod\nreplicas=2\nname=${name}\n` } }, i++));
-        if (d < 2) objs.push(server({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }], type: 'ClusterIP' } }, i++));
-      }
-    }
-    const dir = join(OUT, 'clusters', `c${c}`);
-    await mkdir(dir, { recursive: true });
-    const byKind = new Map<string, unknown[]>();
-    for (const o of objs) {
-      const k = String(o.kind).toLowerCase();
-      if (!byKind.has(k)) byKind.set(k, []);
-      byKind.get(k)!.push(o);
-    }
-    for (const [k, items] of byKind) await writeFile(join(dir, `${k}.json`), JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items }));
+    const done = join(dir, 'clusters', `c${c}`, '.complete');
+    if (!existsSync(done) || readFileSync(done, 'utf8') !== GENERATION) await writeCluster(join(dir, 'clusters', `c${c}`), c, type, base);
   }
-  await writeFile(join(OUT, 'fleet.yaml'), `${lines.join('\n')}\n`);
+  await writeFile(join(dir, `fleet-${clusters}.yaml`), `${lines.join('\n')}\n`);
+  await writeFile(join(dir, 'fleet.yaml'), `${lines.join('\n')}\n`);
 }
 
-async function baseline(): Promise<{ objects: number; bytes: number }> {
+async function writeCluster(dir: string, c: number, type: string, base: Record<string, unknown>[]): Promise<void> {
+  const r = rng(c + 1);
+  const objs: Record<string, unknown>[] = [];
+  let i = 0;
+  for (const o of base) {
+    const copy = JSON.parse(JSON.stringify(o)) as Record<string, any>;
+    if (type === 'edge' && copy.kind === 'ResourceQuota' && copy.metadata.namespace === 'tenant-0') copy.spec.hard.pods = '20';
+    if (r() < 0.01) continue; // missing
+    if (copy.kind === 'ResourceQuota' && r() < 0.05) copy.spec.hard.pods = '500'; // modified
+    copy.metadata.labels = { ...(copy.metadata.labels ?? {}), 'argocd.argoproj.io/instance': `c${c}` };
+    objs.push(server(copy, i++));
+  }
+  const mesh = rng(c + 100_000); // its own sequence: the rest of the cluster is what it was before the mesh
+  for (let n = 0; n < NAMESPACES; n++) {
+    const ns = `tenant-${n}`;
+    objs.push(server(serviceEntry(c, ns, n, mesh), i++));
+    for (let d = 0; d < 6; d++) {
+      const name = `app-${d}`;
+      // app-0 is critical: fleet.blast-radius counts it per region.
+      const labels = d === 0 ? { app: name, 'fleetgate.io/critical': 'true' } : { app: name };
+      objs.push(server({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns, labels }, spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: podSpec(name, r) } }, status: { replicas: 2, readyReplicas: 2 } }, i++));
+      objs.push(server({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `${name}-7d9f8-x${d}`, namespace: ns, labels: { app: name }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${name}-7d9f8`, uid: 'x', controller: true }] }, spec: podSpec(name, r), status: { phase: 'Running' } }, i++));
+      objs.push(server({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-config`, namespace: ns }, data: { 'app.properties': `mode=prod\nreplicas=2\nname=${name}\n` } }, i++));
+      if (d < 2) objs.push(server({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }], type: 'ClusterIP' } }, i++));
+    }
+  }
+  await mkdir(dir, { recursive: true });
+  const byKind = new Map<string, unknown[]>();
+  for (const o of objs) {
+    const k = String(o.kind).toLowerCase();
+    if (!byKind.has(k)) byKind.set(k, []);
+    byKind.get(k)!.push(o);
+  }
+  for (const [k, items] of byKind) await writeFile(join(dir, `${k}.json`), JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items }));
+  await writeFile(join(dir, '.complete'), GENERATION);
+}
+
+/** The baseline: read the first `clusters` clusters' snapshot files and JSON.parse each. */
+async function baseline(dir: string, clusters: number): Promise<{ objects: number; bytes: number }> {
   let objects = 0;
   let bytes = 0;
-  const root = join(OUT, 'clusters');
-  for (const c of (await readdir(root)).sort()) {
-    for (const f of (await readdir(join(root, c))).sort()) {
-      const text = await readFile(join(root, c, f), 'utf8');
+  for (let c = 0; c < clusters; c++) {
+    const cdir = join(dir, 'clusters', `c${c}`);
+    for (const f of (await readdir(cdir)).filter((x) => x.endsWith('.json')).sort()) {
+      const text = await readFile(join(cdir, f), 'utf8');
       bytes += text.length;
       objects += (JSON.parse(text) as { items: unknown[] }).items.length;
     }
@@ -151,48 +160,107 @@ async function baseline(): Promise<{ objects: number; bytes: number }> {
   return { objects, bytes };
 }
 
-async function scan(): Promise<{ score: number | null; clusters: number; reportBytes: number }> {
-  const fleet = await loadFleet(join(OUT, 'fleet.yaml'));
-  const layers = await loadLayers(fleet);
-  const report = await scanFleet(fleet, { policies: builtinPolicies, desired: new DesiredState(layers.layers), concurrency: 8 });
-  const text = formatJson(report);
-  return { score: report.score, clusters: report.clusters.length, reportBytes: text.length };
+const BIN = fileURLToPath(new URL('../../bin/fleetgate', import.meta.url));
+
+interface Point {
+  clusters: number;
+  runs: number;
+  baselineMs: number;
+  scanMs: number;
+  ratio: number;
+  baselineCpuMs: number;
+  scanCpuMs: number;
+  /** CPU time ratio: far less sensitive than wall time to a shared machine's load. */
+  cpuRatio: number;
+  baselinePeakRssMiB: number;
+  scanPeakRssMiB: number;
+  reportMiB: number;
+  score: number | null;
+  load: string;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+/** A whole process: wall time, CPU time (user + system) and peak RSS, from GNU time. */
+function run(args: string[]): { ms: number; cpuMs: number; rssMiB: number } {
+  const start = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', process.execPath, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr.slice(-500)}`);
+  const [kb, user, sys] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+  return { ms, cpuMs: (user + sys) * 1000, rssMiB: kb / 1024 };
 }
 
-async function child(mode: string): Promise<void> {
-  const t0 = process.hrtime.bigint();
-  const info = mode === 'baseline' ? await baseline() : await scan();
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  process.stdout.write(JSON.stringify({ mode, ms, maxRssMiB: process.resourceUsage().maxRSS / 1024, ...info }));
+/** One fleet size: baseline and `fleetgate scan --format json` alternately, each a whole process. */
+function measure(dir: string, clusters: number, runs: number): Point {
+  const self = fileURLToPath(import.meta.url);
+  const out = join(tmpdir(), `fleetgate-bench-scan-${process.pid}.json`);
+  const b: ReturnType<typeof run>[] = [];
+  const s: ReturnType<typeof run>[] = [];
+  const loads: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    loads.push(loadavg()[0]);
+    b.push(run([self, '--child', dir, String(clusters)]));
+    s.push(run([BIN, 'scan', '--fleet', join(dir, `fleet-${clusters}.yaml`), '--format', 'json', '--output', out, '--progress-interval', '600']));
+    process.stderr.write(`  ${clusters} clusters, run ${i + 1}: baseline ${Math.round(b[i].ms)} ms (cpu ${Math.round(b[i].cpuMs)}) ${Math.round(b[i].rssMiB)} MiB; scan ${Math.round(s[i].ms)} ms (cpu ${Math.round(s[i].cpuMs)}) ${Math.round(s[i].rssMiB)} MiB; load ${loads[i].toFixed(1)}\n`);
+  }
+  // The report can be far larger than a string may be (5 GB at 10,000 clusters): its head says the score.
+  const bytes = statSync(out).size;
+  const fd = openSync(out, 'r');
+  const headBuf = Buffer.alloc(200);
+  readSync(fd, headBuf, 0, 200, 0);
+  closeSync(fd);
+  rmSync(out, { force: true });
+  const m = /"score": (null|[0-9.]+)/.exec(headBuf.toString('utf8'));
+  const score = !m || m[1] === 'null' ? null : Number(m[1]);
+  const bm = median(b.map((r) => r.ms));
+  const sm = median(s.map((r) => r.ms));
+  const bc = median(b.map((r) => r.cpuMs));
+  const sc = median(s.map((r) => r.cpuMs));
+  return {
+    clusters,
+    runs,
+    baselineMs: Math.round(bm),
+    scanMs: Math.round(sm),
+    ratio: Math.round((sm / bm) * 100) / 100,
+    baselineCpuMs: Math.round(bc),
+    scanCpuMs: Math.round(sc),
+    cpuRatio: Math.round((sc / bc) * 100) / 100,
+    baselinePeakRssMiB: Math.round(Math.max(...b.map((r) => r.rssMiB))),
+    scanPeakRssMiB: Math.round(Math.max(...s.map((r) => r.rssMiB))),
+    reportMiB: Math.round((bytes / 2 ** 20) * 10) / 10,
+    score,
+    load: `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}`,
+  };
+}
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i < 0 ? undefined : args[i + 1];
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  if (args[0] === '--child') return child(args[1]);
-  const runs = Number(args[args.indexOf('--runs') + 1]) || 3;
-  const clusters = args.includes('--clusters') ? Number(args[args.indexOf('--clusters') + 1]) : 847;
-  process.stderr.write(`generating ${clusters} clusters into ${OUT} (once)...\n`);
-  await generate(clusters);
-  const self = fileURLToPath(import.meta.url);
-  const results: Record<string, { ms: number; maxRssMiB: number }[]> = { baseline: [], scan: [] };
-  for (let i = 0; i < runs; i++) {
-    for (const mode of ['baseline', 'scan']) {
-      const out = JSON.parse(execFileSync(process.execPath, [self, '--child', mode], { maxBuffer: 1 << 20 }).toString()) as { ms: number; maxRssMiB: number };
-      results[mode].push(out);
-      process.stderr.write(`run ${i + 1} ${mode}: ${JSON.stringify(out)}\n`);
-    }
+  if (args[0] === '--child') {
+    const info = await baseline(args[1], Number(args[2]));
+    process.stdout.write(JSON.stringify(info));
+    return;
   }
-  const b = median(results.baseline.map((r) => r.ms));
-  const s = median(results.scan.map((r) => r.ms));
-  const rss = Math.max(...results.scan.map((r) => r.maxRssMiB));
-  process.stdout.write(
-    `${JSON.stringify({ clusters, runs, baselineMs: Math.round(b), scanMs: Math.round(s), ratio: Math.round((s / b) * 100) / 100, scanPeakRssMiB: Math.round(rss), baselinePeakRssMiB: Math.round(Math.max(...results.baseline.map((r) => r.maxRssMiB))) })}\n`,
-  );
+  const runs = Number(flag(args, '--runs')) || 3;
+  const dir = flag(args, '--dir') ?? OUT;
+  const sizes = (flag(args, '--clusters') ?? '847').split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--clusters takes a comma-separated list of fleet sizes, e.g. 100,847,2000,10000');
+  // Big points take minutes per run on 2 cores: `--big-runs N` runs sizes of 2,000 clusters and more N times instead.
+  const bigRuns = Number(flag(args, '--big-runs')) || runs;
+  process.stderr.write(`generating ${Math.max(...sizes)} clusters into ${dir} (once; existing clusters are kept)...\n`);
+  for (const n of [...sizes].sort((x, y) => x - y)) await generate(n, dir);
+  process.stderr.write(`${machine()}\n`);
+  const points: Point[] = [];
+  for (const n of sizes) points.push(measure(dir, n, n >= 2000 ? bigRuns : runs));
+  for (const p of points) process.stdout.write(`${JSON.stringify(p)}\n`);
+  if (points.length > 1) {
+    const [lo, hi] = [points[0], points[points.length - 1]];
+    const perCluster = ((hi.scanPeakRssMiB - lo.scanPeakRssMiB) * 1024) / (hi.clusters - lo.clusters);
+    process.stdout.write(`${JSON.stringify({ growthKiBPerCluster: Math.round(perCluster * 10) / 10, from: lo.clusters, to: hi.clusters })}\n`);
+  }
 }
 
 // bench/history-bench.ts imports the generator; run the benchmark only when started as a program.

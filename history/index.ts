@@ -30,10 +30,10 @@ export async function openHistory(url: string, opts: OpenOptions = {}): Promise<
 }
 
 export { headCommit } from './git.js';
-export { fingerprint, parseDuration, resourceKey, type RecordedRun, type RunMeta } from './record.js';
+export { fingerprint, parseDuration, recordRunStream, resourceKey, type RecordedRun, type RunHead, type RunMeta } from './record.js';
 export { HistoryError, redactUrl, type HistoryErrorKind, type OpenOptions } from './store.js';
 export { listRuns, trend, diffRuns, resolveRun, findingsSince, type FindingsWindow, type RunDiff, type Trend, type RunInfo } from './queries.js';
 export { lineChart, fleetSeries } from './html.js';
-export { recordScan, type HtmlHistory } from './scan-hook.js';
+export { recordScan, type HtmlHistory, type StreamedRun } from './scan-hook.js';
 /** The config repo's commit for a fleet (null when the repo is not in git). */
 export const configCommit = (repo: string) => headCommit(repo);

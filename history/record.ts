@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { groupOf, type Finding, type ResourceRef } from '../src/index.js';
-import type { FleetReport } from '../scanner/scan.js';
+import type { ClusterReport, FleetReport } from '../scanner/scan.js';
 import type { Insertable, Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
@@ -77,37 +77,40 @@ async function insertMany<T extends keyof Database>(
 }
 
 export async function recordRun(store: Store, report: FleetReport, meta: RunMeta = {}): Promise<RecordedRun> {
+  return recordRunStream(store, { fleet: report.fleet, shard: report.shard, clusters: report.clusters.length }, report.clusters, meta);
+}
+
+/** What a run's header needs from the scan: its fleet file, its shard and how many clusters it has. */
+export interface RunHead {
+  fleet: string;
+  shard?: { index: number; count: number };
+  clusters: number;
+}
+
+/** Rows are written every this many clusters: a streamed scan never holds a whole run's rows. */
+const CLUSTERS_PER_WRITE = 200;
+
+/**
+ * recordRun for a scan whose clusters stream by (scan --history, scan merge --history): the same rows, in the same
+ * single transaction, written every CLUSTERS_PER_WRITE clusters instead of gathered first.
+ */
+export async function recordRunStream(
+  store: Store,
+  head: RunHead,
+  clusters: Iterable<ClusterReport> | AsyncIterable<ClusterReport>,
+  meta: RunMeta = {},
+): Promise<RecordedRun> {
   const time = meta.time ?? new Date();
-  const shard = report.shard?.index ?? 0;
-  const shards = report.shard?.count ?? 1;
+  const shard = head.shard?.index ?? 0;
+  const shards = head.shard?.count ?? 1;
   const name = runName(meta, shards > 1, time);
-  const findingRows = new Map<string, Database['findings']>();
-  const seen = new Map<string, string>();
-  let findingCount = 0;
-  const drift = new Map<string, Database['run_drift']>();
-  for (const c of report.clusters) {
-    const mine = new Map<string, string>();
-    for (const f of c.findings) {
-      const fp = fingerprint(c.name, f);
-      if (mine.has(fp)) continue;
-      mine.set(fp, f.action[0]);
-      findingRows.set(fp, { fingerprint: fp, cluster: c.name, policy: f.policy, severity: f.severity, resource: resourceKey(f.resource), path: f.path, message: f.message });
-    }
-    findingCount += mine.size;
-    seen.set(c.name, [...mine].map(([fp, a]) => fp + a).join(','));
-    for (const d of c.drift) {
-      const key = `${c.name}\n${resourceKey(d.resource)}`;
-      if (!drift.has(key))
-        drift.set(key, { run_id: 0, cluster: c.name, resource: resourceKey(d.resource), ref: `${d.resource.apiVersion} ${d.resource.kind}`, state: d.state, diffs: JSON.stringify(d.diffs) });
-    }
-  }
   // SQLite rolls back by itself on some errors (SQLITE_FULL): the rollback Kysely then sends fails with "no
   // transaction is active", which must not hide the error that matters.
   let cause: unknown;
   const write = async (trx: Transaction<Database>): Promise<RecordedRun> => {
     await trx
       .insertInto('runs')
-      .values({ name, time: time.toISOString(), commit: meta.commit ?? null, fleet: report.fleet, shards })
+      .values({ name, time: time.toISOString(), commit: meta.commit ?? null, fleet: head.fleet, shards })
       .onConflict((oc) => oc.column('name').doNothing())
       .execute();
     const run = await trx.selectFrom('runs').select(['id']).where('name', '=', name).executeTakeFirstOrThrow();
@@ -117,12 +120,40 @@ export async function recordRun(store: Store, report: FleetReport, meta: RunMeta
     await trx.deleteFrom('run_drift').where('run_id', '=', id).where('cluster', 'in', shardClusters).execute();
     await trx.deleteFrom('run_clusters').where('run_id', '=', id).where('shard', '=', shard).execute();
     await trx.deleteFrom('run_shards').where('run_id', '=', id).where('shard', '=', shard).execute();
-    await trx.insertInto('run_shards').values({ run_id: id, shard, time: time.toISOString(), clusters: report.clusters.length }).execute();
-    await insertMany(
-      store,
-      trx,
-      'run_clusters',
-      report.clusters.map((c) => ({
+    await trx.insertInto('run_shards').values({ run_id: id, shard, time: time.toISOString(), clusters: head.clusters }).execute();
+    // A finding's facts are written once: those the previous run already saw are known.
+    const known = await previouslySeen(trx, id, time);
+    const keep = new Map<string, string>();
+    let findingCount = 0;
+    let clusterCount = 0;
+    let rows: { clusters: Insertable<Database['run_clusters']>[]; findings: Database['findings'][]; drift: Database['run_drift'][] } = { clusters: [], findings: [], drift: [] };
+    const flush = async () => {
+      await insertMany(store, trx, 'run_clusters', rows.clusters);
+      await insertMany(store, trx, 'findings', rows.findings, 'fingerprint');
+      await insertMany(store, trx, 'run_drift', rows.drift);
+      rows = { clusters: [], findings: [], drift: [] };
+    };
+    for await (const c of clusters) {
+      const mine = new Map<string, string>();
+      for (const f of c.findings) {
+        const fp = fingerprint(c.name, f);
+        if (mine.has(fp)) continue;
+        mine.set(fp, f.action[0]);
+        if (!known.has(fp)) rows.findings.push({ fingerprint: fp, cluster: c.name, policy: f.policy, severity: f.severity, resource: resourceKey(f.resource), path: f.path, message: f.message });
+      }
+      findingCount += mine.size;
+      clusterCount++;
+      const seen = [...mine].map(([fp, a]) => fp + a).join(',');
+      // retention only needs to know what this run still sees
+      if (meta.keepMs !== undefined) keep.set(c.name, seen);
+      const drifted = new Set<string>();
+      for (const d of c.drift) {
+        const resource = resourceKey(d.resource);
+        if (drifted.has(resource)) continue;
+        drifted.add(resource);
+        rows.drift.push({ run_id: id, cluster: c.name, resource, ref: `${d.resource.apiVersion} ${d.resource.kind}`, state: d.state, diffs: JSON.stringify(d.diffs) });
+      }
+      rows.clusters.push({
         run_id: id,
         cluster: c.name,
         shard,
@@ -134,15 +165,13 @@ export async function recordRun(store: Store, report: FleetReport, meta: RunMeta
         in_sync: c.inSync,
         findings: c.findings.length,
         drift: c.drift.length,
-        seen: seen.get(c.name) ?? '',
-      })),
-    );
-    // A finding's facts are written once: those the previous run already saw are known.
-    for (const fp of await previouslySeen(trx, id, time)) findingRows.delete(fp);
-    await insertMany(store, trx, 'findings', [...findingRows.values()], 'fingerprint');
-    await insertMany(store, trx, 'run_drift', [...drift.values()].map((d) => ({ ...d, run_id: id })));
-    const deletedRuns = meta.keepMs === undefined ? 0 : await applyRetention(trx, new Date(time.getTime() - meta.keepMs), seen);
-    return { id, run: name, shard, clusters: report.clusters.length, findings: findingCount, deletedRuns };
+        seen,
+      });
+      if (rows.clusters.length >= CLUSTERS_PER_WRITE) await flush();
+    }
+    await flush();
+    const deletedRuns = meta.keepMs === undefined ? 0 : await applyRetention(trx, new Date(time.getTime() - meta.keepMs), keep);
+    return { id, run: name, shard, clusters: clusterCount, findings: findingCount, deletedRuns };
   };
   return store.guard('recording the run', () =>
     store.db

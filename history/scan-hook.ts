@@ -1,10 +1,16 @@
 import type { Finding } from '../src/index.js';
 import type { Fleet } from '../scanner/fleet.js';
-import type { FleetReport } from '../scanner/scan.js';
+import type { ClusterReport, FleetHead, FleetReport } from '../scanner/scan.js';
+
+/** A scan whose clusters stream by (scanner/stream.ts): its head, and its clusters read back on demand. */
+export interface StreamedRun {
+  head: FleetHead;
+  clusters(): AsyncIterable<ClusterReport>;
+}
 import { convergence, type Convergence } from './converge.js';
 import { esc, fleetSeries, lineChart } from './html.js';
 import { diffRuns, listRuns, trend } from './queries.js';
-import { fingerprint, recordRun, type RunMeta } from './record.js';
+import { fingerprint, recordRun, recordRunStream, type RunMeta } from './record.js';
 import { openStore, type Store } from './store.js';
 
 /**
@@ -25,14 +31,17 @@ export interface HtmlHistory {
 
 export async function recordScan(
   url: string,
-  report: FleetReport,
-  fleet: Fleet,
+  report: FleetReport | StreamedRun,
+  fleet: Fleet | undefined,
   meta: RunMeta & { html?: boolean },
 ): Promise<{ error?: string; run?: string; html?: HtmlHistory }> {
   let store: Store | undefined;
   try {
     store = await openStore(url);
-    const rec = await recordRun(store, report, meta);
+    const rec =
+      'head' in report
+        ? await recordRunStream(store, { fleet: report.head.fleet, shard: report.head.shard, clusters: report.head.summary.clusters }, report.clusters(), meta)
+        : await recordRun(store, report, meta);
     if (!meta.html) return { run: rec.run };
     const runs = await listRuns(store, { last: 30 });
     const t = await trend(store, { last: 30, by: [] });
@@ -44,7 +53,7 @@ export async function recordScan(
     for (const f of d?.resolvedFindings ?? []) fixed.set(f.cluster, [...(fixed.get(f.cluster) ?? []), `${esc(f.policy)} [${esc(f.severity)}] ${esc(f.resource)}`]);
     for (const x of d?.fixedDrift ?? []) fixed.set(x.cluster, [...(fixed.get(x.cluster) ?? []), `drift ${esc(x.state)} ${esc(x.resource)}`]);
     let conv: Convergence | undefined;
-    if (meta.commit) conv = await convergence(store!, fleet, meta.commit, { graceMs: 0 }).catch(() => undefined);
+    if (meta.commit && fleet) conv = await convergence(store!, fleet, meta.commit, { graceMs: 0 }).catch(() => undefined);
     const last = (s: { scores: (number | null)[] }) => [...s.scores].reverse().find((v) => v !== null) ?? -1;
     const worst = [...t.clusters].sort((a, b) => last(a) - last(b)).slice(0, 8);
     const times = t.runs.map((r) => r.time);

@@ -1,20 +1,17 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/index.js';
 import { clusterContextFromFlags, oneOf, parametersFromFlags, pickFlags } from '../src/cli/index.js';
 import { loadPolicySet } from '../src/loading/index.js';
 import type { Policy } from '../src/authoring/index.js';
 import { painter, useColor } from '../src/report/index.js';
-import { emit } from '../src/report/index.js';
 import { DesiredState, loadLayers } from './desired.js';
-import { FleetFileError, formatFleetError, loadFleet, undeclaredFleetParameters } from './fleet.js';
-import { formatHtml, type HtmlExtras } from './html.js';
-import { formatJson, formatPolicyReport, formatPretty, mergeReports } from './report.js';
-import { formatReports } from './policy-reports.js';
+import { FleetFileError, formatFleetError, loadFleet, undeclaredFleetParameters, type Fleet, type FleetCluster } from './fleet.js';
+import type { HtmlExtras } from './html.js';
+import { openOutput } from './output.js';
 import { progressReporter } from './progress.js';
-import { publishClusterReports } from './publish.js';
-import { mapWithConcurrency } from './live/index.js';
-import { finishFleetRules, scanFleet, type ClusterSource, type FleetReport } from './scan.js';
+import type { ClusterReport, ClusterSource, FleetHead } from './scan.js';
+import { MergeInputError, streamMerge, streamScan, type StreamedReport } from './stream.js';
+import { writeReport } from './writers.js';
 import { Tracer, otlpHeaders, otlpTracesUrl } from '../webhook/otlp.js';
 
 const FORMATS = ['pretty', 'json', 'html', 'policyreport', 'openreports'] as const;
@@ -23,10 +20,14 @@ type Format = (typeof FORMATS)[number];
 
 const usage = `Usage: fleetgate scan --fleet FILE [options]
        fleetgate scan merge REPORT.json... [--format FORMAT] [--output FILE] [--fail-below SCORE] [--report-passes] [--policies PATH] [--no-builtins]
+                            [--history URL [--history-keep AGE] [--run-id ID]]
 
 Scans a fleet: for every cluster of the fleet file, compares its live state (a snapshot folder, or a live cluster
 through a kubeconfig context, read-only) with the config repo's layers chosen by its labels (drift), runs every
-policy on the live state, and scores each cluster and the fleet (0-100).
+policy on the live state, and scores each cluster and the fleet (0-100). Each cluster's report waits in a
+temporary file under TMPDIR (as much disk as its JSON report) until every cluster is read, then the report is
+written a cluster at a time: memory does not grow with the reports. "scan merge" does the same with the shards' reports and
+records the merged run with --history.
 
 Options:
   --fleet FILE            the fleet file (fleet.yaml)
@@ -92,56 +93,99 @@ function parseScore(v: string | undefined): number | undefined {
   return n;
 }
 
-function render(report: FleetReport, format: Format, output: string | undefined, passes = false, html: HtmlExtras = {}): string {
-  switch (format) {
-    case 'json':
-      return formatJson(report);
-    case 'html':
-      return formatHtml(report, html);
-    case 'policyreport':
-      return formatPolicyReport(report, { passes });
-    case 'openreports':
-      return formatReports(report, 'openreports', { passes });
-    default:
-      return formatPretty(report, painter(!output && useColor(process.stdout)));
+function exitCode(head: FleetHead, failBelow: number | undefined): number {
+  if (failBelow === undefined) return EXIT_OK;
+  return head.score === null || head.score < failBelow ? EXIT_FINDINGS : EXIT_OK;
+}
+
+/** The history flags of scan and scan merge; the history module is loaded only when one is given. */
+async function historyFlags(values: { history?: string; 'history-keep'?: string; 'run-id'?: string }) {
+  // A plain scan loads no database driver.
+  const history = values.history || values['history-keep'] || values['run-id'] ? await import('../history/index.js') : undefined;
+  if (!values.history && history) throw new UsageError('--history-keep and --run-id need --history URL');
+  try {
+    const keepMs = values['history-keep'] === undefined ? undefined : history!.parseDuration('--history-keep', values['history-keep']);
+    return { history, keepMs };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
 }
 
-function exitCode(report: FleetReport, failBelow: number | undefined): number {
-  if (failBelow === undefined) return EXIT_OK;
-  return report.score === null || report.score < failBelow ? EXIT_FINDINGS : EXIT_OK;
+/**
+ * What follows a scan or a merge: the run recorded in the history store (when asked), then the report written as
+ * the clusters are read back one at a time. Returns the exit code.
+ */
+async function deliver(
+  scan: StreamedReport,
+  opts: {
+    format: Format;
+    output?: string;
+    passes: boolean;
+    failBelow?: number;
+    fleet?: Fleet;
+    history?: { module: typeof import('../history/index.js'); url: string; keepMs?: number; runId?: string };
+    stderr: (s: string) => void;
+  },
+): Promise<number> {
+  const { format, history } = opts;
+  const extras: HtmlExtras = { time: new Date(), commit: opts.fleet && (format === 'html' || history) ? await headCommitOf(opts.fleet.repo) : null };
+  let historyFailed = false;
+  if (history) {
+    const r = await history.module.recordScan(history.url, scan, opts.fleet, { commit: extras.commit, time: extras.time, runId: history.runId, keepMs: history.keepMs, html: format === 'html' });
+    if (r.error) {
+      opts.stderr(`fleetgate scan: the report is written, but not the history: ${r.error}\n`);
+      historyFailed = true;
+    } else extras.history = r.html;
+  }
+  const out = await openOutput(opts.output);
+  try {
+    await writeReport(format, out, scan.head, scan.clusters(), { passes: opts.passes, html: extras, paint: painter(!opts.output && useColor(process.stdout)) });
+    await out.done();
+  } catch (err) {
+    await out.abort();
+    throw err;
+  }
+  return historyFailed ? EXIT_HISTORY : exitCode(scan.head, opts.failBelow);
 }
 
-async function runMerge(argv: string[], builtins: readonly Policy[] = []): Promise<number> {
+async function runMerge(argv: string[], builtins: readonly Policy[] = [], stderr: (s: string) => void): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
-    ...pickFlags('format', 'output', 'fail-below', 'report-passes', 'policies', 'no-builtins'),
+    ...pickFlags('format', 'output', 'fail-below', 'report-passes', 'policies', 'no-builtins', 'history'),
+    'history-keep': { type: 'string' },
+    'run-id': { type: 'string' },
   } });
   if (!positionals.length) throw new UsageError('give the shard reports to merge (JSON files written by scan --format json)');
   const format = oneOf('--format', values.format, FORMATS, process.stdout.isTTY && !values.output ? 'pretty' : 'json');
   const failBelow = parseScore(values['fail-below']);
-  const reports: FleetReport[] = [];
-  for (const file of positionals) {
-    try {
-      reports.push(JSON.parse(await readFile(file, 'utf8')) as FleetReport);
-    } catch (err) {
-      throw new UsageError(`${file}: cannot read a JSON report: ${(err as Error).message}`);
-    }
-  }
-  let merged: FleetReport;
-  try {
-    merged = mergeReports(reports);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const { history, keepMs } = await historyFlags(values);
   // Shards leave the fleet-scope rules to the merge: only here is every cluster's index at hand.
-  const context = reports.find((r) => r.fleetRules?.deferred)?.fleetContext;
-  if (context) {
+  const policies = async () => {
     const policySet = await loadPolicySet(values.policies ?? [], { builtins: values['no-builtins'] ? [] : builtins });
     if (policySet.errors.length) throw new UsageError(`cannot load policies: ${policySet.errors.map((e) => `${e.file}: ${e.message}`).join('; ')}`);
-    merged = finishFleetRules(merged, policySet.policies, context);
+    return policySet.policies;
+  };
+  let merged: StreamedReport;
+  try {
+    merged = await streamMerge(positionals, policies);
+  } catch (err) {
+    throw err instanceof MergeInputError ? new UsageError(err.message) : err;
   }
-  await emit(render(merged, format, values.output, !!values['report-passes']), values.output);
-  return exitCode(merged, failBelow);
+  try {
+    // The fleet file the shards name, when it is at hand, gives the run its config commit (and the HTML report the
+    // convergence of that commit).
+    const fleet = history || format === 'html' ? await loadFleet(merged.head.fleet).catch(() => undefined) : undefined;
+    return await deliver(merged, {
+      format,
+      output: values.output,
+      passes: !!values['report-passes'],
+      failBelow,
+      fleet,
+      history: history && { module: history, url: values.history!, keepMs, runId: values['run-id'] },
+      stderr,
+    });
+  } finally {
+    await merged.close();
+  }
 }
 
 /**
@@ -152,7 +196,8 @@ export async function runScan(
   argv: string[],
   deps: { builtins?: readonly Policy[]; source?: ClusterSource; stderr?: (s: string) => void } = {},
 ): Promise<number> {
-  if (argv[0] === 'merge') return runMerge(argv.slice(1), deps.builtins);
+  const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
+  if (argv[0] === 'merge') return runMerge(argv.slice(1), deps.builtins, stderr);
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
     ...pickFlags('fleet', 'format', 'output', 'shard', 'fail-below', 'policies', 'action', 'no-builtins', 'param', 'report-passes', 'otlp-endpoint', 'history'),
     concurrency: { type: 'string' },
@@ -163,7 +208,6 @@ export async function runScan(
     'run-id': { type: 'string' },
     'allow-exec-plugin': { type: 'string', multiple: true },
   } });
-  const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
   const publish = values['publish-reports'] ? oneOf('--report-api', values['report-api'], REPORT_APIS, 'policyreport') : undefined;
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}" (did you mean --fleet ${positionals[0]}?)`);
   if (!values.fleet) throw new UsageError('--fleet FILE is required');
@@ -176,15 +220,7 @@ export async function runScan(
   const parameters = parametersFromFlags(values.param);
   const interval = values['progress-interval'] === undefined ? 30 : Number(values['progress-interval']);
   if (!Number.isFinite(interval) || interval < 0) throw new UsageError(`--progress-interval must be a number of seconds (got "${values['progress-interval']}")`);
-  // The history module is loaded only when asked for (a plain scan loads no database driver).
-  const history = values.history || values['history-keep'] || values['run-id'] ? await import('../history/index.js') : undefined;
-  if (!values.history && history) throw new UsageError('--history-keep and --run-id need --history URL');
-  let keepMs: number | undefined;
-  try {
-    keepMs = values['history-keep'] === undefined ? undefined : history!.parseDuration('--history-keep', values['history-keep']);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const { history, keepMs } = await historyFlags(values);
   const tracer = scanTracer(values['otlp-endpoint'], stderr);
 
   let fleet;
@@ -213,7 +249,7 @@ export async function runScan(
     return EXIT_USAGE;
   }
   const bar = progressReporter({ tty: !!process.stderr.isTTY && !deps.stderr, write: stderr, intervalMs: interval * 1000 });
-  const report = await scanFleet(fleet, {
+  const scan = await streamScan(fleet, {
     policies: policySet.policies,
     desired: new DesiredState(layers.layers),
     concurrency,
@@ -225,18 +261,20 @@ export async function runScan(
     onCluster: (done, total) => bar(done, total),
     tracer,
   });
-  if (publish) await publishReports(fleet.clusters, report, publish, !!values['report-passes'], concurrency, stderr);
-  const extras: HtmlExtras = { time: new Date(), commit: format === 'html' || history ? await headCommitOf(fleet.repo) : null };
-  let historyFailed = false;
-  if (history) {
-    const r = await history.recordScan(values.history!, report, fleet, { commit: extras.commit, time: extras.time, runId: values['run-id'], keepMs, html: format === 'html' });
-    if (r.error) {
-      stderr(`fleetgate scan: the report is written, but not the history: ${r.error}\n`);
-      historyFailed = true;
-    } else extras.history = r.html;
+  try {
+    if (publish) await publishReports(fleet.clusters, scan.clusters(), publish, !!values['report-passes'], concurrency, stderr);
+    return await deliver(scan, {
+      format,
+      output: values.output,
+      passes: !!values['report-passes'],
+      failBelow,
+      fleet,
+      history: history && { module: history, url: values.history!, keepMs, runId: values['run-id'] },
+      stderr,
+    });
+  } finally {
+    await scan.close();
   }
-  await emit(render(report, format, values.output, !!values['report-passes'], extras), values.output);
-  return historyFailed ? EXIT_HISTORY : exitCode(report, failBelow);
 }
 
 const EXIT_HISTORY = 3;
@@ -245,23 +283,35 @@ async function headCommitOf(repo: string): Promise<string | null> {
   return (await import('../history/git.js')).headCommit(repo);
 }
 
-/** Publishes every live cluster's reports into it; one JSON log line per cluster on stderr says what happened. */
+/**
+ * Publishes every live cluster's reports into it (at most `concurrency` at a time, as the reports stream by); one
+ * JSON log line per cluster on stderr says what happened. The publisher and its Kubernetes client are loaded only here.
+ */
 async function publishReports(
-  clusters: readonly import('./fleet.js').FleetCluster[],
-  report: FleetReport,
+  clusters: readonly FleetCluster[],
+  reports: AsyncIterable<ClusterReport>,
   api: (typeof REPORT_APIS)[number],
   passes: boolean,
   concurrency: number,
   stderr: (s: string) => void,
 ): Promise<void> {
+  if (!clusters.some((c) => 'kubeconfig' in c.source)) return;
+  const { publishClusterReports } = await import('./publish.js');
   const byName = new Map(clusters.map((c) => [c.name, c]));
-  await mapWithConcurrency(report.clusters, concurrency, async (c) => {
+  const inFlight = new Set<Promise<void>>();
+  for await (const c of reports) {
     const cluster = byName.get(c.name);
-    const r = cluster && (await publishClusterReports(cluster, c, api, { passes }));
-    if (!r) return;
-    const level = r.errors.length ? 'warn' : 'info';
-    stderr(`${JSON.stringify({ level, time: new Date().toISOString(), msg: 'published reports', cluster: r.cluster, applied: r.applied, deleted: r.deleted, ...(r.errors.length ? { errors: r.errors } : {}) })}\n`);
-  });
+    if (!cluster || !('kubeconfig' in cluster.source)) continue;
+    const p: Promise<void> = publishClusterReports(cluster, c, api, { passes }).then((r) => {
+      inFlight.delete(p);
+      if (!r) return;
+      const level = r.errors.length ? 'warn' : 'info';
+      stderr(`${JSON.stringify({ level, time: new Date().toISOString(), msg: 'published reports', cluster: r.cluster, applied: r.applied, deleted: r.deleted, ...(r.errors.length ? { errors: r.errors } : {}) })}\n`);
+    });
+    inFlight.add(p);
+    if (inFlight.size >= concurrency) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
 }
 
 export const command: Command = {

@@ -1,10 +1,11 @@
-import { evaluateFleet, fleetProjection, isFleetPolicy, resolveAction, type ClusterContext, type FleetClusterInput, type FleetEvaluation, type FleetLocate, type FleetRuleResult } from '../src/engine/index.js';
+import { evaluateFleet, fleetProjection, isFleetPolicy, resolveAction, type ClusterContext, type FleetClusterInput, type FleetFinding, type FleetLocate, type FleetRuleResult } from '../src/engine/index.js';
 import type { Policy } from '../src/authoring/index.js';
-import type { Action, KubeObject } from '../src/model/index.js';
+import type { Action, Finding, KubeObject } from '../src/model/index.js';
 import { describeRef } from '../src/model/index.js';
 import { BOLD, CYAN, DIM, GREEN, RED, YELLOW, sortFindings, type Paint } from '../src/report/index.js';
 import type { ClusterReport, FleetReport } from './scan.js';
-import { scoreOf } from './score.js';
+import { round1, scoreOf, SEVERITY_WEIGHT } from './score.js';
+import type { Interner } from './intern.js';
 
 /**
  * Fleet-scope policies in the scan: each cluster keeps a small index of the objects those policies declare
@@ -21,23 +22,29 @@ export interface FleetRulesContext {
 
 /**
  * The objects of a cluster that fleet policies need, with only the fields they read (their `reads`), and never what
- * no rule reads (status, managedFields, last-applied).
+ * no rule reads: status, and the metadata the API server fills in (uid, resourceVersion, creationTimestamp,
+ * generation, managedFields, the last-applied annotation). With an `interner`, equal objects (and parts of objects)
+ * of different clusters are kept once.
  */
-export function fleetIndexOf(objects: readonly KubeObject[], policies: readonly Policy[]): KubeObject[] | undefined {
+export function fleetIndexOf(objects: readonly KubeObject[], policies: readonly Policy[], interner?: Interner): KubeObject[] | undefined {
   if (!policies.some(isFleetPolicy)) return undefined;
   const part = fleetProjection(policies);
   const out: KubeObject[] = [];
   for (const o of objects) {
     const kept = part(o);
-    if (kept) out.push(kept === o ? slim(o) : kept);
+    if (!kept) continue;
+    const small = kept === o ? slim(o) : kept;
+    out.push(interner ? interner.value(small) : small);
   }
   return out;
 }
 
+const SERVER_METADATA = ['managedFields', 'uid', 'resourceVersion', 'creationTimestamp', 'generation', 'selfLink'];
+
 function slim(o: KubeObject): KubeObject {
   const { status: _status, ...rest } = o;
   const meta = { ...(o.metadata ?? {}) } as Record<string, unknown>;
-  delete meta.managedFields;
+  for (const k of SERVER_METADATA) delete meta[k];
   const annotations = meta.annotations as Record<string, string> | undefined;
   if (annotations && 'kubectl.kubernetes.io/last-applied-configuration' in annotations) {
     const { 'kubectl.kubernetes.io/last-applied-configuration': _last, ...other } = annotations;
@@ -54,29 +61,9 @@ export function fleetActionsOf(policies: readonly Policy[], ctx: ClusterContext,
   return out;
 }
 
-/**
- * Runs the fleet policies over the members (every cluster's index). Fleet rules run on the main thread over every
- * cluster's index; users' policies never do (they run sandboxed, one object or cluster at a time), so a user
- * fleet-scope policy is reported as not run rather than trusted. Shared by the scan, `scan merge` and `lint --fleet`.
- */
-export function runFleetRules(
-  policies: readonly Policy[],
-  members: readonly FleetClusterInput[],
-  context: FleetRulesContext,
-  locate?: FleetLocate,
-): { fleetPolicies: Policy[]; result: FleetEvaluation; rules: FleetRuleResult[] } {
-  const fleetPolicies = policies.filter((p) => isFleetPolicy(p) && !p.file);
-  const untrusted: FleetRuleResult[] = policies
-    .filter((p) => isFleetPolicy(p) && p.file)
-    .map((p) => ({ policy: p.id, findings: 0, unknown: [], error: 'not run: fleet-scope rules run only from the built-in packs (user policies are sandboxed per cluster)' }));
-  if (!fleetPolicies.length) return { fleetPolicies, result: { findings: [], rules: [], checks: {} }, rules: untrusted };
-  const result = evaluateFleet(fleetPolicies, members, { ...context, ...(locate ? { locate } : {}) });
-  return { fleetPolicies, result, rules: [...result.rules, ...untrusted] };
-}
-
-/** Runs the fleet policies over the clusters' indexes; adds their findings to the clusters and rescores them. */
-export function applyFleetRules(clusters: ClusterReport[], policies: readonly Policy[], context: FleetRulesContext): FleetRuleResult[] {
-  const members = clusters.map((c) => ({
+/** One cluster as the fleet rules need it: the report without its findings and drift, and the small index. */
+export function fleetMemberOf(c: ClusterReport): FleetClusterInput {
+  return {
     name: c.name,
     labels: c.labels,
     status: c.status,
@@ -84,37 +71,95 @@ export function applyFleetRules(clusters: ClusterReport[], policies: readonly Po
     layers: c.layers,
     actions: c.fleetActions ?? {},
     objects: c.fleetIndex ?? [],
-  }));
-  const { fleetPolicies, result, rules } = runFleetRules(policies, members, context);
-  if (!fleetPolicies.length) return rules;
-  const byName = new Map(clusters.map((c) => [c.name, c]));
-  // Each cluster's fleet findings, once: a fleet of 847 clusters is rescored in one pass (the watch does it per change).
-  const found = new Map<string, FleetEvaluation['findings']>();
-  for (const f of result.findings) {
-    byName.get(f.cluster)?.findings.push(f);
-    (found.get(f.cluster) ?? found.set(f.cluster, []).get(f.cluster)!).push(f);
+  };
+}
+
+/** What the fleet rules found, ready to be added cluster by cluster (applyFleetResult). */
+export interface FleetResult {
+  rules: FleetRuleResult[];
+  policies: Policy[];
+  findings: Map<string, FleetFinding[]>;
+  checks: Record<string, Record<string, number>>;
+}
+
+/**
+ * Runs the fleet policies over every cluster's index (the whole fleet must have been read). Shared by the scan,
+ * `scan merge` and `lint --fleet` (whose `locate` points findings back at the config repo's lines).
+ */
+export function runFleetRules(members: readonly FleetClusterInput[], policies: readonly Policy[], context: FleetRulesContext, locate?: FleetLocate): FleetResult {
+  // Fleet rules run on the main thread over every cluster's index; users' policies never do (they run sandboxed,
+  // one object or cluster at a time), so a user fleet-scope policy is reported as not run rather than trusted.
+  const fleetPolicies = policies.filter((p) => isFleetPolicy(p) && !p.file);
+  const untrusted: FleetRuleResult[] = policies
+    .filter((p) => isFleetPolicy(p) && p.file)
+    .map((p) => ({ policy: p.id, findings: 0, unknown: [], error: 'not run: fleet-scope rules run only from the built-in packs (user policies are sandboxed per cluster)' }));
+  if (!fleetPolicies.length) return { rules: untrusted, policies: [], findings: new Map(), checks: {} };
+  const result = evaluateFleet(fleetPolicies, members, { ...context, ...(locate ? { locate } : {}) });
+  const findings = new Map<string, FleetFinding[]>();
+  for (const f of result.findings) (findings.get(f.cluster) ?? findings.set(f.cluster, []).get(f.cluster)!).push(f);
+  return { rules: [...result.rules, ...untrusted], policies: fleetPolicies, findings, checks: result.checks };
+}
+
+/** Adds the fleet rules' findings on one cluster to its report and rescores it. */
+export function applyFleetResult(c: ClusterReport, result: FleetResult): void {
+  const mine = result.findings.get(c.name) ?? [];
+  c.findings.push(...mine);
+  if (c.score === null) return;
+  let changed = false;
+  for (const p of result.policies) {
+    const own = mine.filter((f) => f.policy === p.id);
+    const failed = new Set(own.map((f) => `${f.resource.kind}/${f.resource.namespace ?? ''}/${f.resource.name}`)).size;
+    const checks = Math.max(result.checks[p.id]?.[c.name] ?? 0, failed);
+    if (!checks) continue;
+    c.policies[p.id] = { severity: p.severity, checks, failed };
+    changed = true;
   }
-  for (const c of clusters) {
-    if (c.score === null) continue;
-    let changed = false;
-    const own = found.get(c.name) ?? [];
-    for (const p of fleetPolicies) {
-      const mine = own.filter((f) => f.policy === p.id);
-      const failed = new Set(mine.map((f) => `${f.resource.kind}/${f.resource.namespace ?? ''}/${f.resource.name}`)).size;
-      const checks = Math.max(result.checks[p.id]?.[c.name] ?? 0, failed);
-      if (!checks) continue;
-      c.policies[p.id] = { severity: p.severity, checks, failed };
-      changed = true;
-    }
-    if (!changed) continue;
-    if (own.length) c.findings = sortFindings(c.findings); // already sorted unless fleet findings joined them
-    const unmanaged = c.drift.filter((d) => d.state === 'unmanaged').length;
-    const parts = scoreOf({ desired: c.desired, inSync: c.inSync, unmanaged }, c.policies);
-    c.score = parts.score;
-    c.totalWeight = parts.totalWeight;
-    c.passedWeight = parts.passedWeight;
+  if (!changed) return;
+  if (mine.length) c.findings = sortFindings(c.findings); // already sorted unless fleet findings joined them
+  const unmanaged = c.drift.filter((d) => d.state === 'unmanaged').length;
+  const parts = scoreOf({ desired: c.desired, inSync: c.inSync, unmanaged }, c.policies);
+  c.score = parts.score;
+  c.totalWeight = parts.totalWeight;
+  c.passedWeight = parts.passedWeight;
+}
+
+/** What a cluster's final score needs, kept while its report waits on disk (a few numbers per cluster). */
+export interface ScoreFacts {
+  name: string;
+  status: ClusterReport['status'];
+  score: number | null;
+  totalWeight: number;
+  passedWeight: number;
+}
+
+/**
+ * The score applyFleetResult gives a cluster, from its facts alone: the fleet policies' checks add their weights
+ * to the cluster's (weights and checks are integers, so the sums are exact in any order and match scoreOf).
+ */
+export function scoreAfterFleetRules(f: ScoreFacts, result: FleetResult): number | null {
+  if (f.score === null || !result.policies.length) return f.score;
+  const mine = result.findings.get(f.name) ?? [];
+  let total = f.totalWeight;
+  let passed = f.passedWeight;
+  let changed = false;
+  for (const p of result.policies) {
+    const own = mine.filter((x) => x.policy === p.id);
+    const failed = new Set(own.map((x) => `${x.resource.kind}/${x.resource.namespace ?? ''}/${x.resource.name}`)).size;
+    const checks = Math.max(result.checks[p.id]?.[f.name] ?? 0, failed);
+    if (!checks) continue;
+    total += checks * SEVERITY_WEIGHT[p.severity];
+    passed += (checks - failed) * SEVERITY_WEIGHT[p.severity];
+    changed = true;
   }
-  return rules;
+  if (!changed) return f.score;
+  return total === 0 ? 100 : round1((passed / total) * 100);
+}
+
+/** Runs the fleet policies over the clusters' indexes; adds their findings to the clusters and rescores them. */
+export function applyFleetRules(clusters: ClusterReport[], policies: readonly Policy[], context: FleetRulesContext): FleetRuleResult[] {
+  const result = runFleetRules(clusters.map(fleetMemberOf), policies, context);
+  if (result.policies.length) for (const c of clusters) applyFleetResult(c, result);
+  return result.rules;
 }
 
 /** The report's fleet section: every fleet rule with its finding count and unknown clusters. */
@@ -124,8 +169,7 @@ export function withFleetRules(report: FleetReport, rules: FleetRuleResult[], de
 }
 
 /** Pretty lines of the fleet section (after the clusters): each rule, its findings, what it could not judge. */
-export function fleetRulesPretty(report: FleetReport, paint: Paint): string[] {
-  const section = report.fleetRules;
+export function fleetRulesPretty(section: FleetReport['fleetRules'], fleetFindings: readonly { cluster: string; finding: Finding }[], paint: Paint): string[] {
   if (!section) return [];
   if (section.deferred) return ['', paint(BOLD, 'Fleet rules'), paint(DIM, '  deferred to "fleetgate scan merge": a shard sees part of the fleet')];
   const out = ['', paint(BOLD, 'Fleet rules')];
@@ -134,20 +178,18 @@ export function fleetRulesPretty(report: FleetReport, paint: Paint): string[] {
     const state = r.error ? paint(RED, r.error) : r.findings ? paint(RED, `${r.findings} finding(s)`) : paint(GREEN, 'no findings');
     out.push(`  ${r.policy.padEnd(w)}  ${state}${r.unknown.length ? paint(YELLOW, `; unknown on ${r.unknown.map((u) => u.cluster).join(', ')}`) : ''}`);
   }
-  const findings = report.clusters.flatMap((c) => c.findings.filter((f) => (f as { cluster?: string }).cluster));
-  for (const f of findings.slice(0, 10)) out.push(`  ${paint(CYAN, f.policy)} ${(f as { cluster?: string }).cluster}: ${describeRef(f.resource)}: ${f.message}`);
+  for (const f of fleetFindings.slice(0, 10).map((x) => x.finding)) out.push(`  ${paint(CYAN, f.policy)} ${(f as { cluster?: string }).cluster}: ${describeRef(f.resource)}: ${f.message}`);
   return out;
 }
 
-export function fleetRulesHtml(report: FleetReport, esc: (s: unknown) => string): string {
-  const section = report.fleetRules;
+export function fleetRulesHtml(section: FleetReport['fleetRules'], fleetFindings: readonly { cluster: string; finding: Finding }[], esc: (s: unknown) => string): string {
   if (!section) return '';
   if (section.deferred) return '<h2>Fleet rules</h2><p>Deferred to <code>fleetgate scan merge</code>: a shard sees part of the fleet.</p>';
   const rows = section.rules
     .map((r) => `<tr><td>${esc(r.policy)}</td><td>${r.error ? `<span class="bad">${esc(r.error)}</span>` : r.findings}</td><td>${r.unknown.map((u) => `${esc(u.cluster)}: ${esc(u.reason)}`).join('<br>')}</td></tr>`)
     .join('');
-  const findings = report.clusters
-    .flatMap((c) => c.findings.filter((f) => (f as { cluster?: string }).cluster).map((f) => ({ c: c.name, f })))
+  const findings = fleetFindings
+    .map(({ cluster: c, finding: f }) => ({ c, f }))
     .map(({ c, f }) => `<tr><td>${esc(f.policy)}</td><td>${esc(c)}</td><td>${esc(describeRef(f.resource))}</td><td>${esc(f.message)}</td></tr>`)
     .join('');
   return `<h2>Fleet rules</h2><table><tr><th>rule</th><th>findings</th><th>unknown (clusters that could not be read)</th></tr>${rows}</table>${findings ? `<table><tr><th>rule</th><th>cluster</th><th>resource</th><th>finding</th></tr>${findings}</table>` : ''}`;

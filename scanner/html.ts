@@ -1,11 +1,11 @@
 import { describeRef } from '../src/index.js';
-import { aggregateDrift, aggregatePolicies, byRegion, worstFirst } from './report.js';
+import { FleetAggregates, worstOrder } from './aggregates.js';
 import type { HtmlHistory } from '../history/index.js';
-import type { FleetReport } from './scan.js';
+import type { ClusterReport, FleetHead, FleetReport } from './scan.js';
 import { SEVERITY_WEIGHT } from './score.js';
 import { rolloutsHtml } from './rollouts.js';
 import { fleetRulesHtml } from './fleet-rules.js';
-import { upgradeReadiness } from './upgrade-readiness.js';
+import type { CohortReadiness } from './upgrade-readiness.js';
 
 /**
  * One self-contained HTML file: inline CSS and SVG charts, no script, no external asset; opens from disk. With a history store (scan --history) it adds the score trends,
@@ -54,8 +54,7 @@ function barChart(title: string, rows: { label: string; value: number; note?: st
 }
 
 /** Upgrade readiness per cohort: how many clusters are ready for their target release, and what blocks the rest. */
-function readinessHtml(report: FleetReport): string {
-  const rows = upgradeReadiness(report.clusters);
+function readinessHtml(rows: readonly CohortReadiness[]): string {
   if (!rows.some((r) => r.blocked.length || r.deprecated)) return '';
   const body = rows
     .map(
@@ -68,40 +67,54 @@ function readinessHtml(report: FleetReport): string {
   return `<h2>Upgrade readiness per cohort</h2><table><tr><th>cohort</th><th>target</th><th>ready</th><th>deprecated-API findings</th><th>blockers</th></tr>${body}</table>`;
 }
 
-export function formatHtml(report: FleetReport, opts: { maxClusterBars?: number } & HtmlExtras = {}): string {
-  const max = opts.maxClusterBars ?? 60;
-  const hist = opts.history;
-  const worst = worstFirst(report.clusters);
-  const scored = worst.filter((c) => c.score !== null);
-  const clusterRows = scored.slice(0, max).map((c) => ({ label: c.name, value: c.score!, note: c.labels.region }));
-  const regionRows = byRegion(report.clusters).map((r) => ({ label: r.region, value: r.score, note: `${r.clusters} clusters` }));
-  const pols = aggregatePolicies(report.clusters);
-  const policyRows = pols
-    .map((p) => ({ label: p.policy, value: p.checks ? Math.round(((p.checks - p.failed) / p.checks) * 1000) / 10 : 100, note: `${p.failed}/${p.checks} failed` }))
-    .sort((a, b) => a.value - b.value || (a.label < b.label ? -1 : 1));
-  const unscored = worst.filter((c) => c.score === null);
-  const drift = aggregateDrift(report.clusters).slice(0, 20);
-  const clusterSections = worst
-    .map((c) => {
-      const head = `<summary><b>${esc(c.name)}</b> — ${c.score === 0 ? '<span class="zero">0% PASS</span> ' : ''}${c.score === null ? `<span class="bad">${esc(c.status)}</span>: ${esc(c.error ?? '')}` : `score <b style="color:${color(c.score)}">${c.score.toFixed(1)}</b>, in sync ${c.inSync}/${c.desired}, ${c.drift.length} drifted, ${c.findings.length} findings`} <small>${esc(Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(' '))}</small></summary>`;
-      if (c.score === null) return `<details class="cluster">${head}</details>`;
-      const clean = c.drift.length || c.findings.length ? '' : ' clean';
-      const driftRows = c.drift
-        .map(
-          (d) =>
-            `<tr class="row"><td>${esc(d.state)}</td><td>${esc(describeRef(d.resource))}</td><td>${d.diffs.map((x) => `<code>${esc(x.path)}</code>: desired <code>${esc(JSON.stringify(x.desired))}</code>, live <code>${esc(JSON.stringify(x.live))}</code>`).join('<br>')}</td></tr>`,
-        )
-        .join('');
-      const findingRows = [...c.findings]
-        .sort((a, b) => SEVERITY_WEIGHT[b.severity] - SEVERITY_WEIGHT[a.severity] || (a.policy < b.policy ? -1 : a.policy > b.policy ? 1 : 0))
-        .map((f) => `<tr class="row sev-${esc(f.severity)}${hist?.isNew(c.name, f) ? ' is-new' : ''}"><td>${hist?.isNew(c.name, f) ? '<span class="new">new</span> ' : ''}${esc(f.policy)}</td><td>${esc(f.severity)}/${esc(f.action)}</td><td>${esc(describeRef(f.resource))}</td><td>${esc(f.message)} <code>${esc(f.path)}</code></td></tr>`)
-        .join('');
-      const fixed = hist?.fixed(c.name) ?? [];
-      const fixedList = fixed.length ? `<p class="fixed">Fixed since last run:</p><ul>${fixed.map((x) => `<li>${x}</li>`).join('')}</ul>` : '';
-      return `<details class="cluster${clean}">${head}<p>Layers: ${esc(c.layers.join(', '))}</p>${fixedList}${driftRows ? `<table><tr><th>drift</th><th>resource</th><th>differences</th></tr>${driftRows}</table>` : '<p>No drift.</p>'}${findingRows ? `<table><tr><th>policy</th><th>severity/action</th><th>resource</th><th>finding</th></tr>${findingRows}</table>` : '<p>No findings.</p>'}</details>`;
-    })
-    .join('\n');
-  return `<!doctype html>
+/**
+ * The HTML report, built as clusters stream by: each cluster's section is rendered when it passes (and can be
+ * spooled to disk by the caller), the charts and tables above them come from the aggregates, and `top` is asked
+ * for once every cluster has been added. Sections go worst first (`worstOrder` on each section's key).
+ */
+export class HtmlReport {
+  readonly agg = new FleetAggregates();
+
+  constructor(private readonly opts: { maxClusterBars?: number } & HtmlExtras = {}) {}
+
+  /** The cluster's section (its details element). */
+  section(c: ClusterReport): string {
+    this.agg.add(c);
+    const hist = this.opts.history;
+    const head = `<summary><b>${esc(c.name)}</b> — ${c.score === 0 ? '<span class="zero">0% PASS</span> ' : ''}${c.score === null ? `<span class="bad">${esc(c.status)}</span>: ${esc(c.error ?? '')}` : `score <b style="color:${color(c.score)}">${c.score.toFixed(1)}</b>, in sync ${c.inSync}/${c.desired}, ${c.drift.length} drifted, ${c.findings.length} findings`} <small>${esc(Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(' '))}</small></summary>`;
+    if (c.score === null) return `<details class="cluster">${head}</details>`;
+    const clean = c.drift.length || c.findings.length ? '' : ' clean';
+    const driftRows = c.drift
+      .map(
+        (d) =>
+          `<tr class="row"><td>${esc(d.state)}</td><td>${esc(describeRef(d.resource))}</td><td>${d.diffs.map((x) => `<code>${esc(x.path)}</code>: desired <code>${esc(JSON.stringify(x.desired))}</code>, live <code>${esc(JSON.stringify(x.live))}</code>`).join('<br>')}</td></tr>`,
+      )
+      .join('');
+    const findingRows = [...c.findings]
+      .sort((a, b) => SEVERITY_WEIGHT[b.severity] - SEVERITY_WEIGHT[a.severity] || (a.policy < b.policy ? -1 : a.policy > b.policy ? 1 : 0))
+      .map((f) => `<tr class="row sev-${esc(f.severity)}${hist?.isNew(c.name, f) ? ' is-new' : ''}"><td>${hist?.isNew(c.name, f) ? '<span class="new">new</span> ' : ''}${esc(f.policy)}</td><td>${esc(f.severity)}/${esc(f.action)}</td><td>${esc(describeRef(f.resource))}</td><td>${esc(f.message)} <code>${esc(f.path)}</code></td></tr>`)
+      .join('');
+    const fixed = hist?.fixed(c.name) ?? [];
+    const fixedList = fixed.length ? `<p class="fixed">Fixed since last run:</p><ul>${fixed.map((x) => `<li>${x}</li>`).join('')}</ul>` : '';
+    return `<details class="cluster${clean}">${head}<p>Layers: ${esc(c.layers.join(', '))}</p>${fixedList}${driftRows ? `<table><tr><th>drift</th><th>resource</th><th>differences</th></tr>${driftRows}</table>` : '<p>No drift.</p>'}${findingRows ? `<table><tr><th>policy</th><th>severity/action</th><th>resource</th><th>finding</th></tr>${findingRows}</table>` : '<p>No findings.</p>'}</details>`;
+  }
+
+  /** Everything before the cluster sections (which follow, joined by newlines, then TAIL). */
+  top(report: FleetHead): string {
+    const { opts, agg } = this;
+    const max = opts.maxClusterBars ?? 60;
+    const hist = opts.history;
+    const worst = agg.worstFirst();
+    const scored = worst.filter((c) => c.score !== null);
+    const clusterRows = scored.slice(0, max).map((c) => ({ label: c.name, value: c.score!, note: c.region }));
+    const regionRows = agg.byRegion().map((r) => ({ label: r.region, value: r.score, note: `${r.clusters} clusters` }));
+    const policyRows = agg
+      .policyAggregates()
+      .map((p) => ({ label: p.policy, value: p.checks ? Math.round(((p.checks - p.failed) / p.checks) * 1000) / 10 : 100, note: `${p.failed}/${p.checks} failed` }))
+      .sort((a, b) => a.value - b.value || (a.label < b.label ? -1 : 1));
+    const unscored = worst.filter((c) => c.score === null);
+    const drift = agg.driftAggregates().slice(0, 20);
+    return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>fleetgate fleet report</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}h1{margin-bottom:0}.score{font-size:3em;font-weight:700}
@@ -120,14 +133,23 @@ ${barChart(`Score per cluster, worst first${scored.length > max ? ` (worst ${max
 ${hist ? hist.trend : ''}
 ${barChart('Score per region (mean of scored clusters)', regionRows)}
 ${barChart('Pass rate per policy (checks passed)', policyRows)}
-${readinessHtml(report)}
+${readinessHtml(agg.upgradeReadiness())}
 ${drift.length ? `<h2>Most common drift</h2><table><tr><th>state</th><th>resource</th><th>clusters</th></tr>${drift.map((d) => `<tr><td>${esc(d.state)}</td><td>${esc(d.resource)}</td><td>${d.clusters}</td></tr>`).join('')}</table>` : ''}
 ${hist ? hist.convergence : ''}
 ${rolloutsHtml(report.rollouts, esc)}
-${fleetRulesHtml(report, esc)}
+${fleetRulesHtml(report.fleetRules, agg.fleetFindings, esc)}
 <h2>Clusters</h2>
 ${FILTER_FORM}
-${clusterSections}
-</body></html>
 `;
+  }
+}
+
+/** What follows the last cluster section. */
+export const HTML_TAIL = '\n</body></html>\n';
+
+export function formatHtml(report: FleetReport, opts: { maxClusterBars?: number } & HtmlExtras = {}): string {
+  const html = new HtmlReport(opts);
+  const sections = report.clusters.map((c) => ({ name: c.name, score: c.score, html: html.section(c) }));
+  sections.sort(worstOrder);
+  return html.top(report) + sections.map((s) => s.html).join('\n') + HTML_TAIL;
 }

@@ -153,8 +153,8 @@ export async function lintFleet(fleet: Fleet, layers: { layers: LayerObjects[]; 
   }
   // Fleet findings point at the manifest line too: the resource is looked up in its cluster's desired state.
   const locate = (cluster: string, object: KubeObject, path: PathSegments) => setByCluster.get(cluster)?.byRef.get(refKey(object))?.locate?.(path);
-  const { result, rules } = runFleetRules(opts.policies, members, { parameters: fleet.parameters, actions: fleet.actions }, locate);
-  findings.push(...result.findings);
+  const { findings: byCluster, rules } = runFleetRules(members, opts.policies, { parameters: fleet.parameters, actions: fleet.actions }, locate);
+  for (const own of byCluster.values()) for (const f of own) findings.push(f);
   const files = new Set<string>();
   for (const l of layers.layers) for (const loc of l.locate?.values() ?? []) files.add(loc([])?.file ?? '');
   files.delete('');

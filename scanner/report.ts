@@ -1,12 +1,13 @@
-import { describeRef, type Finding, type Severity } from '../src/index.js';
+import { describeRef, type Finding } from '../src/index.js';
 import { BOLD, CYAN, DIM, GREEN, RED, YELLOW, type Paint } from '../src/report/index.js';
-import type { ClusterReport, FleetReport } from './scan.js';
+import type { ClusterReport, FleetHead, FleetReport } from './scan.js';
 import { buildFleetReport } from './scan.js';
 import { formatReports, type ReportOptions } from './policy-reports.js';
-import { round1, SEVERITY_WEIGHT } from './score.js';
+import { SEVERITY_WEIGHT } from './score.js';
 import { rolloutsPretty } from './rollouts.js';
 import { fleetRulesPretty } from './fleet-rules.js';
 import { readinessLines } from './upgrade-readiness.js';
+import { FleetAggregates, WorstClusters } from './aggregates.js';
 
 const ACTION_RANK = { deny: 0, warn: 1, audit: 2 } as const;
 
@@ -21,76 +22,6 @@ export function formatJson(report: FleetReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
 }
 
-/** Clusters worst first: errors/unreachable at the end of the scored ones? No: unscored first, they need attention most. */
-export function worstFirst(clusters: readonly ClusterReport[]): ClusterReport[] {
-  return [...clusters].sort((a, b) => {
-    const sa = a.score ?? -1;
-    const sb = b.score ?? -1;
-    return sa - sb || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  });
-}
-
-export interface PolicyAggregate {
-  policy: string;
-  severity: Severity;
-  checks: number;
-  failed: number;
-  findings: number;
-  clusters: number;
-}
-
-export function aggregatePolicies(clusters: readonly ClusterReport[]): PolicyAggregate[] {
-  const by = new Map<string, PolicyAggregate>();
-  for (const c of clusters) {
-    for (const [id, t] of Object.entries(c.policies)) {
-      let a = by.get(id);
-      if (!a) by.set(id, (a = { policy: id, severity: t.severity, checks: 0, failed: 0, findings: 0, clusters: 0 }));
-      a.checks += t.checks;
-      a.failed += t.failed;
-      if (t.failed) a.clusters++;
-    }
-    for (const f of c.findings) {
-      const a = by.get(f.policy);
-      if (a) a.findings++;
-    }
-  }
-  return [...by.values()].sort(
-    (a, b) => b.failed * SEVERITY_WEIGHT[b.severity] - a.failed * SEVERITY_WEIGHT[a.severity] || (a.policy < b.policy ? -1 : 1),
-  );
-}
-
-export interface DriftAggregate {
-  resource: string;
-  state: string;
-  clusters: number;
-}
-
-export function aggregateDrift(clusters: readonly ClusterReport[]): DriftAggregate[] {
-  const by = new Map<string, DriftAggregate>();
-  for (const c of clusters)
-    for (const d of c.drift) {
-      const key = `${d.state} ${describeRef(d.resource)}`;
-      let a = by.get(key);
-      if (!a) by.set(key, (a = { resource: describeRef(d.resource), state: d.state, clusters: 0 }));
-      a.clusters++;
-    }
-  return [...by.values()].sort((a, b) => b.clusters - a.clusters || (a.resource < b.resource ? -1 : 1));
-}
-
-export function byRegion(clusters: readonly ClusterReport[], label = 'region'): { region: string; score: number; clusters: number }[] {
-  const by = new Map<string, number[]>();
-  for (const c of clusters) {
-    if (c.score === null) continue;
-    const r = c.labels[label] ?? '(none)';
-    let l = by.get(r);
-    if (!l) by.set(r, (l = []));
-    l.push(c.score);
-  }
-  return [...by.entries()]
-    .map(([region, s]) => ({ region, score: round1(s.reduce((x, y) => x + y, 0) / s.length), clusters: s.length }))
-    .sort((a, b) => a.score - b.score || (a.region < b.region ? -1 : 1));
-}
-
 function bar(score: number, width = 20): string {
   const n = Math.round((score / 100) * width);
   return '█'.repeat(n) + '░'.repeat(width - n);
@@ -101,63 +32,88 @@ function fmtValue(v: unknown): string {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
-export function formatPretty(report: FleetReport, paint: Paint, opts: { details?: number; top?: number } = {}): string {
-  const details = opts.details ?? 5;
-  const top = opts.top ?? 10;
-  const out: string[] = [];
-  const tint = (s: number | null) => (s === null ? DIM : s >= 90 ? GREEN : s >= 70 ? YELLOW : RED);
-  const { summary } = report;
-  const shard = report.shard ? ` — shard ${report.shard.index}/${report.shard.count}` : '';
-  out.push(
-    paint(BOLD, `Fleet score ${report.score === null ? '—' : report.score.toFixed(1)} / 100`) +
-      `  (${summary.clusters} clusters: ${summary.scored} scored, ${summary.unreachable} unreachable, ${summary.error} error${shard})`,
-    '',
-    paint(BOLD, 'Clusters, worst first'),
-  );
-  const width = Math.max(8, ...report.clusters.map((c) => c.name.length));
-  for (const c of worstFirst(report.clusters)) {
-    if (c.score === null) {
-      out.push(`  ${c.name.padEnd(width)}  ${paint(RED, c.status.padEnd(5))}  ${c.error ?? ''}`);
-      continue;
-    }
-    const missing = c.drift.filter((d) => d.state === 'missing').length;
-    const modified = c.drift.filter((d) => d.state === 'modified').length;
-    const unmanaged = c.drift.filter((d) => d.state === 'unmanaged').length;
+/** The terminal report, built as clusters stream by: a line per cluster, aggregates, and the worst few in full. */
+export class PrettyReport {
+  private readonly agg = new FleetAggregates();
+  private readonly worst: WorstClusters;
+  private readonly top: number;
+
+  constructor(opts: { details?: number; top?: number } = {}) {
+    this.top = opts.top ?? 10;
+    this.worst = new WorstClusters(opts.details ?? 5, (c) => c.score !== null && (c.drift.length > 0 || c.findings.length > 0));
+  }
+
+  add(c: ClusterReport): void {
+    this.agg.add(c);
+    this.worst.offer(c);
+  }
+
+  render(report: FleetHead, paint: Paint): string {
+    const { top, agg } = this;
+    const out: string[] = [];
+    const tint = (s: number | null) => (s === null ? DIM : s >= 90 ? GREEN : s >= 70 ? YELLOW : RED);
+    const { summary } = report;
+    const shard = report.shard ? ` — shard ${report.shard.index}/${report.shard.count}` : '';
     out.push(
-      `  ${c.name.padEnd(width)}  ${paint(tint(c.score), c.score.toFixed(1).padStart(5))}  ${paint(tint(c.score), bar(c.score))}  ` +
-        `in sync ${c.inSync}/${c.desired}, ${missing} missing, ${modified} modified${unmanaged ? `, ${unmanaged} unmanaged` : ''}; ${c.findings.length} findings`,
+      paint(BOLD, `Fleet score ${report.score === null ? '—' : report.score.toFixed(1)} / 100`) +
+        `  (${summary.clusters} clusters: ${summary.scored} scored, ${summary.unreachable} unreachable, ${summary.error} error${shard})`,
+      '',
+      paint(BOLD, 'Clusters, worst first'),
     );
-  }
-  const pols = aggregatePolicies(report.clusters).filter((p) => p.failed > 0).slice(0, top);
-  if (pols.length) {
-    out.push('', paint(BOLD, 'Top failing policies'));
-    const pw = Math.max(...pols.map((p) => p.policy.length));
-    for (const p of pols)
+    const width = Math.max(8, ...agg.rows.map((c) => c.name.length));
+    for (const c of agg.worstFirst()) {
+      if (c.score === null) {
+        out.push(`  ${c.name.padEnd(width)}  ${paint(RED, c.status.padEnd(5))}  ${c.error ?? ''}`);
+        continue;
+      }
       out.push(
-        `  ${p.policy.padEnd(pw)}  ${p.severity.padEnd(8)}  ${p.failed}/${p.checks} checks failed in ${p.clusters} cluster${p.clusters === 1 ? '' : 's'}`,
+        `  ${c.name.padEnd(width)}  ${paint(tint(c.score), c.score.toFixed(1).padStart(5))}  ${paint(tint(c.score), bar(c.score))}  ` +
+          `in sync ${c.inSync}/${c.desired}, ${c.missing} missing, ${c.modified} modified${c.unmanaged ? `, ${c.unmanaged} unmanaged` : ''}; ${c.findings} findings`,
       );
-  }
-  const drift = aggregateDrift(report.clusters).slice(0, top);
-  if (drift.length) {
-    out.push('', paint(BOLD, 'Top drift'));
-    for (const d of drift) out.push(`  ${d.state.padEnd(9)}  ${d.resource}  in ${d.clusters} cluster${d.clusters === 1 ? '' : 's'}`);
-  }
-  out.push(...readinessLines(report.clusters, (x) => paint(BOLD, x)), ...rolloutsPretty(report.rollouts, paint), ...fleetRulesPretty(report, paint));
-  const worst = worstFirst(report.clusters).filter((c) => c.score !== null && (c.drift.length || c.findings.length)).slice(0, details);
-  for (const c of worst) {
-    out.push('', paint(BOLD, `${c.name}`) + paint(DIM, `  (${Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(', ')}; layers: ${c.layers.join(', ')})`));
-    for (const d of c.drift.slice(0, 10)) {
-      out.push(`  ${paint(d.state === 'missing' ? RED : YELLOW, d.state.padEnd(9))}  ${describeRef(d.resource)}`);
-      for (const diff of d.diffs.slice(0, 5)) out.push(paint(DIM, `      ${diff.path}: desired ${fmtValue(diff.desired)}, live ${fmtValue(diff.live)}`));
-      if (d.diffs.length > 5) out.push(paint(DIM, `      … ${d.diffs.length - 5} more`));
     }
-    if (c.drift.length > 10) out.push(paint(DIM, `  … ${c.drift.length - 10} more drifted objects`));
-    for (const f of mostSevereFirst(c.findings).slice(0, 10))
-      out.push(`  ${paint(CYAN, f.policy)} ${paint(DIM, `[${f.severity}/${f.action}]`)} ${describeRef(f.resource)}: ${f.message}`);
-    if (c.findings.length > 10) out.push(paint(DIM, `  … ${c.findings.length - 10} more findings`));
+    const pols = agg.policyAggregates().filter((p) => p.failed > 0).slice(0, top);
+    if (pols.length) {
+      out.push('', paint(BOLD, 'Top failing policies'));
+      const pw = Math.max(...pols.map((p) => p.policy.length));
+      for (const p of pols)
+        out.push(
+          `  ${p.policy.padEnd(pw)}  ${p.severity.padEnd(8)}  ${p.failed}/${p.checks} checks failed in ${p.clusters} cluster${p.clusters === 1 ? '' : 's'}`,
+        );
+    }
+    const drift = agg.driftAggregates().slice(0, top);
+    if (drift.length) {
+      out.push('', paint(BOLD, 'Top drift'));
+      for (const d of drift) out.push(`  ${d.state.padEnd(9)}  ${d.resource}  in ${d.clusters} cluster${d.clusters === 1 ? '' : 's'}`);
+    }
+    out.push(
+      ...readinessLines(agg.upgradeReadiness(), (x) => paint(BOLD, x)),
+      ...rolloutsPretty(report.rollouts, paint),
+      ...fleetRulesPretty(report.fleetRules, agg.fleetFindings, paint),
+    );
+    for (const c of this.worst.kept) out.push(...clusterDetails(c, paint));
+    out.push('');
+    return out.join('\n');
   }
-  out.push('');
-  return out.join('\n');
+}
+
+function clusterDetails(c: ClusterReport, paint: Paint): string[] {
+  const out = ['', paint(BOLD, `${c.name}`) + paint(DIM, `  (${Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(', ')}; layers: ${c.layers.join(', ')})`)];
+  for (const d of c.drift.slice(0, 10)) {
+    out.push(`  ${paint(d.state === 'missing' ? RED : YELLOW, d.state.padEnd(9))}  ${describeRef(d.resource)}`);
+    for (const diff of d.diffs.slice(0, 5)) out.push(paint(DIM, `      ${diff.path}: desired ${fmtValue(diff.desired)}, live ${fmtValue(diff.live)}`));
+    if (d.diffs.length > 5) out.push(paint(DIM, `      … ${d.diffs.length - 5} more`));
+  }
+  if (c.drift.length > 10) out.push(paint(DIM, `  … ${c.drift.length - 10} more drifted objects`));
+  for (const f of mostSevereFirst(c.findings).slice(0, 10))
+    out.push(`  ${paint(CYAN, f.policy)} ${paint(DIM, `[${f.severity}/${f.action}]`)} ${describeRef(f.resource)}: ${f.message}`);
+  if (c.findings.length > 10) out.push(paint(DIM, `  … ${c.findings.length - 10} more findings`));
+  return out;
+}
+
+export function formatPretty(report: FleetReport, paint: Paint, opts: { details?: number; top?: number } = {}): string {
+  const pretty = new PrettyReport(opts);
+  for (const c of report.clusters) pretty.add(c);
+  return pretty.render(report, paint);
 }
 
 /** wg-policy PolicyReport (per namespace) and ClusterPolicyReport (cluster-scoped resources) per cluster (see policy-reports.ts). */

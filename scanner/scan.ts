@@ -5,13 +5,16 @@ import { sortFindings } from '../src/report/index.js';
 import { DesiredState } from './desired.js';
 import { computeDrift, type DriftEntry } from './drift.js';
 import type { Fleet, FleetCluster } from './fleet.js';
-import { ClusterReadError, mapWithConcurrency, readLiveCluster, redactIfSecret, redactText } from './live/index.js';
+import { ClusterReadError } from './live/errors.js';
+import { mapWithConcurrency } from './live/pool.js';
+import { redactIfSecret, redactText } from './live/redact.js';
 import { applyFleetRules, fleetActionsOf, fleetIndexOf, type FleetRulesContext } from './fleet-rules.js';
 import { rolloutProgress, type RolloutProgress } from './rollouts.js';
 import { fleetScore, scoreOf, tallyPolicies, type PolicyTally } from './score.js';
 import { dedupeFindings } from '../src/index.js';
 import { nowMs, type Tracer } from '../webhook/otlp.js';
 import { ScanTrace } from './scan-trace.js';
+import type { Interner } from './intern.js';
 
 export type ClusterStatus = 'ok' | 'unreachable' | 'error';
 
@@ -60,6 +63,9 @@ export interface FleetReport {
   fleetContext?: FleetRulesContext;
 }
 
+/** A fleet report without its clusters: what the report writers need besides the clusters streaming by. */
+export type FleetHead = Omit<FleetReport, 'clusters'>;
+
 export interface LiveState {
   objects: KubeObject[];
   warnings: string[];
@@ -93,6 +99,8 @@ export async function readSnapshot(dir: string): Promise<LiveState> {
 
 export const defaultSource: ClusterSource = async (cluster, ctx) => {
   if ('snapshot' in cluster.source) return readSnapshot(cluster.source.snapshot);
+  // The live reader (and @kubernetes/client-node under it) is loaded only for a fleet that has live clusters.
+  const { readLiveCluster } = await import('./live/index.js');
   return readLiveCluster({
     kubeconfig: cluster.source.kubeconfig,
     context: cluster.source.context,
@@ -229,6 +237,8 @@ export interface ScanOptions {
   tracer?: Tracer;
   /** Credential plugins allowed to run, from `--allow-exec-plugin` (the fleet file's `allowExecPlugins` are added). */
   allowExecPlugins?: readonly string[];
+  /** Shares equal objects between the clusters' fleet indexes (streamScan makes one per scan). */
+  interner?: Interner;
 }
 
 /** Objects that only the config repo needs to hold (waivers, rollouts): never drift when absent from a cluster. */
@@ -279,7 +289,7 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, evaluator
   try {
     const { rollouts, invalid } = rolloutsAmong(desired.values());
     const ctx = clusterContextOf(fleet, cluster, opts.actions, { rollouts, policies: opts.policies }, opts.parameters);
-    const fleetIndex = fleetIndexOf(live.objects, opts.policies);
+    const fleetIndex = fleetIndexOf(live.objects, opts.policies, opts.interner);
     const clusterEvaluator = evaluator.forCluster(ctx);
     const sys = ctx.parameters?.systemNamespaces;
     const drift = computeDrift(desired, live.objects, fleet.owned, Array.isArray(sys) ? (sys as string[]) : undefined, isConfigOnly);

@@ -28,32 +28,38 @@ const TARGET = /\(target ([^)]+)\)/;
 
 export function upgradeReadiness(clusters: readonly ClusterReport[], cohortLabel = 'cohort'): CohortReadiness[] {
   const byCohort = new Map<string, CohortReadiness>();
-  for (const c of clusters) {
-    const cohort = c.labels[cohortLabel] ?? '(none)';
-    let r = byCohort.get(cohort);
-    if (!r) byCohort.set(cohort, (r = { cohort, targets: [], clusters: 0, ready: 0, unknown: 0, blocked: [], deprecated: 0 }));
-    if (c.score === null) {
-      r.unknown++;
-      continue;
-    }
-    r.clusters++;
-    const blockers: string[] = [];
-    for (const f of c.findings) {
-      if (f.policy !== REMOVED_API && f.policy !== DEPRECATED_API) continue;
-      const target = TARGET.exec(f.message)?.[1];
-      if (target && !r.targets.includes(target)) r.targets.push(target);
-      if (f.policy === DEPRECATED_API) r.deprecated++;
-      else blockers.push(`${describeRef(f.resource)}: ${f.message}`);
-    }
-    if (blockers.length) r.blocked.push({ cluster: c.name, blockers });
-    else r.ready++;
+  for (const c of clusters) addReadiness(byCohort, c, cohortLabel);
+  return sortedReadiness(byCohort);
+}
+
+/** Counts one cluster into its cohort's readiness (a scan's report writers add clusters as they stream by). */
+export function addReadiness(byCohort: Map<string, CohortReadiness>, c: ClusterReport, cohortLabel = 'cohort'): void {
+  const cohort = c.labels[cohortLabel] ?? '(none)';
+  let r = byCohort.get(cohort);
+  if (!r) byCohort.set(cohort, (r = { cohort, targets: [], clusters: 0, ready: 0, unknown: 0, blocked: [], deprecated: 0 }));
+  if (c.score === null) {
+    r.unknown++;
+    return;
   }
+  r.clusters++;
+  const blockers: string[] = [];
+  for (const f of c.findings) {
+    if (f.policy !== REMOVED_API && f.policy !== DEPRECATED_API) continue;
+    const target = TARGET.exec(f.message)?.[1];
+    if (target && !r.targets.includes(target)) r.targets.push(target);
+    if (f.policy === DEPRECATED_API) r.deprecated++;
+    else blockers.push(`${describeRef(f.resource)}: ${f.message}`);
+  }
+  if (blockers.length) r.blocked.push({ cluster: c.name, blockers });
+  else r.ready++;
+}
+
+export function sortedReadiness(byCohort: ReadonlyMap<string, CohortReadiness>): CohortReadiness[] {
   return [...byCohort.values()].sort((a, b) => a.cohort.localeCompare(b.cohort, undefined, { numeric: true }));
 }
 
 /** Terminal lines for the pretty report; nothing when no cluster has an upgrade finding. */
-export function readinessLines(clusters: readonly ClusterReport[], bold: (s: string) => string): string[] {
-  const rows = upgradeReadiness(clusters);
+export function readinessLines(rows: readonly CohortReadiness[], bold: (s: string) => string): string[] {
   if (!rows.some((r) => r.blocked.length || r.deprecated)) return [];
   const out = ['', bold('Upgrade readiness per cohort')];
   for (const r of rows) {

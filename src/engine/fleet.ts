@@ -124,18 +124,14 @@ export function fleetProjection(policies: readonly Policy[]): (o: KubeObject) =>
 }
 
 class Index implements FleetInventoryView {
+  // By kind only: a lookup by name scans the kind's objects of one cluster (a few dozen), which costs less than a
+  // key per object for every cluster of a 10,000-cluster fleet.
   private readonly byKind = new Map<string, KubeObject[]>();
-  private readonly byName = new Map<string, KubeObject>();
   /** Per policy: how many of these objects it judges (the checks a score weighs). */
   private readonly checks = new WeakMap<Policy, number>();
 
   constructor(readonly objects: readonly KubeObject[]) {
-    for (const o of objects) {
-      for (const k of kindKeys(o)) {
-        (this.byKind.get(k) ?? this.byKind.set(k, []).get(k)!).push(o);
-        this.byName.set(`${k}\u0000${o.metadata?.namespace ?? ''}\u0000${o.metadata?.name ?? ''}`, o);
-      }
-    }
+    for (const o of objects) for (const k of kindKeys(o)) (this.byKind.get(k) ?? this.byKind.set(k, []).get(k)!).push(o);
   }
 
   list(kind: string, namespace?: string): readonly KubeObject[] {
@@ -144,7 +140,13 @@ class Index implements FleetInventoryView {
   }
 
   get(kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
-    return this.byName.get(`${kind}\u0000${namespace ?? ''}\u0000${name}`);
+    // the last one, as a map keyed by name would have kept
+    const all = this.byKind.get(kind) ?? [];
+    for (let i = all.length - 1; i >= 0; i--) {
+      const o = all[i];
+      if ((o.metadata?.namespace ?? '') === (namespace ?? '') && (o.metadata?.name ?? '') === name) return o;
+    }
+    return undefined;
   }
 
   withLabel(kind: string, key: string, value?: string): readonly KubeObject[] {

@@ -1,0 +1,81 @@
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * Where a streamed report goes: `--output FILE` (written to a temporary file beside it and renamed over it at the
+ * end, so an interrupted run leaves no half report and the previous report stays) or standard output (with
+ * back-pressure: a slow pipe slows the writer instead of buffering the report in memory).
+ */
+export interface Output {
+  write(text: string): Promise<void>;
+  /** Flushes and, for a file, puts it in place. */
+  done(): Promise<void>;
+  /** Drops what was written (a file's temporary copy is removed; the previous report stays). */
+  abort(): Promise<void>;
+}
+
+/** Writes go out in chunks of about this many characters (one write call per report line would cost syscalls). */
+const CHUNK = 1 << 20;
+
+export async function openOutput(file: string | undefined, stream: NodeJS.WritableStream = process.stdout): Promise<Output> {
+  let buffered: string[] = [];
+  let size = 0;
+  if (!file) {
+    const send = (text: string) =>
+      new Promise<void>((resolve, reject) => {
+        stream.write(text, (err) => (err ? reject(err) : resolve()));
+      });
+    const flush = async () => {
+      if (!size) return;
+      const text = buffered.join('');
+      buffered = [];
+      size = 0;
+      await send(text);
+    };
+    return {
+      async write(text) {
+        buffered.push(text);
+        size += text.length;
+        if (size >= CHUNK) await flush();
+      },
+      done: flush,
+      async abort() {
+        buffered = [];
+        size = 0;
+      },
+    };
+  }
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const handle: FileHandle = await open(tmp, 'w');
+  const flush = async () => {
+    if (!size) return;
+    const text = buffered.join('');
+    buffered = [];
+    size = 0;
+    await handle.writeFile(text);
+  };
+  return {
+    async write(text) {
+      buffered.push(text);
+      size += text.length;
+      if (size >= CHUNK) await flush();
+    },
+    async done() {
+      try {
+        await flush();
+        await handle.close();
+        await rename(tmp, file);
+      } catch (err) {
+        await handle.close().catch(() => undefined);
+        await unlink(tmp).catch(() => undefined);
+        throw err;
+      }
+    },
+    async abort() {
+      buffered = [];
+      size = 0;
+      await handle.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,171 @@
+import { readFile } from 'node:fs/promises';
+import type { Policy } from '../src/authoring/index.js';
+import { createEvaluator, isFleetPolicy, type FleetClusterInput } from '../src/engine/index.js';
+import type { Fleet } from './fleet.js';
+import { applyFleetResult, fleetMemberOf, runFleetRules, scoreAfterFleetRules, type FleetResult, type FleetRulesContext, type ScoreFacts } from './fleet-rules.js';
+import { rolloutProgress, type RolloutProgress } from './rollouts.js';
+import { scanCluster, shardClusters, type ClusterReport, type FleetHead, type FleetReport, type ScanOptions } from './scan.js';
+import { ScanTrace } from './scan-trace.js';
+import { fleetScore } from './score.js';
+import { Spool } from './spool.js';
+import { Interner } from './intern.js';
+import { mapWithConcurrency } from './live/pool.js';
+import { nowMs } from '../webhook/otlp.js';
+
+/**
+ * The scan as a stream: each cluster's report goes to a spool on disk as the cluster finishes (its live objects
+ * are already gone by then), and only what the fleet-scope rules need stays in memory (each cluster's small
+ * index, see keepForFleet) and a few numbers for its score. Once every cluster is read, the fleet rules run, the
+ * fleet score and summary (the head of the report) follow from those numbers, and the writers then read the final
+ * reports back one at a time, in fleet order. Memory grows with the fleet rules' indexes only, not with the reports.
+ *
+ * The reports it gives are the ones `scanFleet` gives (the same scores, drift, findings and order).
+ */
+export interface StreamedReport {
+  /** Everything but the clusters: score, summary, rollouts, fleet rules. */
+  head: FleetHead;
+  /** The clusters' final reports in fleet order, read back one at a time; may be iterated again. */
+  clusters(): AsyncGenerator<ClusterReport>;
+  /** Removes the spool. */
+  close(): Promise<void>;
+}
+
+type FleetRulesState = { result: FleetResult; strip?: boolean } | { deferred: FleetRulesContext };
+
+export async function streamScan(fleet: Fleet, opts: ScanOptions): Promise<StreamedReport> {
+  const evaluator = await createEvaluator(opts.policies, {}, { sandbox: { timeoutMs: 30_000 } });
+  const clusters = shardClusters(fleet.clusters, opts.shard);
+  const hasFleetRules = opts.policies.some(isFleetPolicy);
+  const context: FleetRulesContext = { parameters: fleet.parameters, actions: fleet.actions };
+  // Unsharded: the fleet rules run here, over the indexes kept in memory. A shard keeps each index in its report
+  // (for `scan merge`, which runs the rules over every shard's clusters).
+  const members: FleetClusterInput[] | undefined = hasFleetRules && !opts.shard ? new Array(clusters.length) : undefined;
+  const interner = members ? new Interner() : undefined;
+  const spool = await Spool.create<ClusterReport>();
+  const facts: ScoreFacts[] = new Array(clusters.length);
+  let done = 0;
+  const trace = opts.tracer && new ScanTrace(opts.tracer);
+  try {
+    // A failure to spool stops the scan: no further cluster is started and those in flight are awaited.
+    await mapWithConcurrency(clusters, opts.concurrency ?? 8, async (cluster, i) => {
+      const started = nowMs();
+      const report = await scanCluster(fleet, cluster, evaluator, { ...opts, interner });
+      trace?.cluster(report, started);
+      if (members) {
+        members[i] = interner!.value(fleetMemberOf(report));
+        delete report.fleetIndex;
+        delete report.fleetActions;
+      }
+      facts[i] = factsOf(report);
+      await spool.put(i, report);
+      done++;
+      opts.onCluster?.(done, clusters.length, report);
+    }).finally(() => evaluator.close());
+    await trace?.end(clusters.length, opts.shard);
+    const rules: FleetRulesState | undefined = !hasFleetRules
+      ? undefined
+      : members
+        ? { result: runFleetRules(members.splice(0), opts.policies, context) }
+        : { deferred: context };
+    return await finish(spool, facts, clusters.map((_, i) => i), { fleet: fleet.file, shard: opts.shard, rollouts: rolloutProgress(fleet, opts.desired) }, rules);
+  } catch (err) {
+    await spool.close();
+    throw err;
+  }
+}
+
+/** A shard report that `scan merge` cannot use; the message names the file (or the report's position). */
+export class MergeInputError extends Error {}
+
+/**
+ * `scan merge`: the shard reports' clusters are spooled one file at a time (a file is parsed whole, so memory
+ * follows the largest shard, not the fleet), in fleet order across shards; fleet rules that the shards deferred
+ * run over their indexes. `policies` is asked for only then.
+ */
+export async function streamMerge(files: readonly string[], policies: () => Promise<readonly Policy[]>): Promise<StreamedReport> {
+  const spool = await Spool.create<ClusterReport>('fleetgate-merge-');
+  try {
+    const seen = new Map<string, number>();
+    const entries: { key: number; index: number; name: string; member?: FleetClusterInput }[] = [];
+    const facts: ScoreFacts[] = [];
+    let fleet = '';
+    let rollouts: RolloutProgress[] | undefined;
+    let context: FleetRulesContext | undefined;
+    for (const [i, file] of files.entries()) {
+      let r: FleetReport;
+      try {
+        r = JSON.parse(await readFile(file, 'utf8')) as FleetReport;
+      } catch (err) {
+        throw new MergeInputError(`${file}: cannot read a JSON report: ${(err as Error).message}`);
+      }
+      if (!r || !Array.isArray(r.clusters)) throw new MergeInputError(`report ${i + 1} is not a fleetgate scan JSON report (no "clusters")`);
+      if (i === 0) ({ fleet = '', rollouts } = r); // every shard reports the same fleet file and rollouts
+      if (r.fleetRules?.deferred && r.fleetContext) context ??= r.fleetContext;
+      for (const c of r.clusters) {
+        if (seen.has(c.name)) throw new MergeInputError(`cluster "${c.name}" is in report ${seen.get(c.name)! + 1} and report ${i + 1}`);
+        seen.set(c.name, i);
+        const key = entries.length;
+        entries.push({ key, index: c.index ?? 0, name: c.name, member: fleetMemberOf(c) });
+        facts.push(factsOf(c));
+        await spool.put(key, c);
+      }
+    }
+    entries.sort((a, b) => a.index - b.index || (a.name < b.name ? -1 : 1));
+    const rules: FleetRulesState | undefined = context
+      ? { result: runFleetRules(entries.map((e) => e.member!), await policies(), context), strip: true }
+      : undefined;
+    for (const e of entries) delete e.member;
+    return await finish(spool, facts, entries.map((e) => e.key), { fleet, rollouts }, rules);
+  } catch (err) {
+    await spool.close();
+    throw err;
+  }
+}
+
+function factsOf(c: ClusterReport): ScoreFacts {
+  return { name: c.name, score: c.score, totalWeight: c.totalWeight, passedWeight: c.passedWeight, status: c.status };
+}
+
+/**
+ * The head of the report (fleet score and summary) from the clusters' score facts and the fleet rules' result —
+ * no pass over the spool — and the reader the writers use.
+ */
+async function finish(
+  spool: Spool<ClusterReport>,
+  facts: readonly ScoreFacts[],
+  order: readonly number[],
+  base: { fleet: string; shard?: { index: number; count: number }; rollouts?: RolloutProgress[] },
+  rules: FleetRulesState | undefined,
+): Promise<StreamedReport> {
+  const result = rules && 'result' in rules ? rules : undefined;
+  async function* clusters(): AsyncGenerator<ClusterReport> {
+    for (const key of order) {
+      const c = await spool.get(key);
+      if (result?.strip) {
+        delete c.fleetIndex;
+        delete c.fleetActions;
+      }
+      if (result) applyFleetResult(c, result.result);
+      yield c;
+    }
+  }
+  const scores: { score: number | null }[] = [];
+  const summary = { clusters: order.length, scored: 0, unreachable: 0, error: 0 };
+  for (const key of order) {
+    const f = facts[key];
+    scores.push({ score: result ? scoreAfterFleetRules(f, result.result) : f.score });
+    if (f.score !== null) summary.scored++;
+    if (f.status === 'unreachable') summary.unreachable++;
+    if (f.status === 'error') summary.error++;
+  }
+  const head: FleetHead = {
+    score: fleetScore(scores),
+    fleet: base.fleet,
+    ...(base.shard ? { shard: base.shard } : {}),
+    summary,
+    ...(base.rollouts?.length ? { rollouts: base.rollouts } : {}),
+    ...(result ? { fleetRules: { rules: result.result.rules } } : {}),
+    ...(rules && 'deferred' in rules ? { fleetRules: { deferred: true, rules: [] }, fleetContext: rules.deferred } : {}),
+  };
+  return { head, clusters, close: () => spool.close() };
+}
