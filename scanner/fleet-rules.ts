@@ -1,10 +1,10 @@
-import { evaluateFleet, isFleetPolicy, keepForFleet, resolveAction, type ClusterContext, type FleetRuleResult } from '../src/engine/index.js';
+import { evaluateFleet, isFleetPolicy, keepForFleet, resolveAction, type ClusterContext, type FleetClusterInput, type FleetEvaluation, type FleetFinding, type FleetRuleResult } from '../src/engine/index.js';
 import type { Policy } from '../src/authoring/index.js';
 import type { Action, KubeObject } from '../src/model/index.js';
 import { describeRef } from '../src/model/index.js';
 import { BOLD, CYAN, DIM, GREEN, RED, YELLOW, sortFindings, type Paint } from '../src/report/index.js';
 import type { ClusterReport, FleetReport } from './scan.js';
-import { scoreOf } from './score.js';
+import { scoreOf, type PolicyTally } from './score.js';
 
 /**
  * Fleet-scope policies in the scan: each cluster keeps a small index of the objects those policies declare
@@ -48,15 +48,7 @@ export function fleetActionsOf(policies: readonly Policy[], ctx: ClusterContext,
 
 /** Runs the fleet policies over the clusters' indexes; adds their findings to the clusters and rescores them. */
 export function applyFleetRules(clusters: ClusterReport[], policies: readonly Policy[], context: FleetRulesContext): FleetRuleResult[] {
-  // Fleet rules run on the main thread over every cluster's index; users' policies never do (they run sandboxed,
-  // one object or cluster at a time), so a user fleet-scope policy is reported as not run rather than trusted.
-  const fleetPolicies = policies.filter((p) => isFleetPolicy(p) && !p.file);
-  const untrusted: FleetRuleResult[] = policies
-    .filter((p) => isFleetPolicy(p) && p.file)
-    .map((p) => ({ policy: p.id, findings: 0, unknown: [], error: 'not run: fleet-scope rules run only from the built-in packs (user policies are sandboxed per cluster)' }));
-  if (!fleetPolicies.length) return untrusted;
-  const result = evaluateFleet(
-    fleetPolicies,
+  const run = runFleetRules(
     clusters.map((c) => ({
       name: c.name,
       labels: c.labels,
@@ -66,22 +58,52 @@ export function applyFleetRules(clusters: ClusterReport[], policies: readonly Po
       actions: c.fleetActions ?? {},
       objects: c.fleetIndex ?? [],
     })),
+    policies,
     context,
   );
+  mergeFleetFindings(clusters, policies, run.evaluation);
+  return run.rules;
+}
+
+/** The fleet rules over the fleet's members: the evaluation, and every rule's result (user rules: not run). */
+export function runFleetRules(members: readonly FleetClusterInput[], policies: readonly Policy[], context: FleetRulesContext): { evaluation: FleetEvaluation; rules: FleetRuleResult[] } {
+  // Fleet rules run on the main thread over every cluster's index; users' policies never do (they run sandboxed,
+  // one object or cluster at a time), so a user fleet-scope policy is reported as not run rather than trusted.
+  const fleetPolicies = policies.filter((p) => isFleetPolicy(p) && !p.file);
+  const untrusted: FleetRuleResult[] = policies
+    .filter((p) => isFleetPolicy(p) && p.file)
+    .map((p) => ({ policy: p.id, findings: 0, unknown: [], error: 'not run: fleet-scope rules run only from the built-in packs (user policies are sandboxed per cluster)' }));
+  if (!fleetPolicies.length) return { evaluation: { findings: [], rules: [], checks: {} }, rules: untrusted };
+  const evaluation = evaluateFleet(fleetPolicies, members, context);
+  return { evaluation, rules: [...evaluation.rules, ...untrusted] };
+}
+
+/** A cluster's tallies of the fleet policies (checks and failed resources), as its score weighs them. */
+export function fleetTallies(policies: readonly Policy[], evaluation: FleetEvaluation, cluster: string, mine: readonly FleetFinding[]): Record<string, PolicyTally> {
+  const out: Record<string, PolicyTally> = {};
+  for (const p of policies) {
+    if (!isFleetPolicy(p) || p.file) continue;
+    const own = mine.filter((f) => f.policy === p.id);
+    const failed = new Set(own.map((f) => `${f.resource.kind}/${f.resource.namespace ?? ''}/${f.resource.name}`)).size;
+    const checks = Math.max(evaluation.checks[p.id]?.[cluster] ?? 0, failed);
+    if (checks) out[p.id] = { severity: p.severity, checks, failed };
+  }
+  return out;
+}
+
+/** Adds a fleet evaluation's findings to the clusters that hold the resources, and rescores those clusters. */
+export function mergeFleetFindings(clusters: ClusterReport[], policies: readonly Policy[], evaluation: FleetEvaluation): void {
   const byName = new Map(clusters.map((c) => [c.name, c]));
-  for (const f of result.findings) byName.get(f.cluster)?.findings.push(f);
+  const mine = new Map<string, FleetFinding[]>();
+  for (const f of evaluation.findings) {
+    byName.get(f.cluster)?.findings.push(f);
+    mine.set(f.cluster, [...(mine.get(f.cluster) ?? []), f]);
+  }
   for (const c of clusters) {
     if (c.score === null) continue;
-    let changed = false;
-    for (const p of fleetPolicies) {
-      const mine = result.findings.filter((f) => f.policy === p.id && f.cluster === c.name);
-      const failed = new Set(mine.map((f) => `${f.resource.kind}/${f.resource.namespace ?? ''}/${f.resource.name}`)).size;
-      const checks = Math.max(result.checks[p.id]?.[c.name] ?? 0, failed);
-      if (!checks) continue;
-      c.policies[p.id] = { severity: p.severity, checks, failed };
-      changed = true;
-    }
-    if (!changed) continue;
+    const tallies = fleetTallies(policies, evaluation, c.name, mine.get(c.name) ?? []);
+    if (!Object.keys(tallies).length) continue;
+    Object.assign(c.policies, tallies);
     c.findings = sortFindings(c.findings);
     const unmanaged = c.drift.filter((d) => d.state === 'unmanaged').length;
     const parts = scoreOf({ desired: c.desired, inSync: c.inSync, unmanaged }, c.policies);
@@ -89,7 +111,6 @@ export function applyFleetRules(clusters: ClusterReport[], policies: readonly Po
     c.totalWeight = parts.totalWeight;
     c.passedWeight = parts.passedWeight;
   }
-  return [...result.rules, ...untrusted];
 }
 
 /** The report's fleet section: every fleet rule with its finding count and unknown clusters. */

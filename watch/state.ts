@@ -40,6 +40,8 @@ export interface ClusterSetup {
   desired: ReadonlyMap<string, KubeObject>;
   owned: readonly string[];
   keptKinds: ReadonlySet<string>;
+  /** Objects the fleet-scope rules read (their declared kinds, Namespaces): a change makes them due. */
+  forFleet: (o: KubeObject) => boolean;
   systemNamespaces: readonly string[];
   /** A policy could not judge an object (an error finding): counted as a sync error of the cluster. */
   policyError?: () => void;
@@ -126,6 +128,8 @@ export class ClusterState {
   private readonly sys: ReadonlySet<string>;
   /** Whether the cluster-scope pass is out of date. */
   clusterPassDue = false;
+  /** Whether an object the fleet rules read changed since the flag was last cleared (by the cluster). */
+  fleetDue = false;
 
   constructor(readonly setup: ClusterSetup) {
     this.isOwned = ownedMatcher(setup.owned);
@@ -266,15 +270,16 @@ export class ClusterState {
   }
 
   /** What the metrics need, without collecting or sorting findings (a busy cluster is summed, not rebuilt). */
-  summary(): { score: number; drift: DriftEntry[]; findings: Iterable<{ policy: string; severity: string; action: string; n: number }> } {
+  summary(fleet?: { findings: readonly Finding[]; tallies: Readonly<Record<string, PolicyTally>> }): { score: number; drift: DriftEntry[]; findings: Iterable<{ policy: string; severity: string; action: string; n: number }> } {
     const d = this.drift();
     const counts = new Map(this.totals.findings);
-    for (const f of this.clusterEval.findings) {
+    for (const f of [...this.clusterEval.findings, ...(fleet?.findings ?? [])]) {
       const key = `${f.policy}\0${f.severity}\0${f.action}`;
       const c = counts.get(key);
       counts.set(key, { policy: f.policy, severity: f.severity, action: f.action, n: (c?.n ?? 0) + 1 });
     }
-    return { score: scoreOf(d, this.tallies()).score, drift: d.entries, findings: counts.values() };
+    const tallies = fleet ? { ...this.tallies(), ...fleet.tallies } : this.tallies();
+    return { score: scoreOf(d, tallies).score, drift: d.entries, findings: counts.values() };
   }
 
   /** The cluster's report, in the shape and with the numbers `scan` gives for the same state. */
@@ -303,13 +308,18 @@ export class ClusterState {
   private keep(o: KubeObject): void {
     const kind = typeof o.kind === 'string' ? o.kind : '';
     if (!this.setup.keptKinds.has(kind) && !isExceptionObject(o)) return;
-    this.kept.set(identityOf(o), slim(o));
+    const id = identityOf(o);
+    const prev = this.kept.get(id);
+    if (this.setup.forFleet(o) || (prev && this.setup.forFleet(prev))) this.fleetDue = true;
+    this.kept.set(id, slim(o));
     if (kind === 'Namespace' && groupOf(o.apiVersion) === '') this.nsLabels.set(o.metadata?.name ?? '', o.metadata?.labels ?? {});
     if (this.setup.keptKinds.has(kind) || isExceptionObject(o)) this.clusterPassDue = true;
   }
 
   private forget(id: string, o: KubeObject): void {
-    if (!this.kept.delete(id)) return;
+    const prev = this.kept.get(id);
+    if (!prev || !this.kept.delete(id)) return;
+    if (this.setup.forFleet(prev)) this.fleetDue = true;
     if (o.kind === 'Namespace' && groupOf(o.apiVersion) === '') this.nsLabels.delete(o.metadata?.name ?? '');
     if (this.setup.keptKinds.has(o.kind ?? '') || isExceptionObject(o)) this.clusterPassDue = true;
   }
