@@ -38,6 +38,9 @@ export interface ClusterHooks {
   event(cluster: string): void;
 }
 
+/** Longest a timer can wait (setTimeout's limit); a later expiry re-arms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The cluster-scope pass runs at most once per this many ms per cluster. */
 export const CLUSTER_PASS_INTERVAL_MS = 1000;
 /** A busy cluster's report (and metrics) are rebuilt at most once per this many ms. */
@@ -76,6 +79,8 @@ export class WatchedCluster implements FleetMember {
   /** identity+state → when this drift was first seen (age of the oldest unreconciled drift). */
   private driftSince = new Map<string, number>();
   private stopped = false;
+  /** Fires when the next waiver in force expires: what it waived comes back without any event. */
+  private expiryTimer?: NodeJS.Timeout;
 
   constructor(
     readonly cluster: FleetCluster,
@@ -134,6 +139,7 @@ export class WatchedCluster implements FleetMember {
       const state = this.state ?? this.newState();
       await state.replaceAll(objects);
       this.state = state;
+      this.armExpiry();
       this.warnings = warnings.map(redactSecrets);
       this.lastPass = performance.now();
       this.markUp();
@@ -237,12 +243,31 @@ export class WatchedCluster implements FleetMember {
         if (!this.state?.clusterPassDue) return this.scheduleRefresh();
         this.lastPass = performance.now();
         await this.state.runClusterPass();
+        this.armExpiry();
         this.cached = undefined;
-    this.viewCache = undefined;
+        this.viewCache = undefined;
         this.scheduleRefresh();
       });
     }, wait);
     this.passTimer.unref();
+  }
+
+  /**
+   * A waiver stops applying at the end of its day: nothing in the cluster changes then, so no event comes. The
+   * watch keeps findings, not objects, so what the waiver hid is found again by re-reading the cluster.
+   */
+  private armExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    const next = this.state?.nextExpiry();
+    if (next === undefined || this.stopped) return;
+    const wait = Math.min(MAX_TIMER_MS, Math.max(0, next - this.judge.now().getTime()));
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined;
+      if (this.judge.now().getTime() >= next) this.source?.resync();
+      else this.armExpiry();
+    }, wait);
+    this.expiryTimer.unref();
   }
 
   /** Rebuilds the report after changes, at most every REFRESH_INTERVAL_MS: that is when a change is "detected". */
@@ -348,6 +373,7 @@ export class WatchedCluster implements FleetMember {
     this.stopped = true;
     clearTimeout(this.passTimer);
     clearTimeout(this.refreshTimer);
+    clearTimeout(this.expiryTimer);
     await this.source?.stop();
     await this.queue;
   }

@@ -31,6 +31,8 @@ export interface WatchTuning {
   debounceMs?: number;
   /** How often the config repo path's symlink target is checked (git-sync swaps it), ms. */
   repoPollMs?: number;
+  /** The clock judgements (and waiver expiry) go by; tests shift it. */
+  clock?: () => Date;
 }
 
 export interface FleetWatchOptions {
@@ -62,7 +64,7 @@ export class FleetWatch {
   ) {}
 
   static async start(o: FleetWatchOptions): Promise<FleetWatch> {
-    const w = new FleetWatch(o, await createJudge(o.policies));
+    const w = new FleetWatch(o, await createJudge(o.policies, { clock: o.tuning?.clock }));
     await w.boot();
     return w;
   }

@@ -226,6 +226,13 @@ export class ClusterState {
     this.clusterPassDue = false;
   }
 
+  /** When the first waiver in force stops applying (ms since the epoch), if one does. */
+  nextExpiry(): number | undefined {
+    let next: number | undefined;
+    for (const e of this.clusterEval.exceptions) next = Math.min(next ?? Infinity, e.expires.getTime());
+    return next;
+  }
+
   private setEntry(id: string, e: ObjectEntry | undefined): void {
     const prev = this.entries.get(id);
     if (prev) this.totals.account(prev, -1);
