@@ -23,10 +23,11 @@ export interface FleetRulesContext {
 export function fleetIndexOf(objects: readonly KubeObject[], policies: readonly Policy[]): KubeObject[] | undefined {
   if (!policies.some(isFleetPolicy)) return undefined;
   const keep = keepForFleet(policies);
-  return objects.filter(keep).map(slim);
+  return objects.filter(keep).map(slimForFleet);
 }
 
-function slim(o: KubeObject): KubeObject {
+/** Without what fleet rules never read (status, managedFields, last-applied). */
+export function slimForFleet(o: KubeObject): KubeObject {
   const { status: _status, ...rest } = o;
   const meta = { ...(o.metadata ?? {}) } as Record<string, unknown>;
   delete meta.managedFields;

@@ -10,7 +10,7 @@ import { isFleetPolicy } from '../src/engine/index.js';
 import { fleetScore } from '../scanner/score.js';
 import { rolloutProgress } from '../scanner/rollouts.js';
 import { WatchedCluster, type ClusterHooks } from './cluster.js';
-import { clusterScopeKinds, createJudge, fleetScopeKinds, type Judge } from './judge.js';
+import { clusterScopeKinds, createJudge, type Judge } from './judge.js';
 import { FleetRules } from './fleet-rules.js';
 import { Gate, LiveSource } from './live.js';
 import { SnapshotSource } from './snapshot.js';
@@ -72,8 +72,8 @@ export class FleetWatch {
   private async boot(): Promise<void> {
     const { fleet, tuning = {} } = this.o;
     const rendered = await this.render();
-    // Whole objects for the cluster-scope policies and for the fleet-scope rules' index.
-    const keptKinds = new Set([...clusterScopeKinds(this.o.policies), ...fleetScopeKinds(this.o.policies)]);
+    // Kinds kept whole for the cluster-scope policies (the objects fleet rules read are kept by their own test).
+    const keptKinds = clusterScopeKinds(this.o.policies);
     const gate = new Gate(tuning.listSlots ?? 16);
     for (const c of shardClusters(fleet.clusters, this.o.shard)) {
       const wc = new WatchedCluster(c, fleet, this.judge, this.desired.for(c), this.desired.layerNames(c), keptKinds, this.o.hooks);
