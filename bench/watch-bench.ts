@@ -138,6 +138,7 @@ async function run() {
     const web = api.cluster(probe).objects.find((o) => o.kind === 'Deployment' && o.metadata?.namespace === 'tenant-00')!;
     const latencies: number[] = [];
     const fleetLatencies: number[] = [];
+    let timeouts = 0;
     const loadStart = performance.now();
     const samples: { s: number; rssMb: number }[] = [];
     const sampler = setInterval(() => samples.push({ s: Math.round((performance.now() - loadStart) / 1000), rssMb: rssMb(watch.pid!).rss }), SAMPLE * 1000);
@@ -162,8 +163,12 @@ async function run() {
         (d.spec as any).template.spec.containers[0].image = want ? `nginx:probe-${i}` : (web.spec as any).template.spec.containers[0].image;
         w.apply(probe, 'MODIFIED', d);
       }
+      // a probe not seen within 60 s is counted (and timed at the cap), not fatal: a starved machine still reports
       while ((await (fleetProbe ? meshFindings() : modified())) !== want) {
-        if (performance.now() - at > 30_000) throw new Error(`a ${fleetProbe ? 'fleet' : 'drift'} probe did not show within 30 s`);
+        if (performance.now() - at > 60_000) {
+          timeouts++;
+          break;
+        }
         await sleep(20);
       }
       (fleetProbe ? fleetLatencies : latencies).push(performance.now() - at);
@@ -196,6 +201,7 @@ async function run() {
       probeP50Ms: pct(0.5),
       probeP99Ms: pct(0.99),
       probeMaxMs: Math.round(latencies[latencies.length - 1]),
+      probeTimeouts: timeouts,
       fleetProbeP50Ms: pctOf(fleetLatencies, 0.5),
       fleetProbeP99Ms: pctOf(fleetLatencies, 0.99),
       rssAfterSyncMb: afterSync.rss,
