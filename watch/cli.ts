@@ -11,7 +11,9 @@ const usage = `Usage: fleetgate watch --fleet FILE [options]
 
 Watches a fleet continuously: lists then watches every live cluster (resourceVersion, bookmarks, relist on 410
 Gone, reconnect with backoff), re-reads snapshot folders when their files change, re-renders the desired state
-when the config repo changes, and re-judges only what changed. Serves, on one plain-HTTP port:
+when the config repo changes, and re-judges only what changed; fleet-scope rules re-run (at most once a second)
+when an object of a kind they declare changes anywhere, and a waiver that expires brings back what it hid.
+Serves, on one plain-HTTP port:
   /metrics      Prometheus metrics (fleetgate_cluster_score, fleetgate_cluster_drift_objects, ...)
   /healthz      200 while the process runs
   /readyz       200 once every cluster has synced once or failed with a reason
@@ -157,7 +159,7 @@ export async function runWatch(argv: string[], env: CommandEnv, opts: { signal?:
       report: () => watch.report(),
       ready: () => watch.ready(),
       commit: () => historyMod!.configCommit(fleet.repo),
-      sharded: shard !== undefined,
+      sharded: (shard?.count ?? 1) > 1,
       keepMs: historyKeepMs,
       log,
       written: (result) => metrics.historyRecords.inc({ result }),

@@ -95,7 +95,8 @@ export class FleetWatch {
             });
       this.clusters.push(wc);
     }
-    if (this.o.policies.some(isFleetPolicy) && !this.o.shard) {
+    // A shard sees part of the fleet; `--shard 0/1` (the chart's single replica) sees all of it.
+    if (this.o.policies.some(isFleetPolicy) && !((this.o.shard?.count ?? 1) > 1)) {
       const rules = new FleetRules(this.o.policies, { parameters: fleet.parameters, actions: fleet.actions }, this.clusters, (s) => this.o.hooks.detected(s));
       (this as { fleetRules?: FleetRules }).fleetRules = rules;
       for (const wc of this.clusters) wc.fleetListener = (arrived) => rules.changed(arrived);
@@ -215,7 +216,7 @@ export class FleetWatch {
     const report = buildFleetReport(clusters, this.o.fleet.file, this.o.shard, rolloutProgress(this.o.fleet, this.desired));
     if (!this.o.policies.some(isFleetPolicy)) return report;
     // A shard watches part of the fleet: rules over the whole fleet cannot be judged there.
-    if (this.o.shard || !this.fleetRules) return { ...report, fleetRules: { deferred: true, rules: [] } };
+    if (!this.fleetRules) return { ...report, fleetRules: { deferred: true, rules: [] } };
     // The last run of the fleet rules (the one /metrics shows), brought up to date if a change is waiting.
     this.fleetRules.flush();
     mergeFleetFindings(report.clusters, this.o.policies, this.fleetRules.evaluation);

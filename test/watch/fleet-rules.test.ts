@@ -2,6 +2,10 @@ import t from 'tap';
 import type { KubeObject } from '../../src/index.js';
 import { sampleObjects } from '../../testkit/api-double.js';
 import { globalServiceEntry, service } from '../../policies/mesh/federation.js';
+import { loadPolicySet } from '../../src/loading/index.js';
+import { builtinPolicies } from '../../policies/index.js';
+import { FleetWatch } from '../../watch/fleet-watch.js';
+import { WatchMetrics } from '../../watch/metrics.js';
 import { startServer } from '../../watch/server.js';
 import { judged, scanNow, startWatch, TENANTS, until, watchFixture } from './fixture.js';
 
@@ -96,4 +100,22 @@ t.test('a cluster that cannot be read makes the fleet rules say unknown, never p
   fx.api.cluster('fra01').faults.hang = false;
   t.ok(await until(() => rule().findings === 1, 20_000), 'once fra01 answers, the finding is made');
   t.same(rule().unknown, [], 'and nothing is unknown');
+});
+
+t.test('a single replica (--shard 0/1, as the chart runs it) judges the fleet rules; a real shard defers them', async (t) => {
+  const fx = await watchFixture([{ name: 'par01', opts: { objects: [...sampleObjects({ namespaces: TENANTS, podsPerNamespace: 1 }), entry('fra01')] } }, { name: 'fra01' }]);
+  t.teardown(() => fx.close());
+  const { policies } = await loadPolicySet([], { builtins: builtinPolicies });
+  for (const [shard, judges] of [[{ index: 0, count: 1 }, true], [{ index: 0, count: 2 }, false]] as const) {
+    const metrics = new WatchMetrics({ defaultMetrics: false });
+    const watch = await FleetWatch.start({ fleet: await fx.fleet(), policies, shard, hooks: metrics.hooks(), tuning: { idleMs: 5_000, debounceMs: 50 } });
+    metrics.attach(watch);
+    t.ok(await until(() => watch.ready()), `shard ${shard.index}/${shard.count}: synced`);
+    const section = watch.report().fleetRules!;
+    if (judges) {
+      t.notOk(section.deferred, '0/1: the fleet rules are judged');
+      t.ok(await until(() => ruleFindings(watch.report(), 'par01').length === 1), '0/1: with their finding');
+    } else t.equal(section.deferred, true, '0/2: deferred (the shard sees part of the fleet)');
+    await watch.stop();
+  }
 });
