@@ -1,5 +1,7 @@
 // Webhook throughput and latency against a bare fastify HTTPS baseline, measured alternately in the same run.
 // Not a test. Build first (npx tsc -p .), then: node dist/bench/webhook.js [--rounds 3] [--duration 10] [--soak 100000]
+// [--compare path/to/other/bin/fleetgate]: also serves built-ins + 10 user policies with another build (before/after
+// a change, in the same run against the same baseline).
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,7 +12,7 @@ import { generate } from 'selfsigned';
 import { steadyRate } from './steady-rate.js';
 import { writeUserPolicies } from './user-policies.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string' }, duration: { type: 'string' }, soak: { type: 'string' }, connections: { type: 'string' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string' }, duration: { type: 'string' }, soak: { type: 'string' }, connections: { type: 'string' }, compare: { type: 'string' } } });
 const ROUNDS = Number(values.rounds ?? 3);
 const DURATION = Number(values.duration ?? 10);
 const SOAK = Number(values.soak ?? 100_000);
@@ -120,13 +122,15 @@ const key = join(dir, 'tls.key');
 
 // Random ports: other benches may run on this shared machine at the same time.
 const portBase = 20_000 + Math.floor(Math.random() * 20_000);
-const [fgPort, basePort, batchedPort, user1Port, user10Port] = [0, 1, 2, 3, 4].map((i) => portBase + i);
-const serve = (port: number, ...extra: string[]) =>
-  start(['bin/fleetgate', 'serve', '--port', String(port), '--host', '127.0.0.1', '--tls-cert', cert, '--tls-key', key, '--log-level', 'info', '--no-namespace-watch', ...extra], port);
+const [fgPort, basePort, batchedPort, user1Port, user10Port, comparePort] = [0, 1, 2, 3, 4, 5].map((i) => portBase + i);
+const serveWith = (bin: string, port: number, ...extra: string[]) =>
+  start([bin, 'serve', '--port', String(port), '--host', '127.0.0.1', '--tls-cert', cert, '--tls-key', key, '--log-level', 'info', '--no-namespace-watch', ...extra], port);
+const serve = (port: number, ...extra: string[]) => serveWith('bin/fleetgate', port, ...extra);
 const fg = await serve(fgPort);
 // Built-ins plus 1 and 10 user policies (sandboxed): the cost of the isolate per review.
 const user1 = await serve(user1Port, '--policies', await writeUserPolicies(join(dir, 'user-1'), 1));
 const user10 = await serve(user10Port, '--policies', await writeUserPolicies(join(dir, 'user-10'), 10));
+const compared = values.compare ? await serveWith(values.compare, comparePort, '--policies', join(dir, 'user-10')) : undefined;
 const base = await start(['dist/bench/webhook-baseline.js', String(basePort), cert, key], basePort);
 const batched = await start(['dist/bench/webhook-baseline.js', String(batchedPort), cert, key, 'batched'], batchedPort);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -134,7 +138,8 @@ const show = (r: autocannon.Result) =>
   `${r.requests.average.toFixed(0)} req/s (p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, errors ${r.errors}, non2xx ${r.non2xx})`;
 try {
   // Warm every server up.
-  for (const port of [fgPort, basePort, batchedPort, user1Port, user10Port]) await cannon(port, { duration: 3 });
+  for (const port of [fgPort, basePort, batchedPort, user1Port, user10Port, ...(compared ? [comparePort] : [])]) await cannon(port, { duration: 3 });
+  const compareRatios: number[] = [];
   const ratios: number[] = [];
   const workRatios: number[] = [];
   const userRatios: [number[], number[]] = [[], []];
@@ -157,7 +162,13 @@ try {
       `round ${r + 1}: baseline ${show(b)}; batched baseline ${show(bb)}; fleetgate ${show(f)}; ratio ${ratios[r].toFixed(2)} (to the batched baseline ${workRatios[r].toFixed(2)}); CPU per review: baseline ${b.cpuUs.toFixed(1)} µs, batched ${bb.cpuUs.toFixed(1)} µs, fleetgate ${f.cpuUs.toFixed(1)} µs`,
     );
     console.log(`round ${r + 1}: +1 user policy ${show(u1)}, ratio ${userRatios[0][r].toFixed(2)}; +10 user policies ${show(u10)}, ratio ${userRatios[1][r].toFixed(2)}`);
+    if (compared) {
+      const c = await cannon(comparePort, { duration: DURATION });
+      compareRatios.push(c.requests.average / b.requests.average);
+      console.log(`round ${r + 1}: +10 user policies with ${values.compare} ${show(c)}, ratio ${compareRatios[r].toFixed(2)}`);
+    }
   }
+  if (compared) console.log(`median throughput ratio to the baseline, +10 user policies with ${values.compare}: ${median(compareRatios).toFixed(2)}`);
   console.log(`median throughput ratio fleetgate/baseline: ${median(ratios).toFixed(2)}; fleetgate/batched baseline: ${median(workRatios).toFixed(2)}`);
   console.log(`median throughput ratio to the baseline: +1 user policy ${median(userRatios[0]).toFixed(2)}, +10 user policies ${median(userRatios[1]).toFixed(2)}`);
   console.log(
@@ -165,7 +176,7 @@ try {
   );
 
   // Latency at a steady rate, open loop (bench/steady-rate.ts), for fleetgate and, as the floor of this machine, the baseline.
-  for (const [name, port] of [['baseline', basePort], ['fleetgate', fgPort], ['fleetgate +1 user policy', user1Port], ['fleetgate +10 user policies', user10Port]] as const) {
+  for (const [name, port] of [['baseline', basePort], ['fleetgate', fgPort], ['fleetgate +1 user policy', user1Port], ['fleetgate +10 user policies', user10Port], ...(compared ? [[`+10 user policies with ${values.compare}`, comparePort] as const] : [])] as const) {
     const s = await steadyRate({ port, path: '/validate', body, rate: 1000, durationS: DURATION, connections: 10 });
     console.log(
       `steady 1,000 reviews/s for ${DURATION}s, ${name}: p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms, max ${s.max.toFixed(2)} ms, errors ${s.errors}, non2xx ${s.non2xx}, sent ${s.sent}`,
@@ -181,6 +192,6 @@ try {
     `soak ${SOAK} reviews: errors ${half.errors + rest.errors}, non2xx ${half.non2xx + rest.non2xx}; RSS ${rss0.toFixed(0)} MiB before, ${rss1.toFixed(0)} MiB halfway, ${rss2.toFixed(0)} MiB after`,
   );
 } finally {
-  for (const server of [fg, base, batched, user1, user10]) server.kill('SIGTERM');
+  for (const server of [fg, base, batched, user1, user10, compared]) server?.kill('SIGTERM');
   await rm(dir, { recursive: true, force: true });
 }

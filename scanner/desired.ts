@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { access, readdir, stat } from 'node:fs/promises';
 import { delimiter, extname, join, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
-import { identityOf, loadFile, loadText, matchesConditions, type KubeObject } from '../src/index.js';
+import { identityOf, isPlainObject, loadFile, loadText, matchesConditions, type KubeObject } from '../src/index.js';
 import type { Fleet, FleetCluster, FleetError, FleetLayer } from './fleet.js';
 
 /**
@@ -20,8 +20,8 @@ export interface LayerObjects {
 
 /** RFC 7386 JSON merge patch: objects merge key by key, `null` deletes, anything else (arrays too) replaces. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isObject(patch)) return structuredCloneJson(patch);
-  const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
+  if (!isPlainObject(patch)) return structuredCloneJson(patch);
+  const out: Record<string, unknown> = isPlainObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -31,10 +31,6 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 
 function structuredCloneJson(v: unknown): unknown {
   return v === undefined ? undefined : (JSON.parse(JSON.stringify(v)) as unknown);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 async function exists(p: string): Promise<boolean> {

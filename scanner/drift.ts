@@ -1,4 +1,4 @@
-import { groupOf, identityOf, refOf, tryParseQuantity, DEFAULT_SYSTEM_NAMESPACES, type KubeObject, type ResourceRef } from '../src/index.js';
+import { groupOf, identityOf, isPlainObject, refOf, tryParseQuantity, DEFAULT_SYSTEM_NAMESPACES, type KubeObject, type ResourceRef } from '../src/index.js';
 import { REDACTED as LIVE_REDACTED } from './live/redact.js';
 
 /**
@@ -29,10 +29,6 @@ const SERVER_METADATA = new Set(['resourceVersion', 'uid', 'generation', 'creati
 
 const QUANTITY_KEYS = /^(cpu|memory|pods|storage|ephemeral-storage|(requests|limits)\.(cpu|memory|storage|ephemeral-storage)|hugepages-.*)$/;
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
 function key(seg: string): string {
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(seg) ? `.${seg}` : `[${JSON.stringify(seg).replace(/^"|"$/g, "'")}]`;
 }
@@ -55,8 +51,8 @@ function scalarEqual(desired: unknown, live: unknown, lastKey: string): boolean 
 function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  if (isObject(a)) {
-    if (!isObject(b)) return false;
+  if (isPlainObject(a)) {
+    if (!isPlainObject(b)) return false;
     const ka = Object.keys(a);
     return ka.length === Object.keys(b).length && ka.every((k) => deepEqual(a[k], b[k]));
   }
@@ -64,14 +60,14 @@ function deepEqual(a: unknown, b: unknown): boolean {
 }
 
 function named(list: unknown[]): boolean {
-  return list.length > 0 && list.every((x) => isObject(x) && typeof x.name === 'string');
+  return list.length > 0 && list.every((x) => isPlainObject(x) && typeof x.name === 'string');
 }
 
 function compare(desired: unknown, live: unknown, path: string, lastKey: string, out: Diff[]): void {
   if (desired === undefined) return;
-  if (isObject(desired)) {
+  if (isPlainObject(desired)) {
     if (live === undefined || live === null) live = {}; // absent map: each field the repo sets is reported on its own
-    if (!isObject(live)) {
+    if (!isPlainObject(live)) {
       out.push({ path, desired, live: live ?? null });
       return;
     }
@@ -84,7 +80,7 @@ function compare(desired: unknown, live: unknown, path: string, lastKey: string,
       out.push({ path, desired, live: live ?? null });
       return;
     }
-    if (named(desired) && live.every((x) => isObject(x))) {
+    if (named(desired) && live.every((x) => isPlainObject(x))) {
       const byName = new Map<string, unknown>();
       for (const item of live) if (typeof (item as Record<string, unknown>).name === 'string') byName.set((item as Record<string, string>).name, item);
       for (const item of desired as Record<string, unknown>[]) {
@@ -118,17 +114,17 @@ export function diffObject(desired: KubeObject, live: KubeObject): Diff[] {
   const out: Diff[] = [];
   for (const [k, v] of Object.entries(desired)) {
     if (k === 'status' || k === 'apiVersion') continue; // status is the server's; the version is not identity (served in any version)
-    if (k === 'metadata' && isObject(v)) {
-      const liveMeta = isObject(live.metadata) ? live.metadata : {};
+    if (k === 'metadata' && isPlainObject(v)) {
+      const liveMeta = isPlainObject(live.metadata) ? live.metadata : {};
       for (const [mk, mv] of Object.entries(v)) {
         if (SERVER_METADATA.has(mk)) continue;
         compare(mv, liveMeta[mk], `$.metadata${key(mk)}`, mk, out);
       }
       continue;
     }
-    if (isSecret(desired) && k === 'stringData' && isObject(v)) {
+    if (isSecret(desired) && k === 'stringData' && isPlainObject(v)) {
       // The API server folds stringData into data (base64): compare with that.
-      const liveData = isObject(live.data) ? live.data : {};
+      const liveData = isPlainObject(live.data) ? live.data : {};
       for (const [sk, sv] of Object.entries(v)) {
         const enc = Buffer.from(String(sv), 'utf8').toString('base64');
         if (liveData[sk] !== enc) out.push({ path: `$.data${key(sk)}`, desired: sv, live: liveData[sk] ?? null });
@@ -147,7 +143,7 @@ export function diffObject(desired: KubeObject, live: KubeObject): Diff[] {
 
 function redactSecretDiff(d: Diff): void {
   if (!/^\$\.(data|stringData)\b/.test(d.path) && !d.path.includes('last-applied-configuration')) return;
-  const r = (v: unknown): unknown => (v === null || v === undefined ? null : isObject(v) ? Object.fromEntries(Object.keys(v).map((k) => [k, REDACTED])) : REDACTED);
+  const r = (v: unknown): unknown => (v === null || v === undefined ? null : isPlainObject(v) ? Object.fromEntries(Object.keys(v).map((k) => [k, REDACTED])) : REDACTED);
   d.desired = r(d.desired);
   d.live = r(d.live);
 }

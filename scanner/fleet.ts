@@ -190,6 +190,28 @@ function expandHome(p: string): string {
   return p === '~' ? homedir() : p.startsWith('~/') ? join(homedir(), p.slice(2)) : p;
 }
 
+/** The fleet file as its schema admits it (before paths are resolved and names checked). */
+interface RawFleet {
+  repo: string;
+  owned?: string[];
+  parameters?: Record<string, unknown>;
+  actions?: Record<string, Action>;
+  overrides?: FleetOverride[];
+  timeoutSeconds?: number;
+  allowExecPlugins?: string[];
+  layers: { path: string; when?: LabelConditions }[];
+  clusters: {
+    name: string;
+    labels?: Record<string, string>;
+    source: { snapshot?: string; kubeconfig?: string; context?: string };
+    parameters?: Record<string, unknown>;
+    actions?: Record<string, Action>;
+  }[];
+}
+
+/** Where an error at a path of the document is: the file and its line and column. */
+type Locator = (segs: (string | number)[]) => Pick<FleetError, 'file' | 'line' | 'column'>;
+
 /** Parses and validates fleet text; throws FleetFileError listing every problem with its location. */
 export function parseFleet(text: string, file: string): Fleet {
   const lc = new LineCounter();
@@ -202,64 +224,14 @@ export function parseFleet(text: string, file: string): Fleet {
       }),
     );
   }
+  const at: Locator = (segs) => ({ file, ...locate(doc, lc, segs) });
   const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
-  if (!validate(value)) {
-    // oneOf reports its branches' errors too; keep the oneOf summary and drop the noise under the same path.
-    const errs = validate.errors ?? [];
-    const oneOfPaths = new Set(errs.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
-    const kept = errs.filter((e) => e.keyword === 'oneOf' || ![...oneOfPaths].some((p) => e.instancePath.startsWith(p)));
-    const seen = new Set<string>();
-    const out: FleetError[] = [];
-    for (const e of kept) {
-      let segs = segmentsOf(e.instancePath);
-      if (e.keyword === 'additionalProperties') segs = [...segs, (e.params as { additionalProperty: string }).additionalProperty];
-      const msg = describe(e);
-      if (seen.has(msg)) continue;
-      seen.add(msg);
-      out.push({ file, ...locate(doc, lc, segs), message: msg });
-    }
-    throw new FleetFileError(out);
-  }
-  const raw = value as {
-    repo: string;
-    owned?: string[];
-    parameters?: Record<string, unknown>;
-    actions?: Record<string, Action>;
-    overrides?: FleetOverride[];
-    timeoutSeconds?: number;
-    allowExecPlugins?: string[];
-    layers: { path: string; when?: LabelConditions }[];
-    clusters: {
-      name: string;
-      labels?: Record<string, string>;
-      source: { snapshot?: string; kubeconfig?: string; context?: string };
-      parameters?: Record<string, unknown>;
-      actions?: Record<string, Action>;
-    }[];
-  };
-  const base = dirname(resolve(file));
-  const repo = resolve(base, expandHome(raw.repo));
+  if (!validate(value)) throw new FleetFileError(schemaErrors(at));
+  const raw = value as RawFleet;
+  const repo = resolve(dirname(resolve(file)), expandHome(raw.repo));
   const errors: FleetError[] = [];
-  const names = new Map<string, number>();
-  const clusters: FleetCluster[] = raw.clusters.map((c, i) => {
-    const prev = names.get(c.name);
-    if (prev !== undefined)
-      errors.push({ file, ...locate(doc, lc, ['clusters', i, 'name']), message: `clusters[${i}].name: "${c.name}" is already used by clusters[${prev}]` });
-    else names.set(c.name, i);
-    const source: ClusterSourceSpec =
-      c.source.snapshot !== undefined
-        ? { snapshot: resolve(base, expandHome(c.source.snapshot)) }
-        : { kubeconfig: resolve(base, expandHome(c.source.kubeconfig!)), ...(c.source.context ? { context: c.source.context } : {}) };
-    return { name: c.name, labels: c.labels ?? {}, source, parameters: c.parameters, actions: c.actions, index: i };
-  });
-  const layerPaths = new Map<string, number>();
-  const layers = raw.layers.map((l, i) => {
-    const dir = isAbsolute(l.path) ? l.path : resolve(repo, l.path);
-    if (layerPaths.has(dir))
-      errors.push({ file, ...locate(doc, lc, ['layers', i, 'path']), message: `layers[${i}].path: "${l.path}" is already layers[${layerPaths.get(dir)}]` });
-    layerPaths.set(dir, i);
-    return { path: l.path, dir, ...(l.when ? { when: l.when } : {}) };
-  });
+  const clusters = clustersOf(raw, file, at, errors);
+  const layers = layersOf(raw, repo, at, errors);
   if (errors.length) throw new FleetFileError(errors);
   return {
     file,
@@ -273,6 +245,52 @@ export function parseFleet(text: string, file: string): Fleet {
     timeoutSeconds: raw.timeoutSeconds ?? 60,
     allowExecPlugins: raw.allowExecPlugins ?? [],
   };
+}
+
+/** The schema's errors, located, once each. */
+function schemaErrors(at: Locator): FleetError[] {
+  // oneOf reports its branches' errors too; keep the oneOf summary and drop the noise under the same path.
+  const errs = validate.errors ?? [];
+  const oneOfPaths = new Set(errs.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
+  const kept = errs.filter((e) => e.keyword === 'oneOf' || ![...oneOfPaths].some((p) => e.instancePath.startsWith(p)));
+  const seen = new Set<string>();
+  const out: FleetError[] = [];
+  for (const e of kept) {
+    let segs = segmentsOf(e.instancePath);
+    if (e.keyword === 'additionalProperties') segs = [...segs, (e.params as { additionalProperty: string }).additionalProperty];
+    const msg = describe(e);
+    if (seen.has(msg)) continue;
+    seen.add(msg);
+    out.push({ ...at(segs), message: msg });
+  }
+  return out;
+}
+
+/** The clusters, their sources resolved against the fleet file's folder; a name used twice is an error. */
+function clustersOf(raw: RawFleet, file: string, at: Locator, errors: FleetError[]): FleetCluster[] {
+  const base = dirname(resolve(file));
+  const names = new Map<string, number>();
+  return raw.clusters.map((c, i) => {
+    const prev = names.get(c.name);
+    if (prev !== undefined) errors.push({ ...at(['clusters', i, 'name']), message: `clusters[${i}].name: "${c.name}" is already used by clusters[${prev}]` });
+    else names.set(c.name, i);
+    const source: ClusterSourceSpec =
+      c.source.snapshot !== undefined
+        ? { snapshot: resolve(base, expandHome(c.source.snapshot)) }
+        : { kubeconfig: resolve(base, expandHome(c.source.kubeconfig!)), ...(c.source.context ? { context: c.source.context } : {}) };
+    return { name: c.name, labels: c.labels ?? {}, source, parameters: c.parameters, actions: c.actions, index: i };
+  });
+}
+
+/** The layers, their folders resolved against the repo; a folder listed twice is an error. */
+function layersOf(raw: RawFleet, repo: string, at: Locator, errors: FleetError[]): Fleet['layers'] {
+  const layerPaths = new Map<string, number>();
+  return raw.layers.map((l, i) => {
+    const dir = isAbsolute(l.path) ? l.path : resolve(repo, l.path);
+    if (layerPaths.has(dir)) errors.push({ ...at(['layers', i, 'path']), message: `layers[${i}].path: "${l.path}" is already layers[${layerPaths.get(dir)}]` });
+    layerPaths.set(dir, i);
+    return { path: l.path, dir, ...(l.when ? { when: l.when } : {}) };
+  });
 }
 
 export async function loadFleet(file: string): Promise<Fleet> {

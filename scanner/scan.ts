@@ -1,11 +1,11 @@
 import { stat } from 'node:fs/promises';
 import { POD_CONTROLLER_KINDS, groupOf, loadPaths, matchesConditions, type Action, type ClusterContext, type Finding, type KubeObject, type Policy } from '../src/index.js';
-import { createEvaluator, isFleetPolicy, type FleetRuleResult, actionMap, effectiveActions, isRolloutObject, rolloutsAmong, type Evaluator, type PolicyRollout } from '../src/engine/index.js';
+import { createEvaluator, isFleetPolicy, type FleetRuleResult, actionMap, effectiveActions, isExceptionObject, isRolloutObject, rolloutsAmong, type Evaluator, type PolicyRollout } from '../src/engine/index.js';
 import { sortFindings } from '../src/report/index.js';
 import { DesiredState } from './desired.js';
 import { computeDrift, type DriftEntry } from './drift.js';
 import type { Fleet, FleetCluster } from './fleet.js';
-import { ClusterReadError, readLiveCluster, redactIfSecret, redactText } from './live/index.js';
+import { ClusterReadError, mapWithConcurrency, readLiveCluster, redactIfSecret, redactText } from './live/index.js';
 import { applyFleetRules, fleetActionsOf, fleetIndexOf, type FleetRulesContext } from './fleet-rules.js';
 import { rolloutProgress, type RolloutProgress } from './rollouts.js';
 import { fleetScore, scoreOf, tallyPolicies, type PolicyTally } from './score.js';
@@ -231,13 +231,9 @@ export interface ScanOptions {
   allowExecPlugins?: readonly string[];
 }
 
-function isException(o: KubeObject): boolean {
-  return o.kind === 'PolicyException' && groupOf(o.apiVersion) === 'fleetgate.io';
-}
-
 /** Objects that only the config repo needs to hold (waivers, rollouts): never drift when absent from a cluster. */
 function isConfigOnly(o: KubeObject): boolean {
-  return isException(o) || isRolloutObject(o);
+  return isExceptionObject(o) || isRolloutObject(o);
 }
 
 /** Clusters this shard scans: every N-th one, starting at index I (0-based, as an Indexed Job's completion index). */
@@ -290,8 +286,8 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, evaluator
     // Waivers live in the config repo: the desired state's PolicyExceptions apply even when not applied to the cluster.
     const resources = live.objects.map((object) => ({ object }));
     const liveIds = new Set<string>();
-    for (const o of live.objects) if (isException(o)) liveIds.add(`${o.metadata?.namespace}/${o.metadata?.name}`);
-    for (const o of desired.values()) if (isException(o) && !liveIds.has(`${o.metadata?.namespace}/${o.metadata?.name}`)) resources.push({ object: o });
+    for (const o of live.objects) if (isExceptionObject(o)) liveIds.add(`${o.metadata?.namespace}/${o.metadata?.name}`);
+    for (const o of desired.values()) if (isExceptionObject(o) && !liveIds.has(`${o.metadata?.namespace}/${o.metadata?.name}`)) resources.push({ object: o });
     const evaluated = await clusterEvaluator.evaluate(resources, { now: opts.now });
     // One finding per offending field (src/dedupe.ts): before tallying, so scores count the field once.
     const evaluation = { ...evaluated, findings: dedupeFindings(evaluated.findings, opts.policies) };
@@ -326,22 +322,16 @@ export async function scanFleet(fleet: Fleet, opts: ScanOptions): Promise<FleetR
   // Built-in policies run in-process; users' policies in a sandbox shared by every cluster of the scan.
   const evaluator = await createEvaluator(opts.policies, {}, { sandbox: { timeoutMs: 30_000 } });
   const clusters = shardClusters(fleet.clusters, opts.shard);
-  const reports: ClusterReport[] = new Array(clusters.length);
-  const limit = Math.max(1, Math.min(opts.concurrency ?? 8, clusters.length || 1));
-  let next = 0;
   let done = 0;
   const trace = opts.tracer && new ScanTrace(opts.tracer);
-  const worker = async () => {
-    while (next < clusters.length) {
-      const i = next++;
-      const started = nowMs();
-      reports[i] = await scanCluster(fleet, clusters[i], evaluator, opts);
-      trace?.cluster(reports[i], started);
-      done++;
-      opts.onCluster?.(done, clusters.length, reports[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: limit }, worker)).finally(() => evaluator.close());
+  const reports = await mapWithConcurrency(clusters, opts.concurrency ?? 8, async (cluster) => {
+    const started = nowMs();
+    const report = await scanCluster(fleet, cluster, evaluator, opts);
+    trace?.cluster(report, started);
+    done++;
+    opts.onCluster?.(done, clusters.length, report);
+    return report;
+  }).finally(() => evaluator.close());
   await trace?.end(clusters.length, opts.shard);
   const report = buildFleetReport(reports, fleet.file, opts.shard, rolloutProgress(fleet, opts.desired));
   if (!opts.policies.some(isFleetPolicy)) return report;

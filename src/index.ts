@@ -30,7 +30,7 @@ export type { ContainerView, VolumeView } from './authoring/index.js';
 export { parseQuantity, tryParseQuantity, isQuantity, compareQuantities, QuantityError } from './authoring/index.js';
 export { matchesSelector, matchesConditions } from './authoring/index.js';
 export { toJsonPath, splitDotted, getAt } from './authoring/index.js';
-export { refOf, identityOf, groupOf, describeRef, DEFAULT_SYSTEM_NAMESPACES } from './model/index.js';
+export { refOf, identityOf, groupOf, describeRef, isPlainObject, DEFAULT_SYSTEM_NAMESPACES } from './model/index.js';
 export { loadPaths, loadFile, loadText } from './loading/index.js';
 export type { LoadResult, LoadOptions } from './loading/index.js';
 export { SEVERITIES, ACTIONS, SEVERITY_RANK } from './model/index.js';

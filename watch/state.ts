@@ -1,6 +1,6 @@
 import { dedupeFindings } from '../src/engine/index.js';
 import { groupOf, identityOf, refOf, type Finding, type KubeObject, type Policy, type ResourceRef } from '../src/index.js';
-import { isRolloutObject, type Evaluation } from '../src/engine/index.js';
+import { isExceptionObject, isRolloutObject, type Evaluation } from '../src/engine/index.js';
 import { sortFindings } from '../src/report/index.js';
 import { diffObject, type DriftEntry } from '../scanner/drift.js';
 import { slimForFleet } from '../scanner/fleet-rules.js';
@@ -113,9 +113,7 @@ const findingOf = (v: Verdict, ref: ResourceRef | undefined): Finding => (v.reso
 /** Objects only the config repo needs to hold (waivers, rollouts): never drift when absent from a cluster. */
 const repoOnly = (o: KubeObject) => isExceptionObject(o) || isRolloutObject(o);
 
-export function isExceptionObject(o: KubeObject): boolean {
-  return o.kind === 'PolicyException' && groupOf(o.apiVersion) === 'fleetgate.io';
-}
+export { isExceptionObject };
 
 function ownedMatcher(owned: readonly string[]): (o: KubeObject) => boolean {
   const set = owned.map((k) => {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { EvaluateOptions, Evaluation, Evaluator } from '../src/engine/index.js';
-import { matchesGlob } from '../src/model/index.js';
+import { isPlainObject, matchesGlob } from '../src/model/index.js';
 import type { Finding, KubeObject, Operation } from '../src/model/index.js';
 import type { AdmissionSettings } from './config.js';
 import type { WebhookMetrics } from './metrics.js';
@@ -55,10 +55,6 @@ export interface AdmissionHandlerOptions {
   tracer?: Tracer;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
 /** A short, printable rendering of a client value for an error message. */
 function show(v: unknown): string {
   const s = typeof v === 'string' ? v : v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
@@ -82,7 +78,7 @@ const bad = (reason: string, message: string): ReviewOutcome => ({ statusCode: 4
 
 /** Checks the parts of a review the webhook relies on; a string is the 400 message. */
 export function parseReview(body: unknown): ParsedRequest | ReviewOutcome {
-  if (!isObject(body)) return bad('not-an-object', `the body must be a JSON object (an ${ADMISSION_API_VERSION} AdmissionReview), got ${show(body)}`);
+  if (!isPlainObject(body)) return bad('not-an-object', `the body must be a JSON object (an ${ADMISSION_API_VERSION} AdmissionReview), got ${show(body)}`);
   if (body.apiVersion !== ADMISSION_API_VERSION)
     return bad(
       'unsupported-version',
@@ -90,15 +86,15 @@ export function parseReview(body: unknown): ParsedRequest | ReviewOutcome {
     );
   if (body.kind !== 'AdmissionReview') return bad('wrong-kind', `kind must be "AdmissionReview", got ${show(body.kind)}`);
   const r = body.request;
-  if (!isObject(r)) return bad('missing-request', `the AdmissionReview has no request object (request is ${r === undefined ? 'missing' : show(r)})`);
+  if (!isPlainObject(r)) return bad('missing-request', `the AdmissionReview has no request object (request is ${r === undefined ? 'missing' : show(r)})`);
   if (typeof r.uid !== 'string' || !r.uid || r.uid.length > 256) return bad('bad-uid', `request.uid must be a non-empty string, got ${show(r.uid)}`);
   if (typeof r.operation !== 'string' || !OPERATIONS.includes(r.operation as Operation))
     return bad('bad-operation', `request.operation must be one of ${OPERATIONS.join(', ')}, got ${show(r.operation)}`);
   const operation = r.operation as Operation;
   for (const f of ['object', 'oldObject'] as const) {
-    if (r[f] !== undefined && r[f] !== null && !isObject(r[f])) return bad(`bad-${f}`, `request.${f} must be an object or null, got ${show(r[f])}`);
+    if (r[f] !== undefined && r[f] !== null && !isPlainObject(r[f])) return bad(`bad-${f}`, `request.${f} must be an object or null, got ${show(r[f])}`);
   }
-  if ((operation === 'CREATE' || operation === 'UPDATE') && !isObject(r.object))
+  if ((operation === 'CREATE' || operation === 'UPDATE') && !isPlainObject(r.object))
     return bad('missing-object', `request.object must be an object for ${operation}, got ${r.object === undefined ? 'nothing' : show(r.object)}`);
   for (const f of ['namespace', 'name'] as const) {
     if (r[f] !== undefined && r[f] !== null && typeof r[f] !== 'string') return bad(`bad-${f}`, `request.${f} must be a string, got ${show(r[f])}`);
@@ -106,17 +102,17 @@ export function parseReview(body: unknown): ParsedRequest | ReviewOutcome {
   if (r.dryRun !== undefined && r.dryRun !== null && typeof r.dryRun !== 'boolean') return bad('bad-dryRun', `request.dryRun must be a boolean, got ${show(r.dryRun)}`);
   let user: string | undefined;
   if (r.userInfo !== undefined && r.userInfo !== null) {
-    if (!isObject(r.userInfo)) return bad('bad-userInfo', `request.userInfo must be an object, got ${show(r.userInfo)}`);
+    if (!isPlainObject(r.userInfo)) return bad('bad-userInfo', `request.userInfo must be an object, got ${show(r.userInfo)}`);
     const u = r.userInfo.username;
     if (u !== undefined && u !== null && typeof u !== 'string') return bad('bad-userInfo', `request.userInfo.username must be a string, got ${show(u)}`);
     user = typeof u === 'string' ? u : undefined;
   }
-  const object = isObject(r.object) ? (r.object as KubeObject) : undefined;
-  const oldObject = isObject(r.oldObject) ? (r.oldObject as KubeObject) : undefined;
+  const object = isPlainObject(r.object) ? (r.object as KubeObject) : undefined;
+  const oldObject = isPlainObject(r.oldObject) ? (r.oldObject as KubeObject) : undefined;
   const subject = operation === 'DELETE' ? (oldObject ?? object) : object;
-  const requestKind = isObject(r.kind) && typeof r.kind.kind === 'string' ? r.kind.kind : undefined;
+  const requestKind = isPlainObject(r.kind) && typeof r.kind.kind === 'string' ? r.kind.kind : undefined;
   const kind = typeof subject?.kind === 'string' ? subject.kind : (requestKind ?? '');
-  const meta = isObject(subject?.metadata) ? subject.metadata : undefined;
+  const meta = isPlainObject(subject?.metadata) ? subject.metadata : undefined;
   return {
     uid: r.uid,
     operation,
@@ -198,7 +194,7 @@ export class AdmissionHandler {
     if (!subject || !evaluator.appliesTo(req.kind)) return done({ response: {}, findings: [] });
     // The apiserver fills metadata.namespace from the request path; some clients send objects without it.
     const meta = subject.metadata;
-    if (req.namespace && (meta === undefined || (isObject(meta) && meta.namespace === undefined)))
+    if (req.namespace && (meta === undefined || (isPlainObject(meta) && meta.namespace === undefined)))
       subject = { ...subject, metadata: { ...(meta ?? {}), namespace: req.namespace } };
 
     const opts: EvaluateOptions = {
@@ -355,6 +351,8 @@ export class AdmissionHandler {
       warn: [...byAction.warn],
       audit: [...byAction.audit],
       failed: [...byAction.error],
+      // What the failed policies threw, with their file:line (operators only: the client gets the generic text).
+      failedDetail: byAction.error.size ? verdict.findings.filter((f) => f.error).map((f) => `[${f.policy}] ${truncate(f.message, 300)}`) : undefined,
       failure: verdict.failure,
       failureDetail: verdict.failureDetail,
       failurePolicy: verdict.failure || byAction.error.size ? this.o.settings.failurePolicy : undefined,

@@ -82,23 +82,7 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
   app.register(metricsPlugin, { metrics });
   app.register(validatePlugin, { handler: () => handler, budgetMs: budget, bodyLimit: limit, logger });
 
-  const reloader = new CertReloader(
-    opts.tls.certFile,
-    opts.tls.keyFile,
-    material,
-    (o) => server.setSecureContext(o),
-    logger,
-    (ok, installed) => {
-      metrics.certReloads.inc({ result: ok ? 'ok' : 'error' });
-      if (installed) showExpiry(installed);
-    },
-  );
-  const showExpiry = (m: TlsMaterial) => {
-    const notAfter = certificateNotAfter(m.cert);
-    if (notAfter !== undefined) metrics.certExpiry.set(notAfter);
-  };
-  showExpiry(material);
-  reloader.start(opts.tls.reloadIntervalMs ?? 10_000);
+  const reloader = startCertReload(opts.tls, material, server, metrics, logger);
   app.addHook('onClose', async () => {
     reloader.stop();
     await evaluator?.close?.();
@@ -134,6 +118,28 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
       await evaluator?.close();
     },
   };
+}
+
+/** Re-reads the TLS files on a timer and installs a changed pair; the metrics count reloads and show the expiry. */
+function startCertReload(tls: WebhookServerOptions['tls'], material: TlsMaterial, server: HttpsServer, metrics: WebhookMetrics, logger: Logger): CertReloader {
+  const showExpiry = (m: TlsMaterial) => {
+    const notAfter = certificateNotAfter(m.cert);
+    if (notAfter !== undefined) metrics.certExpiry.set(notAfter);
+  };
+  const reloader = new CertReloader(
+    tls.certFile,
+    tls.keyFile,
+    material,
+    (o) => server.setSecureContext(o),
+    logger,
+    (ok, installed) => {
+      metrics.certReloads.inc({ result: ok ? 'ok' : 'error' });
+      if (installed) showExpiry(installed);
+    },
+  );
+  showExpiry(material);
+  reloader.start(tls.reloadIntervalMs ?? 10_000);
+  return reloader;
 }
 
 /** Binds the policies to the cluster and picks where they run. */

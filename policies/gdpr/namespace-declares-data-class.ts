@@ -1,8 +1,7 @@
 import { definePolicy } from '../../src/index.js';
-import type { KubeObject } from '../../src/index.js';
+import { namespace as ns } from '../_shared/examples.js';
 import { DATA_CLASS_LABEL, inEu } from './eu.js';
 
-const ns = (name: string, labels?: Record<string, string>): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, ...(labels ? { labels } : {}) } });
 const eu = { region: 'europe' };
 
 export default definePolicy({

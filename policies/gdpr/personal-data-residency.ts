@@ -1,10 +1,10 @@
 import { definePolicy } from '../../src/index.js';
 import type { KubeObject } from '../../src/index.js';
+import { namespace as ns } from '../_shared/examples.js';
 import { DATA_CLASS_LABEL, inEu, regionsText } from './eu.js';
 
 const personal = { [DATA_CLASS_LABEL]: 'personal' };
 
-const ns = (name: string, labels?: Record<string, string>): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, ...(labels ? { labels } : {}) } });
 const secret = (namespace: string, labels?: Record<string, string>): KubeObject => ({
   apiVersion: 'v1',
   kind: 'Secret',

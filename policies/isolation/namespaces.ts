@@ -31,14 +31,11 @@ export function isEmptySelector(sel: unknown): boolean {
   return labels.length === 0 && exprs.length === 0;
 }
 
-/** A core v1 Namespace for examples. */
-export function namespace(name: string, labels?: Record<string, string>): KubeObject {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: labels ? { name, labels } : { name } };
-}
+/** A core v1 Namespace for examples (the packs' shared builder). */
+export { namespace } from '../_shared/examples.js';
 
 /** Where a namespace rule points: the namespace's name (so file:line lands on the Namespace document). */
 export const NAMESPACE_NAME_PATH = ['metadata', 'name'] as const;
 
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
+/** The DSL's own object test, under the name the packs use. */
+export { isPlainObject as isObject } from '../../src/index.js';

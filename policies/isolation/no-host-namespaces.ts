@@ -1,11 +1,8 @@
 import { definePolicy } from '../../src/index.js';
+import { pod as podOf } from '../_shared/examples.js';
 
-const pod = (spec: Record<string, unknown>, namespace = 'shop') => ({
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: { name: 'app', namespace },
-  spec: { containers: [{ name: 'app', image: 'registry.example/app:1.0' }], ...spec },
-});
+const pod = (spec: Record<string, unknown>, namespace = 'shop') =>
+  podOf({ containers: [{ name: 'app', image: 'registry.example/app:1.0' }], ...spec }, { name: 'app', namespace });
 
 const WHAT: Record<'hostNetwork' | 'hostPID' | 'hostIPC', string> = {
   hostNetwork: "the node's network stack (every port and interface on the node)",

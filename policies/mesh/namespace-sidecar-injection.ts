@@ -1,7 +1,6 @@
 import { definePolicy } from '../../src/index.js';
-import type { KubeObject } from '../../src/index.js';
+import { namespace as ns } from '../_shared/examples.js';
 
-const ns = (name: string, labels?: Record<string, string>): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, ...(labels ? { labels } : {}) } });
 
 export default definePolicy({
   id: 'mesh.namespace-sidecar-injection',

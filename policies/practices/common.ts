@@ -1,4 +1,5 @@
 import type { ContainerView, KubeObject, PodView } from '../../src/index.js';
+import { pod as podOf } from '../_shared/examples.js';
 
 /**
  * Helpers shared by the practices pack: reading image references the way the container runtime does, matching
@@ -89,12 +90,8 @@ export function imagesOf(pod: PodView, exemptImages: unknown): { c: ContainerVie
 
 type Spec = Record<string, unknown>;
 
-export const pod = (spec: Spec, name = 'web', namespace = 'shop', labels: Record<string, string> = { app: name }): KubeObject => ({
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: { name, namespace, labels },
-  spec,
-});
+export const pod = (spec: Spec, name = 'web', namespace = 'shop', labels: Record<string, string> = { app: name }): KubeObject =>
+  podOf(spec, { name, namespace, labels });
 
 const template = (spec: Spec, app: string) => ({ metadata: { labels: { app } }, spec });
 

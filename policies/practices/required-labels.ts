@@ -1,5 +1,5 @@
 import { definePolicy } from '../../src/index.js';
-import type { KubeObject } from '../../src/index.js';
+import { namespace } from '../_shared/examples.js';
 import { isObject } from '../isolation/namespaces.js';
 import { deployment, service } from './common.js';
 
@@ -8,7 +8,7 @@ interface Required {
   allowedRegex?: string;
 }
 
-const ns = (labels?: Record<string, string>): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', ...(labels ? { labels } : {}) } });
+const ns = (labels?: Record<string, string>) => namespace('shop', labels);
 const owner = { labels: [{ key: 'owner', allowedRegex: '^team-[a-z]+$' }], kinds: ['Namespace', 'Deployment'] };
 
 /** Compiled once per parameter list: the same list judges every object. */

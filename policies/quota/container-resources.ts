@@ -1,17 +1,14 @@
 import { definePolicy, isQuantity } from '../../src/index.js';
 import type { KubeObject } from '../../src/index.js';
+import { pod as podOf } from '../_shared/examples.js';
 
 type Obj = Record<string, unknown>;
 const asObject = (v: unknown): Obj | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
 
 const full = { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } };
 
-const pod = (containers: Record<string, unknown>[], extra: Record<string, unknown> = {}, namespace = 'shop'): KubeObject => ({
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: { name: 'web', namespace },
-  spec: { containers, ...extra },
-});
+const pod = (containers: Record<string, unknown>[], extra: Record<string, unknown> = {}, namespace = 'shop') =>
+  podOf({ containers, ...extra }, { namespace });
 
 const deployment = (resources: unknown): KubeObject => ({
   apiVersion: 'apps/v1',

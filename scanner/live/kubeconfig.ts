@@ -98,7 +98,42 @@ export function checkTokenFile(text: string, context: string | undefined, allow:
     );
 }
 
+/**
+ * How to reach the target's cluster: its server, credentials (every secret of them added to `scrubber`, so no
+ * message carries one) and a keep-alive agent. Every failure is a ClusterReadError that names no credential.
+ */
 export async function connect(target: KubeconfigTarget, scrubber: Scrubber): Promise<Connection> {
+  const kc = loadKubeconfig(target);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new ClusterReadError(`kubeconfig ${target.kubeconfig} has no cluster for context "${target.context ?? kc.getCurrentContext()}"`, 'error');
+  const user = kc.getCurrentUser();
+  checkCredentialPlugins(user, target.allowExecPlugins, target.kubeconfig);
+  scrubber.add(user?.token);
+  scrubber.add(user?.password);
+  scrubber.add(user?.keyData);
+  scrubber.add(user?.certData);
+
+  let url: URL;
+  try {
+    url = new URL(cluster.server);
+  } catch {
+    throw new ClusterReadError(`the kubeconfig's server address is not a URL`, 'error');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ClusterReadError(`unsupported server protocol ${url.protocol}`, 'error');
+  const { o, headers } = await credentials(kc, scrubber);
+  return {
+    protocol: url.protocol,
+    hostname: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+    prefix: url.pathname.replace(/\/+$/, ''),
+    headers,
+    auth: o.auth ?? undefined,
+    agent: agentFor(cluster, url, o),
+  };
+}
+
+/** The kubeconfig file, loaded (token files checked first) and set to the target's context. */
+function loadKubeconfig(target: KubeconfigTarget): KubeConfig {
   const { kubeconfig, context } = target;
   const kc = new KubeConfig();
   try {
@@ -116,23 +151,11 @@ export async function connect(target: KubeconfigTarget, scrubber: Scrubber): Pro
     if (!kc.getContextObject(context)) throw new ClusterReadError(`context "${context}" is not in kubeconfig ${kubeconfig}`, 'error');
     kc.setCurrentContext(context);
   }
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new ClusterReadError(`kubeconfig ${kubeconfig} has no cluster for context "${context ?? kc.getCurrentContext()}"`, 'error');
-  const user = kc.getCurrentUser();
-  checkCredentialPlugins(user, target.allowExecPlugins, kubeconfig);
-  scrubber.add(user?.token);
-  scrubber.add(user?.password);
-  scrubber.add(user?.keyData);
-  scrubber.add(user?.certData);
+  return kc;
+}
 
-  let url: URL;
-  try {
-    url = new URL(cluster.server);
-  } catch {
-    throw new ClusterReadError(`the kubeconfig's server address is not a URL`, 'error');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ClusterReadError(`unsupported server protocol ${url.protocol}`, 'error');
-
+/** The TLS material and headers of the current user (auth plugins run here), each secret added to `scrubber`. */
+async function credentials(kc: KubeConfig, scrubber: Scrubber): Promise<{ o: https.RequestOptions; headers: Record<string, string | string[]> }> {
   const o: https.RequestOptions = {};
   try {
     await kc.applyToHTTPSOptions(o);
@@ -148,7 +171,10 @@ export async function connect(target: KubeconfigTarget, scrubber: Scrubber): Pro
   }
   for (const v of Object.values(headers)) for (const s of [v].flat()) scrubber.add(s.replace(/^(Bearer|Basic)\s+/i, ''));
   scrubber.add(o.key as Buffer | string | undefined);
+  return { o, headers };
+}
 
+function agentFor(cluster: NonNullable<ReturnType<KubeConfig['getCurrentCluster']>>, url: URL, o: https.RequestOptions): http.Agent {
   // Our own keep-alive agent with the same TLS material (client-node's agent does not keep connections alive);
   // a proxy agent from client-node is used as it is.
   let agent: http.Agent;
@@ -169,13 +195,5 @@ export async function connect(target: KubeconfigTarget, scrubber: Scrubber): Pro
     if (!cluster.skipTLSVerify) throw new ClusterReadError('plain http is refused unless the kubeconfig sets insecure-skip-tls-verify', 'error');
     agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   }
-  return {
-    protocol: url.protocol,
-    hostname: url.hostname.replace(/^\[|\]$/g, ''),
-    port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
-    prefix: url.pathname.replace(/\/+$/, ''),
-    headers,
-    auth: o.auth ?? undefined,
-    agent,
-  };
+  return agent;
 }

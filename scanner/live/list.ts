@@ -28,6 +28,45 @@ function notObjectType(item: unknown): (typeof NOT_OBJECT_NAMES)[number] | undef
   return typeof item === 'object' ? undefined : 'null';
 }
 
+/** A list request that failed: 403 and 404 skip the resource with a warning, 410 restarts the list, the rest throws. */
+function listFailure(err: unknown, t: Target, opts: ListOptions): 'skip' | 'gone' {
+  if (!(err instanceof HttpStatus)) throw err;
+  if (err.status === 403) {
+    const gr = t.group ? `${t.resource}.${t.group}` : t.resource;
+    opts.warnings.push(`${t.groupVersion} ${t.kind}: forbidden — the scanner's identity lacks the RBAC verb "list" on ${gr} (cluster-wide); skipped`);
+    opts.forbidden?.push(gr);
+    return 'skip';
+  }
+  if (err.status === 404) {
+    opts.warnings.push(`${t.groupVersion} ${t.kind}: the server no longer serves ${t.resource} (404 on list); skipped`);
+    return 'skip';
+  }
+  if (err.status === 410) return 'gone';
+  throw err;
+}
+
+/** A page's items, typed and redacted, into `items`; items that are not objects are counted in one warning. */
+function takeItems(page: unknown[], t: Target, items: KubeObject[], opts: ListOptions): void {
+  const odd = new Set<string>();
+  let oddCount = 0;
+  for (const item of page) {
+    const bad = notObjectType(item);
+    if (bad) {
+      odd.add(bad);
+      oddCount++;
+      continue;
+    }
+    const obj = item as KubeObject;
+    obj.apiVersion = t.groupVersion;
+    obj.kind = t.kind;
+    items.push(redactIfSecret(obj));
+  }
+  if (oddCount) {
+    const kinds = NOT_OBJECT_NAMES.filter((n) => odd.has(n)).join(', ');
+    opts.warnings.push(`${t.groupVersion} ${t.kind}: the server sent ${oddCount} list item${oddCount === 1 ? '' : 's'} that ${oddCount === 1 ? 'is' : 'are'} not ${oddCount === 1 ? 'an object' : 'objects'} (${kinds}); ignored`);
+  }
+}
+
 export async function listAll(session: RequestSession, t: Target, opts: ListOptions): Promise<KubeObject[]> {
   const limit = Math.max(1, Math.floor(opts.pageSize));
   for (let restart = 0; ; restart++) {
@@ -41,22 +80,10 @@ export async function listAll(session: RequestSession, t: Target, opts: ListOpti
       try {
         doc = await session.getJson(t.path + q, `listing ${t.label}`);
       } catch (err) {
-        if (!(err instanceof HttpStatus)) throw err;
-        if (err.status === 403) {
-          const gr = t.group ? `${t.resource}.${t.group}` : t.resource;
-          opts.warnings.push(`${t.groupVersion} ${t.kind}: forbidden — the scanner's identity lacks the RBAC verb "list" on ${gr} (cluster-wide); skipped`);
-          opts.forbidden?.push(gr);
-          return [];
-        }
-        if (err.status === 404) {
-          opts.warnings.push(`${t.groupVersion} ${t.kind}: the server no longer serves ${t.resource} (404 on list); skipped`);
-          return [];
-        }
-        if (err.status === 410) {
-          gone = true;
-          break;
-        }
-        throw err;
+        const outcome = listFailure(err, t, opts);
+        if (outcome === 'skip') return [];
+        gone = true;
+        break;
       }
       const list = doc as { items?: unknown; metadata?: { continue?: unknown } };
       if (!list || typeof list !== 'object' || !Array.isArray(list.items)) {
@@ -64,24 +91,7 @@ export async function listAll(session: RequestSession, t: Target, opts: ListOpti
       }
       session.stats.pages++;
       session.countObjects(list.items.length, `listing ${t.label}`);
-      const odd = new Set<string>();
-      let oddCount = 0;
-      for (const item of list.items as unknown[]) {
-        const bad = notObjectType(item);
-        if (bad) {
-          odd.add(bad);
-          oddCount++;
-          continue;
-        }
-        const obj = item as KubeObject;
-        obj.apiVersion = t.groupVersion;
-        obj.kind = t.kind;
-        items.push(redactIfSecret(obj));
-      }
-      if (oddCount) {
-        const kinds = NOT_OBJECT_NAMES.filter((n) => odd.has(n)).join(', ');
-        opts.warnings.push(`${t.groupVersion} ${t.kind}: the server sent ${oddCount} list item${oddCount === 1 ? '' : 's'} that ${oddCount === 1 ? 'is' : 'are'} not ${oddCount === 1 ? 'an object' : 'objects'} (${kinds}); ignored`);
-      }
+      takeItems(list.items as unknown[], t, items, opts);
       const next = list.metadata?.continue;
       if (typeof next !== 'string' || next === '') return items;
       if (next === token) throw new ClusterReadError(`the server repeated the same continue token listing ${t.label}`, 'error');

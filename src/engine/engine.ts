@@ -1,16 +1,18 @@
-import { JSONPath } from 'jsonpath-plus';
 import type { ClusterContext } from './context.js';
-import { resolveAction, resolveParams } from './context.js';
 import type { ClusterScopeContext, NamespaceInfo, ObjectContext, Params, Policy, ReportOptions } from '../authoring/index.js';
-import { imageOfFinding, isExceptionObject, isExpired, noteFindingImage, parseException, waives, type PolicyException } from './exceptions.js';
-import { matchesGlob } from '../model/index.js';
+import { bindPolicy, kindMatches, type BoundPolicy } from './bind.js';
+import { query } from './query.js';
+import { errorFindingOf, findingOf, metaFindingOf } from './findings.js';
+import { imageOfFinding, isExceptionObject, isExpired, parseException, waives, type PolicyException } from './exceptions.js';
 import { Inventory, type Resource } from '../model/index.js';
-import { matchesConditions, matchesSelector } from '../authoring/index.js';
-import { getAt, splitDotted, toJsonPath } from '../authoring/index.js';
+import { matchesConditions } from '../authoring/index.js';
+import { getAt, splitDotted } from '../authoring/index.js';
 import { POD_CONTROLLER_KINDS, PodView, isPodController } from '../authoring/index.js';
 import { DEFAULT_SYSTEM_NAMESPACES, SYSTEM_NAMESPACE_LABEL, groupOf, labelsOf, refOf } from '../model/index.js';
 import type { Action, Finding, KubeObject, Operation, PathSegments, Scope } from '../model/index.js';
 import { settle, skipsUpdate } from './update-semantics.js';
+
+export { query } from './query.js';
 
 /** Ids of the findings the engine itself raises about waivers. */
 export const EXCEPTION_EXPIRED = 'fleetgate.exception-expired';
@@ -65,69 +67,16 @@ export interface Evaluation {
   checks: Record<string, number>;
 }
 
-/** A policy as it runs in one cluster: parameters merged, action resolved, matchers compiled. */
-interface BoundPolicy {
-  policy: Policy;
-  params: Params;
-  action: Action;
-  /** Whether the cluster context set this policy's action explicitly (then a policy's per-finding action yields to it). */
-  actionOverridden: boolean;
-  kinds: { group?: string; kind: string }[];
-  operations: readonly Operation[];
-  /** Position among the object- and namespace-scope policies (where its checks are counted). */
-  index: number;
-  /** `match` beyond kinds and cluster labels, compiled; undefined when there is nothing more to test. */
-  matchTest?: ObjectTest;
-  /** `exclude` compiled; undefined when the policy excludes nothing at object level. */
-  excludeTest?: ObjectTest;
-}
-
-/** What a compiled match/exclude condition looks at: the object's namespace, labels, kind and group. */
-type ObjectTest = (namespace: NamespaceInfo, objLabels: Record<string, string>, kind: string, group: string) => boolean;
-
 /** The policies that can judge objects of one kind/group under one operation, found once and reused. */
 interface Plan {
   entries: { bound: BoundPolicy; /** Judged through its pod template (autogen), not as the kind itself. */ byTemplate: boolean }[];
 }
 
-const DEFAULT_OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE'];
+/** Runs one policy on the object it was made for (see ClusterEngine.judgeOf). */
+type Judge = (bound: BoundPolicy, pod: PodView | undefined) => void;
+
 const ALL_SCOPES: readonly Scope[] = ['object', 'namespace', 'cluster'];
 const OBJECT_SCOPES: readonly Scope[] = ['object', 'namespace'];
-
-function hasActionFor(id: string, actions: Record<string, Action> = {}): boolean {
-  return Object.keys(actions).some((pattern) => matchesGlob(id, pattern));
-}
-
-function parseKinds(kinds: readonly string[]): { group?: string; kind: string }[] {
-  return kinds.map((k) => {
-    const slash = k.lastIndexOf('/');
-    return slash < 0 ? { kind: k } : { group: k.slice(0, slash), kind: k.slice(slash + 1) };
-  });
-}
-
-/** `*` matches every kind (a rule such as practices.required-labels that any object can break). */
-const kindMatches = (kinds: readonly { group?: string; kind: string }[], kind: string, group: string): boolean =>
-  kinds.some((k) => (k.kind === kind || k.kind === '*') && (k.group === undefined || k.group === group));
-
-/**
- * Compiles a match (every given field must hold) or an exclude (any given field that holds excludes) into one test,
- * so the per-object work is only the tests a policy actually declares.
- */
-function compileTest(m: Partial<Policy['match']> | undefined, isExclude: boolean): ObjectTest | undefined {
-  if (!m) return undefined;
-  const tests: ObjectTest[] = [];
-  const { namespaces, namespaceSelector, labels } = m;
-  if (namespaces) tests.push((ns) => ns.name !== undefined && namespaces.some((g) => matchesGlob(ns.name!, g)));
-  if (namespaceSelector) tests.push((ns) => ns.name !== undefined && matchesSelector(ns.labels, namespaceSelector));
-  if (labels) tests.push((_ns, objLabels) => matchesSelector(objLabels, labels));
-  if (isExclude && m.kinds) {
-    const kinds = parseKinds(m.kinds);
-    tests.push((_ns, _labels, kind, group) => kindMatches(kinds, kind, group));
-  }
-  if (!tests.length) return undefined;
-  if (tests.length === 1) return tests[0];
-  return isExclude ? (...a) => tests.some((t) => t(...a)) : (...a) => tests.every((t) => t(...a));
-}
 
 /**
  * The evaluation core: a policy set compiled for one cluster context (parameters merged, actions resolved,
@@ -163,17 +112,7 @@ export class ClusterEngine {
       this.policyIndex.set(policy.id, policy);
       if (!matchesConditions(this.labels, policy.match.clusterLabels)) continue;
       if (policy.exclude?.clusterLabels && matchesConditions(this.labels, policy.exclude.clusterLabels)) continue;
-      const bound: BoundPolicy = {
-        policy,
-        params: resolveParams(policy, cluster.parameters),
-        action: resolveAction(policy, cluster.actions),
-        actionOverridden: resolveAction(policy, cluster.actions) !== policy.action || hasActionFor(policy.id, cluster.actions),
-        kinds: parseKinds(policy.match.kinds),
-        operations: policy.match.operations ?? DEFAULT_OPERATIONS,
-        index: -1,
-        matchTest: compileTest(policy.match, false),
-        excludeTest: compileTest(policy.exclude, true),
-      };
+      const bound = bindPolicy(policy, cluster);
       if (policy.scope === 'cluster') {
         this.clusterPolicies.push(bound);
         continue;
@@ -206,7 +145,7 @@ export class ClusterEngine {
         continue;
       }
       const parsed = parseException(r.object);
-      if (typeof parsed === 'string') findings.push(this.metaFinding(r, EXCEPTION_INVALID, `invalid PolicyException: ${parsed}`));
+      if (typeof parsed === 'string') findings.push(metaFindingOf(r, EXCEPTION_INVALID, `invalid PolicyException: ${parsed}`));
       else exceptions.push(parsed);
     }
     // Indexed only when something needs it (admission judges one object and rarely does).
@@ -237,7 +176,7 @@ export class ClusterEngine {
       else {
         const source = resources.find((r) => r.object === e.object);
         findings.push(
-          this.metaFinding(
+          metaFindingOf(
             source ?? { object: e.object },
             EXCEPTION_EXPIRED,
             `PolicyException "${e.name}" expired on ${e.expiresText} and no longer waives ${e.policies.length === 1 ? 'its policy' : 'its policies'} (reason was: ${e.reason})`,
@@ -332,12 +271,39 @@ export class ClusterEngine {
     };
     const objLabels = labelsOf(obj);
     let pod: PodView | undefined | null = null; // null: not computed yet (shared by every policy on this object)
+    let judge: Judge | undefined; // made for the first policy that applies: most objects meet few policies
+    for (const { bound, byTemplate } of plan.entries) {
+      const { policy } = bound;
+      if (scopeFilter && !scopeFilter.includes(policy.scope)) continue;
+      if (pod === null && byTemplate) pod = PodView.of(obj);
+      if (byTemplate && !pod) continue;
+      if (bound.matchTest && !bound.matchTest(namespace, objLabels, kind, group)) continue;
+      if (bound.excludeTest && bound.excludeTest(namespace, objLabels, kind, group)) continue;
+      if (pod === null) pod = PodView.of(obj);
+      if (counts) counts[bound.index]++;
+      opts.onPolicy?.(index, policy.id);
+      (judge ??= this.judgeOf(r, namespace, operation, opts, nsLabels, findings, exempt))(bound, pod ?? undefined);
+    }
+  }
+
+  /**
+   * The context of one object, shared by every policy that judges it (only `params`, `pod` and the policy behind
+   * `report` change), and the function that runs one policy with it. Policies are synchronous, so the context is
+   * valid for the duration of a validate call.
+   */
+  private judgeOf(
+    r: Resource,
+    namespace: NamespaceInfo,
+    operation: Operation,
+    opts: RunOptions,
+    nsLabels: (name: string) => Record<string, string> | undefined,
+    findings: Finding[],
+    exempt: Set<Resource>,
+  ): Judge {
+    const obj = r.object;
     let ref: Finding['resource'] | undefined; // built for the first finding: a compliant object never needs it
     const isSystemNamespace = (name: string | undefined) =>
       this.isSystemNamespace(name, name === undefined ? undefined : name === namespace.name ? namespace.labels : nsLabels(name));
-
-    // One context per object, shared by every policy that judges it (only `params` and the policy behind
-    // `report` change): policies are synchronous, so the context is valid for the duration of a validate call.
     // `action` is the current policy's actionFor answer for this object (undefined: not asked yet).
     let current: BoundPolicy | undefined;
     let action: Action | 'exempt' | null | undefined;
@@ -359,34 +325,25 @@ export class ClusterEngine {
         if (actionFor && action === undefined) action = (actionFor as (c: ObjectContext<Params>) => Action | 'exempt' | null)(ctx);
         if (action === null) return;
         if (action === 'exempt') return void exempt.add(r);
-        const f = this.finding(current, r, (ref ??= refOf(obj)), message, typeof path === 'string' ? splitDotted(path) : path);
+        const f = findingOf(current, r, (ref ??= refOf(obj)), message, typeof path === 'string' ? splitDotted(path) : path);
         if (action && !current.actionOverridden) f.action = action;
         if (o?.action && !current.actionOverridden) f.action = o.action;
         findings.push(f);
       },
     };
-
-    for (const { bound, byTemplate } of plan.entries) {
-      const { policy } = bound;
-      if (scopeFilter && !scopeFilter.includes(policy.scope)) continue;
-      if (pod === null && byTemplate) pod = PodView.of(obj);
-      if (byTemplate && !pod) continue;
-      if (bound.matchTest && !bound.matchTest(namespace, objLabels, kind, group)) continue;
-      if (bound.excludeTest && bound.excludeTest(namespace, objLabels, kind, group)) continue;
-      if (pod === null) pod = PodView.of(obj);
-      if (counts) counts[bound.index]++;
-      opts.onPolicy?.(index, policy.id);
+    return (bound, pod) => {
       current = bound;
       action = undefined;
-      ctx.pod = pod ?? undefined;
+      ctx.pod = pod;
       ctx.params = bound.params;
       try {
-        (policy.validate as (c: ObjectContext<Params>) => void)(ctx);
+        (bound.policy.validate as (c: ObjectContext<Params>) => void)(ctx);
       } catch (err) {
-        findings.push(this.errorFinding(bound, r, (ref ??= refOf(obj)), err));
+        findings.push(errorFindingOf(bound, r, (ref ??= refOf(obj)), err));
+      } finally {
+        current = undefined;
       }
-    }
-    current = undefined;
+    };
   }
 
   private evaluateCluster(
@@ -404,62 +361,15 @@ export class ClusterEngine {
         isSystemNamespace: (name) => this.isSystemNamespace(name, name ? nsLabels(name) : undefined),
         report: (object, message, path = []) => {
           const r = inventory.resourceFor(object) ?? { object };
-          findings.push(this.finding(bound, r, refOf(object), message, typeof path === 'string' ? splitDotted(path) : path));
+          findings.push(findingOf(bound, r, refOf(object), message, typeof path === 'string' ? splitDotted(path) : path));
         },
       };
       try {
         (bound.policy.validate as (c: ClusterScopeContext<Params>) => void)(ctx);
       } catch (err) {
-        findings.push(this.errorFinding(bound, { object: {} }, { apiVersion: '', kind: '', name: '' }, err));
+        findings.push(errorFindingOf(bound, { object: {} }, { apiVersion: '', kind: '', name: '' }, err));
       }
     }
   }
-
-  private finding(bound: BoundPolicy, r: Resource, ref: Finding['resource'], message: string, path: PathSegments): Finding {
-    const f: Finding = {
-      policy: bound.policy.id,
-      severity: bound.policy.severity,
-      action: bound.action,
-      message,
-      resource: ref,
-      path: toJsonPath(path),
-    };
-    const source = r.locate?.(path);
-    if (source) f.source = source;
-    noteFindingImage(f, r.object, path); // for image-scoped exceptions
-    return f;
-  }
-
-  private errorFinding(bound: BoundPolicy, r: Resource, ref: Finding['resource'], err: unknown): Finding {
-    const why = err instanceof Error ? err.message : String(err);
-    const f = this.finding(bound, r, ref, `policy error: ${why}`, []);
-    f.error = true;
-    return f;
-  }
-
-  private metaFinding(r: Resource, id: string, message: string, path: PathSegments = []): Finding {
-    const f: Finding = { policy: id, severity: 'medium', action: 'warn', message, resource: refOf(r.object), path: toJsonPath(path) };
-    const source = r.locate?.(path);
-    if (source) f.source = source;
-    return f;
-  }
 }
 
-/** jsonpath-plus with script evaluation off; each match's path as segments (array indexes as numbers). */
-export function query(obj: unknown, jsonPath: string): { value: unknown; path: PathSegments }[] {
-  const results = JSONPath({ path: jsonPath, json: obj as object, resultType: 'all', eval: false, wrap: true }) as {
-    value: unknown;
-    path: string;
-  }[];
-  return results.map((res) => {
-    const raw = JSONPath.toPathArray(res.path).slice(1);
-    const segments: (string | number)[] = [];
-    let cur: unknown = obj;
-    for (const s of raw) {
-      const seg = Array.isArray(cur) ? Number(s) : s;
-      segments.push(seg);
-      cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[s] : undefined;
-    }
-    return { value: res.value, path: segments };
-  });
-}

@@ -98,25 +98,46 @@ export function parseRollout(obj: KubeObject): PolicyRollout | string {
   if (!Array.isArray(stages) || !stages.length) return 'spec.stages must list at least one stage';
   const parsed: RolloutStage[] = [];
   for (const [i, s] of stages.entries()) {
-    const where = `spec.stages[${i}]`;
-    if (!isPlainObject(s)) return `${where} must be a map`;
-    const badStage = unknownKey(s, STAGE_KEYS, where);
-    if (badStage) return badStage;
-    const cohorts = s.cohorts;
-    if (!Array.isArray(cohorts) || !cohorts.length || !cohorts.every((c) => typeof c === 'string' || typeof c === 'number'))
-      return `${where}.cohorts must list cohort label values (strings, e.g. ["1"])`;
-    if (!isAction(s.action)) return `${where}.action must be one of ${ACTIONS.join(', ')}`;
-    let soakMs = 0;
-    if (s.soak !== undefined) {
-      const ms = typeof s.soak === 'string' ? parseDuration(s.soak) : undefined;
-      if (ms === undefined) return `${where}.soak "${String(s.soak)}" is not a duration (e.g. 48h, 90m, 7d)`;
-      soakMs = ms;
-    }
-    if (s.batchSize !== undefined && !(typeof s.batchSize === 'number' && Number.isInteger(s.batchSize) && s.batchSize > 0))
-      return `${where}.batchSize must be a whole number > 0`;
-    parsed.push({ cohorts: cohorts.map(String), action: s.action, soakMs, soakText: s.soak as string | undefined, batchSize: s.batchSize as number | undefined });
+    const stage = parseStage(s, `spec.stages[${i}]`);
+    if (typeof stage === 'string') return stage;
+    parsed.push(stage);
   }
-  const gate = spec.gate ?? {};
+  const gate = parseGate(spec.gate ?? {});
+  if (typeof gate === 'string') return gate;
+  const status = parseStatus(obj.status ?? {}, parsed.length);
+  if (typeof status === 'string') return status;
+  return {
+    name: refOf(obj).name,
+    policies: policies as string[],
+    cohortLabel,
+    before,
+    stages: parsed,
+    gate,
+    ...status,
+    object: obj,
+  };
+}
+
+function parseStage(s: unknown, where: string): RolloutStage | string {
+  if (!isPlainObject(s)) return `${where} must be a map`;
+  const badStage = unknownKey(s, STAGE_KEYS, where);
+  if (badStage) return badStage;
+  const cohorts = s.cohorts;
+  if (!Array.isArray(cohorts) || !cohorts.length || !cohorts.every((c) => typeof c === 'string' || typeof c === 'number'))
+    return `${where}.cohorts must list cohort label values (strings, e.g. ["1"])`;
+  if (!isAction(s.action)) return `${where}.action must be one of ${ACTIONS.join(', ')}`;
+  let soakMs = 0;
+  if (s.soak !== undefined) {
+    const ms = typeof s.soak === 'string' ? parseDuration(s.soak) : undefined;
+    if (ms === undefined) return `${where}.soak "${String(s.soak)}" is not a duration (e.g. 48h, 90m, 7d)`;
+    soakMs = ms;
+  }
+  if (s.batchSize !== undefined && !(typeof s.batchSize === 'number' && Number.isInteger(s.batchSize) && s.batchSize > 0))
+    return `${where}.batchSize must be a whole number > 0`;
+  return { cohorts: cohorts.map(String), action: s.action, soakMs, soakText: s.soak as string | undefined, batchSize: s.batchSize as number | undefined };
+}
+
+function parseGate(gate: unknown): PolicyRollout['gate'] | string {
   if (!isPlainObject(gate)) return 'spec.gate must be a map';
   const badGate = unknownKey(gate, new Set(['maxFindings', 'maxDesiredViolations']), 'spec.gate');
   if (badGate) return badGate;
@@ -124,14 +145,17 @@ export function parseRollout(obj: KubeObject): PolicyRollout | string {
   if (typeof maxFindings === 'string') return maxFindings;
   const maxDesiredViolations = count(gate.maxDesiredViolations, 'spec.gate.maxDesiredViolations');
   if (typeof maxDesiredViolations === 'string') return maxDesiredViolations;
+  return { maxFindings, maxDesiredViolations };
+}
 
-  const status = obj.status ?? {};
+/** Where the rollout is (the status its controller, `fleetgate rollout`, writes), checked against its stages. */
+function parseStatus(status: unknown, stages: number): Pick<PolicyRollout, 'stage' | 'batch' | 'since' | 'paused'> | string {
   if (!isPlainObject(status)) return 'status must be a map';
   const badStatus = unknownKey(status, STATUS_KEYS, 'status');
   if (badStatus) return badStatus;
   const stage = status.stage ?? -1;
-  if (typeof stage !== 'number' || !Number.isInteger(stage) || stage < -1 || stage >= parsed.length)
-    return `status.stage must be a stage index from 0 to ${parsed.length - 1}`;
+  if (typeof stage !== 'number' || !Number.isInteger(stage) || stage < -1 || stage >= stages)
+    return `status.stage must be a stage index from 0 to ${stages - 1}`;
   let since: Date | undefined;
   if (status.since !== undefined) {
     since = status.since instanceof Date ? status.since : new Date(String(status.since));
@@ -139,19 +163,7 @@ export function parseRollout(obj: KubeObject): PolicyRollout | string {
   }
   const batch = status.batch;
   if (batch !== undefined && !(typeof batch === 'number' && Number.isInteger(batch) && batch > 0)) return 'status.batch must be a whole number > 0';
-  return {
-    name: refOf(obj).name,
-    policies: policies as string[],
-    cohortLabel,
-    before,
-    stages: parsed,
-    gate: { maxFindings, maxDesiredViolations },
-    stage,
-    batch,
-    since,
-    paused: status.paused === true,
-    object: obj,
-  };
+  return { stage, batch, since, paused: status.paused === true };
 }
 
 export function rolloutNames(rollout: PolicyRollout, policyId: string): boolean {

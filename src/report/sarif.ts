@@ -20,46 +20,13 @@ function uri(file: string, root: string): string {
 export function formatSarif(report: LintReport, policies: readonly Policy[], version: string, root = process.cwd()): string {
   const used = [...new Set(report.findings.map((f) => f.policy))];
   const byId = new Map(policies.map((p) => [p.id, p]));
-  const rules = used.map((id) => {
-    const p = byId.get(id);
-    return {
-      id,
-      name: id,
-      shortDescription: { text: p?.title ?? id },
-      fullDescription: { text: p?.description ?? p?.title ?? id },
-      helpUri: 'https://github.com/fleetgate/fleetgate#built-in-policies',
-      help: { text: p?.description ?? p?.title ?? id },
-      defaultConfiguration: { level: LEVEL[p?.action ?? 'warn'] },
-      properties: { tags: ['kubernetes', p?.area ?? 'fleetgate'], 'security-severity': SECURITY_SEVERITY[p?.severity ?? 'medium'] },
-    };
-  });
   const ruleIndex = new Map(used.map((id, i) => [id, i]));
-  const results = report.findings.map((f: Finding) => {
-    const logical = { fullyQualifiedName: describeRef(f.resource), kind: 'resource' };
-    return {
-      ruleId: f.policy,
-      ruleIndex: ruleIndex.get(f.policy),
-      level: LEVEL[f.action],
-      message: { text: `${f.message} (${describeRef(f.resource)}, ${f.path})` },
-      locations: [
-        {
-          physicalLocation: {
-            artifactLocation: { uri: uri(f.source?.file ?? 'stdin', root), uriBaseId: '%SRCROOT%' },
-            region: { startLine: f.source?.line ?? 1, startColumn: f.source?.column ?? 1 },
-          },
-          logicalLocations: [logical],
-        },
-      ],
-      partialFingerprints: { 'fleetgate/v1': `${f.policy}|${describeRef(f.resource)}|${f.path}` },
-      properties: { severity: f.severity, action: f.action, path: f.path },
-    };
-  });
   const sarif = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
     runs: [
       {
-        tool: { driver: { name: 'fleetgate', version, informationUri: 'https://github.com/fleetgate/fleetgate', rules } },
+        tool: { driver: { name: 'fleetgate', version, informationUri: 'https://github.com/fleetgate/fleetgate', rules: used.map((id) => rule(id, byId.get(id))) } },
         originalUriBaseIds: { '%SRCROOT%': { uri: `file://${root.split(sep).join('/')}/` } },
         invocations: [
           {
@@ -78,9 +45,45 @@ export function formatSarif(report: LintReport, policies: readonly Policy[], ver
             })),
           },
         ],
-        results,
+        results: report.findings.map((f) => result(f, ruleIndex.get(f.policy), root)),
       },
     ],
   };
   return JSON.stringify(sarif, null, 2) + '\n';
+}
+
+/** The rule of a policy that has findings (a finding of an unknown policy gets a rule named by its id). */
+function rule(id: string, p: Policy | undefined) {
+  return {
+    id,
+    name: id,
+    shortDescription: { text: p?.title ?? id },
+    fullDescription: { text: p?.description ?? p?.title ?? id },
+    helpUri: 'https://github.com/fleetgate/fleetgate#built-in-policies',
+    help: { text: p?.description ?? p?.title ?? id },
+    defaultConfiguration: { level: LEVEL[p?.action ?? 'warn'] },
+    properties: { tags: ['kubernetes', p?.area ?? 'fleetgate'], 'security-severity': SECURITY_SEVERITY[p?.severity ?? 'medium'] },
+  };
+}
+
+/** One finding as a result: where it is in the file and on the object, and a fingerprint stable across runs. */
+function result(f: Finding, ruleIndex: number | undefined, root: string) {
+  const logical = { fullyQualifiedName: describeRef(f.resource), kind: 'resource' };
+  return {
+    ruleId: f.policy,
+    ruleIndex,
+    level: LEVEL[f.action],
+    message: { text: `${f.message} (${describeRef(f.resource)}, ${f.path})` },
+    locations: [
+      {
+        physicalLocation: {
+          artifactLocation: { uri: uri(f.source?.file ?? 'stdin', root), uriBaseId: '%SRCROOT%' },
+          region: { startLine: f.source?.line ?? 1, startColumn: f.source?.column ?? 1 },
+        },
+        logicalLocations: [logical],
+      },
+    ],
+    partialFingerprints: { 'fleetgate/v1': `${f.policy}|${describeRef(f.resource)}|${f.path}` },
+    properties: { severity: f.severity, action: f.action, path: f.path },
+  };
 }

@@ -1,95 +1,206 @@
-import type { Policy } from '../../authoring/index.js';
-import { ClusterEngine } from '../engine.js';
-import type { PathSegments, Resource, SourceLocation } from '../../model/index.js';
-import type { GuestJob, PolicyMeta, WorkerFinding } from './protocol.js';
+import type { ClusterInfo, ClusterScopeContext, ObjectContext, Params, Policy } from '../../authoring/index.js';
+import { Inventory, type PathSegments, type Resource } from '../../model/index.js';
+import type { PolicyMeta } from './protocol.js';
+import { siteIn, type Site } from './sites.js';
 
 /**
- * The part of a policy bundle that fleetgate adds: it runs inside the isolate, next to the user's module, and turns
- * the module's exports into policy metadata (plain data for the main thread) and findings for a job. Each policy
- * file gets its own copy, so a file that patches these internals only changes its own verdicts.
+ * How the one shared engine in the isolate runs a user's policy (src/engine/sandbox/dispatcher.ts). Every file's
+ * policies are judged in one pass by one copy of the evaluation code, so nothing that code hands a policy may be
+ * something a policy could change for another: each call gets its own frozen context (its own `report`, dead once
+ * the call returns), the pod view and namespace it shares with the other policies on that object are frozen, a
+ * cluster-scope policy gets its own Inventory, and what a policy passes back (messages, paths, actions) is turned
+ * into plain strings and numbers while it is still that policy's turn, so none of its code runs later on the
+ * engine's time. A policy's definition is copied when its file loads: changing the exported object afterwards
+ * changes nothing.
  */
 
 function isPolicy(v: unknown): v is Policy {
   return !!v && typeof v === 'object' && typeof (v as Policy).id === 'string' && typeof (v as Policy).validate === 'function';
 }
 
-/** Carries the resource index and path through the engine's `locate` hook, so the main thread can map them. */
-interface Marker extends SourceLocation {
-  resourceIndex: number;
-  segments: PathSegments;
-}
-
-export interface Guest {
-  /** JSON of PolicyMeta[]. */
-  meta(): string;
-  /** JSON of WorkerFinding[] for the job; `progress(resourceIndex, policyIndex)` is called before each policy runs. */
-  run(job: GuestJob, progress: (resourceIndex: number, policyIndex: number) => void): string;
-}
-
-export function makeGuest(mod: Record<string, unknown>): Guest {
-  const policies: Policy[] = [];
+/** The policies a file's module exports (default and named, arrays too), each once. Runs the file's getters: load time. */
+export function policiesOf(mod: unknown): Policy[] {
+  const out: Policy[] = [];
+  if (!mod || typeof mod !== 'object') return out;
   for (const value of Object.values(mod)) {
-    for (const v of Array.isArray(value) ? value : [value]) if (isPolicy(v) && !policies.includes(v)) policies.push(v);
+    for (const v of Array.isArray(value) ? value : [value]) if (isPolicy(v) && !out.includes(v)) out.push(v);
   }
-  const index = new Map(policies.map((p, i) => [p.id, i]));
-  const engines = new Map<string, ClusterEngine>();
-  const engineFor = (job: GuestJob): ClusterEngine => {
-    const key = `${job.clusterKey}|${job.disabled.join(',')}|${job.only ?? ''}`;
-    let e = engines.get(key);
-    if (!e) {
-      if (engines.size > 256) engines.clear();
-      const active = policies.filter((p) => !job.disabled.includes(p.id) && (job.only === undefined || p.id === job.only));
-      engines.set(key, (e = new ClusterEngine(active, job.cluster)));
+  return out;
+}
+
+/** Freezes a value and everything reachable through its own properties (stops at what is frozen already). */
+export function deepFreeze<T>(v: T): T {
+  if ((typeof v !== 'object' && typeof v !== 'function') || v === null || Object.isFrozen(v)) return v;
+  Object.freeze(v);
+  for (const k of Reflect.ownKeys(v as object)) {
+    const d = Object.getOwnPropertyDescriptor(v, k);
+    if (d && 'value' in d) deepFreeze(d.value);
+  }
+  return v;
+}
+
+/** A user's policy as loaded: its definition as data (what the main thread checks) and its code. */
+export interface LoadedPolicy {
+  file: number;
+  index: number;
+  meta: PolicyMeta;
+  /** Definition fields the engine reads that the main thread does not list. */
+  extra: { allowExistingViolations?: boolean; sameFindingAs?: string[] };
+  original: Policy;
+  validate: Policy['validate'];
+  actionFor?: Policy['actionFor'];
+}
+
+/** Copies a policy's definition at load (runs the file's getters and toJSON: still its load budget). */
+export function loadPolicy(p: Policy, file: number, index: number): LoadedPolicy {
+  const meta = JSON.parse(
+    JSON.stringify({
+      id: p.id,
+      title: p.title,
+      description: p.description,
+      area: p.area,
+      severity: p.severity,
+      action: p.action,
+      scope: p.scope ?? 'object',
+      match: p.match,
+      exclude: p.exclude,
+      params: p.params ?? {},
+      examples: p.examples,
+    }),
+  ) as PolicyMeta;
+  const extra = JSON.parse(JSON.stringify({ allowExistingViolations: p.allowExistingViolations, sameFindingAs: p.sameFindingAs }));
+  const actionFor = typeof p.actionFor === 'function' ? p.actionFor : undefined;
+  return deepFreeze({ file, index, meta, extra, original: p, validate: p.validate, actionFor }) as LoadedPolicy;
+}
+
+const text = (v: unknown): string => (typeof v === 'string' ? v : String(v));
+
+function cleanPath(path: unknown): string | PathSegments {
+  if (path === undefined || path === null) return [];
+  if (typeof path === 'string') return path;
+  if (typeof path === 'object' && typeof (path as { length?: unknown }).length === 'number')
+    return Array.from(path as ArrayLike<unknown>, (s) => (typeof s === 'number' ? s : text(s)));
+  return text(path);
+}
+
+/** What is left of a thrown value: its message and where in the file it was thrown (the stack is read now). */
+function failure(err: unknown, script: string, onError: (site: Site | undefined) => void): Error {
+  let why = 'the policy threw';
+  let stack = '';
+  try {
+    why = err instanceof Error ? text(err.message) : text(err);
+  } catch {
+    // a value whose text cannot be read: the generic reason stands
+  }
+  try {
+    stack = err instanceof Error ? text(err.stack) : '';
+  } catch {
+    stack = '';
+  }
+  onError(siteIn(stack, script));
+  return new Error(why.length > 1000 ? `${why.slice(0, 999)}…` : why);
+}
+
+/** Freezes what the engine shares between the policies judging one object (the pod view's caches filled first). */
+function hardenShared(s: ObjectContext<Params>): void {
+  const pod = s.pod;
+  if (pod && !Object.isFrozen(pod)) {
+    pod.containers();
+    pod.volumes();
+    void pod.os;
+    deepFreeze(pod);
+  }
+  deepFreeze(s.namespace);
+  deepFreeze(s.params);
+  Object.freeze(s.get);
+  Object.freeze(s.query);
+  Object.freeze(s.isSystemNamespace);
+}
+
+/** Frozen copies of the engine's inventories' resource lists, one per evaluation, for the per-call Inventory. */
+const resourceLists = new WeakMap<object, readonly Resource[]>();
+
+/**
+ * The policy object the shared engine binds: the loaded definition, with validate/actionFor calling the user's
+ * code on a context of its own. `script` names the file's bundle in stack traces; `onError` records where a
+ * throw happened (the dispatcher maps it back to the policy's source file and line).
+ */
+export function shim(p: LoadedPolicy, cluster: ClusterInfo, script: string, onError: (site: Site | undefined) => void): Policy {
+  const { meta, original, validate, actionFor } = p;
+  let current: object | undefined; // the context of the call in progress (actionFor is asked during it)
+  const run = (ctx: object) => {
+    current = ctx;
+    try {
+      (validate as (this: Policy, c: object) => void).call(original, ctx);
+    } catch (err) {
+      throw failure(err, script, onError);
+    } finally {
+      current = undefined;
     }
-    return e;
   };
-  return {
-    meta() {
-      const out: PolicyMeta[] = policies.map((p) => ({
-        id: p.id,
-        title: p.title,
-        description: p.description,
-        area: p.area,
-        severity: p.severity,
-        action: p.action,
-        scope: p.scope,
-        match: p.match,
-        exclude: p.exclude,
-        params: p.params,
-        examples: p.examples,
-      }));
-      return JSON.stringify(out);
-    },
-    run(job, progress) {
-      const resources: Resource[] = job.objects.map((object, resourceIndex) => ({
-        object,
-        locate: (segments): Marker => ({ file: '', line: 0, column: 0, resourceIndex, segments }),
-      }));
-      const labels = job.namespaceLabels;
-      const evaluation = engineFor(job).evaluate(resources, {
-        operation: job.operation,
-        oldObject: job.oldObject,
-        scopes: job.scopes,
-        now: new Date(job.now),
-        countChecks: job.countChecks,
-        namespaceLabels: labels ? (name) => (Object.prototype.hasOwnProperty.call(labels, name) ? labels[name] : undefined) : undefined,
-        onPolicy: (resourceIndex, policyId) => progress(resourceIndex, index.get(policyId) ?? -1),
-      });
-      const findings: WorkerFinding[] = evaluation.findings.map((f) => {
-        const marker = f.source as Marker | undefined;
-        return {
-          policy: f.policy,
-          severity: f.severity,
-          action: f.action,
-          message: f.message,
-          resource: f.resource,
-          path: f.path,
-          error: f.error,
-          resourceIndex: marker?.resourceIndex ?? -1,
-          segments: marker?.segments ?? [],
-        };
-      });
-      return JSON.stringify({ findings, checks: evaluation.checks });
-    },
+  const objectScope = (s: ObjectContext<Params>) => {
+    hardenShared(s);
+    let live = true;
+    const report = (message: unknown, path?: unknown, opts?: { action?: unknown }) => {
+      if (!live) throw new Error('report() was called after the policy returned');
+      const action = opts === undefined || opts === null ? undefined : opts.action;
+      s.report(text(message), cleanPath(path), action === undefined ? undefined : { action: text(action) as never });
+    };
+    const ctx = Object.freeze({
+      object: s.object,
+      pod: s.pod,
+      namespace: s.namespace,
+      operation: s.operation,
+      oldObject: s.oldObject,
+      username: s.username,
+      cluster,
+      params: s.params,
+      isSystemNamespace: s.isSystemNamespace,
+      get: s.get,
+      query: s.query,
+      report: Object.freeze(report),
+    });
+    try {
+      run(ctx);
+    } finally {
+      live = false;
+    }
   };
+  const clusterScope = (s: ClusterScopeContext<Params>) => {
+    deepFreeze(s.params);
+    Object.freeze(s.isSystemNamespace);
+    let list = resourceLists.get(s.inventory);
+    if (!list) resourceLists.set(s.inventory, (list = Object.freeze(s.inventory.resources.slice())));
+    const inventory = new Inventory(list);
+    let live = true;
+    const report = (object: unknown, message: unknown, path?: unknown) => {
+      if (!live) throw new Error('report() was called after the policy returned');
+      const known = object && typeof object === 'object' ? inventory.resourceFor(object as never) : undefined;
+      s.report(known ? known.object : JSON.parse(JSON.stringify(object ?? {})), text(message), cleanPath(path));
+    };
+    const ctx = Object.freeze({ inventory, cluster, params: s.params, isSystemNamespace: s.isSystemNamespace, report: Object.freeze(report) });
+    try {
+      run(ctx);
+    } finally {
+      live = false;
+    }
+  };
+  return Object.freeze({
+    ...meta,
+    ...p.extra,
+    validate: (meta.scope === 'cluster' ? clusterScope : objectScope) as Policy['validate'],
+    ...(actionFor
+      ? {
+          actionFor: (() => {
+            if (!current) return null;
+            try {
+              const action: unknown = (actionFor as (this: Policy, c: object) => unknown).call(original, current);
+              return action === null || action === undefined ? action : text(action); // never an object the engine would serialise later
+            } catch (err) {
+              throw failure(err, script, onError);
+            }
+          }) as Policy['actionFor'],
+        }
+      : {}),
+  }) as Policy;
 }

@@ -1,16 +1,24 @@
 import ivm from 'isolated-vm';
+import { SourceMap } from 'node:module';
+import { isAbsolute, relative } from 'node:path';
 import type { Policy } from '../../authoring/index.js';
 import { ACTIONS, SEVERITIES, type InputError } from '../../model/index.js';
 import { bootstrap } from './bootstrap.js';
+import { API_PARAM } from './compile.js';
+import type { Dispatcher } from './dispatcher.js';
 import { registerSandboxed, type PolicySandbox } from './registry.js';
 import type { GuestJob, PolicyMeta, WorkerFinding } from './protocol.js';
+import { siteIn, type Site } from './sites.js';
 
 /**
  * Users' policies run in one V8 isolate (isolated-vm) driven synchronously from the main thread: no `process`,
  * `require`, `import` of Node built-ins, file system, network, timers or workers exist in there, only the
- * language's own intrinsics, frozen. Loading a file (its top level) and every job run under a time budget
- * (the isolate is terminated at the deadline) and a heap limit (the isolate is disposed and rebuilt). What comes
- * out is JSON checked field by field; a policy the host had to stop becomes an error finding for that policy only.
+ * language's own intrinsics, frozen, and one shared copy of fleetgate's authoring and evaluation code, frozen too
+ * (bootstrap.ts). A job (every user policy on one set of objects) is one synchronous call: the objects go in once
+ * as JSON, one engine judges them with every file's policies, and the findings come out once as JSON, checked
+ * field by field here. Loading a file (its top level) and every job run under a time budget (the isolate is
+ * terminated at the deadline) and a heap limit (the isolate is disposed and rebuilt); a policy the host had to
+ * stop becomes an error finding for that policy only.
  */
 
 export interface SandboxOptions {
@@ -25,6 +33,8 @@ export interface SandboxOptions {
 export interface CompiledFile {
   file: string;
   code: string;
+  /** Source map of `code` (absolute sources), to name the line of a policy's error. */
+  map?: string;
 }
 
 /** A user policy the sandbox had to stop, and on which resource it was running then (-1: not known). */
@@ -42,38 +52,65 @@ export interface SandboxResult {
 
 interface LoadedFile extends CompiledFile {
   policies: PolicyMeta[];
+  /** Name of the file's script in the isolate (stack traces say it). */
+  script: string;
+  sourceMap?: SourceMap | null;
+}
+
+/** An adopted policy: where it lives in the isolate ("file:index"). */
+interface Active {
+  key: string;
+  file: number;
+  meta: PolicyMeta;
 }
 
 const MAX_MESSAGE = 4096;
+/** Lines the wrapper puts before a bundle's first line (stack lines are the wrapped script's). */
+const WRAP_LINES = 1;
 
-/** Wraps a CommonJS bundle so that its guest is the script's completion value, not a global. */
+/** Wraps a CommonJS bundle into a function of the shared API: the script's completion value, not a global. */
 function wrap(code: string): string {
-  return `(function () { const module = { exports: {} }; const exports = module.exports;\n${code}\n;return module.exports.guest; })()`;
+  return `(function (${API_PARAM}) { const module = { exports: {} }; const exports = module.exports;\n${code}\n;return module.exports; })`;
 }
+
+/** How a source file is named in messages: relative to the working directory when inside it. */
+function displayPath(abs: string): string {
+  const rel = relative(process.cwd(), abs);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
+}
+
+let scripts = 0;
 
 export class PolicyHost implements PolicySandbox {
   private isolate!: ivm.Isolate;
-  private dispatcher!: ivm.Reference<ReturnType<typeof bootstrap>>;
-  private runRef!: ivm.Reference<(job: string, onlyFile?: number) => string>;
+  private context!: ivm.Context;
+  private addRef!: ivm.Reference<Dispatcher['add']>;
+  private runRef!: ivm.Reference<Dispatcher['run']>;
   private readonly progress = new Int32Array(new SharedArrayBuffer(12));
   private files: LoadedFile[] = [];
-  private ids = new Map<string, { file: number; meta: PolicyMeta }>();
   private readonly opts: Required<SandboxOptions>;
+  /** Adopted policies by id (ids the main thread accepted are unique), and their "file:index" keys. */
+  private readonly active = new Map<string, Active>();
+  /** Keys of every loaded policy that was not adopted (never runs); computed at the first job. */
+  private inactive?: string[];
 
-  private constructor(options: SandboxOptions) {
+  private constructor(
+    options: SandboxOptions,
+    private readonly runtime: string,
+  ) {
     const timeoutMs = options.timeoutMs ?? 10_000;
     this.opts = { timeoutMs, loadTimeoutMs: options.loadTimeoutMs ?? Math.min(timeoutMs, 5_000), memoryMb: options.memoryMb ?? 128 };
   }
 
   /** Loads the compiled files; a file that fails or runs over budget at load is an error naming it, and skipped. */
-  static async create(compiled: readonly CompiledFile[], options: SandboxOptions = {}): Promise<{ host: PolicyHost; errors: InputError[] }> {
-    const host = new PolicyHost(options);
+  static async create(runtime: string, compiled: readonly CompiledFile[], options: SandboxOptions = {}): Promise<{ host: PolicyHost; errors: InputError[] }> {
+    const host = new PolicyHost(options, runtime);
     const errors: InputError[] = [];
     host.boot();
     for (const c of compiled) {
       // Asynchronously: the top level runs on the isolate's own thread, so the process (serve's /healthz) stays
       // responsive while a file loads, however long it takes to reach its budget.
-      const loaded = await host.loadFile(c, true);
+      const loaded = await host.loadFile(c);
       if ('message' in loaded) {
         errors.push(loaded);
         if (host.isolate.isDisposed) host.reboot();
@@ -81,7 +118,6 @@ export class PolicyHost implements PolicySandbox {
       }
       host.files.push(loaded);
     }
-    host.files.forEach((f, i) => f.policies.forEach((meta) => host.ids.set(meta.id, { file: i, meta })));
     return { host, errors };
   }
 
@@ -90,27 +126,28 @@ export class PolicyHost implements PolicySandbox {
     return this.files;
   }
 
-  /** Records that the main thread's Policy object for a user policy lives here. */
+  /** Records that the main thread's Policy object for a user policy lives here (only adopted policies ever run). */
   adopt(policy: Policy): void {
+    const file = this.files.findIndex((f) => f.file === policy.file);
+    const index = file < 0 ? -1 : this.files[file].policies.findIndex((m) => m.id === policy.id);
+    if (index < 0) throw new Error(`policy "${policy.id}" was not loaded by this sandbox`);
     registerSandboxed(policy, this);
-    this.adopted.add(policy.id);
+    this.active.set(policy.id, { key: `${file}:${index}`, file, meta: this.files[file].policies[index] });
+    this.inactive = undefined;
   }
-
-  /** Ids the main thread accepted (a policy whose id clashes or whose definition is invalid never runs). */
-  private readonly adopted = new Set<string>();
 
   private boot(): void {
     this.isolate = new ivm.Isolate({ memoryLimit: this.opts.memoryMb });
     const context = this.isolate.createContextSync();
     context.global.setSync('__progress', new ivm.ExternalCopy(this.progress.buffer).copyInto({ release: true }));
-    this.dispatcher = this.isolate
-      .compileScriptSync(`(${bootstrap.toString()})(globalThis.__progress)`, { filename: 'fleetgate:bootstrap' })
-      .runSync(context, { reference: true, timeout: this.opts.loadTimeoutMs }) as ivm.Reference<ReturnType<typeof bootstrap>>;
-    this.runRef = this.dispatcher.getSync('run', { reference: true }) as ivm.Reference<(job: string, onlyFile?: number) => string>;
+    const runtime = `function () { const module = { exports: {} }; const exports = module.exports;\n${this.runtime}\n;return module.exports; }`;
+    const dispatcher = this.isolate
+      .compileScriptSync(`(${bootstrap.toString()})(globalThis.__progress, ${runtime})`, { filename: 'fleetgate:runtime' })
+      .runSync(context, { reference: true, timeout: this.opts.loadTimeoutMs }) as ivm.Reference<Dispatcher>;
+    this.addRef = dispatcher.getSync('add', { reference: true }) as ivm.Reference<Dispatcher['add']>;
+    this.runRef = dispatcher.getSync('run', { reference: true }) as ivm.Reference<Dispatcher['run']>;
     this.context = context;
   }
-
-  private context!: ivm.Context;
 
   /** A fresh isolate with the files that loaded before (after the heap limit disposed the old one). */
   private reboot(): void {
@@ -118,55 +155,65 @@ export class PolicyHost implements PolicySandbox {
     for (const f of this.files) {
       const again = this.loadFileNow(f);
       // A file that loaded once and not now gets an empty slot: its policies are then reported as stopped.
-      if ('message' in again) {
+      if ('message' in again || again.policies.length !== f.policies.length) {
         if (this.isolate.isDisposed) this.boot();
-        this.addRef().applySync(this.dispatcher.derefInto(), [null]);
-      }
+        this.addRef.applySync(undefined, [null, '']);
+      } else f.script = again.script;
     }
   }
 
   /** Loads one file on the isolate's thread (start-up: the event loop stays free). */
-  private async loadFile(c: CompiledFile, _async: true): Promise<LoadedFile | InputError> {
+  private async loadFile(c: CompiledFile): Promise<LoadedFile | InputError> {
     const timeout = this.opts.loadTimeoutMs;
+    const script = `fleetgate-policy-${++scripts}.js`;
     try {
-      const script = await this.isolate.compileScript(wrap(c.code), { filename: c.file });
-      const guest = (await script.run(this.context, { reference: true, timeout })) as ivm.Reference<unknown>;
-      const index = this.addRef().applySync(this.dispatcher.derefInto(), [guest.derefInto()]);
-      return this.withMeta(c, await this.metaRef().apply(this.dispatcher.derefInto(), [index], { timeout }));
+      const compiled = await this.isolate.compileScript(wrap(c.code), { filename: script });
+      const factory = (await compiled.run(this.context, { reference: true, timeout })) as ivm.Reference<(api: unknown) => unknown>;
+      return this.withMeta(c, script, await this.addRef.apply(undefined, [factory.derefInto(), script], { timeout }));
     } catch (err) {
-      return this.loadFailed(c, err);
+      return this.loadFailed(c, script, err);
     }
   }
 
   /** The same, synchronously (rebuilding the isolate in the middle of a job). */
   private loadFileNow(c: CompiledFile): LoadedFile | InputError {
     const timeout = this.opts.loadTimeoutMs;
+    const script = `fleetgate-policy-${++scripts}.js`;
     try {
-      const script = this.isolate.compileScriptSync(wrap(c.code), { filename: c.file });
-      const guest = script.runSync(this.context, { reference: true, timeout }) as ivm.Reference<unknown>;
-      const index = this.addRef().applySync(this.dispatcher.derefInto(), [guest.derefInto()]);
-      return this.withMeta(c, this.metaRef().applySync(this.dispatcher.derefInto(), [index], { timeout }));
+      const compiled = this.isolate.compileScriptSync(wrap(c.code), { filename: script });
+      const factory = compiled.runSync(this.context, { reference: true, timeout }) as ivm.Reference<(api: unknown) => unknown>;
+      return this.withMeta(c, script, this.addRef.applySync(undefined, [factory.derefInto(), script], { timeout }));
     } catch (err) {
-      return this.loadFailed(c, err);
+      return this.loadFailed(c, script, err);
     }
   }
 
-  private addRef() {
-    return this.dispatcher.getSync('add', { reference: true }) as ivm.Reference<(g: unknown) => number>;
-  }
-
-  private metaRef() {
-    return this.dispatcher.getSync('meta', { reference: true }) as ivm.Reference<(i: number) => string | null>;
-  }
-
-  private withMeta(c: CompiledFile, json: unknown): LoadedFile | InputError {
+  private withMeta(c: CompiledFile, script: string, json: unknown): LoadedFile | InputError {
     const policies = typeof json === 'string' ? (JSON.parse(json) as PolicyMeta[]) : [];
     if (!Array.isArray(policies) || !policies.length) return { file: c.file, message: 'exports no policy (export default definePolicy({...}))' };
-    return { ...c, policies };
+    return { file: c.file, code: c.code, map: c.map, policies, script };
   }
 
-  private loadFailed(c: CompiledFile, err: unknown): InputError {
-    return { file: c.file, message: `cannot load policy: ${this.reason(err, this.opts.loadTimeoutMs, 'loading')}` };
+  private loadFailed(c: CompiledFile, script: string, err: unknown): InputError {
+    const reason = this.reason(err, this.opts.loadTimeoutMs, 'loading');
+    // A throw at top level names its line; a stop (time, memory) names the file only, as the budget is the file's.
+    const threw = !this.isolate.isDisposed && !/timed out/i.test(err instanceof Error ? err.message : String(err));
+    const at = threw ? this.locate(c, siteIn(String((err as Error)?.stack ?? ''), script)) : undefined;
+    return { file: c.file, ...(at ? { line: at.line, column: at.column } : {}), message: `cannot load policy: ${reason}` };
+  }
+
+  /** The user's source file and line of a place in a file's bundle (undefined without a map or a match). */
+  private locate(f: CompiledFile & { sourceMap?: SourceMap | null }, site: Site | undefined): { file: string; line: number; column: number } | undefined {
+    if (!site || !f.map) return undefined;
+    try {
+      if (f.sourceMap === undefined) f.sourceMap = new SourceMap(JSON.parse(f.map));
+      const e = f.sourceMap?.findEntry(site[0] - 1 - WRAP_LINES, site[1] - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number } | undefined;
+      if (!e?.originalSource || e.originalLine === undefined || !isAbsolute(e.originalSource)) return undefined;
+      return { file: displayPath(e.originalSource), line: e.originalLine + 1, column: (e.originalColumn ?? 0) + 1 };
+    } catch {
+      f.sourceMap = null;
+      return undefined;
+    }
   }
 
   private reason(err: unknown, timeoutMs: number, what = 'running'): string {
@@ -176,14 +223,32 @@ export class PolicyHost implements PolicySandbox {
     return msg.length > 300 ? `${msg.slice(0, 299)}…` : msg;
   }
 
+  /** Keys of the loaded policies the main thread did not adopt (they never run). */
+  private notAdopted(): string[] {
+    if (this.inactive) return this.inactive;
+    const adopted = new Set([...this.active.values()].map((a) => a.key));
+    this.inactive = this.files.flatMap((f, i) => f.policies.map((_, j) => `${i}:${j}`)).filter((k) => !adopted.has(k));
+    return this.inactive;
+  }
+
+  /** Stops `ids` (not stopped yet) for `reason`, and records their keys as disabled. */
+  private stop(metas: readonly PolicyMeta[], file: number, resourceIndex: number, reason: string, disabled: string[], stopped: StoppedPolicy[]): void {
+    for (const m of metas) {
+      const a = this.active.get(m.id);
+      if (!a || a.file !== file || disabled.includes(a.key)) continue;
+      stopped.push({ policy: m.id, resourceIndex, reason });
+      disabled.push(a.key);
+    }
+  }
+
   /**
-   * Runs every user policy on the job, synchronously. A policy that runs over the budget or the heap limit is
-   * stopped and the job is run again without it (each attempt stops one policy, so attempts are bounded).
+   * Runs every user policy on the job, synchronously, in one call. A policy that runs over the budget or the heap
+   * limit is stopped and the job is run again without it (each attempt stops one policy, so attempts are bounded).
    */
   run(job: Omit<GuestJob, 'disabled' | 'clusterKey'>, timeoutMs = this.opts.timeoutMs): SandboxResult {
     const stopped: StoppedPolicy[] = [];
-    const disabled: string[] = [...this.ids.keys()].filter((id) => !this.adopted.has(id));
-    const active = job.only !== undefined ? 1 : this.adopted.size;
+    const disabled: string[] = [...this.notAdopted()];
+    const active = job.only !== undefined ? 1 : this.active.size;
     for (let attempt = 0; attempt <= active; attempt++) {
       this.progress.fill(-1);
       let out: string;
@@ -194,40 +259,45 @@ export class PolicyHost implements PolicySandbox {
         const [file, resourceIndex, policyIndex] = this.progress;
         if (this.isolate.isDisposed) this.reboot();
         if (file === -2) return this.runFileByFile(job, timeoutMs, disabled, stopped);
-        const culprit = this.files[file]?.policies[policyIndex]?.id;
-        if (culprit && !disabled.includes(culprit)) {
-          stopped.push({ policy: culprit, resourceIndex, reason });
-          disabled.push(culprit);
-          continue;
-        }
+        const culprit = this.files[file]?.policies[policyIndex];
+        const before = stopped.length;
+        if (culprit) this.stop([culprit], file, resourceIndex, reason, disabled, stopped);
+        if (stopped.length > before) continue;
         // Stopped outside any policy's validate (a file's own code): every policy of that file, or of all files.
-        const blamed = this.files[file] ? [this.files[file]] : this.files;
-        for (const f of blamed)
-          for (const m of f.policies) if (!disabled.includes(m.id)) (stopped.push({ policy: m.id, resourceIndex: -1, reason }), disabled.push(m.id));
+        const blamed = this.files[file] ? [file] : this.files.map((_, i) => i);
+        for (const i of blamed) this.stop(this.files[i].policies, i, -1, reason, disabled, stopped);
         continue;
       }
-      return this.collect(out, job, disabled, stopped);
+      if (out === '!') return this.runFileByFile(job, timeoutMs, disabled, stopped);
+      const result: SandboxResult = { findings: [], stopped, checks: {} };
+      this.collect(out, job, disabled, result);
+      return result;
     }
     return { findings: [], stopped, checks: {} };
   }
 
   /**
-   * A stop after every file had returned came from a promise job one of them queued: run the files one at a time to
-   * find which, so that only that file's policies are stopped and no other file's verdict is lost or blamed.
+   * A stop after the engine had returned came from a promise job a file queued (or the engine failed as a whole):
+   * run the files one at a time to find which, so that only that file's policies are stopped and no other file's
+   * verdict is lost or blamed.
    */
   private runFileByFile(job: Omit<GuestJob, 'disabled' | 'clusterKey'>, timeoutMs: number, disabled: string[], stopped: StoppedPolicy[]): SandboxResult {
-    const json = JSON.stringify({ ...job, clusterKey: this.keyOf(job.cluster), disabled });
-    const parts = this.files.map((file, i) => {
+    const result: SandboxResult = { findings: [], stopped, checks: {} };
+    this.files.forEach((file, i) => {
+      const json = JSON.stringify({ ...job, clusterKey: this.keyOf(job.cluster), disabled });
+      let out: string;
       try {
-        return this.runRef.applySync(undefined, [json, i], { timeout: timeoutMs }).split('\n')[i] ?? '!';
+        out = this.runRef.applySync(undefined, [json, i], { timeout: timeoutMs });
       } catch (err) {
         const reason = this.reason(err, timeoutMs);
         if (this.isolate.isDisposed) this.reboot();
-        for (const m of file.policies) if (!disabled.includes(m.id)) (stopped.push({ policy: m.id, resourceIndex: -1, reason }), disabled.push(m.id));
-        return '-';
+        this.stop(file.policies, i, -1, reason, disabled, stopped);
+        return;
       }
+      if (out === '!') this.stop(file.policies.filter((m) => job.only === undefined || m.id === job.only), i, -1, 'the policy file failed outside validate()', disabled, stopped);
+      else this.collect(out, job, disabled, result, i);
     });
-    return this.collect(parts.join('\n'), job, disabled, stopped);
+    return result;
   }
 
   private readonly clusterKeys = new WeakMap<object, string>();
@@ -238,53 +308,54 @@ export class PolicyHost implements PolicySandbox {
     return key;
   }
 
-  /** Checks what the isolate said, file by file: a file can only speak for its own policies. */
-  private collect(out: string, job: Omit<GuestJob, 'disabled' | 'clusterKey'>, disabled: string[], stopped: StoppedPolicy[]): SandboxResult {
-    const findings: WorkerFinding[] = [];
-    const checks: Record<string, number> = {};
-    const parts = out.split('\n');
-    this.files.forEach((file, i) => {
-      const own = new Map(file.policies.map((m) => [m.id, m]));
-      let parsed: { findings?: unknown; checks?: unknown } | undefined;
-      if (parts[i] === '-') return; // not run (its policies were stopped)
-      try {
-        parsed = parts[i] && parts[i] !== '!' ? JSON.parse(parts[i]) : undefined;
-      } catch {
-        parsed = undefined;
+  /**
+   * Checks what the isolate said: only adopted, running policies (of `onlyFile`, when given) speak, each field is
+   * checked, and an error finding names the line of the policy's own file where it threw.
+   */
+  private collect(out: string, job: Omit<GuestJob, 'disabled' | 'clusterKey'>, disabled: string[], into: SandboxResult, onlyFile = -1): void {
+    let parsed: { findings?: unknown; checks?: unknown } | undefined;
+    try {
+      parsed = JSON.parse(out);
+    } catch {
+      parsed = undefined;
+    }
+    const speaks = (id: unknown): Active | undefined => {
+      const a = typeof id === 'string' ? this.active.get(id) : undefined;
+      return a && !disabled.includes(a.key) && (onlyFile < 0 || a.file === onlyFile) ? a : undefined;
+    };
+    for (const raw of Array.isArray(parsed?.findings) ? (parsed.findings as Record<string, unknown>[]) : []) {
+      const a = raw ? speaks(raw.policy) : undefined;
+      if (!a) continue;
+      const meta = a.meta;
+      const ri = Number.isInteger(raw.resourceIndex) && (raw.resourceIndex as number) < job.objects.length ? (raw.resourceIndex as number) : -1;
+      const segments = Array.isArray(raw.segments) ? raw.segments.filter((s) => typeof s === 'string' || typeof s === 'number') : [];
+      const resource = (raw.resource ?? {}) as Record<string, unknown>;
+      let message = String(raw.message ?? '').slice(0, MAX_MESSAGE);
+      if (raw.error === true) {
+        const site = Array.isArray(raw.site) && raw.site.every(Number.isInteger) ? (raw.site as Site) : undefined;
+        const at = this.locate(this.files[a.file], site);
+        if (at) message = `${message} (at ${at.file}:${at.line}:${at.column})`;
       }
-      if (!parsed || !Array.isArray(parsed.findings)) {
-        for (const m of file.policies)
-          if (!disabled.includes(m.id) && (job.only === undefined || job.only === m.id))
-            stopped.push({ policy: m.id, resourceIndex: -1, reason: 'the policy file failed outside validate()' });
-        return;
-      }
-      for (const raw of parsed.findings as Record<string, unknown>[]) {
-        const meta = raw && typeof raw.policy === 'string' ? own.get(raw.policy) : undefined;
-        if (!meta || disabled.includes(meta.id)) continue;
-        const ri = Number.isInteger(raw.resourceIndex) && (raw.resourceIndex as number) < job.objects.length ? (raw.resourceIndex as number) : -1;
-        const segments = Array.isArray(raw.segments) ? raw.segments.filter((s) => typeof s === 'string' || typeof s === 'number') : [];
-        const resource = (raw.resource ?? {}) as Record<string, unknown>;
-        findings.push({
-          policy: meta.id,
-          severity: SEVERITIES.includes(raw.severity as never) ? (raw.severity as WorkerFinding['severity']) : meta.severity,
-          action: ACTIONS.includes(raw.action as never) ? (raw.action as WorkerFinding['action']) : meta.action,
-          message: String(raw.message ?? '').slice(0, MAX_MESSAGE),
-          resource: {
-            apiVersion: String(resource.apiVersion ?? ''),
-            kind: String(resource.kind ?? ''),
-            name: String(resource.name ?? ''),
-            ...(typeof resource.namespace === 'string' ? { namespace: resource.namespace } : {}),
-          },
-          path: typeof raw.path === 'string' ? raw.path : '$',
-          ...(raw.error === true ? { error: true as const } : {}),
-          resourceIndex: ri,
-          segments,
-        });
-      }
-      if (parsed.checks && typeof parsed.checks === 'object')
-        for (const [id, n] of Object.entries(parsed.checks as Record<string, unknown>)) if (own.has(id) && typeof n === 'number') checks[id] = n;
-    });
-    return { findings, stopped, checks };
+      into.findings.push({
+        policy: meta.id,
+        severity: SEVERITIES.includes(raw.severity as never) ? (raw.severity as WorkerFinding['severity']) : meta.severity,
+        action: ACTIONS.includes(raw.action as never) ? (raw.action as WorkerFinding['action']) : meta.action,
+        message,
+        resource: {
+          apiVersion: String(resource.apiVersion ?? ''),
+          kind: String(resource.kind ?? ''),
+          name: String(resource.name ?? ''),
+          ...(typeof resource.namespace === 'string' ? { namespace: resource.namespace } : {}),
+        },
+        path: typeof raw.path === 'string' ? raw.path : '$',
+        ...(raw.error === true ? { error: true as const } : {}),
+        resourceIndex: ri,
+        segments,
+      });
+    }
+    const checks = parsed?.checks;
+    if (checks && typeof checks === 'object')
+      for (const [id, n] of Object.entries(checks as Record<string, unknown>)) if (speaks(id) && typeof n === 'number') into.checks[id] = n;
   }
 
   dispose(): void {

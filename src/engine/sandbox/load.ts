@@ -1,10 +1,11 @@
 import { definePolicy, PolicyDefinitionError, type Policy } from '../../authoring/index.js';
 import type { InputError } from '../../model/index.js';
-import { compilePolicyFile } from './compile.js';
+import { compilePolicyFile, compileRuntime } from './compile.js';
 import { PolicyHost, type SandboxOptions } from './host.js';
 
 /**
- * Users' policy files into the sandbox: bundled (cached by content), loaded into one isolate under the budget,
+ * Users' policy files into the sandbox: bundled (cached by content) next to the one shared runtime every file in
+ * the isolate uses, loaded into one isolate under the budget,
  * and each policy's definition brought back as data and checked here again with definePolicy, because what the
  * sandbox says is data to verify, not to trust. Loaded through engine/index's `loadUserPolicies` on first use.
  */
@@ -25,11 +26,12 @@ export async function loadUserPolicies(files: readonly string[], opts: { sandbox
   const errors: InputError[] = [];
   const compiled = [];
   const hashes = new Map<string, Promise<string>>();
+  const runtime = compileRuntime({ cache: opts.cache, hashes });
   for (const c of await Promise.all(files.map((f) => compilePolicyFile(f, { cache: opts.cache, hashes })))) {
     if ('message' in c) errors.push(c);
     else compiled.push(c);
   }
-  const { host, errors: loadErrors } = await PolicyHost.create(compiled, opts.sandbox);
+  const { host, errors: loadErrors } = await PolicyHost.create(await runtime, compiled, opts.sandbox);
   errors.push(...loadErrors);
   const candidates: Policy[] = [];
   for (const { file, policies } of host.loaded) {

@@ -18,7 +18,7 @@ export interface GuestJob {
   scopes?: Scope[];
   /** Labels of the namespaces the objects live in, when they come from outside the objects (admission's cache). */
   namespaceLabels?: Record<string, Record<string, string>>;
-  /** Policies stopped earlier in this job (they looped or blew the budget): not run again. */
+  /** "file:index" keys of policies that do not run: not adopted by the main thread, or stopped earlier in this job. */
   disabled: string[];
   /** Run only this policy (`fleetgate test`). */
   only?: string;
