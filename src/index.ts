@@ -3,7 +3,7 @@
  * It re-exports the layers' entry points (see docs/architecture.md). Loading policy files
  * (src/loading/policy-files.ts) is for entry points and stays out of here.
  */
-export { definePolicy, defineClusterPolicy, defineFleetPolicy, POLICY_ID, PolicyDefinitionError } from './authoring/index.js';
+export { definePolicy, defineClusterPolicy, defineFleetPolicy, POLICY_ID, PolicyDefinitionError, param, ParameterError } from './authoring/index.js';
 export type {
   ClusterInfo,
   ClusterScopeContext,
@@ -16,6 +16,14 @@ export type {
   MatchSpec,
   NamespaceInfo,
   ObjectContext,
+  ObjectFor,
+  ObjectOfKind,
+  KindTypes,
+  CustomObject,
+  PodController,
+  ParamSchema,
+  ParamSpec,
+  ParamValues,
   Params,
   Policy,
   ReportOptions,
@@ -26,7 +34,7 @@ export type { ClusterContext } from './engine/index.js';
 export { Inventory } from './model/index.js';
 export type { Resource } from './model/index.js';
 export { PodView, POD_TEMPLATE_PATHS, POD_CONTROLLER_KINDS } from './authoring/index.js';
-export type { ContainerView, VolumeView } from './authoring/index.js';
+export type { ContainerView, ProbeField, VolumeView } from './authoring/index.js';
 export { parseQuantity, tryParseQuantity, isQuantity, compareQuantities, QuantityError } from './authoring/index.js';
 export { matchesSelector, matchesConditions } from './authoring/index.js';
 export { toJsonPath, splitDotted, getAt } from './authoring/index.js';

@@ -74,7 +74,7 @@ export default definePolicy({
       return;
     }
     // ClusterRoleBinding
-    const ref = isObject(object.roleRef) ? object.roleRef : {};
+    const ref: { kind?: unknown; name?: unknown } = isObject(object.roleRef) ? object.roleRef : {};
     if (ref.kind !== 'ClusterRole' || ref.name !== 'cluster-admin') return;
     const allowedGroups = Array.isArray(params.clusterAdminGroups) ? params.clusterAdminGroups : [];
     subjects.forEach((s: unknown, i) => {

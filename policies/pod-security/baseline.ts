@@ -1,17 +1,14 @@
-import type { Policy, PodView } from '../../src/index.js';
+import { definePolicy } from '../../src/index.js';
+import type { Policy } from '../../src/index.js';
 import { deployment, pod } from './examples.js';
-import { pssPolicy } from './level.js';
+import { BASELINE, isWindows, pssAction, q, upstream } from './level.js';
 
 /**
  * The baseline level of the Pod Security Standards (policy version v1.37), one policy per upstream check.
  * Semantics follow kubernetes/pod-security-admission; messages are "<upstream reason> (<which container, which field>)".
- * Fields are read straight from the pod spec (no path compiling, no cloning): these run on every admission request.
+ * Each is a plain definePolicy over the pod view (`pod.securityContext`, `c.securityContext`: guarded, read once per
+ * pod for every check); the level labels of the namespace decide each finding's action (level.ts).
  */
-
-type Obj = Record<string, unknown> | null | undefined;
-const q = (s: unknown) => JSON.stringify(s);
-const sc = (o: unknown): Obj => (o && typeof o === 'object' ? ((o as Record<string, unknown>).securityContext as Obj) : undefined);
-const isWindows = (p: PodView) => p.os === 'windows';
 
 /** Capabilities a baseline container may add: the container runtimes' defaults. */
 export const BASELINE_CAPABILITIES: ReadonlySet<string> = new Set([
@@ -62,18 +59,19 @@ export const ALLOWED_SELINUX_TYPES: ReadonlySet<string> = new Set([
 
 const APPARMOR_ANNOTATION = 'container.apparmor.security.beta.kubernetes.io/';
 
-const hostNamespaces = pssPolicy({
-  check: 'host-namespaces',
-  level: 'baseline',
-  upstream: 'hostNamespaces',
+const hostNamespaces = definePolicy({
+  ...BASELINE,
+  id: 'pss.baseline.host-namespaces',
   title: 'Pods do not share the host network, PID or IPC namespace',
-  description: 'Sharing the host namespaces must be disallowed: spec.hostNetwork, spec.hostPID and spec.hostIPC must be unset or false.',
+  description:
+    'Sharing the host namespaces must be disallowed: spec.hostNetwork, spec.hostPID and spec.hostIPC must be unset or false.' + upstream('hostNamespaces', 'baseline'),
   severity: 'high',
-  check_(p, emit) {
-    const s = p.spec;
-    if (s.hostNetwork === true) emit('host namespaces (hostNetwork=true)', p.path('hostNetwork'));
-    if (s.hostPID === true) emit('host namespaces (hostPID=true)', p.path('hostPID'));
-    if (s.hostIPC === true) emit('host namespaces (hostIPC=true)', p.path('hostIPC'));
+  actionFor: (ctx) => pssAction(ctx, 'baseline'),
+  validate({ pod, report }) {
+    const s = pod.spec;
+    if (s.hostNetwork === true) report('host namespaces (hostNetwork=true)', pod.path('hostNetwork'));
+    if (s.hostPID === true) report('host namespaces (hostPID=true)', pod.path('hostPID'));
+    if (s.hostIPC === true) report('host namespaces (hostIPC=true)', pod.path('hostIPC'));
   },
   examples: {
     pass: [pod(), pod({ hostNetwork: false, hostPID: false, hostIPC: false })],
@@ -81,17 +79,19 @@ const hostNamespaces = pssPolicy({
   },
 });
 
-const privileged = pssPolicy({
-  check: 'privileged',
-  level: 'baseline',
-  upstream: 'privileged',
+const privileged = definePolicy({
+  ...BASELINE,
+  id: 'pss.baseline.privileged',
   title: 'Containers are not privileged',
-  description: 'Privileged containers disable most security mechanisms: securityContext.privileged must be unset or false on every container.',
+  description:
+    'Privileged containers disable most security mechanisms: securityContext.privileged must be unset or false on every container.' +
+    upstream('privileged', 'baseline'),
   severity: 'critical',
-  check_(p, emit) {
-    for (const c of p.containers()) {
-      if (sc(c.spec)?.privileged === true)
-        emit(`privileged (container ${q(c.name)} must not set securityContext.privileged=true)`, c.path('securityContext.privileged'));
+  actionFor: (ctx) => pssAction(ctx, 'baseline'),
+  validate({ pod, report }) {
+    for (const c of pod.containers()) {
+      if (c.securityContext?.privileged === true)
+        report(`privileged (container ${q(c.name)} must not set securityContext.privileged=true)`, c.path('securityContext.privileged'));
     }
   },
   examples: {
@@ -100,22 +100,23 @@ const privileged = pssPolicy({
   },
 });
 
-const capabilities = pssPolicy({
-  check: 'capabilities',
-  level: 'baseline',
-  upstream: 'capabilities_baseline',
+const capabilities = definePolicy({
+  ...BASELINE,
+  id: 'pss.baseline.capabilities',
   title: 'Containers add no capabilities beyond the runtime defaults',
-  description: `securityContext.capabilities.add may only list ${[...BASELINE_CAPABILITIES].join(', ')} (exact names, no CAP_ prefix).`,
+  description:
+    `securityContext.capabilities.add may only list ${[...BASELINE_CAPABILITIES].join(', ')} (exact names, no CAP_ prefix).` +
+    upstream('capabilities_baseline', 'baseline'),
   severity: 'high',
   // restricted replaces this check by pss.restricted.capabilities, which exempts Windows pods
-  overriddenAtRestricted: isWindows,
-  check_(p, emit) {
-    for (const c of p.containers()) {
-      const add = (sc(c.spec)?.capabilities as Obj)?.add;
+  actionFor: (ctx) => pssAction(ctx, 'baseline', isWindows(ctx.pod)),
+  validate({ pod, report }) {
+    for (const c of pod.containers()) {
+      const add: unknown = c.securityContext?.capabilities?.add;
       if (!Array.isArray(add)) continue;
-      add.forEach((cap, i) => {
+      add.forEach((cap: unknown, i) => {
         if (typeof cap !== 'string' || !BASELINE_CAPABILITIES.has(cap))
-          emit(
+          report(
             `non-default capabilities (container ${q(c.name)} must not include ${q(cap)} in securityContext.capabilities.add)`,
             c.path(`securityContext.capabilities.add[${i}]`),
           );
@@ -128,16 +129,16 @@ const capabilities = pssPolicy({
   },
 });
 
-const hostPathVolumes = pssPolicy({
-  check: 'host-path-volumes',
-  level: 'baseline',
-  upstream: 'hostPathVolumes',
+const hostPathVolumes = definePolicy({
+  ...BASELINE,
+  id: 'pss.baseline.host-path-volumes',
   title: 'Pods mount no hostPath volumes',
-  description: 'hostPath volumes expose the node’s file system: spec.volumes[*].hostPath must be unset.',
+  description: 'hostPath volumes expose the node’s file system: spec.volumes[*].hostPath must be unset.' + upstream('hostPathVolumes', 'baseline'),
   severity: 'critical',
-  check_(p, emit) {
-    for (const v of p.volumes()) {
-      if (v.spec.hostPath != null) emit(`hostPath volumes (volume ${q(v.name)})`, v.path('hostPath'));
+  actionFor: (ctx) => pssAction(ctx, 'baseline'),
+  validate({ pod, report }) {
+    for (const v of pod.volumes()) {
+      if (v.spec.hostPath != null) report(`hostPath volumes (volume ${q(v.name)})`, v.path('hostPath'));
     }
   },
   examples: {
@@ -146,22 +147,21 @@ const hostPathVolumes = pssPolicy({
   },
 });
 
-const hostPorts = pssPolicy({
-  check: 'host-ports',
-  level: 'baseline',
-  upstream: 'hostPorts',
+const hostPorts = definePolicy({
+  ...BASELINE,
+  id: 'pss.baseline.host-ports',
   title: 'Containers bind no host ports',
-  description: 'hostPort bypasses network policy and pins pods to nodes: containers[*].ports[*].hostPort must be unset or 0.',
+  description:
+    'hostPort bypasses network policy and pins pods to nodes: containers[*].ports[*].hostPort must be unset or 0.' + upstream('hostPorts', 'baseline'),
   severity: 'high',
-  check_(p, emit) {
-    for (const c of p.containers()) {
-      const ports = c.spec.ports;
-      if (!Array.isArray(ports)) continue;
-      ports.forEach((port, i) => {
-        const hp = port?.hostPort;
-        if (hp !== undefined && hp !== null && hp !== 0)
-          emit(`hostPort (container ${q(c.name)} uses hostPort ${hp})`, c.path(`ports[${i}].hostPort`));
-      });
+  actionFor: (ctx) => pssAction(ctx, 'baseline'),
+  validate({ pod, report }) {
+    for (const c of pod.containers()) {
+      const { ports } = c;
+      for (let i = 0; i < ports.length; i++) {
+        const hp = ports[i]?.hostPort;
+        if (hp !== undefined && hp !== null && hp !== 0) report(`hostPort (container ${q(c.name)} uses hostPort ${hp})`, c.path(`ports[${i}].hostPort`));
+      }
     }
   },
   examples: {
@@ -171,31 +171,33 @@ const hostPorts = pssPolicy({
 });
 
 const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'] as const;
+const HOST_HANDLERS = ['httpGet', 'tcpSocket'] as const;
 
-const hostProbes = pssPolicy({
-  check: 'host-probes-and-host-lifecycle',
-  level: 'baseline',
-  upstream: 'hostProbesAndHostLifecycle',
+const hostProbes = definePolicy({
+  ...BASELINE,
+  id: 'pss.baseline.host-probes-and-host-lifecycle',
   title: 'Probes and lifecycle handlers do not target another host',
   description:
-    'A probe or lifecycle handler with a host can make the kubelet reach any address: httpGet.host and tcpSocket.host of liveness, readiness and startup probes and of postStart/preStop handlers must be unset or empty.',
+    'A probe or lifecycle handler with a host can make the kubelet reach any address: httpGet.host and tcpSocket.host of liveness, readiness and startup probes and of postStart/preStop handlers must be unset or empty.' +
+    upstream('hostProbesAndHostLifecycle', 'baseline'),
   severity: 'medium',
-  check_(p, emit) {
-    for (const c of p.containers()) {
-      const spec = c.spec as unknown as Record<string, Obj>;
-      const visit = (handler: Obj, where: string) => {
+  actionFor: (ctx) => pssAction(ctx, 'baseline'),
+  validate({ pod, report }) {
+    for (const c of pod.containers()) {
+      // a probe and a lifecycle handler have the same httpGet/tcpSocket shape
+      const visit = (handler: { httpGet?: { host?: string }; tcpSocket?: { host?: string } } | undefined, where: string) => {
         if (!handler || typeof handler !== 'object') return;
-        for (const kind of ['httpGet', 'tcpSocket'] as const) {
-          const host = (handler[kind] as Obj)?.host;
+        for (const kind of HOST_HANDLERS) {
+          const host = handler[kind]?.host;
           if (typeof host === 'string' && host !== '')
-            emit(`probe or lifecycle host (container ${q(c.name)} uses ${where}.${kind}.host ${q(host)})`, c.path(`${where}.${kind}.host`));
+            report(`probe or lifecycle host (container ${q(c.name)} uses ${where}.${kind}.host ${q(host)})`, c.path(`${where}.${kind}.host`));
         }
       };
-      for (const field of PROBES) visit(spec[field], field);
-      const lifecycle = spec.lifecycle;
-      if (lifecycle && typeof lifecycle === 'object') {
-        visit(lifecycle.postStart as Obj, 'lifecycle.postStart');
-        visit(lifecycle.preStop as Obj, 'lifecycle.preStop');
+      for (const field of PROBES) visit(c.probe(field), field);
+      const { lifecycle } = c;
+      if (lifecycle) {
+        visit(lifecycle.postStart, 'lifecycle.postStart');
+        visit(lifecycle.preStop, 'lifecycle.preStop');
       }
     }
   },
@@ -208,33 +210,36 @@ const hostProbes = pssPolicy({
   },
 });
 
-const appArmor = pssPolicy({
-  check: 'apparmor-profile',
-  level: 'baseline',
-  upstream: 'appArmorProfile',
+/** The AppArmor type a security context sets, when it is not an allowed one. */
+const forbiddenAppArmor = (sc: { appArmorProfile?: { type?: string } } | undefined) => {
+  const t = sc?.appArmorProfile?.type;
+  return t !== undefined && t !== null && t !== 'RuntimeDefault' && t !== 'Localhost' ? t : undefined;
+};
+
+const appArmor = definePolicy({
+  ...BASELINE,
+  id: 'pss.baseline.apparmor-profile',
   title: 'AppArmor is not disabled',
   description:
-    'securityContext.appArmorProfile.type (pod and containers) must be unset, RuntimeDefault or Localhost, and the legacy annotations container.apparmor.security.beta.kubernetes.io/* must be unset, "runtime/default" or "localhost/*".',
+    'securityContext.appArmorProfile.type (pod and containers) must be unset, RuntimeDefault or Localhost, and the legacy annotations container.apparmor.security.beta.kubernetes.io/* must be unset, "runtime/default" or "localhost/*".' +
+    upstream('appArmorProfile', 'baseline'),
   severity: 'high',
-  check_(p, emit) {
-    const annotations = p.annotations;
+  actionFor: (ctx) => pssAction(ctx, 'baseline'),
+  validate({ pod, report }) {
+    const annotations = pod.annotations;
     for (const key in annotations) {
       if (!key.startsWith(APPARMOR_ANNOTATION)) continue;
       const value = annotations[key];
       if (value === '' || value === 'runtime/default' || (typeof value === 'string' && value.startsWith('localhost/'))) continue;
-      emit(`forbidden AppArmor profile (annotation ${key}=${q(value)})`, p.metadataPath('').concat(['annotations', key]));
+      report(`forbidden AppArmor profile (annotation ${key}=${q(value)})`, pod.metadataPath('').concat(['annotations', key]));
     }
-    const bad = (o: unknown) => {
-      const t = (sc(o)?.appArmorProfile as Obj)?.type;
-      return t !== undefined && t !== null && t !== 'RuntimeDefault' && t !== 'Localhost' ? t : undefined;
-    };
-    const podType = bad(p.spec);
+    const podType = forbiddenAppArmor(pod.securityContext);
     if (podType !== undefined)
-      emit(`forbidden AppArmor profile (pod must not set securityContext.appArmorProfile.type to ${q(podType)})`, p.path('securityContext.appArmorProfile.type'));
-    for (const c of p.containers()) {
-      const t = bad(c.spec);
+      report(`forbidden AppArmor profile (pod must not set securityContext.appArmorProfile.type to ${q(podType)})`, pod.path('securityContext.appArmorProfile.type'));
+    for (const c of pod.containers()) {
+      const t = forbiddenAppArmor(c.securityContext);
       if (t !== undefined)
-        emit(
+        report(
           `forbidden AppArmor profile (container ${q(c.name)} must not set securityContext.appArmorProfile.type to ${q(t)})`,
           c.path('securityContext.appArmorProfile.type'),
         );
@@ -252,29 +257,31 @@ const appArmor = pssPolicy({
   },
 });
 
-const seLinux = pssPolicy({
-  check: 'selinux-options',
-  level: 'baseline',
-  upstream: 'seLinuxOptions',
+const seLinux = definePolicy({
+  ...BASELINE,
+  id: 'pss.baseline.selinux-options',
   title: 'SELinux options stay within the container types',
-  description: `seLinuxOptions (pod and containers): type must be empty or one of ${[...ALLOWED_SELINUX_TYPES].join(', ')}; user and role must be empty.`,
+  description:
+    `seLinuxOptions (pod and containers): type must be empty or one of ${[...ALLOWED_SELINUX_TYPES].join(', ')}; user and role must be empty.` +
+    upstream('seLinuxOptions', 'baseline'),
   severity: 'high',
-  check_(p, emit) {
-    // `who` is a function: the label is only worth building when there is something to report.
-    const visit = (o: unknown, whom: () => string, path: (rel: string) => readonly (string | number)[]) => {
-      const opts = sc(o)?.seLinuxOptions as Obj;
+  actionFor: (ctx) => pssAction(ctx, 'baseline'),
+  validate({ pod, report }) {
+    // `whom` is a function: the label is only worth building when there is something to report.
+    const visit = (sc: { seLinuxOptions?: { type?: string; user?: string; role?: string } } | undefined, whom: () => string, path: (rel: string) => readonly (string | number)[]) => {
+      const opts = sc?.seLinuxOptions;
       if (!opts || typeof opts !== 'object') return;
       const { type, user, role } = opts;
       const who = whom();
       if (typeof type === 'string' && type !== '' && !ALLOWED_SELINUX_TYPES.has(type))
-        emit(`seLinuxOptions (${who} set forbidden securityContext.seLinuxOptions: type ${q(type)})`, path('securityContext.seLinuxOptions.type'));
+        report(`seLinuxOptions (${who} set forbidden securityContext.seLinuxOptions: type ${q(type)})`, path('securityContext.seLinuxOptions.type'));
       if (typeof user === 'string' && user !== '')
-        emit(`seLinuxOptions (${who} set forbidden securityContext.seLinuxOptions: user ${q(user)})`, path('securityContext.seLinuxOptions.user'));
+        report(`seLinuxOptions (${who} set forbidden securityContext.seLinuxOptions: user ${q(user)})`, path('securityContext.seLinuxOptions.user'));
       if (typeof role === 'string' && role !== '')
-        emit(`seLinuxOptions (${who} set forbidden securityContext.seLinuxOptions: role ${q(role)})`, path('securityContext.seLinuxOptions.role'));
+        report(`seLinuxOptions (${who} set forbidden securityContext.seLinuxOptions: role ${q(role)})`, path('securityContext.seLinuxOptions.role'));
     };
-    visit(p.spec, () => 'pod', (rel) => p.path(rel));
-    for (const c of p.containers()) visit(c.spec, () => `container ${q(c.name)}`, c.path);
+    visit(pod.securityContext, () => 'pod', (rel) => pod.path(rel));
+    for (const c of pod.containers()) visit(c.securityContext, () => `container ${q(c.name)}`, (rel) => c.path(rel));
   },
   examples: {
     pass: [pod({ securityContext: { seLinuxOptions: { type: 'container_t', level: 's0:c123,c456' } } })],
@@ -282,20 +289,21 @@ const seLinux = pssPolicy({
   },
 });
 
-const procMount = pssPolicy({
-  check: 'proc-mount',
-  level: 'baseline',
-  upstream: 'procMount',
+const procMount = definePolicy({
+  ...BASELINE,
+  id: 'pss.baseline.proc-mount',
   title: 'Containers keep the default /proc mask (unless in a user namespace)',
   description:
-    'securityContext.procMount must be unset or Default; since v1.35 a pod with spec.hostUsers: false (its own user namespace) may use Unmasked.',
+    'securityContext.procMount must be unset or Default; since v1.35 a pod with spec.hostUsers: false (its own user namespace) may use Unmasked.' +
+    upstream('procMount', 'baseline'),
   severity: 'high',
-  check_(p, emit) {
-    if (p.spec.hostUsers === false) return;
-    for (const c of p.containers()) {
-      const pm = sc(c.spec)?.procMount;
+  actionFor: (ctx) => pssAction(ctx, 'baseline'),
+  validate({ pod, report }) {
+    if (pod.spec.hostUsers === false) return;
+    for (const c of pod.containers()) {
+      const pm = c.securityContext?.procMount;
       if (pm !== undefined && pm !== null && pm !== 'Default')
-        emit(`procMount (container ${q(c.name)} must not set securityContext.procMount to ${q(pm)})`, c.path('securityContext.procMount'));
+        report(`procMount (container ${q(c.name)} must not set securityContext.procMount to ${q(pm)})`, c.path('securityContext.procMount'));
     }
   },
   examples: {
@@ -304,21 +312,20 @@ const procMount = pssPolicy({
   },
 });
 
-const seccomp = pssPolicy({
-  check: 'seccomp-profile',
-  level: 'baseline',
-  upstream: 'seccompProfile_baseline',
+const seccomp = definePolicy({
+  ...BASELINE,
+  id: 'pss.baseline.seccomp-profile',
   title: 'Seccomp is not disabled',
-  description: 'securityContext.seccompProfile.type (pod and containers) must not be Unconfined.',
+  description: 'securityContext.seccompProfile.type (pod and containers) must not be Unconfined.' + upstream('seccompProfile_baseline', 'baseline'),
   severity: 'high',
   // restricted replaces this check by pss.restricted.seccomp-profile, which exempts Windows pods
-  overriddenAtRestricted: isWindows,
-  check_(p, emit) {
-    if ((sc(p.spec)?.seccompProfile as Obj)?.type === 'Unconfined')
-      emit('seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")', p.path('securityContext.seccompProfile.type'));
-    for (const c of p.containers()) {
-      if ((sc(c.spec)?.seccompProfile as Obj)?.type === 'Unconfined')
-        emit(
+  actionFor: (ctx) => pssAction(ctx, 'baseline', isWindows(ctx.pod)),
+  validate({ pod, report }) {
+    if (pod.securityContext?.seccompProfile?.type === 'Unconfined')
+      report('seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")', pod.path('securityContext.seccompProfile.type'));
+    for (const c of pod.containers()) {
+      if (c.securityContext?.seccompProfile?.type === 'Unconfined')
+        report(
           `seccompProfile (container ${q(c.name)} must not set securityContext.seccompProfile.type to "Unconfined")`,
           c.path('securityContext.seccompProfile.type'),
         );
@@ -330,20 +337,20 @@ const seccomp = pssPolicy({
   },
 });
 
-const sysctls = pssPolicy({
-  check: 'sysctls',
-  level: 'baseline',
-  upstream: 'sysctls',
+const sysctls = definePolicy({
+  ...BASELINE,
+  id: 'pss.baseline.sysctls',
   title: 'Pods set only safe sysctls',
-  description: `spec.securityContext.sysctls[*].name must be one of ${[...ALLOWED_SYSCTLS].join(', ')}.`,
+  description: `spec.securityContext.sysctls[*].name must be one of ${[...ALLOWED_SYSCTLS].join(', ')}.` + upstream('sysctls', 'baseline'),
   severity: 'high',
-  check_(p, emit) {
-    const list = sc(p.spec)?.sysctls;
+  actionFor: (ctx) => pssAction(ctx, 'baseline'),
+  validate({ pod, report }) {
+    const list: unknown = pod.securityContext?.sysctls;
     if (!Array.isArray(list)) return;
-    list.forEach((s, i) => {
-      const name = (s as Obj)?.name;
+    list.forEach((s: { name?: unknown } | null | undefined, i) => {
+      const name = s?.name;
       if (typeof name !== 'string' || !ALLOWED_SYSCTLS.has(name))
-        emit(`forbidden sysctls (${typeof name === 'string' ? name : q(name)})`, p.path(`securityContext.sysctls[${i}].name`));
+        report(`forbidden sysctls (${typeof name === 'string' ? name : q(name)})`, pod.path(`securityContext.sysctls[${i}].name`));
     });
   },
   examples: {
@@ -352,19 +359,19 @@ const sysctls = pssPolicy({
   },
 });
 
-const windowsHostProcess = pssPolicy({
-  check: 'windows-host-process',
-  level: 'baseline',
-  upstream: 'windowsHostProcess',
+const windowsHostProcess = definePolicy({
+  ...BASELINE,
+  id: 'pss.baseline.windows-host-process',
   title: 'Windows pods do not run as host processes',
-  description: 'securityContext.windowsOptions.hostProcess (pod and containers) must be unset or false.',
+  description: 'securityContext.windowsOptions.hostProcess (pod and containers) must be unset or false.' + upstream('windowsHostProcess', 'baseline'),
   severity: 'critical',
-  check_(p, emit) {
-    if ((sc(p.spec)?.windowsOptions as Obj)?.hostProcess === true)
-      emit('hostProcess (pod must not set securityContext.windowsOptions.hostProcess=true)', p.path('securityContext.windowsOptions.hostProcess'));
-    for (const c of p.containers()) {
-      if ((sc(c.spec)?.windowsOptions as Obj)?.hostProcess === true)
-        emit(
+  actionFor: (ctx) => pssAction(ctx, 'baseline'),
+  validate({ pod, report }) {
+    if (pod.securityContext?.windowsOptions?.hostProcess === true)
+      report('hostProcess (pod must not set securityContext.windowsOptions.hostProcess=true)', pod.path('securityContext.windowsOptions.hostProcess'));
+    for (const c of pod.containers()) {
+      if (c.securityContext?.windowsOptions?.hostProcess === true)
+        report(
           `hostProcess (container ${q(c.name)} must not set securityContext.windowsOptions.hostProcess=true)`,
           c.path('securityContext.windowsOptions.hostProcess'),
         );

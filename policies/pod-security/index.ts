@@ -10,5 +10,5 @@ import { restrictedPolicies } from './restricted.js';
 export const policies: Policy[] = [...baselinePolicies, ...restrictedPolicies];
 
 export { baselinePolicies, restrictedPolicies };
-export { actionFor, modesFor, PSS_DEFAULTS, LABEL_PREFIX } from './level.js';
+export { actionFor, modesFor, PSS_DEFAULTS, PSS_PARAMS, LABEL_PREFIX } from './level.js';
 export type { Level, Modes, PssParams } from './level.js';

@@ -1,5 +1,5 @@
-import { definePolicy } from '../../src/index.js';
-import type { Action, Example, ObjectContext, PathSegments, Policy, PodView, Severity } from '../../src/index.js';
+import { param } from '../../src/index.js';
+import type { Action, ObjectContext, ParamValues, PodView } from '../../src/index.js';
 
 /**
  * What every Pod Security Standards policy shares: which level a namespace asks for (as the kube-apiserver's
@@ -23,40 +23,38 @@ const ENFORCE_LABEL = `${LABEL_PREFIX}enforce`;
 const WARN_LABEL = `${LABEL_PREFIX}warn`;
 const AUDIT_LABEL = `${LABEL_PREFIX}audit`;
 
-/** Parameters every pss.* policy declares, so one global parameter sets them for the whole pack. */
-export interface PssParams {
-  [key: string]: unknown;
+export const LEVELS: readonly Level[] = ['privileged', 'baseline', 'restricted'];
+
+/** Parameters every pss.* policy declares (one schema for the pack), so one global parameter sets them for the whole pack. */
+export const PSS_PARAMS = {
   /** Level enforced (deny) where a namespace has no `pod-security.kubernetes.io/enforce` label. */
-  defaultEnforce: Level;
+  defaultEnforce: param.oneOf(LEVELS, 'baseline', 'level enforced where a namespace has no enforce label'),
   /** Level warned about where a namespace has no `pod-security.kubernetes.io/warn` label. */
-  defaultWarn: Level;
+  defaultWarn: param.oneOf(LEVELS, 'restricted', 'level warned about where a namespace has no warn label'),
   /** Level audited where a namespace has no `pod-security.kubernetes.io/audit` label. */
-  defaultAudit: Level;
+  defaultAudit: param.oneOf(LEVELS, 'privileged', 'level audited where a namespace has no audit label'),
   /** Namespaces the pack does not judge (upstream's `exemptions.namespaces`). */
-  exemptNamespaces: string[];
+  exemptNamespaces: param.strings([], "namespaces not judged (upstream's exemptions.namespaces)"),
   /** The system namespaces (`systemNamespaces`, or labelled fleetgate.io/system) are exempt too (default true). */
-  exemptSystemNamespaces: boolean;
+  exemptSystemNamespaces: param.boolean(true, 'the system namespaces are exempt too'),
   /** Requests by these users are not judged at admission (upstream's `exemptions.usernames`). */
-  exemptUsernames: string[];
+  exemptUsernames: param.strings([], "users whose requests are not judged (upstream's exemptions.usernames)"),
   /** Pods with one of these `runtimeClassName`s are not judged (upstream's `exemptions.runtimeClasses`). */
-  exemptRuntimeClasses: string[];
+  exemptRuntimeClasses: param.strings([], "runtime classes whose pods are not judged (upstream's exemptions.runtimeClasses)"),
   /**
    * Deny pod templates (Deployments, CronJobs, …) like pods. Upstream only warns and audits templates and
    * enforces on the pods the controller creates; `false` does the same (an enforce finding on a template warns).
    */
-  enforceOnTemplates: boolean;
-}
+  enforceOnTemplates: param.boolean(true, 'deny pod templates like pods (false: warn, as upstream)'),
+};
 
-export const PSS_DEFAULTS: PssParams = Object.freeze({
-  defaultEnforce: 'baseline',
-  defaultWarn: 'restricted',
-  defaultAudit: 'privileged',
-  exemptNamespaces: [],
-  exemptSystemNamespaces: true,
-  exemptUsernames: [],
-  exemptRuntimeClasses: [],
-  enforceOnTemplates: true,
-}) as PssParams;
+/** The parameters as a pss.* policy reads them. */
+export type PssParams = ParamValues<typeof PSS_PARAMS>;
+
+/** Each parameter's default. */
+export const PSS_DEFAULTS: PssParams = Object.freeze(
+  Object.fromEntries(Object.entries(PSS_PARAMS).map(([name, spec]) => [name, spec.default])),
+) as PssParams;
 
 const RANK: Record<Level, number> = { privileged: 0, baseline: 1, restricted: 2 };
 
@@ -99,61 +97,39 @@ export function actionFor(modes: Modes, checkLevel: CheckLevel, baselineOnly = f
   return undefined;
 }
 
-/** Records a finding of the check: message in upstream's words, path from the object's root. */
-export type Emit = (message: string, path: PathSegments) => void;
-
-export interface CheckSpec {
-  /** Kebab-case check name: the id is `pss.<level>.<check>`. */
-  check: string;
-  level: CheckLevel;
-  /** Upstream's check id (for the description and the README table). */
-  upstream: string;
-  title: string;
-  description: string;
-  severity: Severity;
-  /**
-   * Baseline checks that upstream's restricted variant overrides, for pods the variant exempts: such a finding
-   * counts only for modes at exactly `baseline`.
-   */
-  overriddenAtRestricted?: (pod: PodView) => boolean;
-  check_(pod: PodView, emit: Emit): void;
-  examples: { pass: Example[]; fail: Example[] };
-}
+/** What a pss.* policy sees: a Pod (or a pod controller's template) with the pack's parameters. */
+export type PssContext = ObjectContext<typeof PSS_PARAMS, PodView>;
 
 /**
  * The action of a check's findings on one pod, from its namespace's levels ('exempt': an exemption holds, counted
- * but not reported; null: no mode runs the check). The engine asks at the pod's first finding, so a compliant pod never pays for it.
+ * but not reported; null: no mode runs the check). Each pss.* policy's `actionFor` calls it; the engine asks at the pod's first finding, so a compliant pod
+ * never pays for it. `overriddenAtRestricted`: see `actionFor` (capabilities and seccompProfile on Windows pods).
  */
-function pssAction(level: CheckLevel, overriddenAtRestricted: CheckSpec['overriddenAtRestricted']) {
-  return (ctx: ObjectContext<PssParams, PodView>): Action | 'exempt' | null => {
-    const { params, pod } = ctx;
-    const ns = ctx.namespace.name;
-    if (ns !== undefined && params.exemptNamespaces.length && params.exemptNamespaces.includes(ns)) return 'exempt';
-    if (params.exemptSystemNamespaces !== false && ctx.isSystemNamespace(ns)) return 'exempt';
-    const user = ctx.username;
-    if (user !== undefined && params.exemptUsernames.length && params.exemptUsernames.includes(user)) return 'exempt';
-    const rc = pod.spec.runtimeClassName;
-    if (typeof rc === 'string' && params.exemptRuntimeClasses.length && params.exemptRuntimeClasses.includes(rc)) return 'exempt';
-    const a = actionFor(modesFor(ctx.namespace.labels, params), level, overriddenAtRestricted?.(pod) ?? false) ?? null;
-    return a === 'deny' && !params.enforceOnTemplates && pod.templatePath.length > 0 ? 'warn' : a;
-  };
+export function pssAction(ctx: PssContext, level: CheckLevel, overriddenAtRestricted = false): Action | 'exempt' | null {
+  const { params, pod } = ctx;
+  const ns = ctx.namespace.name;
+  if (ns !== undefined && params.exemptNamespaces.length && params.exemptNamespaces.includes(ns)) return 'exempt';
+  if (params.exemptSystemNamespaces !== false && ctx.isSystemNamespace(ns)) return 'exempt';
+  const user = ctx.username;
+  if (user !== undefined && params.exemptUsernames.length && params.exemptUsernames.includes(user)) return 'exempt';
+  const rc = pod.spec.runtimeClassName;
+  if (typeof rc === 'string' && params.exemptRuntimeClasses.length && params.exemptRuntimeClasses.includes(rc)) return 'exempt';
+  const a = actionFor(modesFor(ctx.namespace.labels, params), level, overriddenAtRestricted) ?? null;
+  return a === 'deny' && !params.enforceOnTemplates && pod.templatePath.length > 0 ? 'warn' : a;
 }
 
-/** Builds one pss.* policy: namespace scope (to read the level labels), Pod with autogen. */
-export function pssPolicy(spec: CheckSpec): Policy {
-  const { level, check_ } = spec;
-  return definePolicy({
-    id: `pss.${level}.${spec.check}`,
-    title: spec.title,
-    description: `${spec.description} Upstream check: ${spec.upstream} (Pod Security Standards, ${level} level).`,
-    area: 'pod-security',
-    severity: spec.severity,
-    action: level === 'baseline' ? 'deny' : 'warn',
-    scope: 'namespace',
-    match: { kinds: ['Pod'] },
-    params: PSS_DEFAULTS,
-    actionFor: pssAction(level, spec.overriddenAtRestricted),
-    validate: (ctx: ObjectContext<PssParams, PodView>) => check_(ctx.pod, ctx.report),
-    examples: spec.examples,
-  });
-}
+/**
+ * What every pss.* policy of a level shares: namespace scope (to read the level labels), `Pod` with autogen, the
+ * pack's parameters; baseline checks deny by default and restricted ones warn (the namespace labels decide).
+ */
+export const BASELINE = { area: 'pod-security', scope: 'namespace', match: { kinds: ['Pod'] }, params: PSS_PARAMS, action: 'deny' } as const;
+export const RESTRICTED = { ...BASELINE, action: 'warn' } as const;
+
+/** The description's last sentence: which upstream check the policy is. */
+export const upstream = (check: string, level: CheckLevel) => ` Upstream check: ${check} (Pod Security Standards, ${level} level).`;
+
+/** Quotes a value for a message, as upstream does. */
+export const q = (s: unknown) => JSON.stringify(s);
+
+/** Windows pods are exempt from several restricted checks (since v1.25), as upstream. */
+export const isWindows = (p: PodView) => p.os === 'windows';

@@ -1,6 +1,7 @@
-import type { Policy, PodView } from '../../src/index.js';
+import { definePolicy } from '../../src/index.js';
+import type { ContainerView, Policy } from '../../src/index.js';
 import { deployment, pod, restrictedPod } from './examples.js';
-import { pssPolicy } from './level.js';
+import { isWindows, pssAction, q, RESTRICTED, upstream } from './level.js';
 
 /**
  * The checks the restricted level adds to baseline (policy version v1.37), one policy per upstream check.
@@ -8,10 +9,6 @@ import { pssPolicy } from './level.js';
  * spec.os.name: windows (since v1.25), as upstream does.
  */
 
-type Obj = Record<string, unknown> | null | undefined;
-const q = (s: unknown) => JSON.stringify(s);
-const sc = (o: unknown): Obj => (o && typeof o === 'object' ? ((o as Record<string, unknown>).securityContext as Obj) : undefined);
-const isWindows = (p: PodView) => p.os === 'windows';
 const names = (list: readonly string[]) => list.map(q).join(', ');
 
 /** Volume sources a restricted pod may not use (every in-tree source but the allowed ones). */
@@ -40,19 +37,20 @@ export const RESTRICTED_VOLUME_TYPES: readonly string[] = [
 ];
 
 /** Allowed: configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret (and image). */
-const restrictedVolumes = pssPolicy({
-  check: 'restricted-volumes',
-  level: 'restricted',
-  upstream: 'restrictedVolumes',
+const restrictedVolumes = definePolicy({
+  ...RESTRICTED,
+  id: 'pss.restricted.restricted-volumes',
   title: 'Pods use only the restricted volume types',
   description:
-    'Volumes may only be configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret (or image); node-level and in-tree network volume types are not allowed.',
+    'Volumes may only be configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret (or image); node-level and in-tree network volume types are not allowed.' +
+    upstream('restrictedVolumes', 'restricted'),
   severity: 'medium',
-  check_(p, emit) {
-    for (const v of p.volumes()) {
-      const spec = v.spec as unknown as Record<string, unknown>;
+  actionFor: (ctx) => pssAction(ctx, 'restricted'),
+  validate({ pod, report }) {
+    for (const v of pod.volumes()) {
+      const spec = v.spec as unknown as Record<string, unknown>; // read by source name: the list is data
       for (const type of RESTRICTED_VOLUME_TYPES) {
-        if (spec[type] != null) emit(`restricted volume types (volume ${q(v.name)} uses restricted volume type ${q(type)})`, v.path(type));
+        if (spec[type] != null) report(`restricted volume types (volume ${q(v.name)} uses restricted volume type ${q(type)})`, v.path(type));
       }
     }
   },
@@ -62,18 +60,19 @@ const restrictedVolumes = pssPolicy({
   },
 });
 
-const allowPrivilegeEscalation = pssPolicy({
-  check: 'allow-privilege-escalation',
-  level: 'restricted',
-  upstream: 'allowPrivilegeEscalation',
+const allowPrivilegeEscalation = definePolicy({
+  ...RESTRICTED,
+  id: 'pss.restricted.allow-privilege-escalation',
   title: 'Containers forbid privilege escalation',
-  description: 'Every container must set securityContext.allowPrivilegeEscalation: false (Windows pods are exempt).',
+  description:
+    'Every container must set securityContext.allowPrivilegeEscalation: false (Windows pods are exempt).' + upstream('allowPrivilegeEscalation', 'restricted'),
   severity: 'medium',
-  check_(p, emit) {
-    if (isWindows(p)) return;
-    for (const c of p.containers()) {
-      if (sc(c.spec)?.allowPrivilegeEscalation !== false)
-        emit(
+  actionFor: (ctx) => pssAction(ctx, 'restricted'),
+  validate({ pod, report }) {
+    if (isWindows(pod)) return;
+    for (const c of pod.containers()) {
+      if (c.securityContext?.allowPrivilegeEscalation !== false)
+        report(
           `allowPrivilegeEscalation != false (container ${q(c.name)} must set securityContext.allowPrivilegeEscalation=false)`,
           c.path('securityContext.allowPrivilegeEscalation'),
         );
@@ -85,29 +84,30 @@ const allowPrivilegeEscalation = pssPolicy({
   },
 });
 
-const capabilities = pssPolicy({
-  check: 'capabilities',
-  level: 'restricted',
-  upstream: 'capabilities_restricted',
+const capabilities = definePolicy({
+  ...RESTRICTED,
+  id: 'pss.restricted.capabilities',
   title: 'Containers drop ALL capabilities and add at most NET_BIND_SERVICE',
   description:
-    'Every container must set securityContext.capabilities.drop to include "ALL" and may add only "NET_BIND_SERVICE" (Windows pods are exempt).',
+    'Every container must set securityContext.capabilities.drop to include "ALL" and may add only "NET_BIND_SERVICE" (Windows pods are exempt).' +
+    upstream('capabilities_restricted', 'restricted'),
   severity: 'medium',
-  check_(p, emit) {
-    if (isWindows(p)) return;
-    for (const c of p.containers()) {
-      const caps = sc(c.spec)?.capabilities as Obj;
-      const drop = caps?.drop;
+  actionFor: (ctx) => pssAction(ctx, 'restricted'),
+  validate({ pod, report }) {
+    if (isWindows(pod)) return;
+    for (const c of pod.containers()) {
+      const caps = c.securityContext?.capabilities;
+      const drop: unknown = caps?.drop;
       if (!Array.isArray(drop) || !drop.includes('ALL'))
-        emit(
+        report(
           `unrestricted capabilities (container ${q(c.name)} must set securityContext.capabilities.drop=["ALL"])`,
           c.path('securityContext.capabilities.drop'),
         );
-      const add = caps?.add;
+      const add: unknown = caps?.add;
       if (Array.isArray(add))
-        add.forEach((cap, i) => {
+        add.forEach((cap: unknown, i) => {
           if (cap !== 'NET_BIND_SERVICE')
-            emit(
+            report(
               `unrestricted capabilities (container ${q(c.name)} must not include ${q(cap)} in securityContext.capabilities.add)`,
               c.path(`securityContext.capabilities.add[${i}]`),
             );
@@ -120,18 +120,18 @@ const capabilities = pssPolicy({
   },
 });
 
-const procMount = pssPolicy({
-  check: 'proc-mount',
-  level: 'restricted',
-  upstream: 'procMount_restricted',
+const procMount = definePolicy({
+  ...RESTRICTED,
+  id: 'pss.restricted.proc-mount',
   title: 'Containers keep the default /proc mask, even in a user namespace',
-  description: 'securityContext.procMount must be unset or Default, whatever spec.hostUsers says.',
+  description: 'securityContext.procMount must be unset or Default, whatever spec.hostUsers says.' + upstream('procMount_restricted', 'restricted'),
   severity: 'medium',
-  check_(p, emit) {
-    for (const c of p.containers()) {
-      const pm = sc(c.spec)?.procMount;
+  actionFor: (ctx) => pssAction(ctx, 'restricted'),
+  validate({ pod, report }) {
+    for (const c of pod.containers()) {
+      const pm = c.securityContext?.procMount;
       if (pm !== undefined && pm !== null && pm !== 'Default')
-        emit(`procMount (container ${q(c.name)} must not set securityContext.procMount to ${q(pm)})`, c.path('securityContext.procMount'));
+        report(`procMount (container ${q(c.name)} must not set securityContext.procMount to ${q(pm)})`, c.path('securityContext.procMount'));
     }
   },
   examples: {
@@ -140,54 +140,52 @@ const procMount = pssPolicy({
   },
 });
 
-const ALLOWED_SECCOMP = new Set(['RuntimeDefault', 'Localhost']);
+const ALLOWED_SECCOMP: ReadonlySet<unknown> = new Set(['RuntimeDefault', 'Localhost']);
 
-const seccomp = pssPolicy({
-  check: 'seccomp-profile',
-  level: 'restricted',
-  upstream: 'seccompProfile_restricted',
+const seccomp = definePolicy({
+  ...RESTRICTED,
+  id: 'pss.restricted.seccomp-profile',
   title: 'Pods run with a RuntimeDefault or Localhost seccomp profile',
   description:
-    'securityContext.seccompProfile.type must be RuntimeDefault or Localhost, set on the pod or on every container; a container setting another type fails (Windows pods are exempt).',
+    'securityContext.seccompProfile.type must be RuntimeDefault or Localhost, set on the pod or on every container; a container setting another type fails (Windows pods are exempt).' +
+    upstream('seccompProfile_restricted', 'restricted'),
   severity: 'medium',
-  check_(p, emit) {
-    if (isWindows(p)) return;
-    const podProfile = sc(p.spec)?.seccompProfile as Obj;
+  actionFor: (ctx) => pssAction(ctx, 'restricted'),
+  validate({ pod, report }) {
+    if (isWindows(pod)) return;
+    const podProfile = pod.securityContext?.seccompProfile;
     let podSet = false;
     if (podProfile != null) {
-      if (ALLOWED_SECCOMP.has(podProfile.type as string)) podSet = true;
+      if (ALLOWED_SECCOMP.has(podProfile.type)) podSet = true;
       else
-        emit(
+        report(
           `seccompProfile (pod must not set securityContext.seccompProfile.type to ${q(podProfile.type ?? '')})`,
-          p.path('securityContext.seccompProfile.type'),
+          pod.path('securityContext.seccompProfile.type'),
         );
     }
-    const unset: string[] = [];
-    const unsetPaths: (readonly (string | number)[])[] = [];
-    for (const c of p.containers()) {
-      const profile = sc(c.spec)?.seccompProfile as Obj;
+    // containers that set no profile, reported together when none does (upstream's wording)
+    const containers = pod.containers();
+    let unset: ContainerView[] | undefined;
+    for (const c of containers) {
+      const profile = c.securityContext?.seccompProfile;
       if (profile == null) {
-        if (!podSet) {
-          unset.push(c.name);
-          unsetPaths.push(c.path('securityContext.seccompProfile.type'));
-        }
-      } else if (!ALLOWED_SECCOMP.has(profile.type as string)) {
-        emit(
+        if (!podSet) (unset ??= []).push(c);
+      } else if (!ALLOWED_SECCOMP.has(profile.type)) {
+        report(
           `seccompProfile (container ${q(c.name)} must not set securityContext.seccompProfile.type to ${q(profile.type ?? '')})`,
           c.path('securityContext.seccompProfile.type'),
         );
       }
     }
-    if (!unset.length) return;
-    if (unset.length === p.containers().length && podProfile == null)
-      emit(
-        `seccompProfile (pod or ${unset.length === 1 ? 'container' : 'containers'} ${names(unset)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")`,
-        p.path('securityContext.seccompProfile.type'),
+    if (!unset) return;
+    if (unset.length === containers.length && podProfile == null)
+      report(
+        `seccompProfile (pod or ${unset.length === 1 ? 'container' : 'containers'} ${names(unset.map((c) => c.name))} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")`,
+        pod.path('securityContext.seccompProfile.type'),
       );
     else
-      unset.forEach((name, i) =>
-        emit(`seccompProfile (pod or container ${q(name)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")`, unsetPaths[i]),
-      );
+      for (const c of unset)
+        report(`seccompProfile (pod or container ${q(c.name)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")`, c.path('securityContext.seccompProfile.type'));
   },
   examples: {
     pass: [restrictedPod(), restrictedPod({}, { seccompProfile: { type: 'Localhost', localhostProfile: 'web.json' } }, { seccompProfile: undefined })],
@@ -195,38 +193,34 @@ const seccomp = pssPolicy({
   },
 });
 
-const runAsNonRoot = pssPolicy({
-  check: 'run-as-non-root',
-  level: 'restricted',
-  upstream: 'runAsNonRoot',
+const runAsNonRoot = definePolicy({
+  ...RESTRICTED,
+  id: 'pss.restricted.run-as-non-root',
   title: 'Containers run as non-root',
   description:
-    'securityContext.runAsNonRoot must be true on the pod (and not false on any container) or true on every container.',
+    'securityContext.runAsNonRoot must be true on the pod (and not false on any container) or true on every container.' + upstream('runAsNonRoot', 'restricted'),
   severity: 'medium',
-  check_(p, emit) {
-    const podValue = sc(p.spec)?.runAsNonRoot;
+  actionFor: (ctx) => pssAction(ctx, 'restricted'),
+  validate({ pod, report }) {
+    const podValue = pod.securityContext?.runAsNonRoot;
     if (podValue === false)
-      emit('runAsNonRoot != true (pod must not set securityContext.runAsNonRoot=false)', p.path('securityContext.runAsNonRoot'));
+      report('runAsNonRoot != true (pod must not set securityContext.runAsNonRoot=false)', pod.path('securityContext.runAsNonRoot'));
     const podSet = podValue === true;
-    const unset: string[] = [];
-    const unsetPaths: (readonly (string | number)[])[] = [];
-    for (const c of p.containers()) {
-      const v = sc(c.spec)?.runAsNonRoot;
+    const containers = pod.containers();
+    let unset: ContainerView[] | undefined;
+    for (const c of containers) {
+      const v = c.securityContext?.runAsNonRoot;
       if (v === false)
-        emit(`runAsNonRoot != true (container ${q(c.name)} must not set securityContext.runAsNonRoot=false)`, c.path('securityContext.runAsNonRoot'));
-      else if (v !== true && !podSet) {
-        unset.push(c.name);
-        unsetPaths.push(c.path('securityContext.runAsNonRoot'));
-      }
+        report(`runAsNonRoot != true (container ${q(c.name)} must not set securityContext.runAsNonRoot=false)`, c.path('securityContext.runAsNonRoot'));
+      else if (v !== true && !podSet) (unset ??= []).push(c);
     }
-    if (!unset.length) return;
-    if (unset.length === p.containers().length && podValue === undefined)
-      emit(
-        `runAsNonRoot != true (pod or ${unset.length === 1 ? 'container' : 'containers'} ${names(unset)} must set securityContext.runAsNonRoot=true)`,
-        p.path('securityContext.runAsNonRoot'),
+    if (!unset) return;
+    if (unset.length === containers.length && podValue === undefined)
+      report(
+        `runAsNonRoot != true (pod or ${unset.length === 1 ? 'container' : 'containers'} ${names(unset.map((c) => c.name))} must set securityContext.runAsNonRoot=true)`,
+        pod.path('securityContext.runAsNonRoot'),
       );
-    else
-      unset.forEach((name, i) => emit(`runAsNonRoot != true (pod or container ${q(name)} must set securityContext.runAsNonRoot=true)`, unsetPaths[i]));
+    else for (const c of unset) report(`runAsNonRoot != true (pod or container ${q(c.name)} must set securityContext.runAsNonRoot=true)`, c.path('securityContext.runAsNonRoot'));
   },
   examples: {
     pass: [restrictedPod(), restrictedPod({}, { runAsNonRoot: true }, { runAsNonRoot: undefined })],
@@ -234,17 +228,17 @@ const runAsNonRoot = pssPolicy({
   },
 });
 
-const runAsUser = pssPolicy({
-  check: 'run-as-user',
-  level: 'restricted',
-  upstream: 'runAsUser',
+const runAsUser = definePolicy({
+  ...RESTRICTED,
+  id: 'pss.restricted.run-as-user',
   title: 'Containers do not run as UID 0',
-  description: 'securityContext.runAsUser (pod and containers) must not be 0.',
+  description: 'securityContext.runAsUser (pod and containers) must not be 0.' + upstream('runAsUser', 'restricted'),
   severity: 'medium',
-  check_(p, emit) {
-    if (sc(p.spec)?.runAsUser === 0) emit('runAsUser=0 (pod must not set runAsUser=0)', p.path('securityContext.runAsUser'));
-    for (const c of p.containers()) {
-      if (sc(c.spec)?.runAsUser === 0) emit(`runAsUser=0 (container ${q(c.name)} must not set runAsUser=0)`, c.path('securityContext.runAsUser'));
+  actionFor: (ctx) => pssAction(ctx, 'restricted'),
+  validate({ pod, report }) {
+    if (pod.securityContext?.runAsUser === 0) report('runAsUser=0 (pod must not set runAsUser=0)', pod.path('securityContext.runAsUser'));
+    for (const c of pod.containers()) {
+      if (c.securityContext?.runAsUser === 0) report(`runAsUser=0 (container ${q(c.name)} must not set runAsUser=0)`, c.path('securityContext.runAsUser'));
     }
   },
   examples: {

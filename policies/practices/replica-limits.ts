@@ -40,7 +40,7 @@ export default definePolicy({
     const key = type !== undefined && Array.isArray(all[type]) ? type : 'default';
     const ranges = (Array.isArray(all[key]) ? all[key] : []).filter(isObject) as Range[];
     if (!ranges.length) return;
-    const spec = isObject(object.spec) ? object.spec : {};
+    const spec: { replicas?: unknown } = isObject(object.spec) ? object.spec : {};
     const replicas = spec.replicas === undefined || spec.replicas === null ? 1 : spec.replicas;
     const where = key === 'default' ? 'this cluster (default ranges)' : `${typeLabel}=${type} clusters`;
     if (typeof replicas !== 'number' || !Number.isInteger(replicas)) {

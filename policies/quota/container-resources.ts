@@ -2,9 +2,6 @@ import { definePolicy, isQuantity } from '../../src/index.js';
 import type { KubeObject } from '../../src/index.js';
 import { pod as podOf } from '../_shared/examples.js';
 
-type Obj = Record<string, unknown>;
-const asObject = (v: unknown): Obj | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
-
 const full = { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } };
 
 const pod = (containers: Record<string, unknown>[], extra: Record<string, unknown> = {}, namespace = 'shop') =>
@@ -38,12 +35,10 @@ export default definePolicy({
     for (const c of pod.containers()) {
       if (c.type === 'ephemeralContainers') continue;
       const kind = c.type === 'initContainers' ? 'init container' : 'container';
-      // Read straight from the spec with named property reads: this runs on every admission of a pod or pod
-      // controller, and reads by variable key go through V8's megamorphic cache, which is cold between requests.
       // Missing fields are grouped by the parent they belong under, so a container without any resources is one finding.
-      const resources = asObject((c.spec as { resources?: unknown }).resources);
-      const requests = asObject(resources?.requests);
-      const limits = asObject(resources?.limits);
+      const { resources } = c;
+      const requests = resources?.requests;
+      const limits = resources?.limits;
       let missing: Map<string, string[]> | undefined;
       const check = (value: unknown, field: string, section: 'requests' | 'limits') => {
         if (value === undefined || value === null || value === '') {

@@ -1,6 +1,8 @@
 import type { LabelConditions } from './labels.js';
 import { unknownKeys } from './strict.js';
 import type { PodView } from './pod.js';
+import type { ObjectFor } from './kinds.js';
+import { schemaProblem, splitParams, type ParamSchema, type ParamValues } from './params.js';
 import type { Inventory } from '../model/index.js';
 import type {
   Action,
@@ -53,20 +55,24 @@ export interface NamespaceInfo {
 
 interface CommonContext<P extends Params> {
   readonly cluster: ClusterInfo;
-  readonly params: Readonly<P>;
+  /** The policy's parameters for this cluster: defaults merged with the context's overrides (declared types checked). */
+  readonly params: ParamValues<P>;
   /** System namespaces are never tenant namespaces: the `systemNamespaces` parameter, or labelled `fleetgate.io/system: "true"`. */
   isSystemNamespace(name: string | undefined): boolean;
 }
 
-/** What an object- or namespace-scope policy sees for one object. */
-export interface ObjectContext<P extends Params, Pod extends PodView | undefined = PodView | undefined> extends CommonContext<P> {
-  readonly object: KubeObject;
+/**
+ * What an object- or namespace-scope policy sees for one object. `Obj` is the object's type, from the policy's
+ * `match.kinds` (see kinds.ts): `definePolicy({ match: { kinds: ['Service'] }, validate({ object }) {} })` gets a Service.
+ */
+export interface ObjectContext<P extends Params, Pod extends PodView | undefined = PodView | undefined, Obj extends KubeObject = KubeObject> extends CommonContext<P> {
+  readonly object: Obj;
   /** The pod spec view when the object is a Pod or a pod controller (autogen); paths are absolute. */
   readonly pod: Pod;
   readonly namespace: NamespaceInfo;
   readonly operation: Operation;
   /** The previous object on UPDATE at admission. */
-  readonly oldObject?: KubeObject;
+  readonly oldObject?: Obj;
   /** The requesting user at admission (`userInfo.username`); undefined in lint and scan. */
   readonly username?: string;
   /** Value at a dotted path (`spec.mtls.mode`) or path segments, from the object's root. */
@@ -114,7 +120,11 @@ export interface PolicySpecBase<P extends Params, K extends readonly string[]> {
   action: Action;
   match: MatchSpec<K>;
   exclude?: ExcludeSpec;
-  /** Parameters with their defaults; `fleet.yaml` and webhook config override them by name. */
+  /**
+   * Parameters: a schema with a default each (`param.oneOf([...], 'baseline')`, `param.strings([])`: the type is
+   * checked when the policy is bound to a cluster context), or a plain default (not checked). `fleet.yaml`,
+   * `--param` and the webhook config override them by name.
+   */
   params?: P;
   /**
    * On UPDATE, a violation the old object already had is a warning, not a denial (default true), so enforcing a
@@ -135,7 +145,7 @@ type PodFor<K extends readonly string[]> = K[number] extends 'Pod' ? PodView : P
 export interface ObjectPolicySpec<P extends Params, K extends readonly string[]> extends PolicySpecBase<P, K> {
   /** `object` (default): the object and cluster labels only. `namespace`: also the namespace's labels. */
   scope?: 'object' | 'namespace';
-  validate(ctx: ObjectContext<P, PodFor<K>>): void;
+  validate(ctx: ObjectContext<P, PodFor<K>, ObjectFor<K>>): void;
   /**
    * The action of this object's findings when it depends on the object's context (the Pod Security pack reads
    * the namespace's `pod-security.kubernetes.io/*` labels); `null`: this object's findings are not reported;
@@ -144,7 +154,7 @@ export interface ObjectPolicySpec<P extends Params, K extends readonly string[]>
    * `report(..., { action })` comes next, and an explicit override in the cluster context wins over both (a
    * `null` still drops the findings: an exempt object stays exempt).
    */
-  actionFor?(ctx: ObjectContext<P, PodFor<K>>): Action | 'exempt' | null;
+  actionFor?(ctx: ObjectContext<P, PodFor<K>, ObjectFor<K>>): Action | 'exempt' | null;
 }
 
 export interface ClusterPolicySpec<P extends Params, K extends readonly string[]> extends PolicySpecBase<P, K> {
@@ -163,7 +173,10 @@ export interface Policy {
   readonly scope: Scope;
   readonly match: MatchSpec;
   readonly exclude?: ExcludeSpec;
+  /** Each parameter's default. */
   readonly params: Params;
+  /** The declared parameters' schemas (type, allowed values), checked when the policy is bound to a cluster context. */
+  readonly paramSchemas?: Readonly<Record<string, ParamSchema>>;
   readonly allowExistingViolations?: boolean;
   readonly sameFindingAs?: readonly string[];
   readonly examples: { pass: Example[]; fail: Example[] };
@@ -220,11 +233,15 @@ export function checkPolicy(spec: PolicySpecBase<Params, readonly string[]> & { 
   const ex = spec.examples;
   if (!ex || !Array.isArray(ex.pass) || !Array.isArray(ex.fail) || ex.pass.length === 0 || ex.fail.length === 0)
     throw new PolicyDefinitionError(`${where}: examples need at least one pass and one fail case`);
+  const { defaults, schemas } = splitParams(spec.params);
+  const bad = Object.entries(schemas).flatMap(([name, schema]) => schemaProblem(name, schema, defaults[name]) ?? []);
+  if (bad.length) throw new PolicyDefinitionError(bad.map((b) => `${where}: ${b}`).join('\n'));
   const { actionFor, ...rest } = spec;
   return Object.freeze({
     ...rest,
     scope: spec.scope ?? 'object',
-    params: spec.params ?? {},
+    params: defaults,
+    ...(Object.keys(schemas).length ? { paramSchemas: Object.freeze(schemas) } : {}),
     validate: spec.validate as (ctx: never) => void,
     ...(actionFor ? { actionFor: actionFor as Policy['actionFor'] } : {}),
   });

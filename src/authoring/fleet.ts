@@ -1,3 +1,4 @@
+import type { ParamValues } from './params.js';
 import type { KubeObject, PathSegments } from '../model/index.js';
 import { checkPolicy, type MatchSpec, type Params, type Policy, type PolicySpecBase } from './dsl.js';
 
@@ -35,7 +36,7 @@ export interface FleetClusterView {
 export interface FleetScopeContext<P extends Params> {
   readonly clusters: readonly FleetClusterView[];
   cluster(name: string): FleetClusterView | undefined;
-  readonly params: Readonly<P>;
+  readonly params: ParamValues<P>;
   /** Records a finding on `object` of cluster `cluster` (the cluster that holds the offending resource). */
   report(cluster: string, object: KubeObject, message: string, path?: string | PathSegments): void;
   /**

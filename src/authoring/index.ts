@@ -21,7 +21,10 @@ export type {
   ReportOptions,
 } from './dsl.js';
 export { PodView, POD_TEMPLATE_PATHS, POD_CONTROLLER_KINDS, isPodController } from './pod.js';
-export type { ContainerType, ContainerView, VolumeView } from './pod.js';
+export type { ContainerType, ContainerView, ProbeField, VolumeView } from './pod.js';
+export type { CustomObject, KindTypes, ObjectFor, ObjectOfKind, PodController } from './kinds.js';
+export { param, ParameterError, parameterTypeProblems, isParamSpec, joinParams, splitParams, valueProblem } from './params.js';
+export type { ParamSchema, ParamSpec, ParamType, ParamValue, ParamValues } from './params.js';
 export { parseQuantity, tryParseQuantity, isQuantity, compareQuantities, QuantityError } from './quantity.js';
 export { matchesSelector, matchesConditions } from './labels.js';
 export type { LabelConditions } from './labels.js';

@@ -1,4 +1,4 @@
-import type { Container, PodSpec, Volume } from 'kubernetes-types/core/v1.js';
+import type { Container, ContainerPort, Lifecycle, PodSecurityContext, PodSpec, Probe, ResourceRequirements, SecurityContext, Volume } from 'kubernetes-types/core/v1.js';
 import { getAt, splitDotted } from './path.js';
 import { isPlainObject } from '../model/index.js';
 import type { KubeObject, ObjectMeta, PathSegments } from '../model/index.js';
@@ -45,18 +45,82 @@ export interface ContainerView {
   readonly name: string;
   readonly type: ContainerType;
   readonly index: number;
+  /** The container as written (typed as a well-formed one: compare values rather than trust them). */
   readonly spec: Container;
+  /** `securityContext` when it is an object, else undefined (guarded: no cast, no `typeof` check needed). */
+  readonly securityContext: SecurityContext | undefined;
+  /** `resources` when it is an object, else undefined. */
+  readonly resources: ResourceRequirements | undefined;
+  /** `ports` when it is an array, else an empty list; entries as written (read them with `?.`). */
+  readonly ports: readonly ContainerPort[];
+  /** `lifecycle` when it is an object, else undefined. */
+  readonly lifecycle: Lifecycle | undefined;
+  /** The liveness, readiness or startup probe when it is an object, else undefined. */
+  probe(which: ProbeField): Probe | undefined;
   /** Value at a dotted path relative to the container, e.g. `securityContext.privileged`. */
   get(path: string): unknown;
   /** Absolute path segments (from the object's root) of a dotted path relative to the container. */
   path(path?: string): PathSegments;
 }
 
+export type ProbeField = 'livenessProbe' | 'readinessProbe' | 'startupProbe';
+
 export interface VolumeView {
   readonly name: string;
   readonly index: number;
   readonly spec: Volume;
   path(path?: string): PathSegments;
+}
+
+type Raw = Record<string, unknown>;
+const objectOr = <T>(v: unknown): T | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as T) : undefined);
+const NO_PORTS: readonly ContainerPort[] = Object.freeze([]);
+
+/**
+ * One container of a pod. `securityContext` is read and guarded once, when the view is made, so the many policies
+ * that judge one pod (all the PSS checks read it) share one read and one shape check; every container view has the
+ * same class, so the engine's hot loop reads them through one inline cache.
+ */
+class Container_ implements ContainerView {
+  readonly spec: Container;
+  // Read when the view is made, not on first use: the sandbox freezes shared views, so they never change later.
+  readonly securityContext: SecurityContext | undefined;
+  constructor(
+    readonly name: string,
+    readonly type: ContainerType,
+    readonly index: number,
+    private readonly raw: Raw,
+    private readonly templatePath: PathSegments,
+  ) {
+    this.spec = raw as unknown as Container;
+    this.securityContext = objectOr<SecurityContext>(raw.securityContext);
+  }
+
+  get resources(): ResourceRequirements | undefined {
+    return objectOr<ResourceRequirements>(this.raw.resources);
+  }
+
+  get ports(): readonly ContainerPort[] {
+    const p = this.raw.ports;
+    return Array.isArray(p) ? (p as ContainerPort[]) : NO_PORTS;
+  }
+
+  get lifecycle(): Lifecycle | undefined {
+    return objectOr<Lifecycle>(this.raw.lifecycle);
+  }
+
+  probe(which: ProbeField): Probe | undefined {
+    return objectOr<Probe>(this.raw[which]);
+  }
+
+  get(path: string): unknown {
+    return getAt(this.raw, splitDotted(path));
+  }
+
+  path(path = ''): PathSegments {
+    // built only when a policy reports something
+    return [...this.templatePath, 'spec', this.type, this.index, ...splitDotted(path)];
+  }
 }
 
 /** A read-only view of the pod spec inside a Pod or any pod controller, with absolute paths. */
@@ -68,11 +132,14 @@ export class PodView {
   private cachedContainers?: ContainerView[];
   private cachedVolumes?: VolumeView[];
   private cachedOs: string | undefined | null = null;
+  /** `spec.securityContext` when it is an object, else undefined (guarded like the containers' one). */
+  readonly securityContext: PodSecurityContext | undefined;
 
   private constructor(spec: PodSpec, metadata: ObjectMeta, templatePath: PathSegments) {
     this.spec = spec;
     this.metadata = metadata;
     this.templatePath = templatePath;
+    this.securityContext = objectOr<PodSecurityContext>(spec.securityContext);
   }
 
   /** The pod view of an object, or undefined when it is neither a Pod nor a pod controller with a template. */
@@ -127,15 +194,7 @@ export class PodView {
       for (let index = 0; index < list.length; index++) {
         const c: unknown = list[index];
         if (!isPlainObject(c)) continue;
-        out.push({
-          name: typeof c.name === 'string' ? c.name : `#${index}`,
-          type,
-          index,
-          spec: c as unknown as Container,
-          get: (p) => getAt(c, splitDotted(p)),
-          // Paths are built only when a policy reports something.
-          path: (p = '') => [...templatePath, 'spec', type, index, ...splitDotted(p)],
-        });
+        out.push(new Container_(typeof c.name === 'string' ? c.name : `#${index}`, type, index, c, templatePath));
       }
     }
     this.cachedContainers = out;

@@ -1,4 +1,5 @@
 import { matchesGlob } from '../model/index.js';
+import { valueProblem, type ParamSchema } from './params.js';
 
 /**
  * Strictness for what authors and operators write: a key nobody reads is a mistake that silently changes meaning
@@ -46,20 +47,29 @@ const ENGINE_PARAMETERS = new Set(['systemNamespaces']);
 /**
  * Checks a `parameters` map (fleet.yaml, `--param`, the webhook config): a plain key must be declared by at least
  * one policy; a key that names policies (an id or a glob with a dot) holds that policy's parameters, each of which
- * the policy must declare. Returns one message per problem, naming the policy.
+ * the policy must declare; a value must fit the type a policy declares for it (params.ts). Returns one message per
+ * problem, naming the policy and the parameter.
  */
 export function undeclaredParameters(
   parameters: Record<string, unknown> | undefined,
-  policies: readonly { id: string; params: Record<string, unknown> }[],
+  policies: readonly { id: string; params: Record<string, unknown>; paramSchemas?: Readonly<Record<string, ParamSchema>> }[],
   source: string,
 ): string[] {
   const out: string[] = [];
   const declared = new Set(policies.flatMap((p) => Object.keys(p.params)));
+  // A declared type the value does not fit, for each policy that receives it (the engine checks again when binding).
+  const typeCheck = (where: string, targets: typeof policies, name: string, value: unknown) => {
+    const typed = targets.filter((p) => p.paramSchemas?.[name]);
+    const wrong = typed.length ? valueProblem(typed[0].paramSchemas![name], value) : undefined;
+    // one message, not one per policy: a pack (pss.*) declares the same parameter in each of its policies
+    if (wrong) out.push(`${where}: policy ${typed[0].id}${typed.length > 1 ? ` (and ${typed.length - 1} more)` : ''}: parameter "${name}" ${wrong}`);
+  };
   for (const [key, value] of Object.entries(parameters ?? {})) {
     const targets = key.includes('.') ? policies.filter((p) => p.id === key || matchesGlob(p.id, key)) : [];
     if (targets.length && value && typeof value === 'object' && !Array.isArray(value)) {
-      for (const name of Object.keys(value)) {
+      for (const [name, v] of Object.entries(value)) {
         if (ENGINE_PARAMETERS.has(name)) continue;
+        typeCheck(`${source} ${key}:${name}`, targets, name, v);
         // a glob (`mesh.*`) is a broad selector: it sets the parameter for those of its policies that declare it
         if (key.includes('*')) continue;
         const own = Object.keys(targets[0].params);
@@ -72,7 +82,8 @@ export function undeclaredParameters(
       out.push(`${source} ${key}: no policy has the id "${key}"${didYouMean(key, policies.map((p) => p.id))}`);
       continue;
     }
-    if (!declared.has(key) && !ENGINE_PARAMETERS.has(key)) out.push(`${source} ${key}: no policy declares the parameter "${key}"${didYouMean(key, declared)}`);
+    if (declared.has(key)) typeCheck(`${source} ${key}`, policies, key, value);
+    else if (!ENGINE_PARAMETERS.has(key)) out.push(`${source} ${key}: no policy declares the parameter "${key}"${didYouMean(key, declared)}`);
   }
   return out;
 }

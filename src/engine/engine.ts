@@ -5,7 +5,7 @@ import { query } from './query.js';
 import { errorFindingOf, findingOf, metaFindingOf } from './findings.js';
 import { imageOfFinding, isExceptionObject, isExpired, parseException, waives, type PolicyException } from './exceptions.js';
 import { Inventory, type Resource } from '../model/index.js';
-import { matchesConditions } from '../authoring/index.js';
+import { matchesConditions, ParameterError, parameterTypeProblems } from '../authoring/index.js';
 import { getAt, splitDotted } from '../authoring/index.js';
 import { POD_CONTROLLER_KINDS, PodView, isPodController } from '../authoring/index.js';
 import { DEFAULT_SYSTEM_NAMESPACES, SYSTEM_NAMESPACE_LABEL, groupOf, labelsOf, refOf } from '../model/index.js';
@@ -107,12 +107,15 @@ export class ClusterEngine {
     this.name = cluster.name;
     const sys = cluster.parameters?.systemNamespaces;
     this.systemNamespaces = new Set(Array.isArray(sys) ? (sys as string[]) : DEFAULT_SYSTEM_NAMESPACES);
+    // Declared parameter types are checked here, once per binding: a wrong type is the context's error, not the policy's.
+    const wrongParams: string[] = [];
     for (const policy of policies) {
       if (policy.scope === 'fleet') continue; // judged over the whole fleet (engine/fleet.ts), never per cluster
       this.policyIndex.set(policy.id, policy);
       if (!matchesConditions(this.labels, policy.match.clusterLabels)) continue;
       if (policy.exclude?.clusterLabels && matchesConditions(this.labels, policy.exclude.clusterLabels)) continue;
       const bound = bindPolicy(policy, cluster);
+      if (policy.paramSchemas) wrongParams.push(...parameterTypeProblems(policy, bound.params));
       if (policy.scope === 'cluster') {
         this.clusterPolicies.push(bound);
         continue;
@@ -127,6 +130,7 @@ export class ClusterEngine {
         list.push(bound);
       }
     }
+    if (wrongParams.length) throw new ParameterError(`wrong parameter types${cluster.name ? ` for cluster ${cluster.name}` : ''}:\n${wrongParams.map((m) => `  ${m}`).join('\n')}`);
   }
 
   /** Evaluates a set of resources as one inventory: every object- and namespace-scope policy per object, cluster-scope policies once. */

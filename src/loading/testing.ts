@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { undeclaredParameters, unknownKeys, type Example, type FleetExample, type Params, type Policy } from '../authoring/index.js';
+import { ParameterError, undeclaredParameters, unknownKeys, type Example, type FleetExample, type Params, type Policy } from '../authoring/index.js';
 import { evaluateFleet, inProcessEvaluator, sandboxOf } from '../engine/index.js';
 import type { Resource } from '../model/index.js';
 import { loadPaths } from './manifests.js';
@@ -54,7 +54,9 @@ function exampleCase(e: Example, expect: Expectation, index: number): Case {
 function evaluateCase(policy: Policy, c: Case): Finding[] {
   const cluster = { name: 'test', labels: c.clusterLabels ?? {}, parameters: c.params ? { [policy.id]: c.params } : {} };
   const sandbox = sandboxOf(policy);
-  if (!sandbox) return inProcessEvaluator([policy], cluster).evaluate(c.resources, { operation: c.operation, now: new Date() }).findings;
+  // Binding checks the case's parameters against the policy's schemas (a ParameterError), here for user policies too.
+  const bound = inProcessEvaluator([policy], cluster);
+  if (!sandbox) return bound.evaluate(c.resources, { operation: c.operation, now: new Date() }).findings;
   const objects = c.resources.map((r) => r.object);
   const result = sandbox.run({ cluster, objects, operation: c.operation, only: policy.id, now: Date.now() });
   const findings: Finding[] = result.findings.map(({ resourceIndex, segments: _segments, ...f }) =>
@@ -66,7 +68,13 @@ function evaluateCase(policy: Policy, c: Case): Finding[] {
 }
 
 function judge(policy: Policy, c: Case): CaseResult {
-  const findings = evaluateCase(policy, c);
+  let findings: Finding[];
+  try {
+    findings = evaluateCase(policy, c);
+  } catch (err) {
+    if (!(err instanceof ParameterError)) throw err;
+    return { policy: policy.id, expect: c.expect, name: c.name, ok: false, detail: `the case's parameters: ${err.message}`, findings: [], file: c.file };
+  }
   const own = findings.filter((f) => f.policy === policy.id);
   const errors = own.filter((f) => f.error);
   let detail: string | undefined;

@@ -1,4 +1,4 @@
-import type { ClusterInfo, ClusterScopeContext, ObjectContext, Params, Policy } from '../../authoring/index.js';
+import { joinParams, type ClusterInfo, type ClusterScopeContext, type ObjectContext, type Params, type Policy } from '../../authoring/index.js';
 import { Inventory, type PathSegments, type Resource } from '../../model/index.js';
 import type { PolicyMeta } from './protocol.js';
 import { siteIn, type Site } from './sites.js';
@@ -64,7 +64,7 @@ export function loadPolicy(p: Policy, file: number, index: number): LoadedPolicy
       scope: p.scope ?? 'object',
       match: p.match,
       exclude: p.exclude,
-      params: p.params ?? {},
+      params: joinParams(p.params ?? {}, p.paramSchemas),
       examples: p.examples,
     }),
   ) as PolicyMeta;

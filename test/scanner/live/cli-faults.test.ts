@@ -79,7 +79,7 @@ t.test('SIGINT during a scan leaves no report file, whole or half-written', asyn
     const out = join(dir, 'report.json');
     const child = spawn(...cliCommand(['scan', '--fleet', join(dir, 'fleet.yaml'), '--format', 'json', '--output', out]), { cwd: ROOT, stdio: 'ignore' });
     // Interrupt once the scan is stuck on the hanging cluster.
-    for (let i = 0; i < 200 && !api.requests.some((r) => r.cluster === 'c10'); i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 800 && !api.requests.some((r) => r.cluster === 'c10'); i++) await new Promise((r) => setTimeout(r, 25));
     t.ok(api.requests.some((r) => r.cluster === 'c10'), 'the scan reached the hanging cluster');
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('close', (c, signal) => resolve(c ?? (signal ? 128 + 2 : null))));
