@@ -22,7 +22,18 @@ t.test('shards of a sharded watch join into one run per boundary', async (t) => 
   let ready = false;
   const recorder = (index: number) =>
     new HistoryRecorder({
-      history: { recordRun: async (r, m) => { const h = await openHistory(url); try { return await h.recordRun(r, m); } finally { await h.close(); } }, close: async () => undefined },
+      // each replica its own connection to the one store, as two pods would have
+      history: {
+        recordRun: async (report, meta) => {
+          const h = await openHistory(url);
+          try {
+            return await h.recordRun(report, meta);
+          } finally {
+            await h.close();
+          }
+        },
+        close: async () => undefined,
+      },
       intervalMs: 60_000,
       report: () => buildFleetReport([cluster(`c${index}`, index, 80 + index)], 'fleet.yaml', { index, count: 2 }),
       ready: () => ready,
