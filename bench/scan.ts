@@ -1,6 +1,6 @@
 /**
- * Fleet scan benchmark (not a test). Generates a fleet of 847 clusters x ~500 live objects as JSON snapshots under
- * bench/out/scan-fleet (git-ignored), then, in separate child processes so each peak RSS is its own:
+ * Fleet scan benchmark (not a test). Generates a fleet of 847 clusters x ~500 live objects (with a federated
+ * ServiceEntry per tenant namespace) as JSON snapshots under bench/out/scan-fleet (git-ignored), then, in separate child processes so each peak RSS is its own:
  *   baseline: read every snapshot file and JSON.parse it;
  *   scan:     the whole fleet scan with every built-in policy (desired state, drift, policies, scores, JSON report).
  * Usage: npx tsc -p . && node dist/bench/scan.js [--runs 3] [--clusters 847]
@@ -62,8 +62,34 @@ function server(o: Record<string, unknown>, i: number) {
   return o;
 }
 
+const LOCALITY = ['eu-west-1', 'ap-southeast-1', 'us-east-1'];
+
+/**
+ * The federated mesh (fleet-scope rules): per tenant namespace a `*.global` ServiceEntry importing app-0 from the
+ * next two clusters of the same region (which run it), and for 1% of them a stale endpoint naming a cluster that is
+ * not in the fleet. Its own random sequence, so the rest of the fleet is what it was before the mesh was added.
+ */
+function serviceEntry(c: number, clusters: number, ns: string, n: number, r: () => number) {
+  const region = c % 3;
+  const peers = [c + 3 < clusters ? c + 3 : region, c + 6 < clusters ? c + 6 : region + 3];
+  if (r() < 0.01) peers.push(clusters + n);
+  return {
+    apiVersion: 'networking.istio.io/v1beta1',
+    kind: 'ServiceEntry',
+    metadata: { name: 'app-0-global', namespace: ns },
+    spec: {
+      hosts: [`app-0.${ns}.svc.cluster.global`],
+      location: 'MESH_INTERNAL',
+      resolution: 'DNS',
+      ports: [{ number: 80, name: 'http', protocol: 'HTTP' }],
+      endpoints: peers.map((p) => ({ address: `app-0.${ns}.c${p}.internal`, locality: `${LOCALITY[region]}/c${p}`, labels: { cluster: `c${p}` } })),
+    },
+  };
+}
+
 export async function generate(clusters: number): Promise<void> {
-  if (existsSync(join(OUT, 'fleet.yaml')) && existsSync(join(OUT, 'clusters', `c${clusters - 1}`))) return;
+  // serviceentry.json marks a fleet generated with the mesh: an older bench/out is generated again.
+  if (existsSync(join(OUT, 'fleet.yaml')) && existsSync(join(OUT, 'clusters', `c${clusters - 1}`, 'serviceentry.json'))) return;
   await mkdir(join(OUT, 'repo', 'base'), { recursive: true });
   await mkdir(join(OUT, 'repo', 'overlays', 'edge'), { recursive: true });
   const base = Array.from({ length: NAMESPACES }, (_, i) => tenant(`tenant-${i}`)).flat();
@@ -84,11 +110,15 @@ export async function generate(clusters: number): Promise<void> {
       copy.metadata.labels = { ...(copy.metadata.labels ?? {}), 'argocd.argoproj.io/instance': `c${c}` };
       objs.push(server(copy, i++));
     }
+    const mesh = rng(c + 100_000);
     for (let n = 0; n < NAMESPACES; n++) {
       const ns = `tenant-${n}`;
+      objs.push(server(serviceEntry(c, clusters, ns, n, mesh), i++));
       for (let d = 0; d < 6; d++) {
         const name = `app-${d}`;
-        objs.push(server({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns, labels: { app: name } }, spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: podSpec(name, r) } }, status: { replicas: 2, readyReplicas: 2 } }, i++));
+        // app-0 is critical: fleet.blast-radius counts it per region.
+        const labels = d === 0 ? { app: name, 'fleetgate.io/critical': 'true' } : { app: name };
+        objs.push(server({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns, labels }, spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: podSpec(name, r) } }, status: { replicas: 2, readyReplicas: 2 } }, i++));
         objs.push(server({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `${name}-7d9f8-x${d}`, namespace: ns, labels: { app: name }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${name}-7d9f8`, uid: 'x', controller: true }] }, spec: podSpec(name, r), status: { phase: 'Running' } }, i++));
         objs.push(server({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-config`, namespace: ns }, data: { 'app.properties': `mode=prod\nreplicas=2\nname=${name}\n` } }, i++));
         if (d < 2) objs.push(server({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }], type: 'ClusterIP' } }, i++));

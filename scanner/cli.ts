@@ -3,12 +3,11 @@ import { parseArgs } from 'node:util';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/index.js';
 import { clusterContextFromFlags, oneOf, parametersFromFlags, pickFlags } from '../src/cli/index.js';
 import { loadPolicySet } from '../src/loading/index.js';
-import { undeclaredParameters } from '../src/authoring/index.js';
 import type { Policy } from '../src/authoring/index.js';
 import { painter, useColor } from '../src/report/index.js';
 import { emit } from '../src/report/index.js';
 import { DesiredState, loadLayers } from './desired.js';
-import { FleetFileError, formatFleetError, loadFleet } from './fleet.js';
+import { FleetFileError, formatFleetError, loadFleet, undeclaredFleetParameters } from './fleet.js';
 import { formatHtml, type HtmlExtras } from './html.js';
 import { formatJson, formatPolicyReport, formatPretty, mergeReports } from './report.js';
 import { formatReports } from './policy-reports.js';
@@ -203,11 +202,7 @@ export async function runScan(
     stderr(`fleetgate scan: cannot load policies:\n${policySet.errors.map((e) => `  ${formatFleetError(e)}`).join('\n')}\n`);
     return EXIT_USAGE;
   }
-  const undeclared = [
-    ...undeclaredParameters(fleet.parameters, policySet.policies, `${fleet.file}: parameters`),
-    ...fleet.overrides.flatMap((o, i) => undeclaredParameters(o.parameters, policySet.policies, `${fleet.file}: overrides[${i}].parameters`)),
-    ...fleet.clusters.flatMap((c) => undeclaredParameters(c.parameters, policySet.policies, `${fleet.file}: clusters[${c.index}].parameters`)),
-  ];
+  const undeclared = undeclaredFleetParameters(fleet, policySet.policies);
   if (undeclared.length) {
     stderr(`fleetgate scan: the fleet file sets parameters no policy declares:\n${undeclared.map((e) => `  ${e}`).join('\n')}\n`);
     return EXIT_USAGE;

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { access, readdir, stat } from 'node:fs/promises';
 import { delimiter, extname, join, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
-import { identityOf, isPlainObject, loadFile, loadText, matchesConditions, type KubeObject } from '../src/index.js';
+import { identityOf, isPlainObject, loadFile, loadText, matchesConditions, type KubeObject, type Resource } from '../src/index.js';
 import type { Fleet, FleetCluster, FleetError, FleetLayer } from './fleet.js';
 
 /**
@@ -16,6 +16,14 @@ const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomi
 export interface LayerObjects {
   layer: FleetLayer;
   objects: KubeObject[];
+  /** With `positions` (lint --fleet): where each object's fields are in the layer's files. */
+  locate?: Map<KubeObject, NonNullable<Resource['locate']>>;
+}
+
+export interface LayerOptions {
+  kubectl?: string;
+  /** Keep file:line:column of every object (lint); the scan does without. Rendered kustomize output has none. */
+  positions?: boolean;
 }
 
 /** RFC 7386 JSON merge patch: objects merge key by key, `null` deletes, anything else (arrays too) replaces. */
@@ -80,7 +88,8 @@ export async function loadLayer(
   layer: FleetLayer,
   otherLayerDirs: ReadonlySet<string>,
   errors: FleetError[],
-  opts: { kubectl?: string } = {},
+  opts: LayerOptions = {},
+  locate?: Map<KubeObject, NonNullable<Resource['locate']>>,
 ): Promise<KubeObject[]> {
   const objects: KubeObject[] = [];
   try {
@@ -101,9 +110,12 @@ export async function loadLayer(
       if (e.isDirectory()) {
         if (!otherLayerDirs.has(resolve(p))) await walk(p);
       } else if (e.isFile() && MANIFEST_EXT.has(extname(e.name).toLowerCase())) {
-        const loaded = await loadFile(p, { positions: false });
+        const loaded = await loadFile(p, { positions: !!opts.positions });
         errors.push(...loaded.errors);
-        for (const r of loaded.resources) objects.push(r.object);
+        for (const r of loaded.resources) {
+          objects.push(r.object);
+          if (locate && r.locate) locate.set(r.object, r.locate);
+        }
       }
     }
   };
@@ -112,13 +124,14 @@ export async function loadLayer(
 }
 
 /** Loads every layer once; a fleet of hundreds of clusters shares them. */
-export async function loadLayers(fleet: Fleet, opts: { kubectl?: string } = {}): Promise<{ layers: LayerObjects[]; errors: FleetError[] }> {
+export async function loadLayers(fleet: Fleet, opts: LayerOptions = {}): Promise<{ layers: LayerObjects[]; errors: FleetError[] }> {
   const errors: FleetError[] = [];
   const dirs = new Set(fleet.layers.map((l) => resolve(l.dir)));
   const layers: LayerObjects[] = [];
   for (const layer of fleet.layers) {
     const others = new Set([...dirs].filter((d) => d !== resolve(layer.dir) && d.startsWith(resolve(layer.dir) + sep)));
-    layers.push({ layer, objects: await loadLayer(layer, others, errors, opts) });
+    const locate = opts.positions ? new Map<KubeObject, NonNullable<Resource['locate']>>() : undefined;
+    layers.push({ layer, objects: await loadLayer(layer, others, errors, opts, locate), ...(locate ? { locate } : {}) });
   }
   return { layers, errors };
 }

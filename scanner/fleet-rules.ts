@@ -1,4 +1,4 @@
-import { evaluateFleet, isFleetPolicy, keepForFleet, resolveAction, type ClusterContext, type FleetClusterInput, type FleetEvaluation, type FleetFinding, type FleetRuleResult } from '../src/engine/index.js';
+import { evaluateFleet, fleetProjection, isFleetPolicy, resolveAction, type ClusterContext, type FleetClusterInput, type FleetEvaluation, type FleetFinding, type FleetLocate, type FleetRuleResult } from '../src/engine/index.js';
 import type { Policy } from '../src/authoring/index.js';
 import type { Action, KubeObject } from '../src/model/index.js';
 import { describeRef } from '../src/model/index.js';
@@ -19,15 +19,27 @@ export interface FleetRulesContext {
   actions: Record<string, Action>;
 }
 
-/** The objects of a cluster that fleet policies need, without what they never read (status, managedFields, last-applied). */
+/**
+ * The objects of a cluster that fleet policies need, with only the fields they read (their `reads`), and never what
+ * no rule reads (status, managedFields, last-applied).
+ */
 export function fleetIndexOf(objects: readonly KubeObject[], policies: readonly Policy[]): KubeObject[] | undefined {
   if (!policies.some(isFleetPolicy)) return undefined;
-  const keep = keepForFleet(policies);
-  return objects.filter(keep).map(slimForFleet);
+  const part = fleetProjection(policies);
+  const out: KubeObject[] = [];
+  for (const o of objects) {
+    const kept = part(o);
+    if (kept) out.push(kept === o ? slim(o) : kept);
+  }
+  return out;
 }
 
-/** Without what fleet rules never read (status, managedFields, last-applied). */
+/** Without what no fleet rule reads (status, managedFields, last-applied); the watch keeps its fleet objects so. */
 export function slimForFleet(o: KubeObject): KubeObject {
+  return slim(o);
+}
+
+function slim(o: KubeObject): KubeObject {
   const { status: _status, ...rest } = o;
   const meta = { ...(o.metadata ?? {}) } as Record<string, unknown>;
   delete meta.managedFields;
@@ -47,39 +59,70 @@ export function fleetActionsOf(policies: readonly Policy[], ctx: ClusterContext,
   return out;
 }
 
-/** Runs the fleet policies over the clusters' indexes; adds their findings to the clusters and rescores them. */
-export function applyFleetRules(clusters: ClusterReport[], policies: readonly Policy[], context: FleetRulesContext): FleetRuleResult[] {
-  const run = runFleetRules(
-    clusters.map((c) => ({
-      name: c.name,
-      labels: c.labels,
-      status: c.status,
-      ...(c.error ? { error: c.error } : {}),
-      layers: c.layers,
-      actions: c.fleetActions ?? {},
-      objects: c.fleetIndex ?? [],
-    })),
-    policies,
-    context,
-  );
-  mergeFleetFindings(clusters, policies, run.evaluation);
-  return run.rules;
-}
-
-/** The fleet rules over the fleet's members: the evaluation, and every rule's result (user rules: not run). */
-export function runFleetRules(members: readonly FleetClusterInput[], policies: readonly Policy[], context: FleetRulesContext): { evaluation: FleetEvaluation; rules: FleetRuleResult[] } {
-  // Fleet rules run on the main thread over every cluster's index; users' policies never do (they run sandboxed,
-  // one object or cluster at a time), so a user fleet-scope policy is reported as not run rather than trusted.
+/**
+ * Runs the fleet policies over the members (every cluster's index). Fleet rules run on the main thread over every
+ * cluster's index; users' policies never do (they run sandboxed, one object or cluster at a time), so a user
+ * fleet-scope policy is reported as not run rather than trusted. Shared by the scan, `scan merge` and `lint --fleet`.
+ */
+export function runFleetRules(
+  policies: readonly Policy[],
+  members: readonly FleetClusterInput[],
+  context: FleetRulesContext,
+  locate?: FleetLocate,
+): { fleetPolicies: Policy[]; result: FleetEvaluation; rules: FleetRuleResult[] } {
   const fleetPolicies = policies.filter((p) => isFleetPolicy(p) && !p.file);
   const untrusted: FleetRuleResult[] = policies
     .filter((p) => isFleetPolicy(p) && p.file)
     .map((p) => ({ policy: p.id, findings: 0, unknown: [], error: 'not run: fleet-scope rules run only from the built-in packs (user policies are sandboxed per cluster)' }));
-  if (!fleetPolicies.length) return { evaluation: { findings: [], rules: [], checks: {} }, rules: untrusted };
-  const evaluation = evaluateFleet(fleetPolicies, members, context);
-  return { evaluation, rules: [...evaluation.rules, ...untrusted] };
+  if (!fleetPolicies.length) return { fleetPolicies, result: { findings: [], rules: [], checks: {} }, rules: untrusted };
+  const result = evaluateFleet(fleetPolicies, members, { ...context, ...(locate ? { locate } : {}) });
+  return { fleetPolicies, result, rules: [...result.rules, ...untrusted] };
 }
 
-/** A cluster's tallies of the fleet policies (checks and failed resources), as its score weighs them. */
+/** Runs the fleet policies over the clusters' indexes; adds their findings to the clusters and rescores them. */
+export function applyFleetRules(clusters: ClusterReport[], policies: readonly Policy[], context: FleetRulesContext): FleetRuleResult[] {
+  const members = clusters.map((c) => ({
+    name: c.name,
+    labels: c.labels,
+    status: c.status,
+    ...(c.error ? { error: c.error } : {}),
+    layers: c.layers,
+    actions: c.fleetActions ?? {},
+    objects: c.fleetIndex ?? [],
+  }));
+  const { fleetPolicies, result, rules } = runFleetRules(policies, members, context);
+  if (!fleetPolicies.length) return rules;
+  const byName = new Map(clusters.map((c) => [c.name, c]));
+  // Each cluster's fleet findings, once: a fleet of 847 clusters is rescored in one pass (the watch does it per change).
+  const found = new Map<string, FleetEvaluation['findings']>();
+  for (const f of result.findings) {
+    byName.get(f.cluster)?.findings.push(f);
+    (found.get(f.cluster) ?? found.set(f.cluster, []).get(f.cluster)!).push(f);
+  }
+  for (const c of clusters) {
+    if (c.score === null) continue;
+    let changed = false;
+    const own = found.get(c.name) ?? [];
+    for (const p of fleetPolicies) {
+      const mine = own.filter((f) => f.policy === p.id);
+      const failed = new Set(mine.map((f) => `${f.resource.kind}/${f.resource.namespace ?? ''}/${f.resource.name}`)).size;
+      const checks = Math.max(result.checks[p.id]?.[c.name] ?? 0, failed);
+      if (!checks) continue;
+      c.policies[p.id] = { severity: p.severity, checks, failed };
+      changed = true;
+    }
+    if (!changed) continue;
+    if (own.length) c.findings = sortFindings(c.findings); // already sorted unless fleet findings joined them
+    const unmanaged = c.drift.filter((d) => d.state === 'unmanaged').length;
+    const parts = scoreOf({ desired: c.desired, inSync: c.inSync, unmanaged }, c.policies);
+    c.score = parts.score;
+    c.totalWeight = parts.totalWeight;
+    c.passedWeight = parts.passedWeight;
+  }
+  return rules;
+}
+
+/** A cluster's tallies of the fleet policies (checks and failed resources), as its score weighs them (the watch). */
 export function fleetTallies(policies: readonly Policy[], evaluation: FleetEvaluation, cluster: string, mine: readonly FleetFinding[]): Record<string, PolicyTally> {
   const out: Record<string, PolicyTally> = {};
   for (const p of policies) {
@@ -92,13 +135,13 @@ export function fleetTallies(policies: readonly Policy[], evaluation: FleetEvalu
   return out;
 }
 
-/** Adds a fleet evaluation's findings to the clusters that hold the resources, and rescores those clusters. */
+/** Adds a fleet evaluation's findings to the clusters that hold the resources, and rescores them (the watch). */
 export function mergeFleetFindings(clusters: ClusterReport[], policies: readonly Policy[], evaluation: FleetEvaluation): void {
   const byName = new Map(clusters.map((c) => [c.name, c]));
   const mine = new Map<string, FleetFinding[]>();
   for (const f of evaluation.findings) {
     byName.get(f.cluster)?.findings.push(f);
-    mine.set(f.cluster, [...(mine.get(f.cluster) ?? []), f]);
+    (mine.get(f.cluster) ?? mine.set(f.cluster, []).get(f.cluster)!).push(f);
   }
   for (const c of clusters) {
     if (c.score === null) continue;

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { Action } from '../src/index.js';
+import { undeclaredParameters, type Policy } from '../src/authoring/index.js';
 
 /**
  * The fleet file (`fleet.yaml`): the config repo, its layers (applied in order, chosen by cluster labels) and the
@@ -301,4 +302,13 @@ export async function loadFleet(file: string): Promise<Fleet> {
     throw new FleetFileError([{ file, message: `cannot read fleet file: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
   }
   return parseFleet(text, file);
+}
+
+/** Parameters the fleet file sets (fleet-wide, per override, per cluster) that no loaded policy declares. */
+export function undeclaredFleetParameters(fleet: Fleet, policies: readonly Policy[]): string[] {
+  return [
+    ...undeclaredParameters(fleet.parameters, policies, `${fleet.file}: parameters`),
+    ...fleet.overrides.flatMap((o, i) => undeclaredParameters(o.parameters, policies, `${fleet.file}: overrides[${i}].parameters`)),
+    ...fleet.clusters.flatMap((c) => undeclaredParameters(c.parameters, policies, `${fleet.file}: clusters[${c.index}].parameters`)),
+  ];
 }

@@ -75,9 +75,9 @@ export class FleetRules {
     const t0 = performance.now();
     this.due = false;
     this.lastRun = t0;
-    const { evaluation, rules } = runFleetRules(
-      this.members.map((m) => m.fleetInput()),
+    const { result: evaluation, rules } = runFleetRules(
       this.policies,
+      this.members.map((m) => m.fleetInput()),
       this.context,
     );
     this.evaluation = evaluation;

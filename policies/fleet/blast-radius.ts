@@ -25,6 +25,8 @@ export default defineFleetPolicy({
   action: 'warn',
   scope: 'fleet',
   match: { kinds: KINDS, labels: { matchLabels: { [CRITICAL_LABEL]: 'true' } } },
+  // Workloads by identity and labels only (not their pod templates).
+  reads: { 'apps/Deployment': [], 'apps/StatefulSet': [] },
   params: { minClusters: 2, regionLabel: 'region' },
   validate({ clusters, params, report, unknown }) {
     const min = Number(params.minClusters);

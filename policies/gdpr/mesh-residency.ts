@@ -25,6 +25,7 @@ export default defineFleetPolicy({
   action: 'deny',
   scope: 'fleet',
   match: { kinds: [SERVICE_ENTRY, 'Service'] },
+  reads: { [SERVICE_ENTRY]: ['spec'], Service: [] },
   params: { euRegions: ['europe'] as string[], clusterLabel: 'cluster' },
   validate({ clusters, cluster, params, report, unknown }) {
     const eu = (c: FleetClusterView) => inEu(c.labels, params.euRegions);

@@ -21,8 +21,22 @@ export interface FederatedEndpoint {
   cluster?: string;
 }
 
-/** Every endpoint of every `*.global` ServiceEntry of a cluster. */
-export function federatedEndpoints(cluster: FleetClusterView, clusterLabel: string): FederatedEndpoint[] {
+/**
+ * Endpoints per cluster inventory and cluster label. The engine keeps a cluster's inventory while its objects are
+ * unchanged, so judging the fleet again after one change (the watch) reads again only that cluster's ServiceEntries,
+ * and the two rules that need the endpoints read them once.
+ */
+const ENDPOINTS = new WeakMap<FleetClusterView['inventory'], Map<string, readonly FederatedEndpoint[]>>();
+
+/** Every endpoint of every `*.global` ServiceEntry of a cluster (shared between rules: never modify it). */
+export function federatedEndpoints(cluster: FleetClusterView, clusterLabel: string): readonly FederatedEndpoint[] {
+  const memo = ENDPOINTS.get(cluster.inventory) ?? ENDPOINTS.set(cluster.inventory, new Map()).get(cluster.inventory)!;
+  let endpoints = memo.get(clusterLabel);
+  if (!endpoints) memo.set(clusterLabel, (endpoints = Object.freeze(readEndpoints(cluster, clusterLabel))));
+  return endpoints;
+}
+
+function readEndpoints(cluster: FleetClusterView, clusterLabel: string): FederatedEndpoint[] {
   const out: FederatedEndpoint[] = [];
   for (const se of cluster.inventory.list(SERVICE_ENTRY)) {
     const spec = isObject(se.spec) ? se.spec : {};

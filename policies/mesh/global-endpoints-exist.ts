@@ -18,6 +18,8 @@ export default defineFleetPolicy({
   action: 'warn',
   scope: 'fleet',
   match: { kinds: [SERVICE_ENTRY, 'Service'] },
+  // Services only by identity: the index keeps the ServiceEntries' spec and nothing else of them.
+  reads: { [SERVICE_ENTRY]: ['spec'], Service: [] },
   params: { clusterLabel: 'cluster' },
   validate({ clusters, cluster, params, report, unknown }) {
     for (const c of clusters) {

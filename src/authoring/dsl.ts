@@ -183,6 +183,8 @@ export interface Policy {
   readonly validate: (ctx: never) => void;
   /** See ObjectPolicySpec.actionFor. */
   readonly actionFor?: (ctx: never) => Action | 'exempt' | null;
+  /** Fleet scope: per kind, the fields the rule reads (see FleetPolicySpec.reads); the index keeps only those. */
+  readonly reads?: Readonly<Record<string, readonly string[]>>;
   /** File the policy was loaded from, for user policies. */
   readonly file?: string;
 }
@@ -193,7 +195,7 @@ export class PolicyDefinitionError extends Error {
   override name = 'PolicyDefinitionError';
 }
 
-const POLICY_KEYS = ['id', 'title', 'description', 'area', 'severity', 'action', 'scope', 'match', 'exclude', 'params', 'examples', 'validate', 'actionFor', 'allowExistingViolations', 'sameFindingAs'];
+const POLICY_KEYS = ['id', 'title', 'description', 'area', 'severity', 'action', 'scope', 'match', 'exclude', 'params', 'examples', 'validate', 'actionFor', 'allowExistingViolations', 'sameFindingAs', 'reads'];
 const MATCH_KEYS = ['kinds', 'namespaces', 'namespaceSelector', 'labels', 'clusterLabels', 'operations'];
 const EXAMPLE_KEYS = ['name', 'objects', 'clusterLabels', 'params', 'operation', 'oldObject', 'username', 'clusters'];
 
@@ -230,6 +232,9 @@ export function checkPolicy(spec: PolicySpecBase<Params, readonly string[]> & { 
   if (typeof spec.validate !== 'function') throw new PolicyDefinitionError(`${where}: validate must be a function`);
   if (spec.actionFor !== undefined && (typeof spec.actionFor !== 'function' || spec.scope === 'cluster'))
     throw new PolicyDefinitionError(`${where}: actionFor must be a function (object and namespace scope only)`);
+  const reads = (spec as { reads?: unknown }).reads;
+  if (reads !== undefined && (spec.scope !== 'fleet' || !reads || typeof reads !== 'object' || !Object.values(reads).every((v) => Array.isArray(v) && v.every((f) => typeof f === 'string'))))
+    throw new PolicyDefinitionError(`${where}: reads is for fleet scope: { Kind: ['spec.hosts', ...] } (the fields the rule reads per kind)`);
   const ex = spec.examples;
   if (!ex || !Array.isArray(ex.pass) || !Array.isArray(ex.fail) || ex.pass.length === 0 || ex.fail.length === 0)
     throw new PolicyDefinitionError(`${where}: examples need at least one pass and one fail case`);

@@ -57,6 +57,13 @@ export interface FleetPolicySpec<P extends Params, K extends readonly string[]> 
   scope: 'fleet';
   /** The kinds (and optionally labels) of the objects the rule needs from every cluster; only those are kept. */
   match: Pick<MatchSpec<K>, 'kinds' | 'labels'>;
+  /**
+   * Per kind (as `match.kinds` writes it), the dotted fields the rule reads beyond apiVersion, kind, name, namespace
+   * and labels, which are always kept (`{ 'networking.istio.io/ServiceEntry': ['spec'], Service: [] }`: Services
+   * only by identity). Every cluster's index keeps only these, so memory grows with what rules read; a kind not
+   * listed is kept whole.
+   */
+  reads?: { readonly [kind in K[number]]?: readonly string[] };
   validate(ctx: FleetScopeContext<P>): void;
   examples: { pass: FleetExample[]; fail: FleetExample[] };
 }

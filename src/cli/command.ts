@@ -6,6 +6,11 @@ import type { Policy } from '../authoring/index.js';
  */
 export interface CommandEnv {
   builtins(): Promise<readonly Policy[]>;
+  /**
+   * `lint --fleet FILE`: judging a fleet's config repo needs the scanner's fleet file and desired-state rendering,
+   * which src/ does not import; bin/fleetgate wires the scanner's runner in here (loaded only when asked for).
+   */
+  lintFleet?(): Promise<(argv: string[], env: CommandEnv) => Promise<number>>;
 }
 
 /** What every subcommand module exports; `bin/fleetgate` wires webhook/ and scanner/ in lazily, so src/ never imports them. */

@@ -1,5 +1,5 @@
 import { toJsonPath, matchesSelector, splitDotted, type FleetClusterView, type FleetInventoryView, type Policy } from '../authoring/index.js';
-import { groupOf, refOf, type Action, type Finding, type KubeObject, type PathSegments } from '../model/index.js';
+import { groupOf, refOf, type Action, type Finding, type KubeObject, type PathSegments, type SourceLocation } from '../model/index.js';
 import { resolveAction, resolveParams } from './context.js';
 
 /**
@@ -39,14 +39,27 @@ export interface FleetEvaluation {
   checks: Record<string, Record<string, number>>;
 }
 
+/** Where a finding's field is in the files it came from (`lint --fleet`: the config repo's manifests). */
+export type FleetLocate = (cluster: string, object: KubeObject, path: PathSegments) => SourceLocation | undefined;
+
 export function isFleetPolicy(p: Policy): boolean {
   return p.scope === 'fleet';
 }
 
-function kindKeys(o: KubeObject): string[] {
+/** `Kind` and `group/Kind` of an object; one array per apiVersion and kind (an index holds ~100k objects). */
+const KIND_KEYS = new Map<string, readonly string[]>();
+function kindKeys(o: KubeObject): readonly string[] {
   const kind = String(o.kind ?? '');
-  const group = groupOf(String(o.apiVersion ?? ''));
-  return group ? [kind, `${group}/${kind}`] : [kind];
+  const apiVersion = String(o.apiVersion ?? '');
+  const id = `${apiVersion}\u0000${kind}`;
+  let keys = KIND_KEYS.get(id);
+  if (!keys) {
+    const group = groupOf(apiVersion);
+    keys = Object.freeze(group ? [kind, `${group}/${kind}`] : [kind]);
+    if (KIND_KEYS.size > 10_000) KIND_KEYS.clear();
+    KIND_KEYS.set(id, keys);
+  }
+  return keys;
 }
 
 function wants(policy: Policy, o: KubeObject): boolean {
@@ -65,11 +78,58 @@ export function keepForFleet(policies: readonly Policy[]): (o: KubeObject) => bo
   return (o) => o.kind === 'Namespace' || fleet.some((p) => wants(p, o));
 }
 
+/** What a fleet policy reads of `o`: the fields its `reads` lists for the object's kind, or `undefined` for all. */
+function readsOf(policy: Policy, o: KubeObject): readonly string[] | undefined {
+  if (!policy.reads) return undefined;
+  for (const k of kindKeys(o)) if (policy.reads[k]) return policy.reads[k];
+  return undefined;
+}
+
+/** `o` with only identity, labels and `fields` (dotted paths); the values are shared with `o`, not copied. */
+function project(o: KubeObject, fields: ReadonlySet<string>): KubeObject {
+  const meta = (o.metadata ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: meta.name, ...(meta.namespace !== undefined ? { namespace: meta.namespace } : {}), ...(meta.labels ? { labels: meta.labels } : {}) } };
+  for (const field of fields) {
+    const path = field.split('.');
+    let from: unknown = o;
+    for (const seg of path) from = from && typeof from === 'object' ? (from as Record<string, unknown>)[seg] : undefined;
+    if (from === undefined) continue;
+    let into = out;
+    for (const seg of path.slice(0, -1)) into = (into[seg] && typeof into[seg] === 'object' ? into[seg] : (into[seg] = { ...((into[seg] as object) ?? {}) })) as Record<string, unknown>;
+    into[path[path.length - 1]] = from;
+  }
+  return out as KubeObject;
+}
+
+/**
+ * The part of a cluster's object that fleet policies need, or `undefined` when none needs it: the union of what the
+ * policies matching it read (`reads`; the whole object when one of them does not say). Namespaces are always kept,
+ * by identity and labels (rules read their labels, e.g. the data classification).
+ */
+export function fleetProjection(policies: readonly Policy[]): (o: KubeObject) => KubeObject | undefined {
+  const fleet = policies.filter(isFleetPolicy);
+  if (!fleet.length) return () => undefined;
+  return (o) => {
+    const fields = new Set<string>();
+    let matched = o.kind === 'Namespace';
+    for (const p of fleet) {
+      if (!wants(p, o)) continue;
+      matched = true;
+      const reads = readsOf(p, o);
+      if (!reads) return o;
+      for (const f of reads) fields.add(f);
+    }
+    return matched ? project(o, fields) : undefined;
+  };
+}
+
 class Index implements FleetInventoryView {
   private readonly byKind = new Map<string, KubeObject[]>();
   private readonly byName = new Map<string, KubeObject>();
+  /** Per policy: how many of these objects it judges (the checks a score weighs). */
+  private readonly checks = new WeakMap<Policy, number>();
 
-  constructor(objects: readonly KubeObject[]) {
+  constructor(readonly objects: readonly KubeObject[]) {
     for (const o of objects) {
       for (const k of kindKeys(o)) {
         (this.byKind.get(k) ?? this.byKind.set(k, []).get(k)!).push(o);
@@ -97,6 +157,29 @@ class Index implements FleetInventoryView {
   namespaceLabels(name: string): Readonly<Record<string, string>> | undefined {
     return this.get('Namespace', undefined, name)?.metadata?.labels as Record<string, string> | undefined;
   }
+
+  checksOf(policy: Policy): number {
+    let n = this.checks.get(policy);
+    if (n === undefined) this.checks.set(policy, (n = this.objects.filter((o) => wants(policy, o)).length));
+    return n;
+  }
+}
+
+/**
+ * Indexes of the objects arrays already judged, so that judging the fleet again after one cluster changed (the
+ * watch) indexes only that cluster: callers hand a new array when a cluster's objects change, never a mutated one.
+ */
+const INDEXES = new WeakMap<readonly KubeObject[], Index>();
+const NONE: readonly KubeObject[] = Object.freeze([]);
+
+function indexOf(objects: readonly KubeObject[]): Index {
+  let index = INDEXES.get(objects);
+  if (!index || index.objects.length !== objects.length) {
+    // Objects are shared with the caller's index: frozen, so one rule cannot change what the next one sees.
+    index = new Index(objects.map(deepFreeze));
+    INDEXES.set(objects, index);
+  }
+  return index;
 }
 
 function deepFreeze<T>(o: T): T {
@@ -111,7 +194,11 @@ function deepFreeze<T>(o: T): T {
 export function evaluateFleet(
   policies: readonly Policy[],
   members: readonly FleetClusterInput[],
-  opts: { parameters?: Record<string, unknown>; actions?: Record<string, Action> } = {},
+  opts: {
+    parameters?: Record<string, unknown>;
+    actions?: Record<string, Action>;
+    locate?: FleetLocate;
+  } = {},
 ): FleetEvaluation {
   const views: FleetClusterView[] = members.map((m) =>
     Object.freeze({
@@ -121,8 +208,7 @@ export function evaluateFleet(
       ...(m.error ? { error: m.error } : {}),
       layers: Object.freeze([...(m.layers ?? [])]),
       actions: Object.freeze({ ...(m.actions ?? {}) }),
-      // Objects are shared with the caller's index: frozen, so one rule cannot change what the next one sees.
-      inventory: new Index(m.status === 'ok' ? m.objects.map(deepFreeze) : []),
+      inventory: indexOf(m.status === 'ok' ? m.objects : NONE),
     }),
   );
   const byName = new Map(views.map((v) => [v.name, v]));
@@ -137,6 +223,7 @@ export function evaluateFleet(
     const report = (cluster: string, object: KubeObject, message: string, path?: string | PathSegments) => {
       const segments = path === undefined ? [] : typeof path === 'string' ? splitDotted(path) : path;
       const own = memberOf.get(cluster)?.actions?.[policy.id]?.action;
+      const source = opts.locate?.(cluster, object, segments);
       findings.push({
         policy: policy.id,
         severity: policy.severity,
@@ -144,6 +231,7 @@ export function evaluateFleet(
         message,
         resource: refOf(object),
         path: toJsonPath(segments),
+        ...(source ? { source } : {}),
         cluster,
       });
       rule.findings++;
@@ -159,9 +247,9 @@ export function evaluateFleet(
       rule.error = `policy error: ${err instanceof Error ? err.message : String(err)}`;
     }
     const perCluster: Record<string, number> = {};
-    for (const v of views) {
-      const n = (memberOf.get(v.name)?.objects ?? []).filter((o) => wants(policy, o)).length;
-      if (n) perCluster[v.name] = n;
+    for (const m of members) {
+      const n = indexOf(m.objects).checksOf(policy);
+      if (n) perCluster[m.name] = n;
     }
     checks[policy.id] = perCluster;
     rules.push(rule);

@@ -1,11 +1,11 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { LineCounter, parseAllDocuments, parseDocument, type Document } from 'yaml';
+import { LineCounter, parseAllDocuments, parseDocument } from 'yaml';
 import type { Resource } from '../model/index.js';
 import { isPlainObject } from '../model/index.js';
 import type { InputError, KubeObject, PathSegments } from '../model/index.js';
 import { KUBERNETES_YAML } from './k8s-yaml.js';
-import { locateInDocument } from './source-map.js';
+import { FilePositions } from './source-map.js';
 
 export const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
@@ -110,15 +110,19 @@ function loadJson(text: string, file: string, opts: typeof DEFAULTS): LoadResult
   }
   const result = emptyResult();
   result.files = 1;
-  let parsed: { doc: Document.Parsed; lc: LineCounter } | undefined;
+  // Indexed on the first finding that asks (most JSON files have none), then the parsed document is dropped.
+  let index: { positions: FilePositions; root: number } | undefined;
   const locator = (prefix: PathSegments) =>
     opts.positions
       ? (path: PathSegments) => {
-          if (!parsed) {
+          if (!index) {
             const lc = new LineCounter();
-            parsed = { doc: parseDocument(text, { ...KUBERNETES_YAML, lineCounter: lc }), lc };
+            const positions = new FilePositions(file);
+            const root = positions.add(parseDocument(text, { ...KUBERNETES_YAML, lineCounter: lc }), value);
+            positions.seal(lc);
+            index = { positions, root };
           }
-          return locateInDocument(parsed.doc, parsed.lc, file, prefix, path);
+          return index.positions.locate(index.root, value, prefix, path);
         }
       : undefined;
   addObjects(value, file, 1, locator, result);
@@ -137,6 +141,7 @@ function loadYaml(text: string, file: string, opts: typeof DEFAULTS): LoadResult
     return result;
   }
   const list = Array.isArray(docs) ? docs : [docs];
+  const positions = opts.positions ? new FilePositions(file) : undefined;
   for (const doc of list) {
     const startLine = lineCounter.linePos((doc.contents as { range?: number[] } | null)?.range?.[0] ?? doc.range[0]).line;
     if (doc.errors.length) {
@@ -158,10 +163,13 @@ function loadYaml(text: string, file: string, opts: typeof DEFAULTS): LoadResult
       continue;
     }
     if (value === null || value === undefined) continue; // empty document (a trailing `---`)
+    // The document itself is not kept: its positions go into the file's compact index (see source-map.ts).
+    const root = positions?.add(doc, value);
     const locator = (prefix: PathSegments) =>
-      opts.positions ? (path: PathSegments) => locateInDocument(doc, lineCounter, file, prefix, path) : undefined;
+      positions && root !== undefined ? (path: PathSegments) => positions.locate(root, value, prefix, path) : undefined;
     addObjects(value, file, startLine, locator, result);
   }
+  positions?.seal(lineCounter);
   return result;
 }
 

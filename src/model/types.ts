@@ -60,6 +60,8 @@ export interface Finding {
   error?: true;
   /** Other policies that found the same field for the same reason (reports keep one finding per field). */
   also?: string[];
+  /** The cluster the finding is about, where a report spans clusters (fleet rules, `lint --fleet`). */
+  cluster?: string;
 }
 
 /** Where a problem with the input itself (not a policy finding) was found. */

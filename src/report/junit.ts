@@ -34,7 +34,7 @@ export function formatJunit(report: LintReport, policies: readonly Policy[]): st
     const list = byPolicy.get(id) ?? [];
     const byResource = new Map<string, Finding[]>();
     for (const f of list) {
-      const key = describeRef(f.resource);
+      const key = `${f.cluster ? `${f.cluster}: ` : ''}${describeRef(f.resource)}`;
       let l = byResource.get(key);
       if (!l) byResource.set(key, (l = []));
       l.push(f);

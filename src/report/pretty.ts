@@ -2,6 +2,7 @@ import { describeRef } from '../model/index.js';
 import type { Finding, Severity } from '../model/index.js';
 import { BOLD, CYAN, DIM, GREEN, MAGENTA, RED, YELLOW, type Paint } from './colors.js';
 import type { LintReport } from './summary.js';
+import { clusterList, fleetSectionPretty, groupAcrossClusters } from './fleet.js';
 
 const SEVERITY_COLOR: Record<Severity, number> = { critical: MAGENTA, high: RED, medium: YELLOW, low: CYAN };
 
@@ -28,12 +29,14 @@ export function formatPretty(report: LintReport, paint: Paint, opts: PrettyOptio
     const loc = e.line ? `${e.file}:${e.line}${e.column ? `:${e.column}` : ''}` : e.file;
     out.push(`${paint(BOLD, loc)}  ${paint(RED, 'error')}  ${e.message}`);
   }
-  for (const f of shown) {
+  // lint --fleet: one block per finding, with the clusters it is on (one line of the repo may hold on hundreds).
+  for (const { finding: f, clusters } of groupAcrossClusters(shown)) {
     const sev = paint(SEVERITY_COLOR[f.severity], f.severity.padEnd(8));
     const action = f.action === 'deny' ? paint(RED, 'deny ') : f.action === 'warn' ? paint(YELLOW, 'warn ') : paint(DIM, 'audit');
     out.push(`${paint(BOLD, where(f))}  ${sev} ${action}  ${paint(CYAN, f.policy)}${f.error ? paint(RED, ' (policy error)') : ''}`);
     out.push(`    ${f.message}`);
     out.push(paint(DIM, `    ${describeRef(f.resource)}  ${f.path}`));
+    if (clusters.length) out.push(`    on ${paint(BOLD, clusterList(clusters))}`);
   }
   const s = report.summary;
   if (out.length) out.push('');
@@ -41,6 +44,7 @@ export function formatPretty(report: LintReport, paint: Paint, opts: PrettyOptio
     out.push(paint(BOLD, 'By policy'));
     out.push(...byPolicy(shown, paint), '');
   }
+  out.push(...fleetSectionPretty(report.summary.fleetRules, paint));
   if (shown.length < report.findings.length)
     out.push(paint(DIM, `${report.findings.length - shown.length} finding${report.findings.length - shown.length === 1 ? '' : 's'} below ${opts.minSeverity} not shown (--severity)`), '');
   const counts = (['critical', 'high', 'medium', 'low'] as const)
@@ -50,7 +54,7 @@ export function formatPretty(report: LintReport, paint: Paint, opts: PrettyOptio
   const head = s.findings
     ? paint(BOLD, `${s.findings} finding${s.findings === 1 ? '' : 's'}`) + ` (${counts}; ${s.byAction.deny} deny, ${s.byAction.warn} warn, ${s.byAction.audit} audit)`
     : paint(GREEN, 'no findings');
-  const tail = [`${s.objects} objects in ${s.files} files`];
+  const tail = [`${s.objects} objects in ${s.files} files${s.clusters !== undefined ? ` across ${s.clusters} cluster${s.clusters === 1 ? '' : 's'}` : ''}`];
   if (s.waived) tail.push(`${s.waived} waived by exceptions`);
   if (s.exempt) tail.push(`${s.exempt} exempt`);
   if (s.skipped) tail.push(`${s.skipped} non-Kubernetes documents skipped`);

@@ -3,6 +3,8 @@ import type { Policy } from '../authoring/index.js';
 import { describeRef } from '../model/index.js';
 import type { Action, Finding, Severity } from '../model/index.js';
 import type { LintReport } from './summary.js';
+import { ITEMS, jsonChunks } from './stream.js';
+import { clusterList, groupAcrossClusters } from './fleet.js';
 
 /**
  * SARIF 2.1.0 as GitHub code scanning accepts it: one rule per policy, one result per finding with a physical
@@ -18,6 +20,11 @@ function uri(file: string, root: string): string {
 }
 
 export function formatSarif(report: LintReport, policies: readonly Policy[], version: string, root = process.cwd()): string {
+  return [...sarifChunks(report, policies, version, root)].join('');
+}
+
+/** `formatSarif` in pieces: each result is made and written on its own (for `emitChunks`). */
+export function sarifChunks(report: LintReport, policies: readonly Policy[], version: string, root = process.cwd()): Iterable<string> {
   const used = [...new Set(report.findings.map((f) => f.policy))];
   const byId = new Map(policies.map((p) => [p.id, p]));
   const ruleIndex = new Map(used.map((id, i) => [id, i]));
@@ -45,11 +52,12 @@ export function formatSarif(report: LintReport, policies: readonly Policy[], ver
             })),
           },
         ],
-        results: report.findings.map((f) => result(f, ruleIndex.get(f.policy), root)),
+        results: ITEMS,
       },
     ],
   };
-  return JSON.stringify(sarif, null, 2) + '\n';
+  // lint --fleet: a finding of one manifest on many clusters is one result (one alert) naming the clusters.
+  return jsonChunks(sarif, groupAcrossClusters(report.findings), ({ finding: f, clusters }) => result(f, ruleIndex.get(f.policy), root, clusters));
 }
 
 /** The rule of a policy that has findings (a finding of an unknown policy gets a rule named by its id). */
@@ -67,13 +75,13 @@ function rule(id: string, p: Policy | undefined) {
 }
 
 /** One finding as a result: where it is in the file and on the object, and a fingerprint stable across runs. */
-function result(f: Finding, ruleIndex: number | undefined, root: string) {
+function result(f: Finding, ruleIndex: number | undefined, root: string, clusters: readonly string[] = []) {
   const logical = { fullyQualifiedName: describeRef(f.resource), kind: 'resource' };
   return {
     ruleId: f.policy,
     ruleIndex,
     level: LEVEL[f.action],
-    message: { text: `${f.message} (${describeRef(f.resource)}, ${f.path})` },
+    message: { text: `${f.message} (${describeRef(f.resource)}, ${f.path}${clusters.length ? `; on ${clusterList(clusters)}` : ''})` },
     locations: [
       {
         physicalLocation: {
@@ -84,6 +92,6 @@ function result(f: Finding, ruleIndex: number | undefined, root: string) {
       },
     ],
     partialFingerprints: { 'fleetgate/v1': `${f.policy}|${describeRef(f.resource)}|${f.path}` },
-    properties: { severity: f.severity, action: f.action, path: f.path },
+    properties: { severity: f.severity, action: f.action, path: f.path, ...(clusters.length ? { clusters: [...clusters] } : {}) },
   };
 }

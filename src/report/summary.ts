@@ -1,5 +1,6 @@
 import type { Action, Finding, InputError, Severity } from '../model/index.js';
 import { SEVERITY_RANK } from '../model/index.js';
+import type { LintFleetSection } from './fleet.js';
 
 export interface Summary {
   files: number;
@@ -14,6 +15,10 @@ export interface Summary {
   bySeverity: Record<Severity, number>;
   byAction: Record<Action, number>;
   byPolicy: Record<string, number>;
+  /** Clusters judged (`lint --fleet`). */
+  clusters?: number;
+  /** Fleet-scope rules: what they found over `lint --fleet`'s clusters, or that plain lint skipped them. */
+  fleetRules?: LintFleetSection;
 }
 
 export interface LintReport {

@@ -72,25 +72,6 @@ t.test('scan runs fleet rules after every cluster: findings on the cluster that 
   t.match(html.stdout, /<h2>Fleet rules<\/h2>.*mesh\.global-endpoints-exist.*tyo01/s);
 });
 
-t.test('with --shard the fleet rules are deferred, and scan merge judges the whole fleet as one scan does', async (t) => {
-  const root = await tempDir(t, 'fleetgate-fleet-');
-  const fleet = await makeFleet(root);
-  const whole = JSON.parse((await runCli(['scan', '--fleet', fleet, '--format', 'json'])).stdout);
-  const files: string[] = [];
-  for (const i of [0, 1]) {
-    const out = join(root, `shard-${i}.json`);
-    const r = await runCli(['scan', '--fleet', fleet, '--shard', `${i}/2`, '--format', 'json', '--output', out]);
-    t.equal(r.code, 0, r.stderr);
-    files.push(out);
-  }
-  const merged = await runCli(['scan', 'merge', ...files, '--format', 'json']);
-  t.equal(merged.code, 0, merged.stderr);
-  const m = JSON.parse(merged.stdout);
-  t.same(fleetFindings(m), fleetFindings(whole), 'the same fleet findings');
-  t.same(m.fleetRules, whole.fleetRules, 'the same rules and unknowns');
-  t.same(m.clusters.map((c: any) => c.score), whole.clusters.map((c: any) => c.score), 'the same scores');
-});
-
 t.test('the evaluator: a throwing rule is an error for that rule only; objects are read-only; unknown on unreadable clusters', async (t) => {
   const throws = defineFleetPolicy({
     id: 'test.throws', title: 't', area: 'test', severity: 'low', action: 'warn', scope: 'fleet', match: { kinds: ['Service'] },
@@ -129,6 +110,12 @@ t.test('lint and serve skip fleet-scope policies (they need a fleet)', async (t)
   const r = await runCli(['lint', join(root, 'se.yaml'), '--format', 'json']);
   const findings = JSON.parse(r.stdout).findings;
   t.notOk(findings.some((f: any) => f.policy === 'mesh.global-endpoints-exist'), 'no fleet rule ran on a single inventory');
+  const summary = JSON.parse(r.stdout).summary;
+  t.match(summary.fleetRules, { skipped: /lint --fleet FILE/ }, 'and lint says it skipped them');
+  t.same(summary.fleetRules.rules.map((x: any) => x.policy).sort(), ['fleet.blast-radius', 'fleet.overlay-consistency', 'gdpr.mesh-residency', 'mesh.global-endpoints-exist']);
+  t.notOk(findings.some((f: any) => f.cluster), 'findings of plain lint name no cluster');
+  const pretty = await runCli(['lint', join(root, 'se.yaml'), '--format', 'pretty']);
+  t.match(pretty.stdout, /Fleet rules skipped \(.*mesh\.global-endpoints-exist.*\): .*lint --fleet FILE/);
   const listed = JSON.parse((await runCli(['policies', '--format', 'json'])).stdout);
   t.same(
     listed.filter((p: any) => p.scope === 'fleet').map((p: any) => p.id).sort(),

@@ -45,7 +45,7 @@ export interface LoadedPolicy {
   index: number;
   meta: PolicyMeta;
   /** Definition fields the engine reads that the main thread does not list. */
-  extra: { allowExistingViolations?: boolean; sameFindingAs?: string[] };
+  extra: { allowExistingViolations?: boolean; sameFindingAs?: string[]; params: Params; paramSchemas?: Policy['paramSchemas'] };
   original: Policy;
   validate: Policy['validate'];
   actionFor?: Policy['actionFor'];
@@ -68,7 +68,11 @@ export function loadPolicy(p: Policy, file: number, index: number): LoadedPolicy
       examples: p.examples,
     }),
   ) as PolicyMeta;
-  const extra = JSON.parse(JSON.stringify({ allowExistingViolations: p.allowExistingViolations, sameFindingAs: p.sameFindingAs }));
+  // meta.params are the declarations (schemas with their defaults: the main thread checks them again); the policy
+  // the engine binds in here takes the defaults and the schemas apart, as definePolicy made them.
+  const extra = JSON.parse(
+    JSON.stringify({ allowExistingViolations: p.allowExistingViolations, sameFindingAs: p.sameFindingAs, params: p.params ?? {}, paramSchemas: p.paramSchemas }),
+  );
   const actionFor = typeof p.actionFor === 'function' ? p.actionFor : undefined;
   return deepFreeze({ file, index, meta, extra, original: p, validate: p.validate, actionFor }) as LoadedPolicy;
 }
