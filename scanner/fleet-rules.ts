@@ -1,10 +1,10 @@
-import { evaluateFleet, fleetProjection, isFleetPolicy, resolveAction, type ClusterContext, type FleetClusterInput, type FleetFinding, type FleetLocate, type FleetRuleResult } from '../src/engine/index.js';
+import { evaluateFleet, fleetProjection, isFleetPolicy, resolveAction, type ClusterContext, type FleetClusterInput, type FleetEvaluation, type FleetFinding, type FleetLocate, type FleetRuleResult } from '../src/engine/index.js';
 import type { Policy } from '../src/authoring/index.js';
 import type { Action, Finding, KubeObject } from '../src/model/index.js';
 import { describeRef } from '../src/model/index.js';
 import { BOLD, CYAN, DIM, GREEN, RED, YELLOW, sortFindings, type Paint } from '../src/report/index.js';
 import type { ClusterReport, FleetReport } from './scan.js';
-import { round1, scoreOf, SEVERITY_WEIGHT } from './score.js';
+import { round1, scoreOf, SEVERITY_WEIGHT, type PolicyTally } from './score.js';
 import type { Interner } from './intern.js';
 
 /**
@@ -40,6 +40,11 @@ export function fleetIndexOf(objects: readonly KubeObject[], policies: readonly 
 }
 
 const SERVER_METADATA = ['managedFields', 'uid', 'resourceVersion', 'creationTimestamp', 'generation', 'selfLink'];
+
+/** Without what no fleet rule reads (status, server-filled metadata, last-applied); the watch keeps its fleet objects so. */
+export function slimForFleet(o: KubeObject): KubeObject {
+  return slim(o);
+}
 
 function slim(o: KubeObject): KubeObject {
   const { status: _status, ...rest } = o;
@@ -160,6 +165,41 @@ export function applyFleetRules(clusters: ClusterReport[], policies: readonly Po
   const result = runFleetRules(clusters.map(fleetMemberOf), policies, context);
   if (result.policies.length) for (const c of clusters) applyFleetResult(c, result);
   return result.rules;
+}
+
+/** A cluster's tallies of the fleet policies (checks and failed resources), as its score weighs them (the watch). */
+export function fleetTallies(policies: readonly Policy[], evaluation: FleetEvaluation, cluster: string, mine: readonly FleetFinding[]): Record<string, PolicyTally> {
+  const out: Record<string, PolicyTally> = {};
+  for (const p of policies) {
+    if (!isFleetPolicy(p) || p.file) continue;
+    const own = mine.filter((f) => f.policy === p.id);
+    const failed = new Set(own.map((f) => `${f.resource.kind}/${f.resource.namespace ?? ''}/${f.resource.name}`)).size;
+    const checks = Math.max(evaluation.checks[p.id]?.[cluster] ?? 0, failed);
+    if (checks) out[p.id] = { severity: p.severity, checks, failed };
+  }
+  return out;
+}
+
+/** Adds a fleet evaluation's findings to the clusters that hold the resources, and rescores them (the watch). */
+export function mergeFleetFindings(clusters: ClusterReport[], policies: readonly Policy[], evaluation: FleetEvaluation): void {
+  const byName = new Map(clusters.map((c) => [c.name, c]));
+  const mine = new Map<string, FleetFinding[]>();
+  for (const f of evaluation.findings) {
+    byName.get(f.cluster)?.findings.push(f);
+    (mine.get(f.cluster) ?? mine.set(f.cluster, []).get(f.cluster)!).push(f);
+  }
+  for (const c of clusters) {
+    if (c.score === null) continue;
+    const tallies = fleetTallies(policies, evaluation, c.name, mine.get(c.name) ?? []);
+    if (!Object.keys(tallies).length) continue;
+    Object.assign(c.policies, tallies);
+    c.findings = sortFindings(c.findings);
+    const unmanaged = c.drift.filter((d) => d.state === 'unmanaged').length;
+    const parts = scoreOf({ desired: c.desired, inSync: c.inSync, unmanaged }, c.policies);
+    c.score = parts.score;
+    c.totalWeight = parts.totalWeight;
+    c.passedWeight = parts.passedWeight;
+  }
 }
 
 /** The report's fleet section: every fleet rule with its finding count and unknown clusters. */

@@ -5,12 +5,15 @@ import { FleetFileError, formatFleetError, loadFleet } from '../scanner/fleet.js
 import { FleetWatch } from './fleet-watch.js';
 import { WatchMetrics } from './metrics.js';
 import { startServer } from './server.js';
+import { HistoryRecorder } from './history.js';
 
 const usage = `Usage: fleetgate watch --fleet FILE [options]
 
 Watches a fleet continuously: lists then watches every live cluster (resourceVersion, bookmarks, relist on 410
 Gone, reconnect with backoff), re-reads snapshot folders when their files change, re-renders the desired state
-when the config repo changes, and re-judges only what changed. Serves, on one plain-HTTP port:
+when the config repo changes, and re-judges only what changed; fleet-scope rules re-run (at most once a second)
+when an object of a kind they declare changes anywhere, and a waiver that expires brings back what it hid.
+Serves, on one plain-HTTP port:
   /metrics      Prometheus metrics (fleetgate_cluster_score, fleetgate_cluster_drift_objects, ...)
   /healthz      200 while the process runs
   /readyz       200 once every cluster has synced once or failed with a reason
@@ -28,6 +31,11 @@ Options:
   --idle-timeout SECONDS    a watch stream silent this long is reconnected (default 90)
   --watch-timeout SECONDS   server-side timeout asked for each watch request (default 300)
   --debounce MS             wait this long after a file change before re-reading (default 200)
+  --history URL             record the current fleet report in a history store at every interval and once at
+                            shutdown: a file path (embedded SQLite) or postgres://... (see "fleetgate history --help");
+                            nothing is recorded before every cluster has synced once
+  --history-interval AGE    how often to record (default 5m; e.g. 30s, 15m, 1h), on the wall clock's boundaries
+  --history-keep AGE        delete runs older than AGE from the store when writing (e.g. 90d)
 
 Logs are JSON lines on standard error. SIGTERM or SIGINT stop the watches and the server, then exit 0.
 Exit codes: 0 stopped by a signal, 2 unusable fleet file, policies or arguments.
@@ -67,11 +75,26 @@ export async function runWatch(argv: string[], env: CommandEnv, opts: { signal?:
       'watch-timeout': { type: 'string' },
       debounce: { type: 'string' },
       history: { type: 'string' },
+      'history-interval': { type: 'string' },
+      'history-keep': { type: 'string' },
     },
   });
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}" (did you mean --fleet ${positionals[0]}?)`);
   if (!values.fleet) throw new UsageError('--fleet FILE is required');
-  if (values.history !== undefined) throw new UsageError('--history is not available in this build yet (the history store has not landed)');
+  if (!values.history && (values['history-interval'] !== undefined || values['history-keep'] !== undefined)) throw new UsageError('--history-interval and --history-keep need --history URL');
+  // The history module is loaded only when asked for (a plain watch loads no database driver).
+  const historyMod = values.history ? await import('../history/index.js') : undefined;
+  const duration = (flag: string, v: string | undefined, dflt?: number) => {
+    if (v === undefined) return dflt;
+    try {
+      return historyMod!.parseDuration(flag, v);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  };
+  const historyIntervalMs = duration('--history-interval', values['history-interval'], 5 * 60_000)!;
+  if (values.history && historyIntervalMs < 1000) throw new UsageError('--history-interval must be at least 1s');
+  const historyKeepMs = duration('--history-keep', values['history-keep']);
   const port = parsePort(values.port);
   const host = values.host ?? '0.0.0.0';
   const shard = parseShard(values.shard);
@@ -99,6 +122,16 @@ export async function runWatch(argv: string[], env: CommandEnv, opts: { signal?:
   }
   const policies = policySet.policies;
 
+  let history;
+  if (historyMod && values.history) {
+    try {
+      history = await historyMod.openHistory(values.history);
+    } catch (err) {
+      process.stderr.write(`fleetgate watch: ${(err as Error).message}\n`);
+      return EXIT_USAGE;
+    }
+  }
+
   const metrics = new WatchMetrics();
   const watch = await FleetWatch.start({
     fleet,
@@ -114,10 +147,30 @@ export async function runWatch(argv: string[], env: CommandEnv, opts: { signal?:
     server = await startServer(watch, metrics, host, port);
   } catch (err) {
     await watch.stop();
+    await history?.close();
     process.stderr.write(`fleetgate watch: cannot listen on ${host}:${port}: ${(err as Error).message}\n`);
     return EXIT_USAGE;
   }
-  log('watching', { url: server.url, clusters: watch.clusters.length, ...(shard ? { shard: `${shard.index}/${shard.count}` } : {}) });
+  const recorder =
+    history &&
+    new HistoryRecorder({
+      history,
+      intervalMs: historyIntervalMs,
+      report: () => watch.report(),
+      ready: () => watch.ready(),
+      commit: () => historyMod!.configCommit(fleet.repo),
+      sharded: (shard?.count ?? 1) > 1,
+      keepMs: historyKeepMs,
+      log,
+      written: (result) => metrics.historyRecords.inc({ result }),
+    });
+  recorder?.start();
+  log('watching', {
+    url: server.url,
+    clusters: watch.clusters.length,
+    ...(shard ? { shard: `${shard.index}/${shard.count}` } : {}),
+    ...(history ? { history: historyMod!.redactUrl(values.history!), historyIntervalSeconds: historyIntervalMs / 1000 } : {}),
+  });
 
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -127,6 +180,7 @@ export async function runWatch(argv: string[], env: CommandEnv, opts: { signal?:
   });
   log('stopping');
   await server.close();
+  await recorder?.stop(); // the last record, of the state as the watch stops
   await watch.stop();
   log('stopped');
   return EXIT_OK;

@@ -1,8 +1,9 @@
 import { DEFAULT_SYSTEM_NAMESPACES, identityOf, type KubeObject } from '../src/index.js';
 import type { Fleet, FleetCluster } from '../scanner/fleet.js';
 import { clusterContextOf, redactSecrets, type ClusterReport, type ClusterStatus } from '../scanner/scan.js';
-import { fleetActionsOf, fleetIndexOf } from '../scanner/fleet-rules.js';
-import { rolloutsAmong } from '../src/engine/index.js';
+import { fleetActionsOf } from '../scanner/fleet-rules.js';
+import { keepForFleet, rolloutsAmong, type FleetClusterInput } from '../src/engine/index.js';
+import type { FleetMember, FleetPart } from './fleet-rules.js';
 import type { Judge } from './judge.js';
 import type { SyncReason } from './kube.js';
 import { ClusterState, type ApplyResult } from './state.js';
@@ -37,13 +38,23 @@ export interface ClusterHooks {
   event(cluster: string): void;
 }
 
+/** Longest a timer can wait (setTimeout's limit); a later expiry re-arms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The cluster-scope pass runs at most once per this many ms per cluster. */
 export const CLUSTER_PASS_INTERVAL_MS = 1000;
 /** A busy cluster's report (and metrics) are rebuilt at most once per this many ms. */
 export const REFRESH_INTERVAL_MS = 100;
 
-export class WatchedCluster {
+export class WatchedCluster implements FleetMember {
   source?: Source;
+  /** Told when something the fleet-scope rules read changed here (FleetWatch hands it to its FleetRules). */
+  fleetListener?: (arrived?: number) => void;
+  /** This cluster's share of the last fleet-rules run. */
+  private fleetPart?: FleetPart;
+  /** The objects the fleet rules read, from the kept ones; rebuilt after they change. */
+  private fleetIndex?: KubeObject[];
+  private readonly forFleet: (o: KubeObject) => boolean;
   private state?: ClusterState;
   private queue: Promise<unknown> = Promise.resolve();
   /** ok: synced and watching; down: the last attempt failed (reason below); pending: not synced yet. */
@@ -68,6 +79,8 @@ export class WatchedCluster {
   /** identity+state → when this drift was first seen (age of the oldest unreconciled drift). */
   private driftSince = new Map<string, number>();
   private stopped = false;
+  /** Fires when the next waiver in force expires: what it waived comes back without any event. */
+  private expiryTimer?: NodeJS.Timeout;
 
   constructor(
     readonly cluster: FleetCluster,
@@ -77,7 +90,9 @@ export class WatchedCluster {
     private layers: string[],
     private readonly keptKinds: ReadonlySet<string>,
     private readonly hooks: ClusterHooks,
-  ) {}
+  ) {
+    this.forFleet = keepForFleet(judge.policies);
+  }
 
   get hasDesiredError(): boolean {
     return this.desiredError !== undefined;
@@ -105,6 +120,7 @@ export class WatchedCluster {
       desired: this.desired,
       owned: this.fleet.owned,
       keptKinds: this.keptKinds,
+      forFleet: this.forFleet,
       systemNamespaces: Array.isArray(sys) ? (sys as string[]) : DEFAULT_SYSTEM_NAMESPACES,
       policyError: () => this.hooks.syncError(this.name, 'policy-error'),
     });
@@ -123,6 +139,7 @@ export class WatchedCluster {
       const state = this.state ?? this.newState();
       await state.replaceAll(objects);
       this.state = state;
+      this.armExpiry();
       this.warnings = warnings.map(redactSecrets);
       this.lastPass = performance.now();
       this.markUp();
@@ -160,11 +177,13 @@ export class WatchedCluster {
 
   /** The cluster's source is synced and watching. */
   markUp(): void {
+    const was = this.health;
     this.health = 'ok';
     this.failure = undefined;
     this.settled = true;
     this.cached = undefined;
     this.viewCache = undefined;
+    if (was !== 'ok') this.fleetChanged();
   }
 
   /** The source could not read or watch the cluster: up 0, the reason in the report and the metric. */
@@ -175,6 +194,7 @@ export class WatchedCluster {
     this.settled = true;
     this.cached = undefined;
     this.viewCache = undefined;
+    this.fleetChanged();
   }
 
   /** Something went wrong that did not stop the watch (a malformed event, a dropped stream): counted only. */
@@ -189,7 +209,8 @@ export class WatchedCluster {
     if (error !== undefined) {
       this.hooks.syncError(this.name, 'desired-render');
       this.cached = undefined;
-    this.viewCache = undefined;
+      this.viewCache = undefined;
+      this.fleetChanged();
       return; // keep judging against the last desired state that rendered; the report says it is broken
     }
     if (desired === this.desired && !wasBroken) return;
@@ -198,13 +219,16 @@ export class WatchedCluster {
     this.state = undefined; // the next full read builds a state against the new desired objects
     this.cached = undefined;
     this.viewCache = undefined;
+    this.fleetChanged();
     this.source?.resync();
   }
 
   private changed(arrived: number): void {
     this.cached = undefined;
     this.viewCache = undefined;
-    this.pending.push(arrived);
+    // A change the fleet rules read is "detected" when they have re-run over it, not when this cluster refreshes.
+    if (this.state?.fleetDue && this.fleetListener) this.fleetChanged(arrived);
+    else this.pending.push(arrived);
     if (this.state?.clusterPassDue) this.scheduleClusterPass();
     else this.scheduleRefresh();
   }
@@ -219,12 +243,31 @@ export class WatchedCluster {
         if (!this.state?.clusterPassDue) return this.scheduleRefresh();
         this.lastPass = performance.now();
         await this.state.runClusterPass();
+        this.armExpiry();
         this.cached = undefined;
-    this.viewCache = undefined;
+        this.viewCache = undefined;
         this.scheduleRefresh();
       });
     }, wait);
     this.passTimer.unref();
+  }
+
+  /**
+   * A waiver stops applying at the end of its day: nothing in the cluster changes then, so no event comes. The
+   * watch keeps findings, not objects, so what the waiver hid is found again by re-reading the cluster.
+   */
+  private armExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    const next = this.state?.nextExpiry();
+    if (next === undefined || this.stopped) return;
+    const wait = Math.min(MAX_TIMER_MS, Math.max(0, next - this.judge.now().getTime()));
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined;
+      if (this.judge.now().getTime() >= next) this.source?.resync();
+      else this.armExpiry();
+    }, wait);
+    this.expiryTimer.unref();
   }
 
   /** Rebuilds the report after changes, at most every REFRESH_INTERVAL_MS: that is when a change is "detected". */
@@ -251,7 +294,7 @@ export class WatchedCluster {
     const failed = this.desiredError !== undefined || this.health !== 'ok' || !this.state;
     if (failed) v = { up: false, score: null, drift: { missing: 0, modified: 0, unmanaged: 0 }, findings: [] };
     else {
-      const s = this.state!.summary();
+      const s = this.state!.summary(this.fleetPart);
       const drift = { missing: 0, modified: 0, unmanaged: 0 };
       for (const d of s.drift) drift[d.state]++;
       this.trackDriftAge(s.drift);
@@ -261,22 +304,50 @@ export class WatchedCluster {
     return (this.viewCache = v);
   }
 
-  /** The cluster's report, the shape `scan` writes. */
+  /** Whether the cluster can be judged now, and why not (report and fleet rules say the same). */
+  private status(): { status: ClusterStatus; error?: string } {
+    if (this.desiredError !== undefined) return { status: 'error', error: `the desired state does not render: ${this.desiredError}` };
+    if (this.health === 'down' && this.failure) return { status: this.failure.status, error: this.failure.message };
+    if (!this.state || this.health === 'pending') return { status: 'unreachable', error: 'not synced yet' };
+    return { status: 'ok' };
+  }
+
+  /** The cluster's report, the shape `scan` writes (without the fleet rules' findings: FleetWatch adds those). */
   report(): ClusterReport {
     if (this.cached) return this.cached;
     const base = { name: this.cluster.name, index: this.cluster.index, labels: this.cluster.labels, layers: this.layers, warnings: this.warnings };
     const empty: ClusterReport = { ...base, status: 'ok', score: null, desired: 0, inSync: 0, objects: 0, totalWeight: 0, passedWeight: 0, drift: [], findings: [], policies: {}, waived: 0 };
-    let r: ClusterReport;
-    if (this.desiredError !== undefined) r = { ...empty, status: 'error', error: `the desired state does not render: ${this.desiredError}` };
-    else if (this.health === 'down' && this.failure) r = { ...empty, status: this.failure.status, error: this.failure.message };
-    else if (!this.state || this.health === 'pending') r = { ...empty, status: 'unreachable', error: 'not synced yet' };
-    else {
-      r = this.state.report(base);
-      const fleetIndex = fleetIndexOf(this.state.keptObjects(), this.judge.policies);
-      if (fleetIndex) r = { ...r, fleetIndex, fleetActions: this.fleetActions };
-    }
+    const st = this.status();
+    const r: ClusterReport = st.status === 'ok' ? this.state!.report(base) : { ...empty, ...st };
     if (r.status === 'ok') this.trackDriftAge(r.drift);
     return (this.cached = r);
+  }
+
+  /** The cluster as the fleet rules see it: status, labels, layers, actions and the index of what they read. */
+  fleetInput(): FleetClusterInput {
+    const st = this.status();
+    if (st.status === 'ok') this.fleetIndex ??= this.state!.keptObjects().filter(this.forFleet);
+    return {
+      name: this.name,
+      labels: this.cluster.labels,
+      ...st,
+      layers: this.layers,
+      actions: this.fleetActions ?? {},
+      objects: st.status === 'ok' ? this.fleetIndex! : [],
+    };
+  }
+
+  setFleetPart(part: FleetPart): void {
+    const before = this.fleetPart;
+    this.fleetPart = part.findings.length || Object.keys(part.tallies).length ? part : undefined;
+    if (before === undefined && this.fleetPart === undefined) return;
+    this.viewCache = undefined;
+  }
+
+  private fleetChanged(arrived?: number): void {
+    if (this.state) this.state.fleetDue = false;
+    this.fleetIndex = undefined;
+    this.fleetListener?.(arrived);
   }
 
   private trackDriftAge(drift: readonly DriftEntry[]): void {
@@ -302,6 +373,7 @@ export class WatchedCluster {
     this.stopped = true;
     clearTimeout(this.passTimer);
     clearTimeout(this.refreshTimer);
+    clearTimeout(this.expiryTimer);
     await this.source?.stop();
     await this.queue;
   }

@@ -4,12 +4,14 @@ import { resolve, sep } from 'node:path';
 import type { KubeObject, Policy } from '../src/index.js';
 import { DesiredState, loadLayers } from '../scanner/desired.js';
 import { formatFleetError, type Fleet, type FleetCluster } from '../scanner/fleet.js';
-import { buildFleetReport, finishFleetRules, kindsToRead, shardClusters, type FleetReport } from '../scanner/scan.js';
+import { buildFleetReport, kindsToRead, shardClusters, type FleetReport } from '../scanner/scan.js';
+import { mergeFleetFindings } from '../scanner/fleet-rules.js';
 import { isFleetPolicy } from '../src/engine/index.js';
 import { fleetScore } from '../scanner/score.js';
 import { rolloutProgress } from '../scanner/rollouts.js';
 import { WatchedCluster, type ClusterHooks } from './cluster.js';
-import { clusterScopeKinds, createJudge, fleetScopeKinds, type Judge } from './judge.js';
+import { clusterScopeKinds, createJudge, type Judge } from './judge.js';
+import { FleetRules } from './fleet-rules.js';
 import { Gate, LiveSource } from './live.js';
 import { SnapshotSource } from './snapshot.js';
 
@@ -29,6 +31,8 @@ export interface WatchTuning {
   debounceMs?: number;
   /** How often the config repo path's symlink target is checked (git-sync swaps it), ms. */
   repoPollMs?: number;
+  /** The clock judgements (and waiver expiry) go by; tests shift it. */
+  clock?: () => Date;
 }
 
 export interface FleetWatchOptions {
@@ -51,6 +55,8 @@ export class FleetWatch {
   private repoReal?: string;
   private rendering: Promise<void> = Promise.resolve();
   private kinds = new Map<string, { apiVersion: string; kind: string }[]>();
+  /** The fleet-scope rules, re-run when what they read changes (none on a shard: it sees part of the fleet). */
+  readonly fleetRules?: FleetRules;
 
   private constructor(
     private readonly o: FleetWatchOptions,
@@ -58,7 +64,7 @@ export class FleetWatch {
   ) {}
 
   static async start(o: FleetWatchOptions): Promise<FleetWatch> {
-    const w = new FleetWatch(o, await createJudge(o.policies));
+    const w = new FleetWatch(o, await createJudge(o.policies, { clock: o.tuning?.clock }));
     await w.boot();
     return w;
   }
@@ -66,8 +72,8 @@ export class FleetWatch {
   private async boot(): Promise<void> {
     const { fleet, tuning = {} } = this.o;
     const rendered = await this.render();
-    // Whole objects for the cluster-scope policies and for the fleet-scope rules' index.
-    const keptKinds = new Set([...clusterScopeKinds(this.o.policies), ...fleetScopeKinds(this.o.policies)]);
+    // Kinds kept whole for the cluster-scope policies (the objects fleet rules read are kept by their own test).
+    const keptKinds = clusterScopeKinds(this.o.policies);
     const gate = new Gate(tuning.listSlots ?? 16);
     for (const c of shardClusters(fleet.clusters, this.o.shard)) {
       const wc = new WatchedCluster(c, fleet, this.judge, this.desired.for(c), this.desired.layerNames(c), keptKinds, this.o.hooks);
@@ -88,6 +94,13 @@ export class FleetWatch {
               backoffMs: tuning.backoffMs,
             });
       this.clusters.push(wc);
+    }
+    // A shard sees part of the fleet; `--shard 0/1` (the chart's single replica) sees all of it.
+    if (this.o.policies.some(isFleetPolicy) && !((this.o.shard?.count ?? 1) > 1)) {
+      const rules = new FleetRules(this.o.policies, { parameters: fleet.parameters, actions: fleet.actions }, this.clusters, (s) => this.o.hooks.detected(s));
+      (this as { fleetRules?: FleetRules }).fleetRules = rules;
+      for (const wc of this.clusters) wc.fleetListener = (arrived) => rules.changed(arrived);
+      rules.changed();
     }
     for (const wc of this.clusters) wc.source!.start();
     this.watchRepo();
@@ -203,8 +216,11 @@ export class FleetWatch {
     const report = buildFleetReport(clusters, this.o.fleet.file, this.o.shard, rolloutProgress(this.o.fleet, this.desired));
     if (!this.o.policies.some(isFleetPolicy)) return report;
     // A shard watches part of the fleet: rules over the whole fleet cannot be judged there.
-    if (this.o.shard) return { ...report, fleetRules: { deferred: true, rules: [] } };
-    return finishFleetRules(report, this.o.policies, { parameters: this.o.fleet.parameters, actions: this.o.fleet.actions });
+    if (!this.fleetRules) return { ...report, fleetRules: { deferred: true, rules: [] } };
+    // The last run of the fleet rules (the one /metrics shows), brought up to date if a change is waiting.
+    this.fleetRules.flush();
+    mergeFleetFindings(report.clusters, this.o.policies, this.fleetRules.evaluation);
+    return { ...buildFleetReport(report.clusters, report.fleet, report.shard, report.rollouts), fleetRules: { rules: this.fleetRules.rules } };
   }
 
   /** The fleet score as the metrics show it (from each cluster's current report). */
@@ -217,6 +233,7 @@ export class FleetWatch {
   }
 
   async stop(): Promise<void> {
+    this.fleetRules?.stop();
     clearTimeout(this.repoTimer);
     clearInterval(this.repoPoll);
     this.repoWatcher?.close();

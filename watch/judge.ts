@@ -19,21 +19,25 @@ export interface ClusterJudge {
 
 export interface Judge {
   readonly policies: readonly Policy[];
+  /** The time judgements are made at (a clock the tests can shift; waivers expire by it). */
+  now(): Date;
   forCluster(ctx: ClusterContext): ClusterJudge;
   close(): Promise<void>;
 }
 
-export async function createJudge(policies: readonly Policy[], sandboxTimeoutMs = 30_000): Promise<Judge> {
-  const evaluator = await createEvaluator(policies, {}, { sandbox: { timeoutMs: sandboxTimeoutMs } });
+export async function createJudge(policies: readonly Policy[], opts: { sandboxTimeoutMs?: number; clock?: () => Date } = {}): Promise<Judge> {
+  const evaluator = await createEvaluator(policies, {}, { sandbox: { timeoutMs: opts.sandboxTimeoutMs ?? 30_000 } });
+  const clock = opts.clock ?? (() => new Date());
   return {
     policies,
+    now: clock,
     forCluster(ctx) {
       const ev: Evaluator = evaluator.forCluster(ctx);
       return {
         engine: ev,
         object: async (object, o) =>
-          ev.evaluate([{ object }], { scopes: ['object', 'namespace'], namespaceLabels: o.namespaceLabels, exceptions: o.exceptions, now: o.now }),
-        cluster: async (objects, now) => ev.evaluate(objects.map((object) => ({ object })), { scopes: ['cluster'], now }),
+          ev.evaluate([{ object }], { scopes: ['object', 'namespace'], namespaceLabels: o.namespaceLabels, exceptions: o.exceptions, now: o.now ?? clock() }),
+        cluster: async (objects, now) => ev.evaluate(objects.map((object) => ({ object })), { scopes: ['cluster'], now: now ?? clock() }),
       };
     },
     close: () => evaluator.close(),

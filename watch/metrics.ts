@@ -14,6 +14,7 @@ export class WatchMetrics {
   readonly events: Counter<'cluster'>;
   readonly detect: Histogram;
   readonly syncErrors: Counter<'cluster' | 'reason'>;
+  readonly historyRecords: Counter<'result'>;
   private fleet?: FleetWatch;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -100,6 +101,12 @@ export class WatchMetrics {
       name: 'fleetgate_cluster_sync_errors_total',
       help: 'Problems reading or watching a cluster, per reason (unauthorized, unreachable, timeout, gone, dropped, malformed-event, desired-render, ...).',
       labelNames: ['cluster', 'reason'],
+      registers,
+    });
+    this.historyRecords = new Counter({
+      name: 'fleetgate_watch_history_records_total',
+      help: 'Records of the fleet report in the history store (watch --history), per result: ok, error, skipped (not synced yet, or the previous record still being written).',
+      labelNames: ['result'],
       registers,
     });
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'fleetgate_watch_' });

@@ -3,6 +3,7 @@ import { groupOf, identityOf, refOf, type Finding, type KubeObject, type Policy,
 import { isExceptionObject, isRolloutObject, type Evaluation } from '../src/engine/index.js';
 import { sortFindings } from '../src/report/index.js';
 import { diffObject, type DriftEntry } from '../scanner/drift.js';
+import { slimForFleet } from '../scanner/fleet-rules.js';
 import type { FleetCluster } from '../scanner/fleet.js';
 import type { ClusterReport } from '../scanner/scan.js';
 import { scoreOf, tallyPolicies, type PolicyTally } from '../scanner/score.js';
@@ -19,12 +20,22 @@ import { Totals } from './totals.js';
  * objects — cannot be applied from one object; `apply` answers 'resync' and the source re-reads the cluster.
  */
 
+/**
+ * A finding without its resource. Objects made from one template (the pods of a Deployment, the same Deployment in
+ * every cluster) are found the same things: one frozen array of verdicts is shared by all of them, and the resource
+ * is put back when a report is built. `resource` is set only when a finding is about another object.
+ */
+export type Verdict = Omit<Finding, 'resource'> & { readonly resource?: Finding['resource'] };
+
 export interface ObjectEntry {
   /** `group/Kind/`: the prefix of the identity, for a relist of one kind. */
   readonly gk: string;
   readonly ns?: string;
   readonly rv?: string;
-  readonly findings: readonly Finding[];
+  /** Shared between objects judged alike (see Verdict). */
+  readonly findings: readonly Verdict[];
+  /** The object the findings are about (when it has findings). */
+  readonly ref?: ResourceRef;
   readonly checks?: Readonly<Record<string, number>>;
   readonly waived: number;
   /** A desired object that differs live (modified); undefined when in sync or not desired. */
@@ -40,6 +51,8 @@ export interface ClusterSetup {
   desired: ReadonlyMap<string, KubeObject>;
   owned: readonly string[];
   keptKinds: ReadonlySet<string>;
+  /** Objects the fleet-scope rules read (their declared kinds, Namespaces): a change makes them due. */
+  forFleet: (o: KubeObject) => boolean;
   systemNamespaces: readonly string[];
   /** A policy could not judge an object (an error finding): counted as a sync error of the cluster. */
   policyError?: () => void;
@@ -75,14 +88,27 @@ function intern(s: string): string {
   return s;
 }
 
-function compact(findings: Finding[]): readonly Finding[] {
-  if (!findings.length) return NO_FINDINGS;
-  for (const f of findings) {
-    f.message = intern(f.message);
-    f.path = intern(f.path);
+/** Verdict sets by content, bounded like the strings: a clear only costs sharing, never correctness. */
+const verdictSets = new Map<string, readonly Verdict[]>();
+const sameRef = (a: ResourceRef, b: ResourceRef) => a.name === b.name && a.namespace === b.namespace && a.kind === b.kind && a.apiVersion === b.apiVersion;
+
+function compact(findings: Finding[]): { findings: readonly Verdict[]; ref?: ResourceRef } {
+  if (!findings.length) return { findings: NO_FINDINGS };
+  const ref = findings[0].resource;
+  // `resource: undefined` keeps the key's place, so a rebuilt finding has scan's key order
+  const verdicts: Verdict[] = findings.map((f) => ({ ...f, message: intern(f.message), path: intern(f.path), resource: sameRef(f.resource, ref) ? undefined : f.resource }));
+  const key = JSON.stringify(verdicts);
+  let shared = verdictSets.get(key);
+  if (!shared) {
+    if (verdictSets.size > 50_000) verdictSets.clear();
+    for (const v of verdicts) Object.freeze(v);
+    verdictSets.set(key, (shared = Object.freeze(verdicts)));
   }
-  return findings;
+  return { findings: shared, ref };
 }
+
+/** A kept verdict as the finding it was. */
+const findingOf = (v: Verdict, ref: ResourceRef | undefined): Finding => (v.resource ? (v as Finding) : ({ ...v, resource: ref } as Finding));
 
 /** Objects only the config repo needs to hold (waivers, rollouts): never drift when absent from a cluster. */
 const repoOnly = (o: KubeObject) => isExceptionObject(o) || isRolloutObject(o);
@@ -124,6 +150,8 @@ export class ClusterState {
   private readonly sys: ReadonlySet<string>;
   /** Whether the cluster-scope pass is out of date. */
   clusterPassDue = false;
+  /** Whether an object the fleet rules read changed since the flag was last cleared (by the cluster). */
+  fleetDue = false;
 
   constructor(readonly setup: ClusterSetup) {
     this.isOwned = ownedMatcher(setup.owned);
@@ -220,6 +248,13 @@ export class ClusterState {
     this.clusterPassDue = false;
   }
 
+  /** When the first waiver in force stops applying (ms since the epoch), if one does. */
+  nextExpiry(): number | undefined {
+    let next: number | undefined;
+    for (const e of this.clusterEval.exceptions) next = Math.min(next ?? Infinity, e.expires.getTime());
+    return next;
+  }
+
   private setEntry(id: string, e: ObjectEntry | undefined): void {
     const prev = this.entries.get(id);
     if (prev) this.totals.account(prev, -1);
@@ -264,21 +299,22 @@ export class ClusterState {
   }
 
   /** What the metrics need, without collecting or sorting findings (a busy cluster is summed, not rebuilt). */
-  summary(): { score: number; drift: DriftEntry[]; findings: Iterable<{ policy: string; severity: string; action: string; n: number }> } {
+  summary(fleet?: { findings: readonly Finding[]; tallies: Readonly<Record<string, PolicyTally>> }): { score: number; drift: DriftEntry[]; findings: Iterable<{ policy: string; severity: string; action: string; n: number }> } {
     const d = this.drift();
     const counts = new Map(this.totals.findings);
-    for (const f of this.clusterEval.findings) {
+    for (const f of [...this.clusterEval.findings, ...(fleet?.findings ?? [])]) {
       const key = `${f.policy}\0${f.severity}\0${f.action}`;
       const c = counts.get(key);
       counts.set(key, { policy: f.policy, severity: f.severity, action: f.action, n: (c?.n ?? 0) + 1 });
     }
-    return { score: scoreOf(d, this.tallies()).score, drift: d.entries, findings: counts.values() };
+    const tallies = fleet ? { ...this.tallies(), ...fleet.tallies } : this.tallies();
+    return { score: scoreOf(d, tallies).score, drift: d.entries, findings: counts.values() };
   }
 
   /** The cluster's report, in the shape and with the numbers `scan` gives for the same state. */
   report(base: Pick<ClusterReport, 'name' | 'index' | 'labels' | 'layers' | 'warnings'>): ClusterReport {
     const findings: Finding[] = [...this.clusterEval.findings];
-    for (const e of this.entries.values()) for (const f of e.findings) findings.push(f);
+    for (const e of this.entries.values()) for (const v of e.findings) findings.push(findingOf(v, e.ref));
     const tallies = this.tallies();
     const d = this.drift();
     const parts = scoreOf(d, tallies);
@@ -298,16 +334,30 @@ export class ClusterState {
     };
   }
 
+  /**
+   * Objects kept whole: the kinds cluster-scope policies read and PolicyExceptions (as they are, without server
+   * bookkeeping), and the objects fleet rules read (without status either: those rules never read it).
+   */
   private keep(o: KubeObject): void {
     const kind = typeof o.kind === 'string' ? o.kind : '';
-    if (!this.setup.keptKinds.has(kind) && !isExceptionObject(o)) return;
-    this.kept.set(identityOf(o), slim(o));
+    const id = identityOf(o);
+    const prev = this.kept.get(id);
+    const forCluster = this.setup.keptKinds.has(kind) || isExceptionObject(o);
+    const forFleet = this.setup.forFleet(o);
+    if (forFleet || (prev && this.setup.forFleet(prev))) this.fleetDue = true;
+    if (!forCluster && !forFleet) {
+      if (prev) this.kept.delete(id); // no longer read by any rule (a label the fleet rules select went)
+      return;
+    }
+    this.kept.set(id, forCluster ? slim(o) : slimForFleet(o));
     if (kind === 'Namespace' && groupOf(o.apiVersion) === '') this.nsLabels.set(o.metadata?.name ?? '', o.metadata?.labels ?? {});
-    if (this.setup.keptKinds.has(kind) || isExceptionObject(o)) this.clusterPassDue = true;
+    if (forCluster) this.clusterPassDue = true;
   }
 
   private forget(id: string, o: KubeObject): void {
-    if (!this.kept.delete(id)) return;
+    const prev = this.kept.get(id);
+    if (!prev || !this.kept.delete(id)) return;
+    if (this.setup.forFleet(prev)) this.fleetDue = true;
     if (o.kind === 'Namespace' && groupOf(o.apiVersion) === '') this.nsLabels.delete(o.metadata?.name ?? '');
     if (this.setup.keptKinds.has(o.kind ?? '') || isExceptionObject(o)) this.clusterPassDue = true;
   }
@@ -349,7 +399,7 @@ export class ClusterState {
       ns,
       rv,
       // One finding per offending field, as scan reports it (engine/dedupe.ts; the key includes the object).
-      findings: compact(dedupeFindings(evaluation.findings, this.setup.policies)),
+      ...compact(dedupeFindings(evaluation.findings, this.setup.policies)),
       checks: internChecks(evaluation.checks),
       waived: evaluation.waived,
       drift,

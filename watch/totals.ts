@@ -3,7 +3,7 @@ import type { PolicyTally } from '../scanner/score.js';
 
 /** What the watch keeps per object that the totals read (see state.ts). */
 export interface Counted {
-  readonly findings: readonly Finding[];
+  readonly findings: readonly Pick<Finding, 'policy' | 'severity' | 'action'>[];
   readonly checks?: Readonly<Record<string, number>>;
   readonly waived: number;
 }
