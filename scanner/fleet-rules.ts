@@ -1,10 +1,10 @@
-import { evaluateFleet, isFleetPolicy, keepForFleet, resolveAction, type ClusterContext, type FleetRuleResult } from '../src/engine/index.js';
+import { evaluateFleet, fleetPolicyApplies, isFleetPolicy, keepForFleet, resolveAction, type ClusterContext, type FleetFinding, type FleetRuleResult } from '../src/engine/index.js';
 import type { Policy } from '../src/authoring/index.js';
 import type { Action, KubeObject } from '../src/model/index.js';
 import { describeRef } from '../src/model/index.js';
 import { BOLD, CYAN, DIM, GREEN, RED, YELLOW, sortFindings, type Paint } from '../src/report/index.js';
 import type { ClusterReport, FleetReport } from './scan.js';
-import { scoreOf } from './score.js';
+import { identityOfRef, rescoreForFleet, scoreOf, type ObjectScoreParts } from './score.js';
 
 /**
  * Fleet-scope policies in the scan: each cluster keeps a small index of the objects those policies declare
@@ -88,8 +88,20 @@ export function applyFleetRules(clusters: ClusterReport[], policies: readonly Po
     c.score = parts.score;
     c.totalWeight = parts.totalWeight;
     c.passedWeight = parts.passedWeight;
+    if (typeof c.objectScore === 'number' && c.fleetIndexVerdicts) Object.assign(c, rescoreObjects(c, fleetPolicies, result.findings));
   }
   return [...result.rules, ...untrusted];
+}
+
+/** objectScore after the fleet rules: the objects of the fleet index each rule applied to, failed by its findings. */
+function rescoreObjects(c: ClusterReport, fleetPolicies: readonly Policy[], findings: readonly FleetFinding[]): ObjectScoreParts {
+  const rules = fleetPolicies.map((policy) => ({
+    policy,
+    applies: (o: KubeObject) => fleetPolicyApplies(policy, o),
+    failed: new Set(findings.filter((f) => f.policy === policy.id && f.cluster === c.name).map((f) => identityOfRef(f.resource))),
+  }));
+  const parts = { objectScore: c.objectScore ?? 100, objectTotalWeight: c.objectTotalWeight ?? 0, objectPassedWeight: c.objectPassedWeight ?? 0 };
+  return rescoreForFleet(parts, c.fleetIndexVerdicts ?? {}, c.fleetIndex ?? [], rules);
 }
 
 /** The report's fleet section: every fleet rule with its finding count and unknown clusters. */

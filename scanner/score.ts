@@ -21,6 +21,7 @@ import {
  *   policy applies to the inventory's objects of its first match kind (for `Namespace`: the tenant namespaces),
  *   plus any other object it reported a finding on.
  * The engine's own findings about waivers (expired/invalid PolicyException) are reported but not scored.
+ * `objectScore` (ObjectTally below) weighs the same checks per object instead.
  */
 
 export const SYNC_WEIGHT = 5;
@@ -38,6 +39,133 @@ export interface ScoreParts {
   passedWeight: number;
 }
 
+/**
+ * Per-object score (`objectScore`, additive to `score`): each judged object counts once — a live object some
+ * policy checked, a desired object (its sync check), an unmanaged one — weighed by the highest severity among the
+ * policies that judged it (critical 10, high 5, medium 2, low 1; a desired or unmanaged object at least SYNC_WEIGHT).
+ * It passes only when none of its checks failed (no scored finding on it, in sync). Passed weight over total weight.
+ * Why: `score` counts checks, and a cluster judges thousands of (policy, object) pairs, so 50 failing objects move
+ * it by a fraction of a point; counting objects once makes each failing object weigh as much as its worst policy.
+ */
+export interface ObjectScoreParts {
+  objectScore: number;
+  objectTotalWeight: number;
+  objectPassedWeight: number;
+}
+
+/** An object's weight and whether any of its checks failed. */
+export interface ObjectVerdict {
+  weight: number;
+  failed: boolean;
+}
+
+export class ObjectTally {
+  private readonly objects = new Map<string, ObjectVerdict>();
+
+  /** One check of an object: the heaviest check sets the object's weight, and a failed check fails the object. */
+  judge(id: string, weight: number, failed = false): void {
+    const v = this.objects.get(id);
+    if (!v) this.objects.set(id, { weight, failed });
+    else {
+      if (weight > v.weight) v.weight = weight;
+      if (failed) v.failed = true;
+    }
+  }
+
+  /** Every finding of a scored policy fails its object (findings of other ids — the engine's own — are not scored). */
+  judgeFindings(findings: readonly Finding[], policies: ReadonlyMap<string, Policy>): void {
+    for (const f of findings) {
+      const p = policies.get(f.policy);
+      if (p) this.judge(findingIdentity(f), SEVERITY_WEIGHT[p.severity], true);
+    }
+  }
+
+  /** Desired objects are judged by their sync check; drift entries (missing, modified, unmanaged) fail it. */
+  judgeSync(desiredIds: Iterable<string>, drift: readonly { resource: Finding['resource'] }[]): void {
+    for (const id of desiredIds) this.judge(id, SYNC_WEIGHT);
+    for (const d of drift) this.judge(identityOfRef(d.resource), SYNC_WEIGHT, true);
+  }
+
+  /** Verdicts of the given objects (those fleet-scope rules may judge later, see rescoreForFleet). */
+  verdictsOf(ids: Iterable<string>): Record<string, ObjectVerdict> {
+    const out: Record<string, ObjectVerdict> = {};
+    for (const id of ids) {
+      const v = this.objects.get(id);
+      if (v) out[id] = { ...v };
+    }
+    return out;
+  }
+
+  parts(): ObjectScoreParts {
+    let total = 0;
+    let passed = 0;
+    for (const v of this.objects.values()) {
+      total += v.weight;
+      if (!v.failed) passed += v.weight;
+    }
+    return objectParts(total, passed);
+  }
+}
+
+/**
+ * The per-object tally of one cluster's whole evaluation (scan): live objects by the engine's severities,
+ * cluster-scope checks as tallyPolicies found them (pass the same tally there), findings, then sync.
+ */
+export function tallyObjects(
+  objects: ObjectTally,
+  policies: readonly Policy[],
+  evaluation: Evaluation,
+  judged: readonly KubeObject[],
+  sync: { desiredIds: Iterable<string>; entries: readonly { resource: Finding['resource'] }[] },
+): ObjectScoreParts {
+  judgeLive(objects, judged, evaluation.topSeverity);
+  objects.judgeFindings(evaluation.findings, new Map(policies.map((p) => [p.id, p])));
+  objects.judgeSync(sync.desiredIds, sync.entries);
+  return objects.parts();
+}
+
+export function objectParts(total: number, passed: number): ObjectScoreParts {
+  return { objectScore: total === 0 ? 100 : round1((passed / total) * 100), objectTotalWeight: total, objectPassedWeight: passed };
+}
+
+/** Live objects judged by object- and namespace-scope policies, from the engine's per-object severities. */
+export function judgeLive(tally: ObjectTally, judged: readonly KubeObject[], topSeverity: Evaluation['topSeverity']): void {
+  if (!topSeverity) return;
+  for (let i = 0; i < judged.length; i++) {
+    const s = topSeverity[i];
+    if (s) tally.judge(identityOf(judged[i]), SEVERITY_WEIGHT[s]);
+  }
+}
+
+/**
+ * After fleet-scope rules ran: each object a rule applied to (by kind, as the rule's checks count them) weighs at
+ * least the rule's severity, and fails with a finding of it. Adjusts the cluster's object weights from the verdicts
+ * kept for its fleet index.
+ */
+export function rescoreForFleet(
+  parts: ObjectScoreParts,
+  verdicts: Readonly<Record<string, ObjectVerdict>>,
+  objects: readonly KubeObject[],
+  rules: readonly { policy: Policy; applies: (o: KubeObject) => boolean; failed: ReadonlySet<string> }[],
+): ObjectScoreParts {
+  let total = parts.objectTotalWeight;
+  let passed = parts.objectPassedWeight;
+  for (const o of objects) {
+    const id = identityOf(o);
+    const before = verdicts[id] ?? { weight: 0, failed: false };
+    let weight = before.weight;
+    let failed = before.failed;
+    for (const r of rules) {
+      if (!r.applies(o) && !r.failed.has(id)) continue;
+      weight = Math.max(weight, SEVERITY_WEIGHT[r.policy.severity]);
+      if (r.failed.has(id)) failed = true;
+    }
+    total += weight - before.weight;
+    passed += (failed ? 0 : weight) - (before.failed ? 0 : before.weight);
+  }
+  return objectParts(total, passed);
+}
+
 export function round1(n: number): number {
   return Math.round(n * 10) / 10;
 }
@@ -48,6 +176,7 @@ export function tallyPolicies(
   engine: Pick<Evaluator, 'labels' | 'isSystemNamespace'>,
   evaluation: Evaluation,
   inventory: readonly KubeObject[],
+  objects?: ObjectTally,
 ): Record<string, PolicyTally> {
   const failedBy = new Map<string, Set<string>>();
   for (const f of evaluation.findings) {
@@ -74,12 +203,17 @@ export function tallyPolicies(
       checked.add(identityOf(o));
     }
     if (checked.size) out[p.id] = { severity: p.severity, checks: checked.size, failed: failed?.size ?? 0 };
+    if (objects) for (const id of checked) objects.judge(id, SEVERITY_WEIGHT[p.severity], failed?.has(id) ?? false);
   }
   return out;
 }
 
 function findingIdentity(f: Finding): string {
-  return identityOf({ apiVersion: f.resource.apiVersion, kind: f.resource.kind, metadata: { name: f.resource.name, namespace: f.resource.namespace } });
+  return identityOfRef(f.resource);
+}
+
+export function identityOfRef(r: Finding['resource']): string {
+  return identityOf({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } });
 }
 
 export function scoreOf(sync: { desired: number; inSync: number; unmanaged: number }, tallies: Record<string, PolicyTally>): ScoreParts {
@@ -98,4 +232,9 @@ export function fleetScore(clusters: readonly { score: number | null }[]): numbe
   const scored = clusters.filter((c) => typeof c.score === 'number') as { score: number }[];
   if (!scored.length) return null;
   return round1(scored.reduce((s, c) => s + c.score, 0) / scored.length);
+}
+
+/** Fleet objectScore: the mean of the clusters' objectScore, as the fleet score is of theirs. */
+export function fleetObjectScore(clusters: readonly { objectScore?: number | null }[]): number | null {
+  return fleetScore(clusters.map((c) => ({ score: typeof c.objectScore === 'number' ? c.objectScore : null })));
 }

@@ -9,7 +9,8 @@ import { matchesConditions, matchesSelector } from '../authoring/index.js';
 import { getAt, splitDotted, toJsonPath } from '../authoring/index.js';
 import { POD_CONTROLLER_KINDS, PodView, isPodController } from '../authoring/index.js';
 import { DEFAULT_SYSTEM_NAMESPACES, SYSTEM_NAMESPACE_LABEL, groupOf, labelsOf, refOf } from '../model/index.js';
-import type { Action, Finding, KubeObject, Operation, PathSegments, Scope } from '../model/index.js';
+import type { Action, Finding, KubeObject, Operation, PathSegments, Scope, Severity } from '../model/index.js';
+import { SEVERITY_RANK } from '../model/index.js';
 import { settle, skipsUpdate } from './update-semantics.js';
 
 /** Ids of the findings the engine itself raises about waivers. */
@@ -58,6 +59,12 @@ export interface Evaluation {
    * match and exclude held, so its validate ran). The scanner's score weighs these; cluster-scope policies are not counted.
    */
   checks: Record<string, number>;
+  /**
+   * Per judged object (in the order given, PolicyException objects left out): the highest severity among the
+   * object- and namespace-scope policies that applied to it, or null when none did. Present when checks are
+   * counted; the scanner's per-object score weighs objects by it.
+   */
+  topSeverity?: (Severity | null)[];
 }
 
 /** A policy as it runs in one cluster: parameters merged, action resolved, matchers compiled. */
@@ -193,6 +200,8 @@ export class ClusterEngine {
     const judged: Resource[] = [];
     let hasNamespaces = false;
     const counts = opts.countChecks === false ? undefined : new Uint32Array(this.objectPolicies.length);
+    // Highest SEVERITY_RANK per judged object (0: no policy applied), filled beside the counts.
+    let ranks: Uint8Array | undefined;
     for (const r of resources) {
       if (!isExceptionObject(r.object)) {
         judged.push(r);
@@ -212,7 +221,8 @@ export class ClusterEngine {
       // Admission semantics hook (src/update-semantics.ts): UPDATE and DELETE of the one object under review.
       const admitting = (opts.operation === 'UPDATE' || opts.operation === 'DELETE') && judged.length === 1 ? { ...opts, object: judged[0].object } : undefined;
       if (admitting && skipsUpdate(admitting)) return { findings, waived: 0, objects: judged.length, exceptions, checks: {} };
-      for (let i = 0; i < judged.length; i++) this.evaluateResource(judged[i], i, opts, nsLabels, scopeFilter, findings, counts);
+      if (counts) ranks = new Uint8Array(judged.length);
+      for (let i = 0; i < judged.length; i++) this.evaluateResource(judged[i], i, opts, nsLabels, scopeFilter, findings, counts, ranks);
       if (admitting && findings.length) {
         const { oldObject } = opts;
         settle(findings, admitting, () => (oldObject ? this.evaluate([{ object: oldObject }], { ...opts, scopes, oldObject: undefined, operation: 'CREATE', exceptions: [], countChecks: false, onPolicy: undefined }).findings : []), this.policyById);
@@ -221,7 +231,8 @@ export class ClusterEngine {
     if (scopes.includes('cluster')) this.evaluateCluster(inventoryOf(), nsLabels, findings, opts.onPolicy);
     const checks: Record<string, number> = {};
     if (counts) for (const bound of this.objectPolicies) if (counts[bound.index]) checks[bound.policy.id] = counts[bound.index];
-    if (!exceptions.length) return { findings, waived: 0, objects: judged.length, exceptions, checks };
+    const top = ranks ? { topSeverity: Array.from(ranks, rankToSeverity) } : {};
+    if (!exceptions.length) return { findings, waived: 0, objects: judged.length, exceptions, checks, ...top };
     const now = opts.now ?? new Date();
 
     // Waivers: an expired one stops applying and is reported once, on the exception itself.
@@ -241,7 +252,7 @@ export class ClusterEngine {
       }
     }
     const { kept, waived } = this.applyExceptions(findings, active);
-    return { findings: kept, waived, objects: judged.length, exceptions: active, checks };
+    return { findings: kept, waived, objects: judged.length, exceptions: active, checks, ...top };
   }
 
   /** Drops the findings that an (unexpired) exception waives in this cluster. */
@@ -307,6 +318,7 @@ export class ClusterEngine {
     scopeFilter: readonly Scope[] | undefined,
     findings: Finding[],
     counts: Uint32Array | undefined,
+    ranks?: Uint8Array,
   ): void {
     const obj = r.object;
     const kind = typeof obj.kind === 'string' ? obj.kind : '';
@@ -367,6 +379,7 @@ export class ClusterEngine {
       if (bound.excludeTest && bound.excludeTest(namespace, objLabels, kind, group)) continue;
       if (pod === null) pod = PodView.of(obj);
       if (counts) counts[bound.index]++;
+      if (ranks && SEVERITY_RANK[policy.severity] > ranks[index]) ranks[index] = SEVERITY_RANK[policy.severity];
       opts.onPolicy?.(index, policy.id);
       current = bound;
       action = undefined;
@@ -454,4 +467,10 @@ export function query(obj: unknown, jsonPath: string): { value: unknown; path: P
     }
     return { value: res.value, path: segments };
   });
+}
+
+/** SEVERITY_RANK backwards (index 0: no policy applied). */
+const BY_RANK: readonly (Severity | null)[] = [null, 'low', 'medium', 'high', 'critical'];
+function rankToSeverity(rank: number): Severity | null {
+  return BY_RANK[rank] ?? null;
 }

@@ -89,7 +89,7 @@ export function makeGuest(mod: Record<string, unknown>): Guest {
           segments: marker?.segments ?? [],
         };
       });
-      return JSON.stringify({ findings, checks: evaluation.checks });
+      return JSON.stringify({ findings, checks: evaluation.checks, topSeverity: evaluation.topSeverity });
     },
   };
 }

@@ -1,6 +1,6 @@
 import ivm from 'isolated-vm';
 import type { Policy } from '../../authoring/index.js';
-import { ACTIONS, SEVERITIES, type InputError } from '../../model/index.js';
+import { ACTIONS, SEVERITIES, SEVERITY_RANK, type InputError, type Severity } from '../../model/index.js';
 import { bootstrap } from './bootstrap.js';
 import { registerSandboxed, type PolicySandbox } from './registry.js';
 import type { GuestJob, PolicyMeta, WorkerFinding } from './protocol.js';
@@ -38,6 +38,8 @@ export interface SandboxResult {
   findings: WorkerFinding[];
   stopped: StoppedPolicy[];
   checks: Record<string, number>;
+  /** Per object given, the highest severity among the users' policies that applied to it (see Evaluation.topSeverity). */
+  topSeverity?: (Severity | null)[];
 }
 
 interface LoadedFile extends CompiledFile {
@@ -242,10 +244,11 @@ export class PolicyHost implements PolicySandbox {
   private collect(out: string, job: Omit<GuestJob, 'disabled' | 'clusterKey'>, disabled: string[], stopped: StoppedPolicy[]): SandboxResult {
     const findings: WorkerFinding[] = [];
     const checks: Record<string, number> = {};
+    let top: (Severity | null)[] | undefined;
     const parts = out.split('\n');
     this.files.forEach((file, i) => {
       const own = new Map(file.policies.map((m) => [m.id, m]));
-      let parsed: { findings?: unknown; checks?: unknown } | undefined;
+      let parsed: { findings?: unknown; checks?: unknown; topSeverity?: unknown } | undefined;
       if (parts[i] === '-') return; // not run (its policies were stopped)
       try {
         parsed = parts[i] && parts[i] !== '!' ? JSON.parse(parts[i]) : undefined;
@@ -283,11 +286,29 @@ export class PolicyHost implements PolicySandbox {
       }
       if (parsed.checks && typeof parsed.checks === 'object')
         for (const [id, n] of Object.entries(parsed.checks as Record<string, unknown>)) if (own.has(id) && typeof n === 'number') checks[id] = n;
+      if (Array.isArray(parsed.topSeverity) && parsed.topSeverity.length === job.objects.length)
+        top = mergeTopSeverity(top, parsed.topSeverity, Math.max(0, ...file.policies.map((m) => SEVERITY_RANK[m.severity] ?? 0)));
     });
-    return { findings, stopped, checks };
+    return { findings, stopped, checks, ...(top ? { topSeverity: top } : {}) };
   }
 
   dispose(): void {
     if (!this.isolate.isDisposed) this.isolate.dispose();
   }
+}
+
+/**
+ * Folds one file's per-object severities into the others'. A file speaks only up to the highest severity of its own
+ * policies: whatever else it claims is capped there.
+ */
+function mergeTopSeverity(into: (Severity | null)[] | undefined, claimed: unknown[], capRank: number): (Severity | null)[] {
+  const out = into ?? new Array<Severity | null>(claimed.length).fill(null);
+  for (let i = 0; i < claimed.length; i++) {
+    const c = claimed[i];
+    if (typeof c !== 'string' || !SEVERITIES.includes(c as Severity)) continue;
+    const rank = Math.min(SEVERITY_RANK[c as Severity], capRank);
+    const cur = out[i];
+    if (rank > 0 && (!cur || rank > SEVERITY_RANK[cur])) out[i] = SEVERITIES.find((s) => SEVERITY_RANK[s] === rank)!;
+  }
+  return out;
 }
