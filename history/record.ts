@@ -130,6 +130,7 @@ export async function recordRun(store: Store, report: FleetReport, meta: RunMeta
         status: c.status,
         error: c.error ?? null,
         score: c.score,
+        object_score: typeof c.objectScore === 'number' ? c.objectScore : null,
         desired: c.desired,
         in_sync: c.inSync,
         findings: c.findings.length,
