@@ -1,7 +1,7 @@
 import { describeRef } from '../src/index.js';
 import { aggregateDrift, aggregatePolicies, byRegion, worstFirst } from './report.js';
 import type { HtmlHistory } from '../history/index.js';
-import type { FleetReport } from './scan.js';
+import type { ClusterReport, FleetReport } from './scan.js';
 import { SEVERITY_WEIGHT } from './score.js';
 import { rolloutsHtml } from './rollouts.js';
 import { fleetRulesHtml } from './fleet-rules.js';
@@ -68,12 +68,22 @@ function readinessHtml(report: FleetReport): string {
   return `<h2>Upgrade readiness per cohort</h2><table><tr><th>cohort</th><th>target</th><th>ready</th><th>deprecated-API findings</th><th>blockers</th></tr>${body}</table>`;
 }
 
+/**
+ * Clusters for the report, worst first by objectScore (it separates clusters that `score` puts within a point),
+ * then by score; unscored first, as worstFirst.
+ */
+function worstByObjects(clusters: readonly ClusterReport[]): ClusterReport[] {
+  const key = (c: ClusterReport) => (c.score === null ? -1 : typeof c.objectScore === 'number' ? c.objectScore : c.score);
+  return [...clusters].sort((a, b) => key(a) - key(b) || (a.score ?? -1) - (b.score ?? -1) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 export function formatHtml(report: FleetReport, opts: { maxClusterBars?: number } & HtmlExtras = {}): string {
   const max = opts.maxClusterBars ?? 60;
   const hist = opts.history;
-  const worst = worstFirst(report.clusters);
+  const worst = worstByObjects(report.clusters);
   const scored = worst.filter((c) => c.score !== null);
-  const clusterRows = scored.slice(0, max).map((c) => ({ label: c.name, value: c.score!, note: c.labels.region }));
+  const clusterRows = worstFirst(scored).slice(0, max).map((c) => ({ label: c.name, value: c.score!, note: c.labels.region }));
+  const objectRows = scored.filter((c) => typeof c.objectScore === 'number').slice(0, max).map((c) => ({ label: c.name, value: c.objectScore!, note: c.labels.region }));
   const regionRows = byRegion(report.clusters).map((r) => ({ label: r.region, value: r.score, note: `${r.clusters} clusters` }));
   const pols = aggregatePolicies(report.clusters);
   const policyRows = pols
@@ -83,7 +93,9 @@ export function formatHtml(report: FleetReport, opts: { maxClusterBars?: number 
   const drift = aggregateDrift(report.clusters).slice(0, 20);
   const clusterSections = worst
     .map((c) => {
-      const head = `<summary><b>${esc(c.name)}</b> — ${c.score === 0 ? '<span class="zero">0% PASS</span> ' : ''}${c.score === null ? `<span class="bad">${esc(c.status)}</span>: ${esc(c.error ?? '')}` : `score <b style="color:${color(c.score)}">${c.score.toFixed(1)}</b>, in sync ${c.inSync}/${c.desired}, ${c.drift.length} drifted, ${c.findings.length} findings`} <small>${esc(Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(' '))}</small></summary>`;
+      const zero = c.score === 0 || c.objectScore === 0 ? '<span class="zero">0% PASS</span> ' : '';
+      const objects = typeof c.objectScore === 'number' ? `, object score <b style="color:${color(c.objectScore)}">${c.objectScore.toFixed(1)}</b>` : '';
+      const head = `<summary><b>${esc(c.name)}</b> — ${zero}${c.score === null ? `<span class="bad">${esc(c.status)}</span>: ${esc(c.error ?? '')}` : `score <b style="color:${color(c.score)}">${c.score.toFixed(1)}</b>${objects}, in sync ${c.inSync}/${c.desired}, ${c.drift.length} drifted, ${c.findings.length} findings`} <small>${esc(Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(' '))}</small></summary>`;
       if (c.score === null) return `<details class="cluster">${head}</details>`;
       const clean = c.drift.length || c.findings.length ? '' : ' clean';
       const driftRows = c.drift
@@ -114,8 +126,10 @@ code{font-size:12px;background:#f4f4f4;padding:0 2px}.bad{color:#c62828;font-wei
 <h1>Fleet compliance</h1>
 <p>Scanned ${opts.time ? esc(opts.time.toISOString()) : '—'}; config commit <code>${opts.commit ? esc(opts.commit.slice(0, 12)) : 'not a git repository'}</code>${hist ? ` · history: ${hist.runs} runs` : ''}</p>
 <p class="score" style="color:${report.score === null ? '#777' : color(report.score)}">${report.score === null ? '—' : report.score.toFixed(1)}<small> / 100</small></p>
+${typeof report.objectScore === 'number' ? `<p>Object score <b style="color:${color(report.objectScore)}">${report.objectScore.toFixed(1)}</b> / 100 <small>(each judged object counted once, weighed by its worst policy; passes only with no failed check)</small></p>` : ''}
 <p>${report.summary.clusters} clusters: ${report.summary.scored} scored, ${report.summary.unreachable} unreachable, ${report.summary.error} error. Fleet file: <code>${esc(report.fleet)}</code>${report.shard ? `, shard ${report.shard.index}/${report.shard.count}` : ''}.</p>
 ${unscored.length ? `<p class="bad">Not scored: ${unscored.map((c) => `${esc(c.name)} (${esc(c.status)}: ${esc(c.error ?? '')})`).join('; ')}</p>` : ''}
+${objectRows.length ? barChart(`Object score per cluster, worst first${objectRows.length < scored.length ? ` (worst ${max} of ${scored.length})` : ''}`, objectRows) : ''}
 ${barChart(`Score per cluster, worst first${scored.length > max ? ` (worst ${max} of ${scored.length})` : ''}`, clusterRows)}
 ${hist ? hist.trend : ''}
 ${barChart('Score per region (mean of scored clusters)', regionRows)}

@@ -96,3 +96,26 @@ t.test('a generated fleet: clusters with more failing objects separate on object
   t.ok(first.objectTotalWeight! >= OBJECTS * 10, 'every deployment weighs 10');
   t.equal(report.objectScore, Math.round((objectScores.reduce((a, b) => a + b, 0) / CLUSTERS) * 10) / 10, 'fleet objectScore: the mean');
 });
+
+t.test('the HTML report sorts clusters by objectScore and marks 0% pass', async (t) => {
+  const base = { index: 0, labels: { region: 'europe' }, status: 'ok' as const, layers: [], desired: 0, inSync: 0, objects: 3, totalWeight: 10, passedWeight: 9, drift: [], findings: [], policies: {}, waived: 0, warnings: [] };
+  const report = {
+    score: 97.3,
+    objectScore: 40,
+    fleet: 'fleet.yaml',
+    summary: { clusters: 3, scored: 3, unreachable: 0, error: 0 },
+    clusters: [
+      { ...base, name: 'high-score-all-failing', score: 99.5, objectScore: 0, objectTotalWeight: 30, objectPassedWeight: 0 },
+      { ...base, name: 'low-score', score: 93, objectScore: 90, objectTotalWeight: 30, objectPassedWeight: 27 },
+      { ...base, name: 'middle', score: 99.4, objectScore: 30, objectTotalWeight: 30, objectPassedWeight: 9 },
+    ],
+  };
+  const { formatHtml } = await import('../../scanner/html.js');
+  const html = formatHtml(report);
+  const order = [...html.matchAll(/<summary><b>([^<]+)<\/b>/g)].map((m) => m[1]);
+  t.same(order, ['high-score-all-failing', 'middle', 'low-score'], 'cluster sections worst first by object score');
+  t.match(html, /<summary><b>high-score-all-failing<\/b> — <span class="zero">0% PASS<\/span> score <b[^>]*>99\.5<\/b>, object score <b[^>]*>0\.0<\/b>/, 'no judged object passes: marked, whatever score says');
+  t.notMatch(html, /<summary><b>middle<\/b> — <span class="zero">/, 'only there');
+  t.match(html, /Object score <b[^>]*>40\.0<\/b> \/ 100/, 'fleet object score in the header');
+  t.match(html, /Object score per cluster, worst first/, 'object score chart');
+});
