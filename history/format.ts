@@ -105,6 +105,7 @@ export function prettyConvergence(c: Convergence, paint: Paint): string {
   }
   for (const r of c.removed) out.push('', `${paint(DIM, '-')} ${r.resource} removed from ${r.file}`);
   if (c.ignoredFiles.length) out.push('', paint(DIM, `Not in any layer (not judged): ${c.ignoredFiles.join(', ')}`));
+  for (const w of c.warnings ?? []) out.push('', paint(YELLOW, `Not judged: ${w}`));
   out.push('');
   return out.join('\n');
 }
