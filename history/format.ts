@@ -33,7 +33,7 @@ export function prettyTrend(t: Trend, paint: Paint, opts: { top?: number; width?
   const first = runs[0];
   const latest = runs[runs.length - 1];
   out.push(paint(BOLD, `Fleet score over ${runs.length} run${runs.length === 1 ? '' : 's'}`) + paint(DIM, `  (${first.time} … ${latest.time})`));
-  out.push(paint(DIM, '  score: checks weighed by severity; objects: each judged object once, by its worst policy (README "Scores")'));
+  out.push(paint(DIM, '  score: checks weighed by severity; objects: each judged object once, by its worst policy (README: "What is checked")'));
   const runObjects = runs.map((r) => r.objectScore);
   out.push(`  fleet       ${sparkline(runs.map((r) => r.score))}  ${num(first.score)} → ${paint(BOLD, num(latest.score))}    objects ${sparkline(runObjects)}  ${num(first.objectScore)} → ${paint(BOLD, num(latest.objectScore))}`);
   for (const [key, series] of Object.entries(t.by)) {

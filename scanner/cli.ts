@@ -27,7 +27,8 @@ const usage = `Usage: fleetgate scan --fleet FILE [options]
 
 Scans a fleet: for every cluster of the fleet file, compares its live state (a snapshot folder, or a live cluster
 through a kubeconfig context, read-only) with the config repo's layers chosen by its labels (drift), runs every
-policy on the live state, and scores each cluster and the fleet (0-100).
+policy on the live state, and scores each cluster and the fleet (0-100): score (checks weighed by severity) and
+objectScore (each judged object once, by its worst policy; README "What is checked").
 
 Options:
   --fleet FILE            the fleet file (fleet.yaml)
