@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, oneOf, UsageError, type Command, type CommandEnv } from '../src/cli/index.js';
+import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, oneOf, pickFlags, UsageError, type Command, type CommandEnv } from '../src/cli/index.js';
 import { loadPolicySet } from '../src/loading/index.js';
 import { emit, painter, useColor, writeAtomic } from '../src/report/index.js';
 import { DesiredState, loadLayers } from '../scanner/desired.js';
@@ -113,8 +113,7 @@ function currentStatus(f: FoundRollout): Status {
 
 async function runStatus(argv: string[], deps: Deps): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
-    fleet: { type: 'string' }, format: { type: 'string' }, output: { type: 'string' }, history: { type: 'string' },
-    policies: { type: 'string', multiple: true }, 'no-builtins': { type: 'boolean' },
+    ...pickFlags('fleet', 'format', 'output', 'history', 'policies', 'no-builtins'),
   } });
   const format = oneOf('--format', values.format, FORMATS, process.stdout.isTTY && !values.output ? 'pretty' : 'json');
   const { found, opts, close } = await load(values, deps);
@@ -135,8 +134,8 @@ async function runStatus(argv: string[], deps: Deps): Promise<number> {
 
 async function runAdvance(argv: string[], deps: Deps): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
-    fleet: { type: 'string' }, all: { type: 'boolean' }, 'if-ready': { type: 'boolean' }, 'dry-run': { type: 'boolean' },
-    force: { type: 'boolean' }, reason: { type: 'string' }, history: { type: 'string' }, policies: { type: 'string', multiple: true }, 'no-builtins': { type: 'boolean' },
+    ...pickFlags('fleet', 'history', 'policies', 'no-builtins'),
+    all: { type: 'boolean' }, 'if-ready': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, force: { type: 'boolean' }, reason: { type: 'string' },
   } });
   if (!values.all && !positionals.length) throw new UsageError('name the rollout to advance, or give --all');
   if (values.all && positionals.length) throw new UsageError('give rollout names or --all, not both');
@@ -180,8 +179,8 @@ async function runAdvance(argv: string[], deps: Deps): Promise<number> {
 /** pause, resume and back: status edits that need no gate. */
 async function runEdit(verb: 'pause' | 'resume' | 'back', argv: string[], deps: Deps): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
-    fleet: { type: 'string' }, reason: { type: 'string' }, 'dry-run': { type: 'boolean' },
-    policies: { type: 'string', multiple: true }, 'no-builtins': { type: 'boolean' },
+    ...pickFlags('fleet', 'policies', 'no-builtins'),
+    reason: { type: 'string' }, 'dry-run': { type: 'boolean' },
   } });
   if (positionals.length !== 1) throw new UsageError(`name one rollout to ${verb}`);
   const { found, opts } = await load(values, deps);

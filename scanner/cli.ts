@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/index.js';
-import { clusterContextFromFlags, oneOf, parametersFromFlags } from '../src/cli/index.js';
+import { clusterContextFromFlags, oneOf, parametersFromFlags, pickFlags } from '../src/cli/index.js';
 import { loadPolicySet } from '../src/loading/index.js';
 import { undeclaredParameters } from '../src/authoring/index.js';
 import type { Policy } from '../src/authoring/index.js';
@@ -61,7 +61,7 @@ Options:
   --otlp-endpoint URL     export traces (a span per cluster) over OTLP/HTTP JSON to URL; default: the standard
                           OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT variables, else off
   --allow-exec-plugin CMD let kubeconfigs run the credential plugin CMD (an exec command exactly as the kubeconfig
-                          writes it, or auth-provider:NAME); nothing else runs (repeatable)
+                          writes it, or auth-provider:NAME), or read token-file:PATH; nothing else runs (repeatable)
 
 Exit codes: 0 done (and at or above --fail-below), 1 fleet score below --fail-below, 2 unusable fleet file or arguments,
 3 the report was written but the history store could not be written (the reason is on standard error).
@@ -116,12 +116,7 @@ function exitCode(report: FleetReport, failBelow: number | undefined): number {
 
 async function runMerge(argv: string[], builtins: readonly Policy[] = []): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
-    format: { type: 'string' },
-    output: { type: 'string' },
-    'fail-below': { type: 'string' },
-    'report-passes': { type: 'boolean' },
-    policies: { type: 'string', multiple: true },
-    'no-builtins': { type: 'boolean' },
+    ...pickFlags('format', 'output', 'fail-below', 'report-passes', 'policies', 'no-builtins'),
   } });
   if (!positionals.length) throw new UsageError('give the shard reports to merge (JSON files written by scan --format json)');
   const format = oneOf('--format', values.format, FORMATS, process.stdout.isTTY && !values.output ? 'pretty' : 'json');
@@ -161,24 +156,13 @@ export async function runScan(
 ): Promise<number> {
   if (argv[0] === 'merge') return runMerge(argv.slice(1), deps.builtins);
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
-    fleet: { type: 'string' },
-    format: { type: 'string' },
-    output: { type: 'string' },
+    ...pickFlags('fleet', 'format', 'output', 'shard', 'fail-below', 'policies', 'action', 'no-builtins', 'param', 'report-passes', 'otlp-endpoint', 'history'),
     concurrency: { type: 'string' },
-    shard: { type: 'string' },
-    'fail-below': { type: 'string' },
-    policies: { type: 'string', multiple: true },
-    action: { type: 'string', multiple: true },
-    'no-builtins': { type: 'boolean' },
-    param: { type: 'string', multiple: true },
-    'report-passes': { type: 'boolean' },
     'publish-reports': { type: 'boolean' },
     'report-api': { type: 'string' },
     'progress-interval': { type: 'string' },
-    history: { type: 'string' },
     'history-keep': { type: 'string' },
     'run-id': { type: 'string' },
-    'otlp-endpoint': { type: 'string' },
     'allow-exec-plugin': { type: 'string', multiple: true },
   } });
   const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));

@@ -41,6 +41,8 @@ export interface ClusterReport {
   /** Per policy: severity, checks (resources it applied to) and failed checks. */
   policies: Record<string, PolicyTally>;
   waived: number;
+  /** Objects a policy's exemption (Pod Security's exempt namespaces, users, runtime classes) kept out; set when > 0. */
+  exempt?: number;
   warnings: string[];
   /** Objects fleet-scope policies need from this cluster (kept in shard reports so `scan merge` can judge the fleet). */
   fleetIndex?: KubeObject[];
@@ -323,6 +325,7 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, evaluator
         : {}),
       policies: tallies,
       waived: evaluation.waived,
+      ...(evaluation.exempt ? { exempt: evaluation.exempt } : {}),
       warnings: [...live.warnings.map(redactSecrets), ...invalid.map((i) => `PolicyRollout ${i.object.metadata?.name ?? '?'}: ${i.message}`)],
     };
   } catch (err) {

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { EXIT_OK, EXIT_USAGE, UsageError, type Command, type CommandEnv } from '../src/cli/index.js';
-import { clusterContextFromFlags, parametersFromFlags } from '../src/cli/index.js';
+import { clusterContextFromFlags, parametersFromFlags, pickFlags } from '../src/cli/index.js';
 import { loadPolicySet } from '../src/loading/index.js';
 import { actionMap, effectiveActions, rolloutsAmong } from '../src/engine/index.js';
-import type { Policy } from '../src/authoring/index.js';
+import { undeclaredParameters, type Policy } from '../src/authoring/index.js';
 import { ConfigError, loadConfigFile, mergeSettings, type AdmissionSettings, type WebhookConfigFile } from './config.js';
 import { WebhookMetrics } from './metrics.js';
 import { NamespaceCache } from './namespace-cache.js';
@@ -44,24 +44,19 @@ Exit codes: 0 after a clean shutdown, 2 for unusable arguments, config or polici
 `;
 
 const FLAGS = {
-  port: { type: 'string' },
-  host: { type: 'string' },
+  ...pickFlags('port', 'host', 'cluster-label', 'policies', 'action', 'param', 'otlp-endpoint'),
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
-  'cluster-label': { type: 'string', multiple: true },
-  policies: { type: 'string', multiple: true },
-  action: { type: 'string', multiple: true },
-  param: { type: 'string', multiple: true },
   config: { type: 'string' },
   kubeconfig: { type: 'string' },
   'no-namespace-watch': { type: 'boolean' },
   'log-level': { type: 'string' },
-  'otlp-endpoint': { type: 'string' },
 } as const;
 
 interface ServeOptions {
   /** The --config file as written, and the flags that override it (rollouts need both, once policies are known). */
   file: WebhookConfigFile;
+  configPath?: string;
   flags: ReturnType<typeof clusterContextFromFlags> & { parameters: ReturnType<typeof parametersFromFlags> };
   port: number;
   host: string;
@@ -105,6 +100,7 @@ async function parseServeArgs(argv: string[]): Promise<ServeOptions> {
   const settings = mergeSettings(file, flags);
   return {
     file,
+    configPath: values.config,
     flags,
     port,
     host: values.host ?? '0.0.0.0',
@@ -129,6 +125,12 @@ function loadPolicies(o: ServeOptions, env: CommandEnv): Promise<Policy[]> {
         const text = set.errors.map((e) => `${e.file}${e.line ? `:${e.line}${e.column ? `:${e.column}` : ''}` : ''}: ${e.message}`).join('\n');
         throw new UsageError(`cannot load policies:\n${text}`);
       }
+      // A parameter no loaded policy declares is a typo that would silently keep the default (as lint and scan say).
+      const undeclared = [
+        ...undeclaredParameters(o.file.parameters, set.policies, `--config ${o.configPath}: parameters`),
+        ...undeclaredParameters(o.flags.parameters, set.policies, '--param'),
+      ];
+      if (undeclared.length) throw new UsageError(undeclared.join('\n'));
       // The config's PolicyRollouts set the action of the policies they name for this cluster's cohort; that needs
       // the policy ids, so it is settled here, before the server binds settings.cluster to the loaded policies.
       const rollouts = rolloutsAmong(o.file.rollouts ?? []).rollouts;

@@ -121,19 +121,19 @@ export interface CheckSpec {
 }
 
 /**
- * The action of a check's findings on one pod, from its namespace's levels (null: exempt, or no mode runs the
- * check). The engine asks at the pod's first finding, so a compliant pod never pays for it.
+ * The action of a check's findings on one pod, from its namespace's levels ('exempt': an exemption holds, counted
+ * but not reported; null: no mode runs the check). The engine asks at the pod's first finding, so a compliant pod never pays for it.
  */
 function pssAction(level: CheckLevel, overriddenAtRestricted: CheckSpec['overriddenAtRestricted']) {
-  return (ctx: ObjectContext<PssParams, PodView>): Action | null => {
+  return (ctx: ObjectContext<PssParams, PodView>): Action | 'exempt' | null => {
     const { params, pod } = ctx;
     const ns = ctx.namespace.name;
-    if (ns !== undefined && params.exemptNamespaces.length && params.exemptNamespaces.includes(ns)) return null;
-    if (params.exemptSystemNamespaces !== false && ctx.isSystemNamespace(ns)) return null;
+    if (ns !== undefined && params.exemptNamespaces.length && params.exemptNamespaces.includes(ns)) return 'exempt';
+    if (params.exemptSystemNamespaces !== false && ctx.isSystemNamespace(ns)) return 'exempt';
     const user = ctx.username;
-    if (user !== undefined && params.exemptUsernames.length && params.exemptUsernames.includes(user)) return null;
+    if (user !== undefined && params.exemptUsernames.length && params.exemptUsernames.includes(user)) return 'exempt';
     const rc = pod.spec.runtimeClassName;
-    if (typeof rc === 'string' && params.exemptRuntimeClasses.length && params.exemptRuntimeClasses.includes(rc)) return null;
+    if (typeof rc === 'string' && params.exemptRuntimeClasses.length && params.exemptRuntimeClasses.includes(rc)) return 'exempt';
     const a = actionFor(modesFor(ctx.namespace.labels, params), level, overriddenAtRestricted?.(pod) ?? false) ?? null;
     return a === 'deny' && !params.enforceOnTemplates && pod.templatePath.length > 0 ? 'warn' : a;
   };

@@ -1,6 +1,8 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
 import { ClusterReadError } from './errors.js';
 import type { Connection } from './http.js';
 import type { Scrubber } from './redact.js';
@@ -69,12 +71,41 @@ export function checkCredentialPlugins(user: { name?: string; exec?: unknown; au
   }
 }
 
+/**
+ * A kubeconfig user's `token-file` is read by client-node and sent as the bearer token to the kubeconfig's server.
+ * A kubeconfig from the config repo picks both, so it could send any file the scan pod can read (the operator's own
+ * kubeconfig, a git token) to a server of its writer's choosing. Like plugins, a token file is used only when the
+ * operator allowed that path (`token-file:PATH` on the same allowlist). Checked on the raw file, before client-node
+ * reads any token file.
+ */
+export function checkTokenFile(text: string, context: string | undefined, allow: readonly string[] | undefined, kubeconfig: string): void {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch {
+    return; // client-node reports the broken file, with its line
+  }
+  const doc = (raw ?? {}) as { 'current-context'?: unknown; contexts?: unknown; users?: unknown };
+  const named = (list: unknown, name: unknown) => (Array.isArray(list) ? list.find((e) => e && typeof e === 'object' && e.name === name) : undefined);
+  const ctx = named(doc.contexts, context ?? doc['current-context']) as { context?: { user?: unknown } } | undefined;
+  const entry = named(doc.users, ctx?.context?.user) as { name?: string; user?: Record<string, unknown> } | undefined;
+  const file = entry?.user?.['token-file'];
+  if (file === undefined || entry?.user?.token) return; // a token written in the file wins; the file is not read
+  if (typeof file !== 'string' || !(allow ?? []).includes(`token-file:${file}`))
+    throw new ClusterReadError(
+      `kubeconfig ${kubeconfig}: user "${entry?.name ?? ''}" reads its token from the file "${String(file)}", which is not on the allowlist, so it was not read; allow it with "scan --allow-exec-plugin token-file:${String(file)}" or allowExecPlugins in the fleet file if you trust it`,
+      'error',
+    );
+}
+
 export async function connect(target: KubeconfigTarget, scrubber: Scrubber): Promise<Connection> {
   const { kubeconfig, context } = target;
   const kc = new KubeConfig();
   try {
+    checkTokenFile(readFileSync(kubeconfig, 'utf8'), context, target.allowExecPlugins, kubeconfig);
     kc.loadFromFile(kubeconfig);
   } catch (err) {
+    if (err instanceof ClusterReadError) throw err;
     const e = err as NodeJS.ErrnoException & { mark?: { line?: number } };
     if (e.code === 'ENOENT') throw new ClusterReadError(`kubeconfig ${kubeconfig} not found`, 'error');
     // YAML errors quote the offending text, which may be a credential: keep only where it is.

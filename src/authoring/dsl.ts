@@ -138,12 +138,13 @@ export interface ObjectPolicySpec<P extends Params, K extends readonly string[]>
   validate(ctx: ObjectContext<P, PodFor<K>>): void;
   /**
    * The action of this object's findings when it depends on the object's context (the Pod Security pack reads
-   * the namespace's `pod-security.kubernetes.io/*` labels); `null`: this object's findings are not reported.
+   * the namespace's `pod-security.kubernetes.io/*` labels); `null`: this object's findings are not reported;
+   * `'exempt'`: not reported either, and the object is counted as exempt (lint and scan show the count).
    * Asked at the object's first finding (a compliant object never pays for it), once per object; a finding's own
    * `report(..., { action })` comes next, and an explicit override in the cluster context wins over both (a
    * `null` still drops the findings: an exempt object stays exempt).
    */
-  actionFor?(ctx: ObjectContext<P, PodFor<K>>): Action | null;
+  actionFor?(ctx: ObjectContext<P, PodFor<K>>): Action | 'exempt' | null;
 }
 
 export interface ClusterPolicySpec<P extends Params, K extends readonly string[]> extends PolicySpecBase<P, K> {
@@ -168,7 +169,7 @@ export interface Policy {
   readonly examples: { pass: Example[]; fail: Example[] };
   readonly validate: (ctx: never) => void;
   /** See ObjectPolicySpec.actionFor. */
-  readonly actionFor?: (ctx: never) => Action | null;
+  readonly actionFor?: (ctx: never) => Action | 'exempt' | null;
   /** File the policy was loaded from, for user policies. */
   readonly file?: string;
 }

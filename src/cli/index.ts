@@ -4,5 +4,6 @@
  */
 export { EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, UsageError } from './command.js';
 export type { Command, CommandEnv, CommandLoader } from './command.js';
+export { SHARED_FLAGS, pickFlags, type SharedFlag } from './flags.js';
 export { clusterContextFromFlags, parametersFromFlags, oneOf, severityThreshold, readStdin, positiveInt } from './options.js';
 export { main, BUILTIN_COMMANDS } from './main.js';

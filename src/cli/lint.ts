@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { undeclaredParameters } from '../authoring/index.js';
 import { clusterContextFromFlags, oneOf, parametersFromFlags, positiveInt, readStdin, severityThreshold } from './options.js';
 import { dedupeFindings } from '../engine/index.js';
+import { pickFlags } from './flags.js';
 
 const FORMATS = ['pretty', 'json', 'sarif', 'junit'] as const;
 
@@ -51,14 +52,8 @@ export const command: Command = {
   usage,
   async run(argv, env) {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
-      'cluster-label': { type: 'string', multiple: true },
-      policies: { type: 'string', multiple: true },
-      action: { type: 'string', multiple: true },
-      param: { type: 'string', multiple: true },
-      format: { type: 'string' },
+      ...pickFlags('cluster-label', 'policies', 'action', 'param', 'format', 'output', 'no-builtins'),
       'fail-on': { type: 'string' },
-      output: { type: 'string' },
-      'no-builtins': { type: 'boolean' },
       severity: { type: 'string' },
       'policy-timeout': { type: 'string' },
     } });
@@ -107,6 +102,7 @@ export const command: Command = {
         objects: evaluation.objects,
         skipped: loaded.skipped,
         waived: evaluation.waived,
+        exempt: evaluation.exempt ?? 0,
       }),
     };
     const version = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;

@@ -4,6 +4,7 @@ import { emit } from '../report/index.js';
 import { EXIT_OK, EXIT_USAGE, type Command } from './command.js';
 import { parseArgs } from 'node:util';
 import { clusterContextFromFlags, oneOf } from './options.js';
+import { pickFlags } from './flags.js';
 
 const usage = `Usage: fleetgate policies [options]
 
@@ -24,10 +25,7 @@ export const command: Command = {
   usage,
   async run(argv, env) {
     const { values } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
-      policies: { type: 'string', multiple: true },
-      format: { type: 'string' },
-      'cluster-label': { type: 'string', multiple: true },
-      action: { type: 'string', multiple: true },
+      ...pickFlags('policies', 'format', 'cluster-label', 'action'),
       rollouts: { type: 'string', multiple: true },
     } });
     const format = oneOf('--format', values.format, ['table', 'json', 'markdown'] as const, 'table');

@@ -5,6 +5,7 @@ import { runPolicyExamples, runTestFiles, type CaseResult } from '../loading/ind
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, type Command } from './command.js';
 import { parseArgs } from 'node:util';
 import { oneOf } from './options.js';
+import { pickFlags } from './flags.js';
 
 const usage = `Usage: fleetgate test [options] [PATH...]
 
@@ -25,9 +26,7 @@ export const command: Command = {
   usage,
   async run(argv, env) {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
-      policies: { type: 'string', multiple: true },
-      format: { type: 'string' },
-      'no-builtins': { type: 'boolean' },
+      ...pickFlags('policies', 'format', 'no-builtins'),
     } });
     const format = oneOf('--format', values.format, ['pretty', 'json'] as const, 'pretty');
     const { policies, errors } = await loadPolicySet(values.policies ?? [], { builtins: values['no-builtins'] ? [] : await env.builtins() });

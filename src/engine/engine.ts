@@ -50,6 +50,11 @@ export interface Evaluation {
   findings: Finding[];
   /** Findings an unexpired exception waived. */
   waived: number;
+  /**
+   * Objects a policy's own exemption kept out of the report (Pod Security's exempt namespaces, users and runtime
+   * classes): counted, not reported. Only objects with at least one dropped finding count.
+   */
+  exempt?: number;
   /** Objects judged (PolicyException objects are not). */
   objects: number;
   /** The unexpired waivers that applied to this evaluation (so findings made elsewhere can be waived alike). */
@@ -202,6 +207,7 @@ export class ClusterEngine {
     const counts = opts.countChecks === false ? undefined : new Uint32Array(this.objectPolicies.length);
     // Highest SEVERITY_RANK per judged object (0: no policy applied), filled beside the counts.
     let ranks: Uint8Array | undefined;
+    const exempt = new Set<Resource>();
     for (const r of resources) {
       if (!isExceptionObject(r.object)) {
         judged.push(r);
@@ -222,7 +228,7 @@ export class ClusterEngine {
       const admitting = (opts.operation === 'UPDATE' || opts.operation === 'DELETE') && judged.length === 1 ? { ...opts, object: judged[0].object } : undefined;
       if (admitting && skipsUpdate(admitting)) return { findings, waived: 0, objects: judged.length, exceptions, checks: {} };
       if (counts) ranks = new Uint8Array(judged.length);
-      for (let i = 0; i < judged.length; i++) this.evaluateResource(judged[i], i, opts, nsLabels, scopeFilter, findings, counts, ranks);
+      for (let i = 0; i < judged.length; i++) this.evaluateResource(judged[i], i, opts, nsLabels, scopeFilter, findings, counts, exempt, ranks);
       if (admitting && findings.length) {
         const { oldObject } = opts;
         settle(findings, admitting, () => (oldObject ? this.evaluate([{ object: oldObject }], { ...opts, scopes, oldObject: undefined, operation: 'CREATE', exceptions: [], countChecks: false, onPolicy: undefined }).findings : []), this.policyById);
@@ -232,7 +238,7 @@ export class ClusterEngine {
     const checks: Record<string, number> = {};
     if (counts) for (const bound of this.objectPolicies) if (counts[bound.index]) checks[bound.policy.id] = counts[bound.index];
     const top = ranks ? { topSeverity: Array.from(ranks, rankToSeverity) } : {};
-    if (!exceptions.length) return { findings, waived: 0, objects: judged.length, exceptions, checks, ...top };
+    if (!exceptions.length) return { findings, waived: 0, exempt: exempt.size, objects: judged.length, exceptions, checks, ...top };
     const now = opts.now ?? new Date();
 
     // Waivers: an expired one stops applying and is reported once, on the exception itself.
@@ -252,7 +258,7 @@ export class ClusterEngine {
       }
     }
     const { kept, waived } = this.applyExceptions(findings, active);
-    return { findings: kept, waived, objects: judged.length, exceptions: active, checks, ...top };
+    return { findings: kept, waived, exempt: exempt.size, objects: judged.length, exceptions: active, checks, ...top };
   }
 
   /** Drops the findings that an (unexpired) exception waives in this cluster. */
@@ -318,6 +324,7 @@ export class ClusterEngine {
     scopeFilter: readonly Scope[] | undefined,
     findings: Finding[],
     counts: Uint32Array | undefined,
+    exempt: Set<Resource>,
     ranks?: Uint8Array,
   ): void {
     const obj = r.object;
@@ -345,7 +352,7 @@ export class ClusterEngine {
     // `report` change): policies are synchronous, so the context is valid for the duration of a validate call.
     // `action` is the current policy's actionFor answer for this object (undefined: not asked yet).
     let current: BoundPolicy | undefined;
-    let action: Action | null | undefined;
+    let action: Action | 'exempt' | null | undefined;
     const ctx: { -readonly [K in keyof ObjectContext<Params>]: ObjectContext<Params>[K] } = {
       object: obj,
       pod: undefined,
@@ -361,8 +368,9 @@ export class ClusterEngine {
       report: (message: string, path: string | PathSegments = [], o?: ReportOptions) => {
         if (!current) throw new Error('report() was called after the policy returned');
         const { actionFor } = current.policy;
-        if (actionFor && action === undefined) action = (actionFor as (c: ObjectContext<Params>) => Action | null)(ctx);
+        if (actionFor && action === undefined) action = (actionFor as (c: ObjectContext<Params>) => Action | 'exempt' | null)(ctx);
         if (action === null) return;
+        if (action === 'exempt') return void exempt.add(r);
         const f = this.finding(current, r, (ref ??= refOf(obj)), message, typeof path === 'string' ? splitDotted(path) : path);
         if (action && !current.actionOverridden) f.action = action;
         if (o?.action && !current.actionOverridden) f.action = o.action;

@@ -176,6 +176,7 @@ function merge(objects: Evaluation, cluster: Evaluation, reevaluated: ChangeEval
   return {
     findings: [...objects.findings, ...cluster.findings],
     waived: objects.waived + cluster.waived,
+    exempt: objects.exempt,
     objects: objects.objects,
     exceptions: cluster.exceptions,
     checks: objects.checks,

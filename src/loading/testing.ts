@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import type { Example, FleetExample, Params, Policy } from '../authoring/index.js';
+import { undeclaredParameters, unknownKeys, type Example, type FleetExample, type Params, type Policy } from '../authoring/index.js';
 import { evaluateFleet, inProcessEvaluator, sandboxOf } from '../engine/index.js';
 import type { Resource } from '../model/index.js';
 import { loadPaths } from './manifests.js';
@@ -120,7 +120,7 @@ export async function runTestFiles(
   paths: readonly string[],
   policies: readonly Policy[],
 ): Promise<{ results: CaseResult[]; errors: InputError[] }> {
-  const loaded = await loadPaths(paths, { positions: false });
+  const loaded = await loadPaths(paths);
   const errors = [...loaded.errors];
   const results: CaseResult[] = [];
   const byId = new Map(policies.map((p) => [p.id, p]));
@@ -128,18 +128,29 @@ export async function runTestFiles(
     if (r.object.kind !== 'PolicyTest') continue;
     const file = r.file ?? '?';
     const spec = r.object.spec;
+    // file:line of a path in the test, for errors a reader can jump to
+    const at = (path: (string | number)[], message: string): InputError => {
+      const where = r.locate?.(path) ?? r.locate?.([]);
+      return { file, ...(where ? { line: where.line, column: where.column } : {}), message };
+    };
     if (!isPlainObject(spec) || typeof spec.policy !== 'string' || !Array.isArray(spec.cases)) {
-      errors.push({ file, message: `PolicyTest "${nameOf(r.object)}": spec needs policy and cases` });
+      errors.push(at(['spec'], `PolicyTest "${nameOf(r.object)}": spec needs policy and cases`));
       continue;
     }
     const policy = byId.get(spec.policy);
     if (!policy) {
-      errors.push({ file, message: `PolicyTest "${nameOf(r.object)}": no policy with id "${spec.policy}" is loaded` });
+      errors.push(at(['spec', 'policy'], `PolicyTest "${nameOf(r.object)}": no policy with id "${spec.policy}" is loaded`));
+      continue;
+    }
+    // A key nobody reads is a test that does not test what its author meant (`param:` for `params:`, `expects:`).
+    const strict = strictProblems(r.object, policy);
+    if (strict.length) {
+      errors.push(...strict.map(({ path, message }) => at(path, `PolicyTest "${nameOf(r.object)}": ${message}`)));
       continue;
     }
     for (const [i, raw] of spec.cases.entries()) {
       if (!isPlainObject(raw) || (raw.expect !== 'pass' && raw.expect !== 'fail')) {
-        errors.push({ file, message: `PolicyTest "${nameOf(r.object)}" case ${i + 1}: expect must be pass or fail` });
+        errors.push(at(['spec', 'cases', i], `PolicyTest "${nameOf(r.object)}" case ${i + 1}: expect must be pass or fail`));
         continue;
       }
       let resources: Resource[] = [];
@@ -162,4 +173,28 @@ export async function runTestFiles(
     }
   }
   return { results, errors };
+}
+
+const TEST_KEYS = ['apiVersion', 'kind', 'metadata', 'spec'];
+const TEST_SPEC_KEYS = ['policy', 'clusterLabels', 'params', 'cases'];
+const TEST_CASE_KEYS = ['name', 'expect', 'objects', 'file'];
+
+/** Unknown keys in a PolicyTest (top level, spec, each case) and parameters its policy does not declare. */
+function strictProblems(test: KubeObject, policy: Policy): { path: (string | number)[]; message: string }[] {
+  const out: { path: (string | number)[]; message: string }[] = [];
+  const spec = test.spec as Record<string, unknown>;
+  const keyed = (path: (string | number)[], obj: unknown, known: readonly string[], where: string) => {
+    if (!isPlainObject(obj)) return;
+    for (const key of Object.keys(obj)) {
+      const [message] = unknownKeys({ [key]: true }, known, where);
+      if (message) out.push({ path: [...path, key], message });
+    }
+  };
+  keyed([], test, TEST_KEYS, 'the test');
+  keyed(['spec'], spec, TEST_SPEC_KEYS, 'spec');
+  (spec.cases as unknown[]).forEach((c, i) => keyed(['spec', 'cases', i], c, TEST_CASE_KEYS, `case ${i + 1}`));
+  if (isPlainObject(spec.params))
+    for (const message of undeclaredParameters({ [policy.id]: spec.params }, [policy], 'spec.params'))
+      out.push({ path: ['spec', 'params'], message });
+  return out;
 }

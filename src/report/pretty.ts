@@ -52,6 +52,7 @@ export function formatPretty(report: LintReport, paint: Paint, opts: PrettyOptio
     : paint(GREEN, 'no findings');
   const tail = [`${s.objects} objects in ${s.files} files`];
   if (s.waived) tail.push(`${s.waived} waived by exceptions`);
+  if (s.exempt) tail.push(`${s.exempt} exempt`);
   if (s.skipped) tail.push(`${s.skipped} non-Kubernetes documents skipped`);
   if (s.errors) tail.push(paint(RED, `${s.errors} input error${s.errors === 1 ? '' : 's'}`));
   out.push(`${head} — ${tail.join(', ')}`);

@@ -9,6 +9,8 @@ export interface Summary {
   findings: number;
   errors: number;
   waived: number;
+  /** Objects a policy's exemption (Pod Security's exempt namespaces, users, runtime classes) kept out: counted, not reported. */
+  exempt: number;
   bySeverity: Record<Severity, number>;
   byAction: Record<Action, number>;
   byPolicy: Record<string, number>;
@@ -23,7 +25,7 @@ export interface LintReport {
 export function summarize(
   findings: readonly Finding[],
   errors: readonly InputError[],
-  counts: { files: number; objects: number; skipped: number; waived: number },
+  counts: { files: number; objects: number; skipped: number; waived: number; exempt?: number },
 ): Summary {
   const bySeverity: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0 };
   const byAction: Record<Action, number> = { deny: 0, warn: 0, audit: 0 };
@@ -33,7 +35,7 @@ export function summarize(
     byAction[f.action]++;
     byPolicy[f.policy] = (byPolicy[f.policy] ?? 0) + 1;
   }
-  return { ...counts, findings: findings.length, errors: errors.length, bySeverity, byAction, byPolicy };
+  return { ...counts, exempt: counts.exempt ?? 0, findings: findings.length, errors: errors.length, bySeverity, byAction, byPolicy };
 }
 
 /** Whether findings fail the run: action deny or warn at or above the severity threshold (`never`: nothing fails). */

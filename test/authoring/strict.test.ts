@@ -54,3 +54,21 @@ t.test('scan: an undeclared fleet.yaml parameter is an error naming the file and
   t.equal(r.code, 2);
   t.match(r.stderr, /fleet\.yaml: parameters euRegion: no policy declares the parameter "euRegion" \(did you mean "euRegions"\?\)/);
 });
+
+t.test('PolicyTest files: unknown keys and undeclared params are errors with file:line and a "did you mean"', async (t) => {
+  const dir = await tempDir(t, 'fleetgate-strict-test-');
+  const USER = 'test/fixtures/core/user-policies';
+  const head = 'apiVersion: fleetgate.io/v1alpha1\nkind: PolicyTest\nmetadata: {name: typo}\nspec:\n  policy: acme.no-latest-tag\n';
+  const pod = '{apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: a, image: "x:latest"}]}}';
+  await writeFile(join(dir, 'case-key.yaml'), `${head}  cases:\n    - name: latest fails\n      expect: fail\n      object: [${pod}]\n`);
+  await writeFile(join(dir, 'spec-key.yaml'), `${head}  param: {x: 1}\n  cases:\n    - {name: latest fails, expect: fail, objects: [${pod}]}\n`);
+  await writeFile(join(dir, 'params.yaml'), `${head}  params: {allowedTag: v1}\n  cases:\n    - {name: latest fails, expect: fail, objects: [${pod}]}\n`);
+  const r = await runCli(['test', dir, '--policies', USER, '--format', 'json']);
+  t.equal(r.code, 2, 'a mistaken test is a usage error (exit 2)');
+  const errors: { file: string; line?: number; message: string }[] = JSON.parse(r.stdout).errors;
+  const of = (name: string) => errors.find((e) => e.file.endsWith(name));
+  t.match(of('case-key.yaml'), { line: 9, message: /case 1: unknown key "object" \(did you mean "objects"\?\)/ }, 'a case key that nobody reads (the case would test nothing)');
+  t.match(of('spec-key.yaml'), { line: 6, message: /spec: unknown key "param" \(did you mean "params"\?\)/ });
+  t.match(of('params.yaml'), { line: 6, message: /policy acme\.no-latest-tag declares no parameter "allowedTag"/ });
+  t.notOk(JSON.parse(r.stdout).results.some((c: { file?: string }) => c.file?.startsWith(dir)), 'a test with a mistake runs no case');
+});

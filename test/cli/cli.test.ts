@@ -22,7 +22,7 @@ t.test('lint --format json: findings with file:line:column, errors, summary; exi
     'kube-system is exempt; the List item and the Deployment template are judged',
   );
   t.match(out.errors, [{ file: `${LINT}/multi.yaml`, line: 21 }]);
-  t.match(out.summary, { files: 3, skipped: 1, errors: 1 });
+  t.match(out.summary, { files: 3, skipped: 1, errors: 1, exempt: 1 }, 'the kube-system pod is counted as exempt from Pod Security, not reported');
 });
 
 t.test('exit codes: 0 clean, 1 findings, 2 bad arguments; --fail-on raises the bar', async (t) => {

@@ -161,6 +161,21 @@ t.test('exemptions as upstream configures them: namespaces and runtime classes',
   t.ok(run([pod('monitoring', { hostNetwork: true })]).length > 0, 'a tenant namespace is judged');
 });
 
+t.test('exempt objects are counted, not reported (issue #19)', async (t) => {
+  const evaluate = (objects: KubeObject[], cluster: ClusterContext = {}) =>
+    inProcessEvaluator(pss, cluster).evaluate(objects.map((object) => ({ object })), { now: NOW });
+  const bad = pod('kube-system', { hostNetwork: true, runtimeClassName: 'kata' });
+  const other = { ...pod('kube-system', { hostPID: true }), metadata: { name: 'q', namespace: 'kube-system' } };
+  const system = evaluate([bad, other]);
+  t.same(system.findings, []);
+  t.equal(system.exempt, 2, 'each exempt pod counts once, however many checks it fails');
+  const byClass = evaluate([bad, pod('monitoring', { hostNetwork: true })], { parameters: { exemptSystemNamespaces: false, exemptRuntimeClasses: ['kata'] } });
+  t.equal(byClass.exempt, 1, 'the runtime-class exemption counts the kata pod');
+  t.ok(byClass.findings.every((f) => f.resource.namespace === 'monitoring'), 'the tenant pod is still reported');
+  t.equal(evaluate([pod('monitoring', { hostNetwork: true })]).exempt, 0, 'a judged pod is not exempt');
+  t.equal(evaluate([pod('kube-system', restrictedSpec(), RESTRICTED_OK)]).exempt, 0, 'a compliant pod in an exempt namespace is not counted (it has nothing to drop)');
+});
+
 t.test('a PolicyException waives pss findings', async (t) => {
   const exception: KubeObject = {
     apiVersion: 'fleetgate.io/v1alpha1',

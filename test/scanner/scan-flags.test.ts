@@ -34,6 +34,17 @@ t.test('scan --param NAME=VALUE and POLICY:NAME=VALUE override the fleet file', 
   t.match(help.stdout, /--param NAME=VALUE/);
 });
 
+t.test('Pod Security exemptions are counted per cluster, not reported (issue #19)', async (t) => {
+  const r = await runCli(['scan', '--fleet', FLEET, '--format', 'json']);
+  const clusters: Obj[] = JSON.parse(r.stdout).clusters;
+  const par01 = clusters.find((c) => c.name === 'par01')!;
+  t.ok(par01.exempt >= 1, 'the system namespace pods of par01 are counted as exempt');
+  t.notOk(
+    par01.findings.some((f: Obj) => f.policy.startsWith('pss.') && f.resource.namespace === 'kube-system'),
+    'and none of their pss findings is reported',
+  );
+});
+
 t.test('off a terminal, scan logs JSON progress lines: clusters done/total, rate, ETA', async (t) => {
   const r = await runCli(['scan', '--fleet', FLEET, '--format', 'json', '--progress-interval', '0']);
   t.equal(r.code, 0);

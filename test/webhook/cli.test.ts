@@ -52,6 +52,16 @@ timeoutMs: 2000
   const p = run(['--tls-cert', certs.certFile, '--tls-key', certs.keyFile, '--config', bad, '--port', '0']);
   t.equal(await p.exited, 2, `a bad config file exits 2 ${p.err()}`);
   t.match(p.err(), /unknown key "surprise"/);
+  // Parameters no loaded policy declares: a typo would silently keep the default, so serve refuses to start.
+  const typo = join(certs.dir, 'typo.yaml');
+  await writeFile(typo, 'parameters: { euRegion: [europe], "gdpr.personal-data-residency": { euRegions: [europe], eu: [x] } }\n');
+  const undeclared = run(['--tls-cert', certs.certFile, '--tls-key', certs.keyFile, '--config', typo, '--port', '0', '--no-namespace-watch']);
+  t.equal(await undeclared.exited, 2, `an undeclared parameter in --config exits 2 ${undeclared.err()}`);
+  t.match(undeclared.err(), /--config .*typo\.yaml: parameters euRegion: no policy declares the parameter "euRegion" \(did you mean "euRegions"\?\)/);
+  t.match(undeclared.err(), /gdpr\.personal-data-residency:eu: policy gdpr\.personal-data-residency declares no parameter "eu"/);
+  const flag = run(['--tls-cert', certs.certFile, '--tls-key', certs.keyFile, '--param', 'maxReplica=3', '--port', '0', '--no-namespace-watch']);
+  t.equal(await flag.exited, 2, 'and so does an undeclared --param');
+  t.match(flag.err(), /--param maxReplica: no policy declares the parameter "maxReplica"/);
   const noTls = run(['--port', '0']);
   t.equal(await noTls.exited, 2, 'TLS files are required');
   t.match(noTls.err(), /--tls-cert and --tls-key are required/);

@@ -137,3 +137,22 @@ t.test('scan: a config-repo kubeconfig with exec /bin/sh -c touch MARKER: no mar
   const viaFleet = await runCli(['scan', '--fleet', join(repo, 'fleet.yaml'), '--format', 'json']);
   t.equal(JSON.parse(viaFleet.stdout).clusters[0].status, 'ok', viaFleet.stderr);
 });
+
+t.test('a token-file is read only when the operator allowed that path: a repo kubeconfig cannot send a local file as its token', async (t) => {
+  const fx = await fixture();
+  t.teardown(fx.close);
+  const cluster = fx.api.addCluster('tf', { objects: sampleObjects({ namespaces: 1 }) });
+  // The file a hostile kubeconfig would name: anything the scan pod can read (here, a planted secret).
+  const secret = join(fx.dir, 'operator-secret');
+  writeFileSync(secret, cluster.token);
+  const kc = kubeconfig(fx, join(fx.dir, 'tf.kubeconfig'), 'tf', { 'token-file': secret });
+  const err = await readError(readLiveCluster({ kubeconfig: kc, kinds: SCAN_KINDS, retry: FAST_RETRY }));
+  t.equal(err.status, 'error');
+  t.match(err.message, /reads its token from the file ".*operator-secret", which is not on the allowlist, so it was not read; allow it with "scan --allow-exec-plugin token-file:/);
+  t.notOk(err.message.includes(cluster.token), 'the file content is nowhere in the reason');
+  t.equal(fx.api.cluster('tf').requests.length, 0, 'nothing was sent to the server');
+  const other = await readError(readLiveCluster({ kubeconfig: kc, kinds: SCAN_KINDS, retry: FAST_RETRY, allowExecPlugins: ['token-file:/elsewhere', secret] }));
+  t.match(other.message, /not on the allowlist/, 'the bare path or another path does not allow it');
+  const r = await readLiveCluster({ kubeconfig: kc, kinds: SCAN_KINDS, retry: FAST_RETRY, allowExecPlugins: [`token-file:${secret}`] });
+  t.ok(r.objects.length > 0, 'allowed: read with the token from the file');
+});
