@@ -7,10 +7,11 @@
  * Usage: npx tsc -p . && node dist/bench/history-bench.js [--runs 3] [--nights 90] [--clusters 847] [--store sqlite|postgres]
  * `--store postgres` runs the same on a throwaway PostgreSQL server started as the tests start it
  * (test/helpers/postgres.ts: initdb, fsync off, TCP on 127.0.0.1), one fresh database per store; size is
- * pg_database_size. `--record-only`: one scan, then its run written into --runs new stores (no scan-alone timing).
+ * pg_database_size. `--record-only`: one scan, then its run written into --runs new stores (no scan-alone timing);
+ * `--report FILE`: that saved scan report instead of a scan.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +31,9 @@ const RUNS = flag('--runs', 3);
 const NIGHTS = flag('--nights', 90);
 const CLUSTERS = flag('--clusters', 847);
 /** Scan once and time only the writes (the scan-cost comparison is the embedded store's budget; skip it on a loaded machine). */
-const RECORD_ONLY = args.includes('--record-only');
+/** A saved `scan --format json` report to write instead of scanning (implies --record-only). */
+const REPORT = args.includes('--report') ? args[args.indexOf('--report') + 1] : undefined;
+const RECORD_ONLY = args.includes('--record-only') || REPORT !== undefined;
 const ENGINE = args.includes('--store') ? args[args.indexOf('--store') + 1] : 'sqlite';
 if (ENGINE !== 'sqlite' && ENGINE !== 'postgres') throw new Error(`--store must be sqlite or postgres (got ${ENGINE})`);
 const BIN = fileURLToPath(new URL('../../bin/fleetgate', import.meta.url));
@@ -102,8 +105,10 @@ function postgresStores(pg: PgServer): Stores {
 }
 
 async function main(): Promise<void> {
-  log(`generating ${CLUSTERS} clusters into ${OUT} (once)...`);
-  await generate(CLUSTERS);
+  if (!REPORT) {
+    log(`generating ${CLUSTERS} clusters into ${OUT} (once)...`);
+    await generate(CLUSTERS);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'fleetgate-history-bench-'));
   const teardown: (() => unknown)[] = [];
   const stores = ENGINE === 'postgres' ? postgresStores(await startPostgres({ teardown: (fn) => teardown.push(fn) })) : sqliteStores(dir);
@@ -118,7 +123,7 @@ async function main(): Promise<void> {
     const withMs: number[] = [];
     const recordMs: number[] = [];
     let report!: FleetReport;
-    if (RECORD_ONLY) report = await scanOnce();
+    if (RECORD_ONLY) report = REPORT ? (JSON.parse(readFileSync(REPORT, 'utf8')) as FleetReport) : await scanOnce();
     for (let i = 0; i < RUNS && RECORD_ONLY; i++) {
       const t1 = process.hrtime.bigint();
       const h = await openHistory(stores.url(`cost_${i}`));
