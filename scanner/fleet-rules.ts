@@ -1,10 +1,10 @@
-import { evaluateFleet, fleetProjection, isFleetPolicy, resolveAction, type ClusterContext, type FleetClusterInput, type FleetFinding, type FleetLocate, type FleetRuleResult } from '../src/engine/index.js';
+import { evaluateFleet, fleetPolicyApplies, fleetProjection, isFleetPolicy, resolveAction, type ClusterContext, type FleetClusterInput, type FleetFinding, type FleetLocate, type FleetRuleResult } from '../src/engine/index.js';
 import type { Policy } from '../src/authoring/index.js';
 import type { Action, Finding, KubeObject } from '../src/model/index.js';
 import { describeRef } from '../src/model/index.js';
 import { BOLD, CYAN, DIM, GREEN, RED, YELLOW, sortFindings, type Paint } from '../src/report/index.js';
 import type { ClusterReport, FleetReport } from './scan.js';
-import { round1, scoreOf, SEVERITY_WEIGHT } from './score.js';
+import { fleetRuleVerdicts, identityOfRef, rescoreWithFleetVerdicts, round1, scoreOf, SEVERITY_WEIGHT, type ObjectVerdict } from './score.js';
 import type { Interner } from './intern.js';
 
 /**
@@ -80,6 +80,8 @@ export interface FleetResult {
   policies: Policy[];
   findings: Map<string, FleetFinding[]>;
   checks: Record<string, Record<string, number>>;
+  /** Per cluster, what the rules say of its fleet-index objects (fleetRuleVerdicts): how objectScore is rescored. */
+  objects: Map<string, ReadonlyMap<string, ObjectVerdict>>;
 }
 
 /**
@@ -93,11 +95,22 @@ export function runFleetRules(members: readonly FleetClusterInput[], policies: r
   const untrusted: FleetRuleResult[] = policies
     .filter((p) => isFleetPolicy(p) && p.file)
     .map((p) => ({ policy: p.id, findings: 0, unknown: [], error: 'not run: fleet-scope rules run only from the built-in packs (user policies are sandboxed per cluster)' }));
-  if (!fleetPolicies.length) return { rules: untrusted, policies: [], findings: new Map(), checks: {} };
+  if (!fleetPolicies.length) return { rules: untrusted, policies: [], findings: new Map(), checks: {}, objects: new Map() };
   const result = evaluateFleet(fleetPolicies, members, { ...context, ...(locate ? { locate } : {}) });
   const findings = new Map<string, FleetFinding[]>();
   for (const f of result.findings) (findings.get(f.cluster) ?? findings.set(f.cluster, []).get(f.cluster)!).push(f);
-  return { rules: [...result.rules, ...untrusted], policies: fleetPolicies, findings, checks: result.checks };
+  const objects = new Map<string, ReadonlyMap<string, ObjectVerdict>>();
+  for (const m of members) {
+    const mine = findings.get(m.name) ?? [];
+    const rules = fleetPolicies.map((policy) => ({
+      policy,
+      applies: (o: KubeObject) => fleetPolicyApplies(policy, o),
+      failed: new Set(mine.filter((f) => f.policy === policy.id).map((f) => identityOfRef(f.resource))),
+    }));
+    const verdicts = fleetRuleVerdicts(m.objects, rules);
+    if (verdicts.size) objects.set(m.name, verdicts);
+  }
+  return { rules: [...result.rules, ...untrusted], policies: fleetPolicies, findings, checks: result.checks, objects };
 }
 
 /** Adds the fleet rules' findings on one cluster to its report and rescores it. */
@@ -105,6 +118,8 @@ export function applyFleetResult(c: ClusterReport, result: FleetResult): void {
   const mine = result.findings.get(c.name) ?? [];
   c.findings.push(...mine);
   if (c.score === null) return;
+  const objects = objectScoreAfterFleetRules(c, result);
+  if (objects) Object.assign(c, objects);
   let changed = false;
   for (const p of result.policies) {
     const own = mine.filter((f) => f.policy === p.id);
@@ -123,13 +138,31 @@ export function applyFleetResult(c: ClusterReport, result: FleetResult): void {
   c.passedWeight = parts.passedWeight;
 }
 
-/** What a cluster's final score needs, kept while its report waits on disk (a few numbers per cluster). */
+/**
+ * What a cluster's final scores need, kept while its report waits on disk: a few numbers per cluster, and the
+ * object verdicts of its fleet index (the objects fleet rules may judge) for objectScore.
+ */
 export interface ScoreFacts {
   name: string;
   status: ClusterReport['status'];
   score: number | null;
   totalWeight: number;
   passedWeight: number;
+  objectScore?: number | null;
+  objectTotalWeight?: number;
+  objectPassedWeight?: number;
+  fleetIndexVerdicts?: ClusterReport['fleetIndexVerdicts'];
+}
+
+/**
+ * The objectScore parts applyFleetResult gives a cluster, from its facts alone (undefined: unchanged — not
+ * scored, or no fleet index verdicts kept): the fleet rules' verdicts folded into its fleet index's, as
+ * rescoreForFleet does (integer weights, so the sums are exact in any order).
+ */
+export function objectScoreAfterFleetRules(f: Omit<ScoreFacts, 'status'>, result: FleetResult): ReturnType<typeof rescoreWithFleetVerdicts> | undefined {
+  if (f.score === null || typeof f.objectScore !== 'number' || !f.fleetIndexVerdicts || !result.policies.length) return undefined;
+  const parts = { objectTotalWeight: f.objectTotalWeight ?? 0, objectPassedWeight: f.objectPassedWeight ?? 0 };
+  return rescoreWithFleetVerdicts(parts, f.fleetIndexVerdicts, result.objects.get(f.name) ?? new Map());
 }
 
 /**

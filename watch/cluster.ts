@@ -265,7 +265,7 @@ export class WatchedCluster {
   report(): ClusterReport {
     if (this.cached) return this.cached;
     const base = { name: this.cluster.name, index: this.cluster.index, labels: this.cluster.labels, layers: this.layers, warnings: this.warnings };
-    const empty: ClusterReport = { ...base, status: 'ok', score: null, desired: 0, inSync: 0, objects: 0, totalWeight: 0, passedWeight: 0, drift: [], findings: [], policies: {}, waived: 0 };
+    const empty: ClusterReport = { ...base, status: 'ok', score: null, objectScore: null, desired: 0, inSync: 0, objects: 0, totalWeight: 0, passedWeight: 0, drift: [], findings: [], policies: {}, waived: 0 };
     let r: ClusterReport;
     if (this.desiredError !== undefined) r = { ...empty, status: 'error', error: `the desired state does not render: ${this.desiredError}` };
     else if (this.health === 'down' && this.failure) r = { ...empty, status: this.failure.status, error: this.failure.message };
