@@ -4,10 +4,14 @@
  *   2. 90 nightly runs: the real report, changed a little each night (about 10% of findings come and go, some
  *      drift is fixed, scores move), written into one embedded store; the store's size per run;
  *   3. answers over those 90 runs: `trend` and `diff` of the last two, through the API and as a CLI process.
- * Usage: npx tsc -p . && node dist/bench/history-bench.js [--runs 3] [--nights 90] [--clusters 847]
+ * Usage: npx tsc -p . && node dist/bench/history-bench.js [--runs 3] [--nights 90] [--clusters 847] [--store sqlite|postgres]
+ * `--store postgres` runs the same on a throwaway PostgreSQL server started as the tests start it
+ * (test/helpers/postgres.ts: initdb, fsync off, TCP on 127.0.0.1), one fresh database per store; size is
+ * pg_database_size. `--record-only`: one scan, then its run written into --runs new stores (no scan-alone timing);
+ * `--report FILE`: that saved scan report instead of a scan.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,12 +22,20 @@ import { loadFleet } from '../scanner/fleet.js';
 import { formatJson } from '../scanner/report.js';
 import { scanFleet, type FleetReport } from '../scanner/scan.js';
 import { generate, OUT } from './scan.js';
+import { sql } from 'kysely';
+import { startPostgres, type PgServer } from '../test/helpers/postgres.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, d: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : d);
 const RUNS = flag('--runs', 3);
 const NIGHTS = flag('--nights', 90);
 const CLUSTERS = flag('--clusters', 847);
+/** Scan once and time only the writes (the scan-cost comparison is the embedded store's budget; skip it on a loaded machine). */
+/** A saved `scan --format json` report to write instead of scanning (implies --record-only). */
+const REPORT = args.includes('--report') ? args[args.indexOf('--report') + 1] : undefined;
+const RECORD_ONLY = args.includes('--record-only') || REPORT !== undefined;
+const ENGINE = args.includes('--store') ? args[args.indexOf('--store') + 1] : 'sqlite';
+if (ENGINE !== 'sqlite' && ENGINE !== 'postgres') throw new Error(`--store must be sqlite or postgres (got ${ENGINE})`);
 const BIN = fileURLToPath(new URL('../../bin/fleetgate', import.meta.url));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -53,24 +65,81 @@ function night(base: FleetReport, n: number): FleetReport {
   return { ...base, clusters };
 }
 
+/** Where each store of the benchmark lives, and how big it is: a file in `dir`, or a database of a throwaway server. */
+interface Stores {
+  url(name: string): string;
+  bytes(url: string): Promise<number>;
+}
+
+function sqliteStores(dir: string): Stores {
+  return {
+    url: (name) => {
+      execFileSync('mkdir', ['-p', join(dir, name)]);
+      return join(dir, name, 'history.db');
+    },
+    bytes: async (url) => {
+      if (!existsSync(url)) return 0;
+      // The WAL folded into the file first, so the size is the store's, not the log's.
+      const Db = (await import('better-sqlite3')).default;
+      const raw = new Db(url);
+      raw.pragma('wal_checkpoint(TRUNCATE)');
+      raw.close();
+      return storeBytes(join(url, '..'));
+    },
+  };
+}
+
+function postgresStores(pg: PgServer): Stores {
+  return {
+    url: (name) => pg.newDatabase(name.replace(/[^a-z0-9_]/g, '_')),
+    bytes: async (url) => {
+      const h = await openHistory(url);
+      try {
+        const r = await sql<{ n: string }>`select pg_database_size(current_database()) as n`.execute(h.store.db);
+        return Number(r.rows[0].n);
+      } finally {
+        await h.close();
+      }
+    },
+  };
+}
+
 async function main(): Promise<void> {
-  log(`generating ${CLUSTERS} clusters into ${OUT} (once)...`);
-  await generate(CLUSTERS);
+  if (!REPORT) {
+    log(`generating ${CLUSTERS} clusters into ${OUT} (once)...`);
+    await generate(CLUSTERS);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'fleetgate-history-bench-'));
+  const teardown: (() => unknown)[] = [];
+  const stores = ENGINE === 'postgres' ? postgresStores(await startPostgres({ teardown: (fn) => teardown.push(fn) })) : sqliteStores(dir);
+  // Interrupted: stop the throwaway server too.
+  process.once('SIGTERM', () => {
+    for (const fn of teardown) fn();
+    process.exit(143);
+  });
   try {
     // 1. The scan alone vs scan + record, alternately.
     const scanMs: number[] = [];
     const withMs: number[] = [];
     const recordMs: number[] = [];
     let report!: FleetReport;
-    for (let i = 0; i < RUNS; i++) {
+    if (RECORD_ONLY) report = REPORT ? (JSON.parse(readFileSync(REPORT, 'utf8')) as FleetReport) : await scanOnce();
+    for (let i = 0; i < RUNS && RECORD_ONLY; i++) {
+      const t1 = process.hrtime.bigint();
+      const h = await openHistory(stores.url(`cost_${i}`));
+      await h.recordRun(report, { commit: 'a'.repeat(40) });
+      await h.close();
+      recordMs.push(ms(t1));
+      log(`run ${i + 1}: record into a new store ${recordMs[i].toFixed(0)} ms`);
+    }
+    for (let i = 0; i < RUNS && !RECORD_ONLY; i++) {
       let t0 = process.hrtime.bigint();
       report = await scanOnce();
       scanMs.push(ms(t0));
       t0 = process.hrtime.bigint();
       const r = await scanOnce();
       const t1 = process.hrtime.bigint();
-      const h = await openHistory(join(dir, `cost-${i}.db`));
+      const h = await openHistory(stores.url(`cost_${i}`));
       await h.recordRun(r, { commit: 'a'.repeat(40) });
       await h.close();
       recordMs.push(ms(t1));
@@ -81,24 +150,20 @@ async function main(): Promise<void> {
     const drift = report.clusters.reduce((s, c) => s + c.drift.length, 0);
 
     // 2. Ninety nightly runs into one store.
-    const nightsDir = join(dir, 'nights');
-    execFileSync('mkdir', ['-p', nightsDir]);
-    const file = join(nightsDir, 'history.db');
+    const file = stores.url('nights');
+    const emptyBytes = await stores.bytes(file);
     const h = await openHistory(file);
     const nightMs: number[] = [];
     const sizes: number[] = [];
     for (let n = 0; n < NIGHTS; n++) {
+      if (n % 10 === 0) log(`night ${n}/${NIGHTS}…`);
       const t0 = process.hrtime.bigint();
       await h.recordRun(night(report, n), { commit: (n + 1).toString(16).padStart(40, '0'), time: new Date(Date.UTC(2026, 0, 1 + n, 2)), runId: `night-${n}` });
       nightMs.push(ms(t0));
-      if (n === 0 || n === NIGHTS - 1) sizes.push(storeBytes(nightsDir));
+      if (n === 0) sizes.push(await stores.bytes(file));
     }
     await h.close();
-    const Db = (await import('better-sqlite3')).default;
-    const raw = new Db(file);
-    raw.pragma('wal_checkpoint(TRUNCATE)');
-    raw.close();
-    const total = storeBytes(nightsDir);
+    const total = await stores.bytes(file);
 
     // 3. Answers over the 90 runs.
     const q = await openHistory(file);
@@ -127,16 +192,16 @@ async function main(): Promise<void> {
       return median(times);
     };
     const out = {
+      store: ENGINE,
       clusters: report.clusters.length,
       findingsPerRun: findings,
       driftPerRun: drift,
       runs: RUNS,
-      scanMs: Math.round(median(scanMs)),
-      scanAndRecordMs: Math.round(median(withMs)),
+      ...(RECORD_ONLY ? {} : { scanMs: Math.round(median(scanMs)), scanAndRecordMs: Math.round(median(withMs)), ratio: Math.round((median(withMs) / median(scanMs)) * 1000) / 1000 }),
       recordMs: Math.round(median(recordMs)),
-      ratio: Math.round((median(withMs) / median(scanMs)) * 1000) / 1000,
       nights: NIGHTS,
       recordNightMedianMs: Math.round(median(nightMs)),
+      storeBytesEmpty: emptyBytes,
       storeBytesAfterFirstRun: sizes[0],
       storeBytesTotal: total,
       storeBytesPerRun: Math.round(total / NIGHTS),
@@ -148,6 +213,7 @@ async function main(): Promise<void> {
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } finally {
+    for (const fn of teardown) await fn();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -25,6 +25,8 @@ sed -i "0,/pods: '30'/s//pods: '40'/" clusters/par01/resourcequotas.yaml
 echo '$ fleetgate scan --fleet fleet.yaml --history history.db --format json --output scan-2.json'
 "$fleetgate" scan --fleet fleet.yaml --history "$store" --format json --output scan-2.json
 echo
+echo '$ fleetgate history trend --history history.db'
+"$fleetgate" history trend --history "$store" --format pretty
 echo '$ fleetgate history diff --history history.db'
 "$fleetgate" history diff --history "$store" --format pretty
 echo '$ fleetgate history convergence --history history.db --fleet fleet.yaml'

@@ -19,11 +19,13 @@ const usage = `Usage: fleetgate history trend|diff|convergence|finding|cluster [
 
 Compliance over time, from the history store that "fleetgate scan --history URL" writes.
 
-  trend                     fleet, region, cohort and cluster scores over the runs (--format html: charts)
+  trend                     fleet, region, cohort and cluster scores over the runs, score and object score
+                            (--format html: charts)
   diff [RUN_A] [RUN_B]      what changed between two runs (default: the last two): new and resolved findings,
                             new and fixed drift, clusters that changed status, each with its reason
-  convergence               for every object the config commit changed: on how many clusters it is in sync,
-                            which clusters still differ and why, since when (needs --fleet for the config repo)
+  convergence               for every object the config commit changed (kustomize layers: the rendered objects
+                            whose rendering changed): on how many clusters it is in sync, which clusters still
+                            differ and why, since when (needs --fleet for the config repo)
   finding FINGERPRINT       the timeline of one finding (a fingerprint, or a unique prefix of 6+ characters)
   cluster NAME              the timeline of one cluster
 

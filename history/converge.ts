@@ -2,6 +2,7 @@ import { extname, join, relative, resolve, sep } from 'node:path';
 import { loadText, matchesConditions, refOf } from '../src/index.js';
 import type { Fleet, FleetLayer } from '../scanner/fleet.js';
 import { commitInfo, contains, fileAt } from './git.js';
+import { kustomizeChanges } from './kustomize.js';
 import { describeKey, listRuns, type RunInfo } from './queries.js';
 import { resourceKey } from './record.js';
 import type { Store } from './store.js';
@@ -13,6 +14,7 @@ import type { Store } from './store.js';
  *
  * Which clusters should have an object: those whose labels match the `when` of the layer holding the file (the
  * fleet file's layers; a file in no layer is listed as ignored). Cluster labels come from the latest such run.
+ * In a kustomize folder the objects are those whose rendering the commit changed (kustomize.ts).
  */
 
 export interface ClusterState {
@@ -46,6 +48,8 @@ export interface Convergence {
   objects: ObjectConvergence[];
   removed: { file: string; resource: string }[];
   ignoredFiles: string[];
+  /** What could not be judged (a kustomization that did not render): those objects are missing from `objects`. */
+  warnings: string[];
 }
 
 const MANIFEST = new Set(['.yaml', '.yml', '.json']);
@@ -69,7 +73,13 @@ export async function convergence(store: Store, fleet: Fleet, rev: string, opts:
   const wanted: { key: string; file: string; layer: FleetLayer }[] = [];
   const removed: Convergence['removed'] = [];
   const ignoredFiles: string[] = [];
+  // Kustomize layers: the objects whose render the commit changed (their files are not read one by one).
+  const kustomized = await kustomizeChanges(fleet, info);
+  for (const k of kustomized.changed) wanted.push(k);
+  removed.push(...kustomized.removed);
+  const inRoot = (p: string) => kustomized.roots.some((r) => r === '' || p === r || p.startsWith(r + '/'));
   for (const f of info.files) {
+    if (inRoot(f.path)) continue;
     const abs = join(info.top, f.path);
     const layer = MANIFEST.has(extname(f.path).toLowerCase()) ? layerOf(abs, fleet.layers) : undefined;
     if (!layer) {
@@ -152,5 +162,6 @@ export async function convergence(store: Store, fleet: Fleet, rev: string, opts:
     objects,
     removed,
     ignoredFiles,
+    warnings: kustomized.errors.map((e) => `${e.file}: ${e.message}`),
   };
 }

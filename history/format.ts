@@ -1,5 +1,6 @@
 import { BOLD, DIM, GREEN, RED, YELLOW, type Paint } from '../src/report/index.js';
 import type { Convergence } from './converge.js';
+import { worstClusters } from './html.js';
 import type { ClusterTimeline, FindingTimeline, RunDiff, Series, Trend } from './queries.js';
 
 /** Terminal renderings of the history answers (JSON is the objects themselves). */
@@ -18,6 +19,11 @@ const short = (c: string | null) => (c ? c.slice(0, 10) : '—');
 const num = (n: number | null | undefined) => (n === null || n === undefined ? '—' : n.toFixed(1));
 const last = (s: Series) => [...s.scores].reverse().find((x) => x !== null) ?? null;
 
+/** A score, and a plain mark when no judged object passes at all. */
+function zeroMark(n: number | null, paint: Paint): string {
+  return n === 0 ? paint(RED, '0.0 (0% pass)') : num(n);
+}
+
 export function prettyTrend(t: Trend, paint: Paint, opts: { top?: number; width?: number } = {}): string {
   const width = opts.width ?? 60;
   const runs = t.runs.slice(-width);
@@ -27,21 +33,30 @@ export function prettyTrend(t: Trend, paint: Paint, opts: { top?: number; width?
   const first = runs[0];
   const latest = runs[runs.length - 1];
   out.push(paint(BOLD, `Fleet score over ${runs.length} run${runs.length === 1 ? '' : 's'}`) + paint(DIM, `  (${first.time} … ${latest.time})`));
-  out.push(`  fleet       ${sparkline(runs.map((r) => r.score))}  ${num(first.score)} → ${paint(BOLD, num(latest.score))}`);
+  out.push(paint(DIM, '  score: checks weighed by severity; objects: each judged object once, by its worst policy (README: "What is checked")'));
+  const runObjects = runs.map((r) => r.objectScore);
+  out.push(`  fleet       ${sparkline(runs.map((r) => r.score))}  ${num(first.score)} → ${paint(BOLD, num(latest.score))}    objects ${sparkline(runObjects)}  ${num(first.objectScore)} → ${paint(BOLD, num(latest.objectScore))}`);
   for (const [key, series] of Object.entries(t.by)) {
     out.push('', paint(BOLD, `By ${key}`));
     const w = Math.max(10, ...series.map((s) => s.name.length));
-    for (const s of series) out.push(`  ${s.name.padEnd(w)}  ${sparkline(cut(s))}  ${num(cut(s).find((x) => x !== null))} → ${num(last(s))}`);
+    const objects = new Map((t.objects.by[key] ?? []).map((s) => [s.name, s]));
+    for (const s of series) {
+      const o = objects.get(s.name) ?? { name: s.name, scores: [] };
+      out.push(`  ${s.name.padEnd(w)}  ${sparkline(cut(s))}  ${num(cut(s).find((x) => x !== null))} → ${num(last(s))}    objects ${sparkline(cut(o))}  ${num(cut(o).find((x) => x !== null))} → ${num(last(o))}`);
+    }
   }
-  const worst = [...t.clusters].sort((a, b) => (last(a) ?? -1) - (last(b) ?? -1)).slice(0, opts.top ?? 10);
-  if (worst.length) {
-    out.push('', paint(BOLD, `Clusters, worst ${worst.length} of ${t.clusters.length} by the latest score`));
-    const w = Math.max(10, ...worst.map((s) => s.name.length));
-    for (const s of worst) out.push(`  ${s.name.padEnd(w)}  ${sparkline(cut(s))}  ${num(last(s))}`);
+  const worst = worstClusters(t, opts.top ?? 10);
+  if (worst.scores.length) {
+    out.push('', paint(BOLD, `Clusters, worst ${worst.scores.length} of ${t.clusters.length} by the latest object score`));
+    const w = Math.max(10, ...worst.scores.map((s) => s.name.length));
+    worst.scores.forEach((s, i) => {
+      const o = worst.objects[i];
+      out.push(`  ${s.name.padEnd(w)}  score ${sparkline(cut(s))}  ${num(last(s))}    objects ${sparkline(cut(o))}  ${zeroMark(last(o), paint)}`);
+    });
   }
   out.push('', paint(DIM, 'Runs'));
   for (const r of runs.slice(-10))
-    out.push(paint(DIM, `  ${r.run}  ${r.time}  commit ${short(r.commit)}  score ${num(r.score)}  ${r.scored}/${r.clusters} scored${r.shards > 1 ? `  shards ${r.shardsDone}/${r.shards}` : ''}`));
+    out.push(paint(DIM, `  ${r.run}  ${r.time}  commit ${short(r.commit)}  score ${num(r.score)}  objects ${num(r.objectScore)}  ${r.scored}/${r.clusters} scored${r.shards > 1 ? `  shards ${r.shardsDone}/${r.shards}` : ''}`));
   out.push('');
   return out.join('\n');
 }
@@ -90,6 +105,7 @@ export function prettyConvergence(c: Convergence, paint: Paint): string {
   }
   for (const r of c.removed) out.push('', `${paint(DIM, '-')} ${r.resource} removed from ${r.file}`);
   if (c.ignoredFiles.length) out.push('', paint(DIM, `Not in any layer (not judged): ${c.ignoredFiles.join(', ')}`));
+  for (const w of c.warnings ?? []) out.push('', paint(YELLOW, `Not judged: ${w}`));
   out.push('');
   return out.join('\n');
 }
@@ -114,9 +130,9 @@ export function prettyFinding(f: FindingTimeline, paint: Paint): string {
 
 export function prettyCluster(c: ClusterTimeline, paint: Paint): string {
   const out = [paint(BOLD, c.cluster) + paint(DIM, `  ${Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(', ')}`)];
-  out.push(`  score ${sparkline(c.timeline.map((t) => t.score))}`, '');
+  out.push(`  score ${sparkline(c.timeline.map((t) => t.score))}  objects ${sparkline(c.timeline.map((t) => t.objectScore))}`, '');
   for (const t of c.timeline) {
-    const what = t.status === 'ok' ? `score ${num(t.score)}  ${t.findings} findings (+${t.newFindings} −${t.resolvedFindings})  ${t.drift} drifted` : paint(RED, `${t.status}: ${t.error ?? ''}`);
+    const what = t.status === 'ok' ? `score ${num(t.score)}  objects ${num(t.objectScore)}  ${t.findings} findings (+${t.newFindings} −${t.resolvedFindings})  ${t.drift} drifted` : paint(RED, `${t.status}: ${t.error ?? ''}`);
     out.push(`  ${t.time}  ${t.run}  commit ${short(t.commit)}  ${what}`);
   }
   out.push('');

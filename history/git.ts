@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 
 /** The few git questions history asks of the config repo, through the git binary (read-only). */
@@ -64,4 +64,37 @@ export async function contains(dir: string, commit: string, ancestor: string): P
   } catch {
     return false;
   }
+}
+
+/** Every file path in the tree of a commit (relative to the repo's top folder). */
+export async function filesAt(top: string, sha: string): Promise<string[]> {
+  return (await git(top, ['ls-tree', '-r', '--name-only', '-z', sha])).split('\0').filter(Boolean);
+}
+
+/** The first parent of a commit, or null for a root commit. */
+export async function parentOf(top: string, sha: string): Promise<string | null> {
+  try {
+    return (await git(top, ['rev-parse', '--verify', '--quiet', `${sha}^1^{commit}`])).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes the tree of a commit into `dir` (git archive | tar -x): a read-only look at the repo as it was. */
+export async function extractTree(top: string, sha: string, dir: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const archive = spawn('git', ['-C', top, 'archive', '--format=tar', sha], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' } });
+    const tar = spawn('tar', ['-x', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    archive.stderr.on('data', (d) => (stderr += d));
+    tar.stderr.on('data', (d) => (stderr += d));
+    archive.stdout.pipe(tar.stdin);
+    let left = 2;
+    const done = (what: string) => (code: number | null) => {
+      if (code !== 0) reject(new Error(`${what} failed (${code}): ${stderr.trim()}`));
+      else if (--left === 0) resolve();
+    };
+    archive.on('error', reject).on('close', done('git archive'));
+    tar.on('error', reject).on('close', done('tar'));
+  });
 }

@@ -11,6 +11,8 @@ export interface RunInfo {
   commit: string | null;
   /** Fleet score of the run: the mean over its scored clusters (null when none was scored). */
   score: number | null;
+  /** Fleet objectScore of the run, the mean alike (null for runs recorded before the store had it). */
+  objectScore: number | null;
   clusters: number;
   scored: number;
   shards: number;
@@ -38,6 +40,7 @@ export async function listRuns(store: Store, opts: { since?: Date; last?: number
         'r.commit',
         'r.shards',
         eb.fn.avg<number | null>('c.score').as('score'),
+        eb.fn.avg<number | null>('c.object_score').as('object_score'),
         eb.fn.count<number>('c.cluster').as('clusters'),
         eb.fn.count<number>('c.score').as('scored'),
         eb.selectFrom('run_shards as s').select((e2) => e2.fn.countAll<number>().as('n')).whereRef('s.run_id', '=', 'r.id').as('shards_done'),
@@ -54,6 +57,7 @@ export async function listRuns(store: Store, opts: { since?: Date; last?: number
       time: r.time,
       commit: r.commit,
       score: round1(r.score),
+      objectScore: round1(r.object_score),
       clusters: Number(r.clusters),
       scored: Number(r.scored),
       shards: r.shards,
@@ -85,6 +89,8 @@ export interface Trend {
   /** Per label key (region, cohort, ...): the mean score of the scored clusters with each value. */
   by: Record<string, Series[]>;
   clusters: Series[];
+  /** The same series of objectScore (`by` and `clusters` alike; null in runs recorded before the store had it). */
+  objects: { by: Record<string, Series[]>; clusters: Series[] };
 }
 
 export async function trend(store: Store, opts: { since?: Date; last?: number; by?: string[]; clusters?: string[] } = {}): Promise<Trend> {
@@ -93,19 +99,21 @@ export async function trend(store: Store, opts: { since?: Date; last?: number; b
   const index = new Map(runs.map((r, i) => [r.id, i]));
   const rows = runs.length
     ? await store.guard('reading the trend', () => {
-        let q = store.db.selectFrom('run_clusters').select(['run_id', 'cluster', 'labels', 'score']).where('run_id', 'in', runs.map((r) => r.id));
+        let q = store.db.selectFrom('run_clusters').select(['run_id', 'cluster', 'labels', 'score', 'object_score']).where('run_id', 'in', runs.map((r) => r.id));
         if (opts.clusters?.length) q = q.where('cluster', 'in', opts.clusters);
         return q.execute();
       })
     : [];
-  const groups = new Map<string, Map<string, { sum: number[]; n: number[] }>>(keys.map((k) => [k, new Map()]));
-  const clusters = new Map<string, (number | null)[]>();
+  const groups = new Map<string, Map<string, { score: Mean; objects: Mean }>>(keys.map((k) => [k, new Map()]));
+  const clusters = new Map<string, { scores: (number | null)[]; objectScores: (number | null)[] }>();
   const labelCache = new Map<string, Record<string, string>>();
+  const blank = () => new Array<number | null>(runs.length).fill(null);
   for (const r of rows) {
     const i = index.get(r.run_id)!;
     let series = clusters.get(r.cluster);
-    if (!series) clusters.set(r.cluster, (series = new Array(runs.length).fill(null)));
-    series[i] = r.score === null ? null : Number(r.score);
+    if (!series) clusters.set(r.cluster, (series = { scores: blank(), objectScores: blank() }));
+    series.scores[i] = r.score === null ? null : Number(r.score);
+    series.objectScores[i] = r.object_score === null ? null : Number(r.object_score);
     if (r.score === null) continue;
     let labels = labelCache.get(r.labels);
     if (!labels) labelCache.set(r.labels, (labels = JSON.parse(r.labels) as Record<string, string>));
@@ -113,15 +121,43 @@ export async function trend(store: Store, opts: { since?: Date; last?: number; b
       const v = labels[k] ?? '(none)';
       const g = groups.get(k)!;
       let acc = g.get(v);
-      if (!acc) g.set(v, (acc = { sum: new Array(runs.length).fill(0), n: new Array(runs.length).fill(0) }));
-      acc.sum[i] += Number(r.score);
-      acc.n[i]++;
+      if (!acc) g.set(v, (acc = { score: new Mean(runs.length), objects: new Mean(runs.length) }));
+      acc.score.add(i, r.score);
+      acc.objects.add(i, r.object_score);
     }
   }
+  const byName = (a: Series, b: Series) => (a.name < b.name ? -1 : 1);
   const by: Record<string, Series[]> = {};
-  for (const [k, g] of groups)
-    by[k] = [...g.entries()].map(([name, a]) => ({ name, scores: a.sum.map((s, i) => (a.n[i] ? round1(s / a.n[i]) : null)) })).sort((a, b) => (a.name < b.name ? -1 : 1));
-  return { runs, by, clusters: [...clusters.entries()].map(([name, scores]) => ({ name, scores })).sort((a, b) => (a.name < b.name ? -1 : 1)) };
+  const objectsBy: Record<string, Series[]> = {};
+  for (const [k, g] of groups) {
+    by[k] = [...g.entries()].map(([name, a]) => ({ name, scores: a.score.values() })).sort(byName);
+    objectsBy[k] = [...g.entries()].map(([name, a]) => ({ name, scores: a.objects.values() })).sort(byName);
+  }
+  const named = [...clusters.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+  return {
+    runs,
+    by,
+    clusters: named.map(([name, s]) => ({ name, scores: s.scores })),
+    objects: { by: objectsBy, clusters: named.map(([name, s]) => ({ name, scores: s.objectScores })) },
+  };
+}
+
+/** Means per run of the values added (null where none was). */
+class Mean {
+  private readonly sum: number[];
+  private readonly n: number[];
+  constructor(runs: number) {
+    this.sum = new Array(runs).fill(0);
+    this.n = new Array(runs).fill(0);
+  }
+  add(i: number, v: number | null): void {
+    if (v === null || v === undefined) return;
+    this.sum[i] += Number(v);
+    this.n[i]++;
+  }
+  values(): (number | null)[] {
+    return this.sum.map((s, i) => (this.n[i] ? round1(s / this.n[i]) : null));
+  }
 }
 
 export interface FindingRow {
@@ -264,7 +300,7 @@ export async function findingTimeline(store: Store, fp: string): Promise<Finding
 export interface ClusterTimeline {
   cluster: string;
   labels: Record<string, string>;
-  timeline: { run: string; time: string; commit: string | null; status: string; error: string | null; score: number | null; findings: number; drift: number; newFindings: number; resolvedFindings: number }[];
+  timeline: { run: string; time: string; commit: string | null; status: string; error: string | null; score: number | null; objectScore: number | null; findings: number; drift: number; newFindings: number; resolvedFindings: number }[];
 }
 
 export async function clusterTimeline(store: Store, name: string): Promise<ClusterTimeline> {
@@ -272,7 +308,7 @@ export async function clusterTimeline(store: Store, name: string): Promise<Clust
     const rows = await store.db
       .selectFrom('run_clusters as c')
       .innerJoin('runs as r', 'r.id', 'c.run_id')
-      .select(['c.run_id', 'r.name', 'r.time', 'r.commit', 'c.labels', 'c.status', 'c.error', 'c.score', 'c.findings', 'c.drift', 'c.seen'])
+      .select(['c.run_id', 'r.name', 'r.time', 'r.commit', 'c.labels', 'c.status', 'c.error', 'c.score', 'c.object_score', 'c.findings', 'c.drift', 'c.seen'])
       .where('c.cluster', '=', name)
       .orderBy('r.time')
       .orderBy('r.id')
@@ -290,6 +326,7 @@ export async function clusterTimeline(store: Store, name: string): Promise<Clust
         status: r.status,
         error: r.error,
         score: r.score === null ? null : Number(r.score),
+        objectScore: r.object_score === null ? null : Number(r.object_score),
         findings: r.findings,
         drift: r.drift,
         newFindings: ok && prev ? [...cur].filter((f) => !prev!.has(f)).length : 0,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { groupOf, type Finding, type ResourceRef } from '../src/index.js';
 import type { ClusterReport, FleetReport } from '../scanner/scan.js';
-import type { Insertable, Transaction } from 'kysely';
+import { sql, type Insertable, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
 
@@ -48,12 +48,36 @@ export function runName(meta: RunMeta, sharded: boolean, time: Date): string {
   return `${time.toISOString().replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z')}-${commit}`;
 }
 
-const CHUNK = 1000;
+/** Rows per PostgreSQL statement: one array parameter per column, so the statement's text does not grow with it. */
+const CHUNK = 20_000;
+
+/** PostgreSQL array type of each column of the tables written in bulk (unnest needs them). */
+const PG_TYPES: Partial<Record<keyof Database, Record<string, string>>> = {
+  run_clusters: {
+    run_id: 'int4',
+    cluster: 'text',
+    shard: 'int4',
+    labels: 'text',
+    status: 'text',
+    error: 'text',
+    score: 'float8',
+    object_score: 'float8',
+    desired: 'int4',
+    in_sync: 'int4',
+    findings: 'int4',
+    drift: 'int4',
+    seen: 'text',
+  },
+  findings: { fingerprint: 'text', cluster: 'text', policy: 'text', severity: 'text', resource: 'text', path: 'text', message: 'text' },
+  run_drift: { run_id: 'int4', cluster: 'text', resource: 'text', ref: 'text', state: 'text', diffs: 'text' },
+};
 
 /**
- * Inserts many rows inside the open transaction. PostgreSQL: multi-row INSERTs through Kysely. SQLite: one
- * prepared statement run per row on the store's only connection (the one the transaction holds): preparing a new
- * multi-row statement per chunk costs SQLite about ten times more than the inserts themselves.
+ * Inserts many rows inside the open transaction. PostgreSQL: `INSERT … SELECT * FROM unnest($1::text[], …)`, one
+ * array per column, so 36,000 findings are two statements with seven parameters each (a multi-row VALUES list of
+ * 1,000 rows is 7,000 parameters that Kysely compiles and the server parses, per chunk). SQLite: one prepared
+ * statement run per row on the store's only connection (the one the transaction holds): preparing a new multi-row
+ * statement per chunk costs SQLite about ten times more than the inserts themselves.
  */
 async function insertMany<T extends keyof Database>(
   store: Store,
@@ -63,16 +87,19 @@ async function insertMany<T extends keyof Database>(
   ignoreConflictOn?: string,
 ): Promise<void> {
   if (!rows.length) return;
+  const cols = Object.keys(rows[0] as object);
   if (store.sqlite) {
-    const cols = Object.keys(rows[0] as object);
     const stmt = store.sqlite.prepare(`insert ${ignoreConflictOn ? 'or ignore ' : ''}into "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) values (${cols.map(() => '?').join(', ')})`);
     for (const r of rows) stmt.run(cols.map((c) => (r as Record<string, unknown>)[c]));
     return;
   }
+  const types = PG_TYPES[table];
+  if (!types) throw new Error(`insertMany: no column types for ${table}`);
   for (let i = 0; i < rows.length; i += CHUNK) {
-    let q = trx.insertInto(table).values(rows.slice(i, i + CHUNK) as never);
-    if (ignoreConflictOn) q = q.onConflict((oc) => oc.column(ignoreConflictOn as never).doNothing());
-    await q.execute();
+    const chunk = rows.slice(i, i + CHUNK) as Record<string, unknown>[];
+    const arrays = cols.map((c) => sql`${chunk.map((r) => r[c] ?? null)}::${sql.raw(types[c])}[]`);
+    const conflict = ignoreConflictOn ? sql` on conflict (${sql.ref(ignoreConflictOn)}) do nothing` : sql``;
+    await sql`insert into ${sql.table(table)} (${sql.join(cols.map((c) => sql.ref(c)))}) select * from unnest(${sql.join(arrays)})${conflict}`.execute(trx);
   }
 }
 
@@ -161,6 +188,7 @@ export async function recordRunStream(
         status: c.status,
         error: c.error ?? null,
         score: c.score,
+        object_score: typeof c.objectScore === 'number' ? c.objectScore : null,
         desired: c.desired,
         in_sync: c.inSync,
         findings: c.findings.length,

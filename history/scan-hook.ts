@@ -8,7 +8,7 @@ export interface StreamedRun {
   clusters(): AsyncIterable<ClusterReport>;
 }
 import { convergence, type Convergence } from './converge.js';
-import { esc, fleetSeries, lineChart } from './html.js';
+import { esc, fleetObjectSeries, fleetSeries, lineChart, worstClusters } from './html.js';
 import { diffRuns, listRuns, trend } from './queries.js';
 import { fingerprint, recordRun, recordRunStream, type RunMeta } from './record.js';
 import { openStore, type Store } from './store.js';
@@ -54,14 +54,17 @@ export async function recordScan(
     for (const x of d?.fixedDrift ?? []) fixed.set(x.cluster, [...(fixed.get(x.cluster) ?? []), `drift ${esc(x.state)} ${esc(x.resource)}`]);
     let conv: Convergence | undefined;
     if (meta.commit && fleet) conv = await convergence(store!, fleet, meta.commit, { graceMs: 0 }).catch(() => undefined);
-    const last = (s: { scores: (number | null)[] }) => [...s.scores].reverse().find((v) => v !== null) ?? -1;
-    const worst = [...t.clusters].sort((a, b) => last(a) - last(b)).slice(0, 8);
+    const worst = worstClusters(t, 8);
     const times = t.runs.map((r) => r.time);
     return {
       run: rec.run,
       html: {
         runs: t.runs.length,
-        trend: lineChart(`Fleet score, last ${t.runs.length} runs`, times, [fleetSeries(t)]) + lineChart('Score trend of the worst clusters', times, worst),
+        trend:
+          lineChart(`Fleet score, last ${t.runs.length} runs`, times, [fleetSeries(t)]) +
+          lineChart(`Fleet object score, last ${t.runs.length} runs`, times, [fleetObjectSeries(t)]) +
+          lineChart('Object score trend of the worst clusters', times, worst.objects) +
+          lineChart('Score trend of the worst clusters', times, worst.scores),
         convergence: conv ? convergenceHtml(conv) : '',
         isNew: (cluster, f) => !!prev && newFp.has(fingerprint(cluster, f)),
         fixed: (cluster) => fixed.get(cluster) ?? [],

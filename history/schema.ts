@@ -24,6 +24,8 @@ export interface Database {
     status: string;
     error: string | null;
     score: number | null;
+    /** The cluster's objectScore (migration 2; null in runs recorded before it). */
+    object_score: number | null;
     desired: number;
     in_sync: number;
     findings: number;
@@ -97,6 +99,10 @@ export const MIGRATIONS: readonly Migration[] = [
       .addColumn('diffs', 'text', (c) => c.notNull())
       .addPrimaryKeyConstraint('run_drift_pk', ['run_id', 'cluster', 'resource'])
       .execute();
+  },
+  // 2: the per-object score beside the check-weighted one (scanner/score.ts ObjectTally).
+  async (db) => {
+    await db.schema.alterTable('run_clusters').addColumn('object_score', 'double precision').execute();
   },
 ];
 

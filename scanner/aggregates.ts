@@ -28,6 +28,7 @@ export interface DriftAggregate {
 export interface ClusterRow {
   name: string;
   score: number | null;
+  objectScore?: number | null;
   status: ClusterStatus;
   error?: string;
   region?: string;
@@ -45,6 +46,17 @@ export function worstOrder(a: { score: number | null; name: string }, b: { score
   const sa = a.score ?? -1;
   const sb = b.score ?? -1;
   return sa - sb || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+}
+
+type Ranked = { score: number | null; objectScore?: number | null; name: string };
+
+/**
+ * Clusters worst first by objectScore (it separates clusters that `score` puts within a point), then by score;
+ * unscored first, as worstOrder.
+ */
+export function worstByObjects(a: Ranked, b: Ranked): number {
+  const key = (c: Ranked) => (c.score === null ? -1 : typeof c.objectScore === 'number' ? c.objectScore : c.score);
+  return key(a) - key(b) || (a.score ?? -1) - (b.score ?? -1) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
 export class FleetAggregates {
@@ -75,6 +87,7 @@ export class FleetAggregates {
     this.rows.push({
       name: c.name,
       score: c.score,
+      ...(c.objectScore !== undefined ? { objectScore: c.objectScore } : {}),
       status: c.status,
       ...(c.error !== undefined ? { error: c.error } : {}),
       region: c.labels.region,

@@ -24,8 +24,9 @@ const usage = `Usage: fleetgate scan --fleet FILE [options]
 
 Scans a fleet: for every cluster of the fleet file, compares its live state (a snapshot folder, or a live cluster
 through a kubeconfig context, read-only) with the config repo's layers chosen by its labels (drift), runs every
-policy on the live state, and scores each cluster and the fleet (0-100). Each cluster's report waits in a
-temporary file under TMPDIR (as much disk as its JSON report) until every cluster is read, then the report is
+policy on the live state, and scores each cluster and the fleet (0-100): score (checks weighed by severity) and
+objectScore (each judged object once, by its worst policy; README "What is checked"). Each cluster's report waits
+in a temporary file under TMPDIR (as much disk as its JSON report) until every cluster is read, then the report is
 written a cluster at a time: memory does not grow with the reports. "scan merge" does the same with the shards' reports and
 records the merged run with --history.
 

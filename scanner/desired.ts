@@ -11,7 +11,7 @@ import type { Fleet, FleetCluster, FleetError, FleetLayer } from './fleet.js';
  */
 
 const MANIFEST_EXT = new Set(['.yaml', '.yml', '.json']);
-const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 
 export interface LayerObjects {
   layer: FleetLayer;
@@ -62,7 +62,7 @@ export async function findKubectl(pathEnv = process.env.PATH ?? ''): Promise<str
 
 const run = promisify(execFile);
 
-async function renderKustomize(dir: string, errors: FleetError[], kubectl?: string): Promise<KubeObject[]> {
+export async function renderKustomize(dir: string, errors: FleetError[], kubectl?: string): Promise<KubeObject[]> {
   const bin = kubectl ?? (await findKubectl());
   if (!bin) {
     errors.push({

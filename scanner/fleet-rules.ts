@@ -1,10 +1,10 @@
-import { evaluateFleet, fleetProjection, isFleetPolicy, resolveAction, type ClusterContext, type FleetClusterInput, type FleetEvaluation, type FleetFinding, type FleetLocate, type FleetRuleResult } from '../src/engine/index.js';
+import { evaluateFleet, fleetPolicyApplies, fleetProjection, isFleetPolicy, resolveAction, type ClusterContext, type FleetClusterInput, type FleetEvaluation, type FleetFinding, type FleetLocate, type FleetRuleResult } from '../src/engine/index.js';
 import type { Policy } from '../src/authoring/index.js';
 import type { Action, Finding, KubeObject } from '../src/model/index.js';
 import { describeRef } from '../src/model/index.js';
 import { BOLD, CYAN, DIM, GREEN, RED, YELLOW, sortFindings, type Paint } from '../src/report/index.js';
 import type { ClusterReport, FleetReport } from './scan.js';
-import { round1, scoreOf, SEVERITY_WEIGHT, type PolicyTally } from './score.js';
+import { fleetRuleVerdicts, identityOfRef, rescoreWithFleetVerdicts, round1, scoreOf, SEVERITY_WEIGHT, type ObjectVerdict, type PolicyTally } from './score.js';
 import type { Interner } from './intern.js';
 
 /**
@@ -85,6 +85,8 @@ export interface FleetResult {
   policies: Policy[];
   findings: Map<string, FleetFinding[]>;
   checks: Record<string, Record<string, number>>;
+  /** Per cluster, what the rules say of its fleet-index objects (fleetRuleVerdicts): how objectScore is rescored. */
+  objects: Map<string, ReadonlyMap<string, ObjectVerdict>>;
 }
 
 /**
@@ -98,11 +100,22 @@ export function runFleetRules(members: readonly FleetClusterInput[], policies: r
   const untrusted: FleetRuleResult[] = policies
     .filter((p) => isFleetPolicy(p) && p.file)
     .map((p) => ({ policy: p.id, findings: 0, unknown: [], error: 'not run: fleet-scope rules run only from the built-in packs (user policies are sandboxed per cluster)' }));
-  if (!fleetPolicies.length) return { rules: untrusted, policies: [], findings: new Map(), checks: {} };
+  if (!fleetPolicies.length) return { rules: untrusted, policies: [], findings: new Map(), checks: {}, objects: new Map() };
   const result = evaluateFleet(fleetPolicies, members, { ...context, ...(locate ? { locate } : {}) });
   const findings = new Map<string, FleetFinding[]>();
   for (const f of result.findings) (findings.get(f.cluster) ?? findings.set(f.cluster, []).get(f.cluster)!).push(f);
-  return { rules: [...result.rules, ...untrusted], policies: fleetPolicies, findings, checks: result.checks };
+  const objects = new Map<string, ReadonlyMap<string, ObjectVerdict>>();
+  for (const m of members) {
+    const mine = findings.get(m.name) ?? [];
+    const rules = fleetPolicies.map((policy) => ({
+      policy,
+      applies: (o: KubeObject) => fleetPolicyApplies(policy, o),
+      failed: new Set(mine.filter((f) => f.policy === policy.id).map((f) => identityOfRef(f.resource))),
+    }));
+    const verdicts = fleetRuleVerdicts(m.objects, rules);
+    if (verdicts.size) objects.set(m.name, verdicts);
+  }
+  return { rules: [...result.rules, ...untrusted], policies: fleetPolicies, findings, checks: result.checks, objects };
 }
 
 /** Adds the fleet rules' findings on one cluster to its report and rescores it. */
@@ -110,6 +123,8 @@ export function applyFleetResult(c: ClusterReport, result: FleetResult): void {
   const mine = result.findings.get(c.name) ?? [];
   c.findings.push(...mine);
   if (c.score === null) return;
+  const objects = objectScoreAfterFleetRules(c, result);
+  if (objects) Object.assign(c, objects);
   let changed = false;
   for (const p of result.policies) {
     const own = mine.filter((f) => f.policy === p.id);
@@ -128,13 +143,31 @@ export function applyFleetResult(c: ClusterReport, result: FleetResult): void {
   c.passedWeight = parts.passedWeight;
 }
 
-/** What a cluster's final score needs, kept while its report waits on disk (a few numbers per cluster). */
+/**
+ * What a cluster's final scores need, kept while its report waits on disk: a few numbers per cluster, and the
+ * object verdicts of its fleet index (the objects fleet rules may judge) for objectScore.
+ */
 export interface ScoreFacts {
   name: string;
   status: ClusterReport['status'];
   score: number | null;
   totalWeight: number;
   passedWeight: number;
+  objectScore?: number | null;
+  objectTotalWeight?: number;
+  objectPassedWeight?: number;
+  fleetIndexVerdicts?: ClusterReport['fleetIndexVerdicts'];
+}
+
+/**
+ * The objectScore parts applyFleetResult gives a cluster, from its facts alone (undefined: unchanged — not
+ * scored, or no fleet index verdicts kept): the fleet rules' verdicts folded into its fleet index's, as
+ * rescoreForFleet does (integer weights, so the sums are exact in any order).
+ */
+export function objectScoreAfterFleetRules(f: Omit<ScoreFacts, 'status'>, result: FleetResult): ReturnType<typeof rescoreWithFleetVerdicts> | undefined {
+  if (f.score === null || typeof f.objectScore !== 'number' || !f.fleetIndexVerdicts || !result.policies.length) return undefined;
+  const parts = { objectTotalWeight: f.objectTotalWeight ?? 0, objectPassedWeight: f.objectPassedWeight ?? 0 };
+  return rescoreWithFleetVerdicts(parts, f.fleetIndexVerdicts, result.objects.get(f.name) ?? new Map());
 }
 
 /**
@@ -168,39 +201,18 @@ export function applyFleetRules(clusters: ClusterReport[], policies: readonly Po
 }
 
 /** A cluster's tallies of the fleet policies (checks and failed resources), as its score weighs them (the watch). */
-export function fleetTallies(policies: readonly Policy[], evaluation: FleetEvaluation, cluster: string, mine: readonly FleetFinding[]): Record<string, PolicyTally> {
+export function fleetTallies(policies: readonly Policy[], checks: FleetEvaluation['checks'], cluster: string, mine: readonly FleetFinding[]): Record<string, PolicyTally> {
   const out: Record<string, PolicyTally> = {};
   for (const p of policies) {
     if (!isFleetPolicy(p) || p.file) continue;
     const own = mine.filter((f) => f.policy === p.id);
     const failed = new Set(own.map((f) => `${f.resource.kind}/${f.resource.namespace ?? ''}/${f.resource.name}`)).size;
-    const checks = Math.max(evaluation.checks[p.id]?.[cluster] ?? 0, failed);
-    if (checks) out[p.id] = { severity: p.severity, checks, failed };
+    const n = Math.max(checks[p.id]?.[cluster] ?? 0, failed);
+    if (n) out[p.id] = { severity: p.severity, checks: n, failed };
   }
   return out;
 }
 
-/** Adds a fleet evaluation's findings to the clusters that hold the resources, and rescores them (the watch). */
-export function mergeFleetFindings(clusters: ClusterReport[], policies: readonly Policy[], evaluation: FleetEvaluation): void {
-  const byName = new Map(clusters.map((c) => [c.name, c]));
-  const mine = new Map<string, FleetFinding[]>();
-  for (const f of evaluation.findings) {
-    byName.get(f.cluster)?.findings.push(f);
-    (mine.get(f.cluster) ?? mine.set(f.cluster, []).get(f.cluster)!).push(f);
-  }
-  for (const c of clusters) {
-    if (c.score === null) continue;
-    const tallies = fleetTallies(policies, evaluation, c.name, mine.get(c.name) ?? []);
-    if (!Object.keys(tallies).length) continue;
-    Object.assign(c.policies, tallies);
-    c.findings = sortFindings(c.findings);
-    const unmanaged = c.drift.filter((d) => d.state === 'unmanaged').length;
-    const parts = scoreOf({ desired: c.desired, inSync: c.inSync, unmanaged }, c.policies);
-    c.score = parts.score;
-    c.totalWeight = parts.totalWeight;
-    c.passedWeight = parts.passedWeight;
-  }
-}
 
 /** The report's fleet section: every fleet rule with its finding count and unknown clusters. */
 export function withFleetRules(report: FleetReport, rules: FleetRuleResult[], deferred = false): FleetReport {

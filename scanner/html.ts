@@ -1,5 +1,5 @@
 import { describeRef } from '../src/index.js';
-import { FleetAggregates, worstOrder } from './aggregates.js';
+import { FleetAggregates, worstByObjects } from './aggregates.js';
 import type { HtmlHistory } from '../history/index.js';
 import type { ClusterReport, FleetHead, FleetReport } from './scan.js';
 import { SEVERITY_WEIGHT } from './score.js';
@@ -70,7 +70,8 @@ function readinessHtml(rows: readonly CohortReadiness[]): string {
 /**
  * The HTML report, built as clusters stream by: each cluster's section is rendered when it passes (and can be
  * spooled to disk by the caller), the charts and tables above them come from the aggregates, and `top` is asked
- * for once every cluster has been added. Sections go worst first (`worstOrder` on each section's key).
+ * for once every cluster has been added. Sections go worst first by objectScore (`worstByObjects` on each
+ * section's key): it separates clusters that `score` puts within a point.
  */
 export class HtmlReport {
   readonly agg = new FleetAggregates();
@@ -81,7 +82,9 @@ export class HtmlReport {
   section(c: ClusterReport): string {
     this.agg.add(c);
     const hist = this.opts.history;
-    const head = `<summary><b>${esc(c.name)}</b> — ${c.score === 0 ? '<span class="zero">0% PASS</span> ' : ''}${c.score === null ? `<span class="bad">${esc(c.status)}</span>: ${esc(c.error ?? '')}` : `score <b style="color:${color(c.score)}">${c.score.toFixed(1)}</b>, in sync ${c.inSync}/${c.desired}, ${c.drift.length} drifted, ${c.findings.length} findings`} <small>${esc(Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(' '))}</small></summary>`;
+    const zero = c.score === 0 || c.objectScore === 0 ? '<span class="zero">0% PASS</span> ' : '';
+    const objects = typeof c.objectScore === 'number' ? `, object score <b style="color:${color(c.objectScore)}">${c.objectScore.toFixed(1)}</b>` : '';
+    const head = `<summary><b>${esc(c.name)}</b> — ${zero}${c.score === null ? `<span class="bad">${esc(c.status)}</span>: ${esc(c.error ?? '')}` : `score <b style="color:${color(c.score)}">${c.score.toFixed(1)}</b>${objects}, in sync ${c.inSync}/${c.desired}, ${c.drift.length} drifted, ${c.findings.length} findings`} <small>${esc(Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(' '))}</small></summary>`;
     if (c.score === null) return `<details class="cluster">${head}</details>`;
     const clean = c.drift.length || c.findings.length ? '' : ' clean';
     const driftRows = c.drift
@@ -107,6 +110,11 @@ export class HtmlReport {
     const worst = agg.worstFirst();
     const scored = worst.filter((c) => c.score !== null);
     const clusterRows = scored.slice(0, max).map((c) => ({ label: c.name, value: c.score!, note: c.region }));
+    const objectRows = [...scored]
+      .sort(worstByObjects)
+      .filter((c) => typeof c.objectScore === 'number')
+      .slice(0, max)
+      .map((c) => ({ label: c.name, value: c.objectScore!, note: c.region }));
     const regionRows = agg.byRegion().map((r) => ({ label: r.region, value: r.score, note: `${r.clusters} clusters` }));
     const policyRows = agg
       .policyAggregates()
@@ -127,8 +135,10 @@ code{font-size:12px;background:#f4f4f4;padding:0 2px}.bad{color:#c62828;font-wei
 <h1>Fleet compliance</h1>
 <p>Scanned ${opts.time ? esc(opts.time.toISOString()) : '—'}; config commit <code>${opts.commit ? esc(opts.commit.slice(0, 12)) : 'not a git repository'}</code>${hist ? ` · history: ${hist.runs} runs` : ''}</p>
 <p class="score" style="color:${report.score === null ? '#777' : color(report.score)}">${report.score === null ? '—' : report.score.toFixed(1)}<small> / 100</small></p>
+${typeof report.objectScore === 'number' ? `<p>Object score <b style="color:${color(report.objectScore)}">${report.objectScore.toFixed(1)}</b> / 100 <small>(each judged object counted once, weighed by its worst policy; passes only with no failed check)</small></p>` : ''}
 <p>${report.summary.clusters} clusters: ${report.summary.scored} scored, ${report.summary.unreachable} unreachable, ${report.summary.error} error. Fleet file: <code>${esc(report.fleet)}</code>${report.shard ? `, shard ${report.shard.index}/${report.shard.count}` : ''}.</p>
 ${unscored.length ? `<p class="bad">Not scored: ${unscored.map((c) => `${esc(c.name)} (${esc(c.status)}: ${esc(c.error ?? '')})`).join('; ')}</p>` : ''}
+${objectRows.length ? barChart(`Object score per cluster, worst first${objectRows.length < scored.length ? ` (worst ${max} of ${scored.length})` : ''}`, objectRows) : ''}
 ${barChart(`Score per cluster, worst first${scored.length > max ? ` (worst ${max} of ${scored.length})` : ''}`, clusterRows)}
 ${hist ? hist.trend : ''}
 ${barChart('Score per region (mean of scored clusters)', regionRows)}
@@ -149,7 +159,7 @@ export const HTML_TAIL = '\n</body></html>\n';
 
 export function formatHtml(report: FleetReport, opts: { maxClusterBars?: number } & HtmlExtras = {}): string {
   const html = new HtmlReport(opts);
-  const sections = report.clusters.map((c) => ({ name: c.name, score: c.score, html: html.section(c) }));
-  sections.sort(worstOrder);
+  const sections = report.clusters.map((c) => ({ name: c.name, score: c.score, objectScore: c.objectScore, html: html.section(c) }));
+  sections.sort(worstByObjects);
   return html.top(report) + sections.map((s) => s.html).join('\n') + HTML_TAIL;
 }

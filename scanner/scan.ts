@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { POD_CONTROLLER_KINDS, groupOf, loadPaths, matchesConditions, type Action, type ClusterContext, type Finding, type KubeObject, type Policy } from '../src/index.js';
+import { POD_CONTROLLER_KINDS, groupOf, identityOf, loadPaths, matchesConditions, type Action, type ClusterContext, type Finding, type KubeObject, type Policy } from '../src/index.js';
 import { createEvaluator, isFleetPolicy, type FleetRuleResult, actionMap, effectiveActions, isExceptionObject, isRolloutObject, rolloutsAmong, type Evaluator, type PolicyRollout } from '../src/engine/index.js';
 import { sortFindings } from '../src/report/index.js';
 import { DesiredState } from './desired.js';
@@ -10,7 +10,7 @@ import { mapWithConcurrency } from './live/pool.js';
 import { redactIfSecret, redactText } from './live/redact.js';
 import { applyFleetRules, fleetActionsOf, fleetIndexOf, type FleetRulesContext } from './fleet-rules.js';
 import { rolloutProgress, type RolloutProgress } from './rollouts.js';
-import { fleetScore, scoreOf, tallyPolicies, type PolicyTally } from './score.js';
+import { fleetObjectScore, fleetScore, ObjectTally, scoreOf, tallyObjects, tallyPolicies, type ObjectVerdict, type PolicyTally } from './score.js';
 import { dedupeFindings } from '../src/index.js';
 import { nowMs, type Tracer } from '../webhook/otlp.js';
 import { ScanTrace } from './scan-trace.js';
@@ -26,6 +26,10 @@ export interface ClusterReport {
   status: ClusterStatus;
   error?: string;
   score: number | null;
+  /** Per-object score (scanner/score.ts ObjectTally): each judged object once, by its worst policy; null when not scored. */
+  objectScore?: number | null;
+  objectTotalWeight?: number;
+  objectPassedWeight?: number;
   /** Layers that made up the desired state. */
   layers: string[];
   /** Desired objects; in-sync ones are counted, not listed. */
@@ -47,10 +51,14 @@ export interface ClusterReport {
   fleetIndex?: KubeObject[];
   /** Fleet policies' actions on this cluster and the cluster's own overrides (shard reports only). */
   fleetActions?: Record<string, { action: Action; from: string }>;
+  /** Per-object verdicts of the fleet index's objects, for fleet rules to adjust objectScore (shard reports only). */
+  fleetIndexVerdicts?: Record<string, ObjectVerdict>;
 }
 
 export interface FleetReport {
   score: number | null;
+  /** Mean of the clusters' objectScore. */
+  objectScore?: number | null;
   fleet: string;
   shard?: { index: number; count: number };
   summary: { clusters: number; scored: number; unreachable: number; error: number };
@@ -262,6 +270,7 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, evaluator
     labels: cluster.labels,
     status: 'ok',
     score: null,
+    objectScore: null,
     layers: opts.desired.layerNames(cluster),
     desired: 0,
     inSync: 0,
@@ -301,11 +310,15 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, evaluator
     const evaluated = await clusterEvaluator.evaluate(resources, { now: opts.now });
     // One finding per offending field (src/dedupe.ts): before tallying, so scores count the field once.
     const evaluation = { ...evaluated, findings: dedupeFindings(evaluated.findings, opts.policies) };
-    const tallies = tallyPolicies(opts.policies, clusterEvaluator, evaluation, live.objects);
+    const objectTally = new ObjectTally();
+    const tallies = tallyPolicies(opts.policies, clusterEvaluator, evaluation, live.objects, objectTally);
     const parts = scoreOf(drift, tallies);
+    const desiredIds = [...desired].filter(([, o]) => !isConfigOnly(o)).map(([id]) => id);
+    const objectParts = tallyObjects(objectTally, opts.policies, evaluation, live.objects.filter((o) => !isExceptionObject(o)), { desiredIds, entries: drift.entries });
     return {
       ...base,
       score: parts.score,
+      ...objectParts,
       desired: drift.desired,
       inSync: drift.inSync,
       objects: live.objects.length,
@@ -313,7 +326,9 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, evaluator
       passedWeight: parts.passedWeight,
       drift: drift.entries,
       findings: sortFindings(evaluation.findings),
-      ...(fleetIndex ? { fleetIndex, fleetActions: fleetActionsOf(opts.policies, ctx, cluster.actions) } : {}),
+      ...(fleetIndex
+        ? { fleetIndex, fleetActions: fleetActionsOf(opts.policies, ctx, cluster.actions), fleetIndexVerdicts: objectTally.verdictsOf(fleetIndex.map(identityOf)) }
+        : {}),
       policies: tallies,
       waived: evaluation.waived,
       ...(evaluation.exempt ? { exempt: evaluation.exempt } : {}),
@@ -357,6 +372,7 @@ export function finishFleetRules(report: FleetReport, policies: readonly Policy[
   for (const c of report.clusters) {
     delete c.fleetIndex;
     delete c.fleetActions;
+    delete c.fleetIndexVerdicts;
   }
   return { ...buildFleetReport(report.clusters, report.fleet, report.shard, report.rollouts), fleetRules: { rules } };
 }
@@ -364,6 +380,7 @@ export function finishFleetRules(report: FleetReport, policies: readonly Policy[
 export function buildFleetReport(clusters: ClusterReport[], fleet: string, shard?: { index: number; count: number }, rollouts?: RolloutProgress[]): FleetReport {
   return {
     score: fleetScore(clusters),
+    objectScore: fleetObjectScore(clusters),
     fleet,
     ...(shard ? { shard } : {}),
     summary: {

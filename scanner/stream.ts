@@ -2,11 +2,11 @@ import { readFile } from 'node:fs/promises';
 import type { Policy } from '../src/authoring/index.js';
 import { createEvaluator, isFleetPolicy, type FleetClusterInput } from '../src/engine/index.js';
 import type { Fleet } from './fleet.js';
-import { applyFleetResult, fleetMemberOf, runFleetRules, scoreAfterFleetRules, type FleetResult, type FleetRulesContext, type ScoreFacts } from './fleet-rules.js';
+import { applyFleetResult, fleetMemberOf, objectScoreAfterFleetRules, runFleetRules, scoreAfterFleetRules, type FleetResult, type FleetRulesContext, type ScoreFacts } from './fleet-rules.js';
 import { rolloutProgress, type RolloutProgress } from './rollouts.js';
 import { scanCluster, shardClusters, type ClusterReport, type FleetHead, type FleetReport, type ScanOptions } from './scan.js';
 import { ScanTrace } from './scan-trace.js';
-import { fleetScore } from './score.js';
+import { fleetObjectScore, fleetScore } from './score.js';
 import { Spool } from './spool.js';
 import { Interner } from './intern.js';
 import { mapWithConcurrency } from './live/pool.js';
@@ -123,7 +123,17 @@ export async function streamMerge(files: readonly string[], policies: () => Prom
 }
 
 function factsOf(c: ClusterReport): ScoreFacts {
-  return { name: c.name, score: c.score, totalWeight: c.totalWeight, passedWeight: c.passedWeight, status: c.status };
+  return {
+    name: c.name,
+    score: c.score,
+    totalWeight: c.totalWeight,
+    passedWeight: c.passedWeight,
+    status: c.status,
+    objectScore: c.objectScore,
+    objectTotalWeight: c.objectTotalWeight,
+    objectPassedWeight: c.objectPassedWeight,
+    ...(c.fleetIndexVerdicts ? { fleetIndexVerdicts: c.fleetIndexVerdicts } : {}),
+  };
 }
 
 /**
@@ -145,21 +155,26 @@ async function finish(
         delete c.fleetIndex;
         delete c.fleetActions;
       }
-      if (result) applyFleetResult(c, result.result);
+      if (result) {
+        applyFleetResult(c, result.result);
+        delete c.fleetIndexVerdicts; // used up (finishFleetRules drops them too)
+      }
       yield c;
     }
   }
-  const scores: { score: number | null }[] = [];
+  const scores: { score: number | null; objectScore?: number | null }[] = [];
   const summary = { clusters: order.length, scored: 0, unreachable: 0, error: 0 };
   for (const key of order) {
     const f = facts[key];
-    scores.push({ score: result ? scoreAfterFleetRules(f, result.result) : f.score });
+    const objects = result && objectScoreAfterFleetRules(f, result.result);
+    scores.push({ score: result ? scoreAfterFleetRules(f, result.result) : f.score, objectScore: objects ? objects.objectScore : f.objectScore });
     if (f.score !== null) summary.scored++;
     if (f.status === 'unreachable') summary.unreachable++;
     if (f.status === 'error') summary.error++;
   }
   const head: FleetHead = {
     score: fleetScore(scores),
+    objectScore: fleetObjectScore(scores),
     fleet: base.fleet,
     ...(base.shard ? { shard: base.shard } : {}),
     summary,

@@ -67,17 +67,17 @@ async function writePretty(out: Output, head: FleetHead, clusters: AsyncIterable
 }
 
 async function writeHtml(out: Output, head: FleetHead, clusters: AsyncIterable<ClusterReport>, extras: HtmlExtras = {}): Promise<void> {
-  const [{ HtmlReport, HTML_TAIL }, { worstOrder }] = await Promise.all([import('./html.js'), import('./aggregates.js')]);
+  const [{ HtmlReport, HTML_TAIL }, { worstByObjects }] = await Promise.all([import('./html.js'), import('./aggregates.js')]);
   const html = new HtmlReport(extras);
   const sections = await Spool.create<string>('fleetgate-html-');
   try {
-    const order: { key: number; name: string; score: number | null }[] = [];
+    const order: { key: number; name: string; score: number | null; objectScore?: number | null }[] = [];
     for await (const c of clusters) {
       const key = order.length;
-      order.push({ key, name: c.name, score: c.score });
+      order.push({ key, name: c.name, score: c.score, objectScore: c.objectScore });
       await sections.put(key, html.section(c));
     }
-    order.sort(worstOrder);
+    order.sort(worstByObjects);
     await out.write(html.top(head));
     for (const [i, o] of order.entries()) await out.write(`${i ? '\n' : ''}${await sections.get(o.key)}`);
     await out.write(HTML_TAIL);

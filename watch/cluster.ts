@@ -316,7 +316,7 @@ export class WatchedCluster implements FleetMember {
   report(): ClusterReport {
     if (this.cached) return this.cached;
     const base = { name: this.cluster.name, index: this.cluster.index, labels: this.cluster.labels, layers: this.layers, warnings: this.warnings };
-    const empty: ClusterReport = { ...base, status: 'ok', score: null, desired: 0, inSync: 0, objects: 0, totalWeight: 0, passedWeight: 0, drift: [], findings: [], policies: {}, waived: 0 };
+    const empty: ClusterReport = { ...base, status: 'ok', score: null, objectScore: null, desired: 0, inSync: 0, objects: 0, totalWeight: 0, passedWeight: 0, drift: [], findings: [], policies: {}, waived: 0 };
     const st = this.status();
     const r: ClusterReport = st.status === 'ok' ? this.state!.report(base) : { ...empty, ...st };
     if (r.status === 'ok') this.trackDriftAge(r.drift);

@@ -1,6 +1,6 @@
 import type { Policy } from '../src/index.js';
-import type { FleetClusterInput, FleetEvaluation, FleetFinding, FleetRuleResult } from '../src/engine/index.js';
-import { fleetTallies, runFleetRules, type FleetRulesContext } from '../scanner/fleet-rules.js';
+import type { FleetClusterInput, FleetFinding, FleetRuleResult } from '../src/engine/index.js';
+import { fleetTallies, runFleetRules, type FleetResult, type FleetRulesContext } from '../scanner/fleet-rules.js';
 import type { PolicyTally } from '../scanner/score.js';
 
 /**
@@ -27,7 +27,7 @@ export interface FleetMember {
   setFleetPart(part: FleetPart): void;
 }
 
-const EMPTY: FleetEvaluation = { findings: [], rules: [], checks: {} };
+const EMPTY: FleetResult = { rules: [], policies: [], findings: new Map(), checks: {}, objects: new Map() };
 
 export class FleetRules {
   private timer?: NodeJS.Timeout;
@@ -36,7 +36,7 @@ export class FleetRules {
   /** Arrival times of the changes the next run will reflect (the detect histogram). */
   private pending: number[] = [];
   private stopped = false;
-  evaluation: FleetEvaluation = EMPTY;
+  result: FleetResult = EMPTY;
   rules: FleetRuleResult[] = [];
   /** Runs so far and the time the last took (logs, the bench). */
   runs = 0;
@@ -76,12 +76,11 @@ export class FleetRules {
     this.due = false;
     this.lastRun = t0;
     const result = runFleetRules(this.members.map((m) => m.fleetInput()), this.policies, this.context);
-    const evaluation: FleetEvaluation = { findings: [...result.findings.values()].flat(), rules: result.rules, checks: result.checks };
-    this.evaluation = evaluation;
+    this.result = result;
     this.rules = result.rules;
     for (const m of this.members) {
       const mine = result.findings.get(m.name) ?? [];
-      m.setFleetPart({ findings: mine, tallies: fleetTallies(this.policies, evaluation, m.name, mine) });
+      m.setFleetPart({ findings: mine, tallies: fleetTallies(this.policies, result.checks, m.name, mine) });
     }
     const now = performance.now();
     for (const t of this.pending) this.detected((now - t) / 1000);

@@ -5,7 +5,7 @@ import type { KubeObject, Policy } from '../src/index.js';
 import { DesiredState, loadLayers } from '../scanner/desired.js';
 import { formatFleetError, type Fleet, type FleetCluster } from '../scanner/fleet.js';
 import { buildFleetReport, kindsToRead, shardClusters, type FleetReport } from '../scanner/scan.js';
-import { mergeFleetFindings } from '../scanner/fleet-rules.js';
+import { applyFleetResult } from '../scanner/fleet-rules.js';
 import { isFleetPolicy } from '../src/engine/index.js';
 import { fleetScore } from '../scanner/score.js';
 import { rolloutProgress } from '../scanner/rollouts.js';
@@ -219,7 +219,11 @@ export class FleetWatch {
     if (!this.fleetRules) return { ...report, fleetRules: { deferred: true, rules: [] } };
     // The last run of the fleet rules (the one /metrics shows), brought up to date if a change is waiting.
     this.fleetRules.flush();
-    mergeFleetFindings(report.clusters, this.o.policies, this.fleetRules.evaluation);
+    // As the scan does it (finishFleetRules): findings join the clusters that hold the resources, both scores follow.
+    for (const c of report.clusters) {
+      applyFleetResult(c, this.fleetRules.result);
+      delete c.fleetIndexVerdicts;
+    }
     return { ...buildFleetReport(report.clusters, report.fleet, report.shard, report.rollouts), fleetRules: { rules: this.fleetRules.rules } };
   }
 

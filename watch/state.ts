@@ -1,12 +1,12 @@
 import { dedupeFindings } from '../src/engine/index.js';
 import { groupOf, identityOf, refOf, type Finding, type KubeObject, type Policy, type ResourceRef } from '../src/index.js';
-import { isExceptionObject, isRolloutObject, type Evaluation } from '../src/engine/index.js';
+import { isExceptionObject, isFleetPolicy, isRolloutObject, type Evaluation } from '../src/engine/index.js';
 import { sortFindings } from '../src/report/index.js';
 import { diffObject, type DriftEntry } from '../scanner/drift.js';
 import { slimForFleet } from '../scanner/fleet-rules.js';
 import type { FleetCluster } from '../scanner/fleet.js';
 import type { ClusterReport } from '../scanner/scan.js';
-import { scoreOf, tallyPolicies, type PolicyTally } from '../scanner/score.js';
+import { ObjectTally, SEVERITY_WEIGHT, scoreOf, tallyPolicies, type PolicyTally } from '../scanner/score.js';
 import type { ClusterJudge } from './judge.js';
 import { Totals } from './totals.js';
 
@@ -270,9 +270,9 @@ export class ClusterState {
   }
 
   /** Per policy: checks and failed checks, in policy order, as scan's tallyPolicies gives them. */
-  private tallies(): Record<string, PolicyTally> {
+  private tallies(objects?: ObjectTally): Record<string, PolicyTally> {
     const clusterOnly: Evaluation = { ...this.clusterEval, checks: {} };
-    const cluster = tallyPolicies(this.setup.policies, this.setup.judge.engine, clusterOnly, [...this.kept.values()]);
+    const cluster = tallyPolicies(this.setup.policies, this.setup.judge.engine, clusterOnly, [...this.kept.values()], objects);
     const out: Record<string, PolicyTally> = {};
     for (const p of this.setup.policies) {
       const t = p.scope === 'cluster' ? cluster[p.id] : this.totals.objectTally(p);
@@ -315,13 +315,17 @@ export class ClusterState {
   report(base: Pick<ClusterReport, 'name' | 'index' | 'labels' | 'layers' | 'warnings'>): ClusterReport {
     const findings: Finding[] = [...this.clusterEval.findings];
     for (const e of this.entries.values()) for (const v of e.findings) findings.push(findingOf(v, e.ref));
-    const tallies = this.tallies();
+    const objects = new ObjectTally();
+    const tallies = this.tallies(objects);
     const d = this.drift();
     const parts = scoreOf(d, tallies);
+    const objectParts = this.objectParts(objects, findings, d.entries);
     return {
       ...base,
       status: 'ok',
       score: parts.score,
+      ...objectParts,
+      ...(this.setup.policies.some(isFleetPolicy) ? { fleetIndexVerdicts: objects.verdictsOf(this.kept.keys()) } : {}),
       desired: d.desired,
       inSync: d.inSync,
       objects: this.entries.size,
@@ -332,6 +336,24 @@ export class ClusterState {
       policies: tallies,
       waived: this.totals.waived + this.clusterEval.waived,
     };
+  }
+
+  /** scan's objectScore from what the watch keeps: each entry's checks name the policies that judged it. */
+  private objectParts(objects: ObjectTally, findings: readonly Finding[], drift: readonly DriftEntry[]) {
+    const byId = new Map(this.setup.policies.map((p) => [p.id, p]));
+    for (const [id, e] of this.entries) {
+      let weight = 0;
+      if (e.checks)
+        for (const k in e.checks) {
+          const p = byId.get(k);
+          if (p) weight = Math.max(weight, SEVERITY_WEIGHT[p.severity]);
+        }
+      if (weight) objects.judge(id, weight);
+    }
+    objects.judgeFindings(findings, byId);
+    const desiredIds = [...this.setup.desired].filter(([, want]) => !repoOnly(want)).map(([id]) => id);
+    objects.judgeSync(desiredIds, drift);
+    return objects.parts();
   }
 
   /**

@@ -9,7 +9,8 @@ import { matchesConditions, ParameterError, parameterTypeProblems } from '../aut
 import { getAt, splitDotted } from '../authoring/index.js';
 import { POD_CONTROLLER_KINDS, PodView, isPodController } from '../authoring/index.js';
 import { DEFAULT_SYSTEM_NAMESPACES, SYSTEM_NAMESPACE_LABEL, groupOf, labelsOf, refOf } from '../model/index.js';
-import type { Action, Finding, KubeObject, Operation, PathSegments, Scope } from '../model/index.js';
+import type { Action, Finding, KubeObject, Operation, PathSegments, Scope, Severity } from '../model/index.js';
+import { SEVERITY_RANK } from '../model/index.js';
 import { settle, skipsUpdate } from './update-semantics.js';
 
 export { query } from './query.js';
@@ -65,6 +66,12 @@ export interface Evaluation {
    * match and exclude held, so its validate ran). The scanner's score weighs these; cluster-scope policies are not counted.
    */
   checks: Record<string, number>;
+  /**
+   * Per judged object (in the order given, PolicyException objects left out): the highest severity among the
+   * object- and namespace-scope policies that applied to it, or null when none did. Present when checks are
+   * counted; the scanner's per-object score weighs objects by it.
+   */
+  topSeverity?: (Severity | null)[];
 }
 
 /** The policies that can judge objects of one kind/group under one operation, found once and reused. */
@@ -141,6 +148,8 @@ export class ClusterEngine {
     const judged: Resource[] = [];
     let hasNamespaces = false;
     const counts = opts.countChecks === false ? undefined : new Uint32Array(this.objectPolicies.length);
+    // Highest SEVERITY_RANK per judged object (0: no policy applied), filled beside the counts.
+    let ranks: Uint8Array | undefined;
     const exempt = new Set<Resource>();
     for (const r of resources) {
       if (!isExceptionObject(r.object)) {
@@ -161,7 +170,8 @@ export class ClusterEngine {
       // Admission semantics hook (src/update-semantics.ts): UPDATE and DELETE of the one object under review.
       const admitting = (opts.operation === 'UPDATE' || opts.operation === 'DELETE') && judged.length === 1 ? { ...opts, object: judged[0].object } : undefined;
       if (admitting && skipsUpdate(admitting)) return { findings, waived: 0, objects: judged.length, exceptions, checks: {} };
-      for (let i = 0; i < judged.length; i++) this.evaluateResource(judged[i], i, opts, nsLabels, scopeFilter, findings, counts, exempt);
+      if (counts) ranks = new Uint8Array(judged.length);
+      for (let i = 0; i < judged.length; i++) this.evaluateResource(judged[i], i, opts, nsLabels, scopeFilter, findings, counts, exempt, ranks);
       if (admitting && findings.length) {
         const { oldObject } = opts;
         settle(findings, admitting, () => (oldObject ? this.evaluate([{ object: oldObject }], { ...opts, scopes, oldObject: undefined, operation: 'CREATE', exceptions: [], countChecks: false, onPolicy: undefined }).findings : []), this.policyById);
@@ -170,7 +180,8 @@ export class ClusterEngine {
     if (scopes.includes('cluster')) this.evaluateCluster(inventoryOf(), nsLabels, findings, opts.onPolicy);
     const checks: Record<string, number> = {};
     if (counts) for (const bound of this.objectPolicies) if (counts[bound.index]) checks[bound.policy.id] = counts[bound.index];
-    if (!exceptions.length) return { findings, waived: 0, exempt: exempt.size, objects: judged.length, exceptions, checks };
+    const top = ranks ? { topSeverity: Array.from(ranks, rankToSeverity) } : {};
+    if (!exceptions.length) return { findings, waived: 0, exempt: exempt.size, objects: judged.length, exceptions, checks, ...top };
     const now = opts.now ?? new Date();
 
     // Waivers: an expired one stops applying and is reported once, on the exception itself.
@@ -190,7 +201,7 @@ export class ClusterEngine {
       }
     }
     const { kept, waived } = this.applyExceptions(findings, active);
-    return { findings: kept, waived, exempt: exempt.size, objects: judged.length, exceptions: active, checks };
+    return { findings: kept, waived, exempt: exempt.size, objects: judged.length, exceptions: active, checks, ...top };
   }
 
   /** Drops the findings that an (unexpired) exception waives in this cluster. */
@@ -257,6 +268,7 @@ export class ClusterEngine {
     findings: Finding[],
     counts: Uint32Array | undefined,
     exempt: Set<Resource>,
+    ranks?: Uint8Array,
   ): void {
     const obj = r.object;
     const kind = typeof obj.kind === 'string' ? obj.kind : '';
@@ -285,6 +297,7 @@ export class ClusterEngine {
       if (bound.excludeTest && bound.excludeTest(namespace, objLabels, kind, group)) continue;
       if (pod === null) pod = PodView.of(obj);
       if (counts) counts[bound.index]++;
+      if (ranks && SEVERITY_RANK[policy.severity] > ranks[index]) ranks[index] = SEVERITY_RANK[policy.severity];
       opts.onPolicy?.(index, policy.id);
       (judge ??= this.judgeOf(r, namespace, operation, opts, nsLabels, findings, exempt))(bound, pod ?? undefined);
     }
@@ -377,3 +390,8 @@ export class ClusterEngine {
   }
 }
 
+/** SEVERITY_RANK backwards (index 0: no policy applied). */
+const BY_RANK: readonly (Severity | null)[] = [null, 'low', 'medium', 'high', 'critical'];
+function rankToSeverity(rank: number): Severity | null {
+  return BY_RANK[rank] ?? null;
+}

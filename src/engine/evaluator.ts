@@ -1,5 +1,5 @@
 import type { Policy } from '../authoring/index.js';
-import { Inventory, refOf, type Finding, type KubeObject, type Resource, type ResourceRef } from '../model/index.js';
+import { Inventory, SEVERITY_RANK, refOf, type Finding, type KubeObject, type Resource, type ResourceRef } from '../model/index.js';
 import type { ClusterContext } from './context.js';
 import { resolveAction } from './context.js';
 import { ClusterEngine, type EvaluateOptions, type Evaluation } from './engine.js';
@@ -180,6 +180,7 @@ function merge(objects: Evaluation, cluster: Evaluation, reevaluated: ChangeEval
     objects: objects.objects,
     exceptions: cluster.exceptions,
     checks: objects.checks,
+    ...(objects.topSeverity ? { topSeverity: objects.topSeverity } : {}),
     reevaluated,
   };
 }
@@ -297,7 +298,8 @@ class SandboxedEvaluator implements Evaluator<true> {
       findings.push(this.stoppedFinding(s.policy, s.reason, judged[s.resourceIndex] ?? (judged.length === 1 ? judged[0] : undefined)));
     }
     const { kept, waived } = this.trusted.core.applyExceptions(findings, main.exceptions);
-    return { ...main, findings: [...main.findings, ...kept], waived: main.waived + waived, checks: { ...main.checks, ...result.checks } };
+    const topSeverity = higherOf(main.topSeverity, result.topSeverity);
+    return { ...main, findings: [...main.findings, ...kept], waived: main.waived + waived, checks: { ...main.checks, ...result.checks }, ...(topSeverity ? { topSeverity } : {}) };
   }
 
   /** A policy that had to be stopped is an error finding (fail-open or fail-closed is the caller's choice). */
@@ -323,3 +325,8 @@ class SandboxedEvaluator implements Evaluator<true> {
   }
 }
 
+/** Per object, the higher of the built-in and the users' policies' severities (both lists are in the judged order). */
+function higherOf(a: Evaluation['topSeverity'], b: Evaluation['topSeverity']): Evaluation['topSeverity'] {
+  if (!a || !b || a.length !== b.length) return a ?? b;
+  return a.map((s, i) => (!s || (b[i] && SEVERITY_RANK[b[i]!] > SEVERITY_RANK[s]) ? (b[i] ?? s) : s));
+}

@@ -62,7 +62,8 @@ function kindKeys(o: KubeObject): readonly string[] {
   return keys;
 }
 
-function wants(policy: Policy, o: KubeObject): boolean {
+/** Whether a fleet policy applies to an object (its kinds and labels): what its checks count. */
+export function wants(policy: Policy, o: KubeObject): boolean {
   const keys = kindKeys(o);
   if (!policy.match.kinds.some((k) => keys.includes(k))) return false;
   return !policy.match.labels || matchesSelector((o.metadata?.labels ?? {}) as Record<string, string>, policy.match.labels);

@@ -77,6 +77,6 @@ export {
 export type { EffectiveAction, PolicyRollout, RolloutAction, RolloutStage } from './rollouts.js';
 export { clusterActions, nextStep, stagePlans } from './rollout-plan.js';
 export type { ClusterAction, FleetMember, NextStep, StagePlan, StageState } from './rollout-plan.js';
-export { evaluateFleet, fleetProjection, isFleetPolicy, keepForFleet } from './fleet.js';
+export { evaluateFleet, fleetProjection, isFleetPolicy, keepForFleet, wants as fleetPolicyApplies } from './fleet.js';
 export type { FleetClusterInput, FleetEvaluation, FleetFinding, FleetLocate, FleetRuleResult } from './fleet.js';
 export { dedupeFindings } from './dedupe.js';

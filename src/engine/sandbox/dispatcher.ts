@@ -96,7 +96,7 @@ export function createDispatcher(progress: Int32Array, api: unknown) {
 
     /**
      * Runs every active policy of every file (or of `onlyFile`) on the job, frozen: one pass. The JSON of
-     * { findings, checks }, or "!" when the engine itself failed (the host then runs the files one at a time).
+     * { findings, checks, topSeverity }, or "!" when the engine itself failed (the host then runs the files one at a time).
      */
     run(jobJson: string, onlyFile = -1): string {
       const job = freezeData(JSON.parse(jobJson) as GuestJob);
@@ -141,7 +141,7 @@ export function createDispatcher(progress: Int32Array, api: unknown) {
             ...(site ? { site } : {}),
           };
         });
-        out = JSON.stringify({ findings, checks: evaluation.checks });
+        out = JSON.stringify({ findings, checks: evaluation.checks, topSeverity: evaluation.topSeverity });
       } catch {
         out = '!';
       }

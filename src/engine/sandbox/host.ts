@@ -2,7 +2,7 @@ import ivm from 'isolated-vm';
 import { SourceMap } from 'node:module';
 import { isAbsolute, relative } from 'node:path';
 import type { Policy } from '../../authoring/index.js';
-import { ACTIONS, SEVERITIES, type InputError } from '../../model/index.js';
+import { ACTIONS, SEVERITIES, SEVERITY_RANK, type InputError, type Severity } from '../../model/index.js';
 import { bootstrap } from './bootstrap.js';
 import { API_PARAM } from './compile.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -48,6 +48,8 @@ export interface SandboxResult {
   findings: WorkerFinding[];
   stopped: StoppedPolicy[];
   checks: Record<string, number>;
+  /** Per object given, the highest severity among the users' policies that applied to it (see Evaluation.topSeverity). */
+  topSeverity?: (Severity | null)[];
 }
 
 interface LoadedFile extends CompiledFile {
@@ -313,7 +315,7 @@ export class PolicyHost implements PolicySandbox {
    * checked, and an error finding names the line of the policy's own file where it threw.
    */
   private collect(out: string, job: Omit<GuestJob, 'disabled' | 'clusterKey'>, disabled: string[], into: SandboxResult, onlyFile = -1): void {
-    let parsed: { findings?: unknown; checks?: unknown } | undefined;
+    let parsed: { findings?: unknown; checks?: unknown; topSeverity?: unknown } | undefined;
     try {
       parsed = JSON.parse(out);
     } catch {
@@ -356,9 +358,32 @@ export class PolicyHost implements PolicySandbox {
     const checks = parsed?.checks;
     if (checks && typeof checks === 'object')
       for (const [id, n] of Object.entries(checks as Record<string, unknown>)) if (speaks(id) && typeof n === 'number') into.checks[id] = n;
+    // Per-object severities speak only up to the highest severity of the policies that speak in this answer.
+    const top = parsed?.topSeverity;
+    if (Array.isArray(top) && top.length === job.objects.length) {
+      let cap = 0;
+      for (const a of this.active.values()) if (speaks(a.meta.id) === a) cap = Math.max(cap, SEVERITY_RANK[a.meta.severity] ?? 0);
+      into.topSeverity = mergeTopSeverity(into.topSeverity, top, cap);
+    }
   }
 
   dispose(): void {
     if (!this.isolate.isDisposed) this.isolate.dispose();
   }
+}
+
+/**
+ * Folds one file's per-object severities into the others'. A file speaks only up to the highest severity of its own
+ * policies: whatever else it claims is capped there.
+ */
+function mergeTopSeverity(into: (Severity | null)[] | undefined, claimed: unknown[], capRank: number): (Severity | null)[] {
+  const out = into ?? new Array<Severity | null>(claimed.length).fill(null);
+  for (let i = 0; i < claimed.length; i++) {
+    const c = claimed[i];
+    if (typeof c !== 'string' || !SEVERITIES.includes(c as Severity)) continue;
+    const rank = Math.min(SEVERITY_RANK[c as Severity], capRank);
+    const cur = out[i];
+    if (rank > 0 && (!cur || rank > SEVERITY_RANK[cur])) out[i] = SEVERITIES.find((s) => SEVERITY_RANK[s] === rank)!;
+  }
+  return out;
 }
