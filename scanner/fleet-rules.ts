@@ -125,16 +125,9 @@ export function applyFleetResult(c: ClusterReport, result: FleetResult): void {
   if (c.score === null) return;
   const objects = objectScoreAfterFleetRules(c, result);
   if (objects) Object.assign(c, objects);
-  let changed = false;
-  for (const p of result.policies) {
-    const own = mine.filter((f) => f.policy === p.id);
-    const failed = new Set(own.map((f) => `${f.resource.kind}/${f.resource.namespace ?? ''}/${f.resource.name}`)).size;
-    const checks = Math.max(result.checks[p.id]?.[c.name] ?? 0, failed);
-    if (!checks) continue;
-    c.policies[p.id] = { severity: p.severity, checks, failed };
-    changed = true;
-  }
-  if (!changed) return;
+  const tallies = fleetTallies(result.policies, result.checks, c.name, mine);
+  if (!Object.keys(tallies).length) return;
+  Object.assign(c.policies, tallies);
   if (mine.length) c.findings = sortFindings(c.findings); // already sorted unless fleet findings joined them
   const unmanaged = c.drift.filter((d) => d.state === 'unmanaged').length;
   const parts = scoreOf({ desired: c.desired, inSync: c.inSync, unmanaged }, c.policies);
@@ -176,20 +169,14 @@ export function objectScoreAfterFleetRules(f: Omit<ScoreFacts, 'status'>, result
  */
 export function scoreAfterFleetRules(f: ScoreFacts, result: FleetResult): number | null {
   if (f.score === null || !result.policies.length) return f.score;
-  const mine = result.findings.get(f.name) ?? [];
+  const tallies = Object.values(fleetTallies(result.policies, result.checks, f.name, result.findings.get(f.name) ?? []));
+  if (!tallies.length) return f.score;
   let total = f.totalWeight;
   let passed = f.passedWeight;
-  let changed = false;
-  for (const p of result.policies) {
-    const own = mine.filter((x) => x.policy === p.id);
-    const failed = new Set(own.map((x) => `${x.resource.kind}/${x.resource.namespace ?? ''}/${x.resource.name}`)).size;
-    const checks = Math.max(result.checks[p.id]?.[f.name] ?? 0, failed);
-    if (!checks) continue;
-    total += checks * SEVERITY_WEIGHT[p.severity];
-    passed += (checks - failed) * SEVERITY_WEIGHT[p.severity];
-    changed = true;
+  for (const t of tallies) {
+    total += t.checks * SEVERITY_WEIGHT[t.severity];
+    passed += (t.checks - t.failed) * SEVERITY_WEIGHT[t.severity];
   }
-  if (!changed) return f.score;
   return total === 0 ? 100 : round1((passed / total) * 100);
 }
 
@@ -200,7 +187,10 @@ export function applyFleetRules(clusters: ClusterReport[], policies: readonly Po
   return result.rules;
 }
 
-/** A cluster's tallies of the fleet policies (checks and failed resources), as its score weighs them (the watch). */
+/**
+ * A cluster's tallies of the built-in fleet policies: checks (at least the resources they failed) and failed
+ * resources, as its score weighs them. Shared by the scan's rescoring, the streamed scan's and the watch's metrics.
+ */
 export function fleetTallies(policies: readonly Policy[], checks: FleetEvaluation['checks'], cluster: string, mine: readonly FleetFinding[]): Record<string, PolicyTally> {
   const out: Record<string, PolicyTally> = {};
   for (const p of policies) {
