@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-import { groupOf, type Finding, type ResourceRef } from '../src/index.js';
 import type { ClusterReport, FleetReport } from '../scanner/scan.js';
 import type { Insertable, Transaction } from 'kysely';
 import { insertMany } from './bulk.js';
+import { fingerprint, resourceKey } from './keys.js';
 import type { Database } from './schema.js';
 import { advanceSpans, applyRetention, refuseOlder, undoRun, type Seen } from './spans.js';
 import type { Store } from './store.js';
@@ -35,15 +34,7 @@ export interface RecordedRun {
   deletedRuns: number;
 }
 
-/** `group/Kind/namespace/name`: the version of an apiVersion is left out, so an API upgrade keeps fingerprints. */
-export function resourceKey(r: ResourceRef): string {
-  return `${groupOf(r.apiVersion)}/${r.kind}/${r.namespace ?? ''}/${r.name}`;
-}
-
-/** Stable across runs: the same policy on the same field of the same object in the same cluster. */
-export function fingerprint(cluster: string, f: Pick<Finding, 'policy' | 'resource' | 'path'>): string {
-  return createHash('sha256').update(`${f.policy}\n${cluster}\n${resourceKey(f.resource)}\n${f.path}`).digest('hex').slice(0, 16);
-}
+export { fingerprint, resourceKey } from './keys.js';
 
 export function runName(meta: RunMeta, sharded: boolean, time: Date): string {
   if (meta.runId) return meta.runId;
@@ -162,7 +153,7 @@ class ClusterWriter {
     for (const f of c.findings) {
       const fp = fingerprint(c.name, f);
       if (mine.has(fp)) continue;
-      mine.set(fp, { action: f.action, fact: { fingerprint: fp, cluster: c.name, policy: f.policy, severity: f.severity, resource: resourceKey(f.resource), path: f.path, message: f.message } });
+      mine.set(fp, f);
     }
     this.findings += mine.size;
     this.clusters++;

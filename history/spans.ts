@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
+import type { Finding } from '../src/index.js';
 import { chunks, closeSpans, insertMany, type Raw } from './bulk.js';
+import { resourceKey } from './keys.js';
 import type { Database } from './schema.js';
 import { HistoryError } from './store.js';
 
@@ -12,10 +14,10 @@ import { HistoryError } from './store.js';
 
 type Db = Kysely<Database>;
 
-/** What one judged cluster showed in this run: fingerprint → its action and stable facts. */
+/** What one judged cluster showed in this run: fingerprint → the finding (its facts are built only when new). */
 export interface Seen {
   cluster: string;
-  findings: Map<string, { action: string; fact: Database['findings'] }>;
+  findings: Map<string, Finding>;
 }
 
 /** Spans this run (`id`) had opened or closed on these clusters, undone: a shard written again replaces its first write. */
@@ -34,14 +36,25 @@ export async function refuseOlder(trx: Db, id: number, clusters: readonly string
   }
 }
 
-/** Opens and closes the spans of these judged clusters for run `id`; returns how many spans it opened and closed. */
-export async function advanceSpans(raw: Raw, trx: Db, id: number, seen: readonly Seen[]): Promise<{ opened: number; closed: number }> {
-  if (!seen.length) return { opened: 0, closed: 0 };
-  const open = new Map<string, string>(); // fingerprint → action, of the clusters' open spans
-  for (const part of chunks(seen.map((s) => s.cluster))) {
+/** Fingerprint → action of the clusters' open spans (SQLite: rows as arrays, the cheapest way out of the driver). */
+async function openSpans(raw: Raw, trx: Db, clusters: readonly string[]): Promise<Map<string, string>> {
+  const open = new Map<string, string>();
+  for (const part of chunks(clusters)) {
+    if (raw) {
+      const stmt = raw.prepare(`select fingerprint, action from finding_spans where end_run is null and cluster in (${part.map(() => '?').join(',')})`).raw(true);
+      for (const [fp, action] of stmt.all(...part) as [string, string][]) open.set(fp, action);
+      continue;
+    }
     const rows = await trx.selectFrom('finding_spans').select(['fingerprint', 'action']).where('end_run', 'is', null).where('cluster', 'in', part).execute();
     for (const r of rows) open.set(r.fingerprint, r.action);
   }
+  return open;
+}
+
+/** Opens and closes the spans of these judged clusters for run `id`; returns how many spans it opened and closed. */
+export async function advanceSpans(raw: Raw, trx: Db, id: number, seen: readonly Seen[]): Promise<{ opened: number; closed: number }> {
+  if (!seen.length) return { opened: 0, closed: 0 };
+  const open = await openSpans(raw, trx, seen.map((s) => s.cluster));
   const close: string[] = [];
   const spans: Database['finding_spans'][] = [];
   const facts: Database['findings'][] = [];
@@ -53,7 +66,7 @@ export async function advanceSpans(raw: Raw, trx: Db, id: number, seen: readonly
       // A finding whose action changed (warn → deny) starts a new span: each span says what the runs in it saw.
       if (was !== undefined) close.push(fp);
       spans.push({ fingerprint: fp, cluster: s.cluster, action: f.action, start_run: id, end_run: null });
-      facts.push(f.fact);
+      facts.push({ fingerprint: fp, cluster: s.cluster, policy: f.policy, severity: f.severity, resource: resourceKey(f.resource), path: f.path, message: f.message });
     }
   close.push(...open.keys()); // open before, not seen now: resolved
   // Closing first: a reopened fingerprint's new span must not be closed with the old one.
