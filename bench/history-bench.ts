@@ -8,14 +8,16 @@
  *   3. answers over those runs: `trend` of all runs, `diff` of the last two and of the first and last, through the API
  *      and as a CLI process.
  * Usage: npx tsc -p . && node dist/bench/history-bench.js [--runs 3] [--nights 90] [--clusters 847] [--churn 1]
- *   [--store sqlite|postgres] [--report FILE]
+ *   [--store sqlite|postgres] [--report FILE] [--save-report FILE] [--sample K]
  * `--store postgres` runs the same on a throwaway PostgreSQL server started as the tests start it
  * (test/helpers/postgres.ts: initdb, fsync off, TCP on 127.0.0.1), one fresh database per store; size is
- * pg_database_size. `--report FILE`: that saved `scan --format json` report instead of a scan (no scan timing).
+ * pg_database_size. `--report FILE`: that saved report (`--save-report FILE` writes one) instead of a scan (no scan
+ * timing). `--sample K` keeps every K-th finding of each cluster (for many runs of all clusters, cheaply: trend and
+ * diff over them; the write cost is the full report's).
  * The result is one JSON line on standard output; progress on standard error.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +38,10 @@ const NIGHTS = flag('--nights', 90);
 const CLUSTERS = flag('--clusters', 847);
 const CHURN = flag('--churn', 1);
 const REPORT = args.includes('--report') ? args[args.indexOf('--report') + 1] : undefined;
+/** Write the scanned report to this file (for later runs with --report). */
+const SAVE = args.includes('--save-report') ? args[args.indexOf('--save-report') + 1] : undefined;
+/** Keep every SAMPLE-th finding of each cluster: a cheap store of many runs (trend, diff), not the write cost. */
+const SAMPLE = flag('--sample', 1);
 const ENGINE = args.includes('--store') ? args[args.indexOf('--store') + 1] : 'sqlite';
 if (ENGINE !== 'sqlite' && ENGINE !== 'postgres') throw new Error(`--store must be sqlite or postgres (got ${ENGINE})`);
 const BIN = fileURLToPath(new URL('../../bin/fleetgate', import.meta.url));
@@ -117,6 +123,8 @@ async function writeCost(stores: Stores): Promise<{ report: FleetReport; scanMs:
     scanMs.push(ms(t0));
     log(`scan ${i + 1}: ${scanMs[i].toFixed(0)} ms`);
   }
+  if (SAVE) writeFileSync(SAVE, JSON.stringify(report));
+  if (SAMPLE > 1) report = { ...report!, clusters: report!.clusters.map((c) => ({ ...c, findings: c.findings.filter((_, i) => i % SAMPLE === 0) })) };
   const recordNewMs: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const t0 = process.hrtime.bigint();
@@ -142,8 +150,9 @@ async function writeNights(stores: Stores, base: FleetReport, file: string) {
     await h.recordRun(report, { commit: (n + 1).toString(16).padStart(40, '0'), time: new Date(Date.UTC(2026, 0, 1 + n, 2)), runId: `night-${n}` });
     nightMs.push(ms(t0));
     loads.push(load());
-    if (n % 10 === 0) log(`night ${n + 1}/${NIGHTS}: ${nightMs[n].toFixed(0)} ms`);
+    log(`night ${n + 1}/${NIGHTS}: ${nightMs[n].toFixed(0)} ms`);
     if (n === 0) firstBytes = await stores.bytes(file);
+    if (n === 0 || n === NIGHTS - 1 || n % 5 === 4) log(`  store ${(await stores.bytes(file)) / 1e6} MB after ${n + 1} nights`);
   }
   await h.close();
   const totalBytes = await stores.bytes(file);
@@ -216,6 +225,7 @@ async function main(): Promise<void> {
       findingsPerRun: cost.report.clusters.reduce((s, c) => s + c.findings.length, 0),
       driftPerRun: cost.report.clusters.reduce((s, c) => s + c.drift.length, 0),
       churnPercent: CHURN,
+      sample: SAMPLE,
       runs: RUNS,
       scanMs: scan,
       recordNewMs: Math.round(median(cost.recordNewMs)),

@@ -96,9 +96,10 @@ async function writeRun(
   clusters: Iterable<ClusterReport> | AsyncIterable<ClusterReport>,
   meta: RunMeta,
 ): Promise<RecordedRun> {
-  const id = await openRun(trx, run, head, meta);
-  const latest = await trx.selectFrom('runs').select((eb) => eb.fn.max<number>('id').as('id')).executeTakeFirstOrThrow();
-  const writer = new ClusterWriter(store, trx, id, run.shard, latest.id === id);
+  const { id, time } = await openRun(trx, run, head, meta);
+  // The newest run by id and by time has no later run to check its clusters against (the common case).
+  const newest = await trx.selectFrom('runs').select((eb) => [eb.fn.max<number>('id').as('id'), eb.fn.max<string>('time').as('time')]).executeTakeFirstOrThrow();
+  const writer = new ClusterWriter(store, trx, id, run.shard, time, newest.id === id && newest.time <= time);
   for await (const c of clusters) {
     writer.add(c);
     if (writer.pending >= CLUSTERS_PER_WRITE) await writer.flush();
@@ -109,14 +110,16 @@ async function writeRun(
 }
 
 /** The run's row (shards of one run share it), and this shard's earlier write undone: a retried pod replaces it. */
-async function openRun(trx: Transaction<Database>, run: RunRow, head: RunHead, meta: RunMeta): Promise<number> {
+async function openRun(trx: Transaction<Database>, run: RunRow, head: RunHead, meta: RunMeta): Promise<{ id: number; time: string }> {
   const time = run.time.toISOString();
   await trx
     .insertInto('runs')
     .values({ name: run.name, time, commit: meta.commit ?? null, fleet: head.fleet, shards: run.shards })
     .onConflict((oc) => oc.column('name').doNothing())
     .execute();
-  const { id } = await trx.selectFrom('runs').select(['id']).where('name', '=', run.name).executeTakeFirstOrThrow();
+  // A shard joining a run takes the run's time (the first shard's), not its own.
+  const row = await trx.selectFrom('runs').select(['id', 'time']).where('name', '=', run.name).executeTakeFirstOrThrow();
+  const id = row.id;
   const before = await trx.selectFrom('run_clusters').select('cluster').where('run_id', '=', id).where('shard', '=', run.shard).execute();
   await undoRun(trx, id, before.map((c) => c.cluster));
   const shardClusters = trx.selectFrom('run_clusters').select('cluster').where('run_id', '=', id).where('shard', '=', run.shard);
@@ -124,7 +127,7 @@ async function openRun(trx: Transaction<Database>, run: RunRow, head: RunHead, m
   await trx.deleteFrom('run_clusters').where('run_id', '=', id).where('shard', '=', run.shard).execute();
   await trx.deleteFrom('run_shards').where('run_id', '=', id).where('shard', '=', run.shard).execute();
   await trx.insertInto('run_shards').values({ run_id: id, shard: run.shard, time, clusters: head.clusters }).execute();
-  return id;
+  return { id, time: row.time };
 }
 
 /** Gathers clusters' rows and writes them a batch at a time: the cluster rows, the drift, and the spans moved. */
@@ -140,6 +143,7 @@ class ClusterWriter {
     private readonly trx: Transaction<Database>,
     private readonly id: number,
     private readonly shard: number,
+    private readonly time: string,
     /** No later run exists, so no check that this run's clusters have none. */
     private readonly latest: boolean,
   ) {}
@@ -187,7 +191,7 @@ class ClusterWriter {
     // The cluster rows first: a cluster twice in one run fails on their key before any span moves.
     await insertMany(raw, this.trx, 'run_clusters', this.rows);
     await insertMany(raw, this.trx, 'run_drift', this.drift);
-    if (!this.latest) await refuseOlder(this.trx, this.id, this.seen.map((s) => s.cluster));
+    if (!this.latest) await refuseOlder(this.trx, this.id, this.time, this.rows.map((r) => r.cluster));
     await advanceSpans(raw, this.trx, this.id, this.seen);
     this.rows = [];
     this.drift = [];

@@ -28,10 +28,22 @@ export async function undoRun(trx: Db, id: number, clusters: readonly string[]):
   }
 }
 
-/** Spans only move forward: a run older than one already recorded for the same cluster cannot be written after it. */
-export async function refuseOlder(trx: Db, id: number, clusters: readonly string[]): Promise<void> {
+/**
+ * Spans only move forward: a cluster's runs must be written in time order (their ids then follow it, and spans
+ * compare runs by id). A run older than one already recorded for the same cluster is refused.
+ */
+export async function refuseOlder(trx: Db, id: number, time: string, clusters: readonly string[]): Promise<void> {
   for (const part of chunks(clusters)) {
-    const later = await trx.selectFrom('run_clusters as c').innerJoin('runs as r', 'r.id', 'c.run_id').select(['c.cluster', 'r.name']).where('c.run_id', '>', id).where('c.cluster', 'in', part).limit(1).executeTakeFirst();
+    const later = await trx
+      .selectFrom('run_clusters as c')
+      .innerJoin('runs as r', 'r.id', 'c.run_id')
+      .select(['c.cluster', 'r.name'])
+      .where('c.cluster', 'in', part)
+      .where('c.run_id', '!=', id)
+      // later by time, or recorded after it (spans would then order the two runs one way and the timeline the other)
+      .where((eb) => eb.or([eb('r.time', '>', time), eb('r.id', '>', id)]))
+      .limit(1)
+      .executeTakeFirst();
     if (later) throw new HistoryError('usage', `cluster ${later.cluster} is already recorded in the later run ${later.name}: an older run cannot be written after it`);
   }
 }
