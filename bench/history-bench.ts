@@ -48,6 +48,11 @@ const BIN = fileURLToPath(new URL('../../bin/fleetgate', import.meta.url));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+/** This process's CPU time (user + system, every thread) since `c0`: on a loaded machine the figure wall time is not. */
+const cpuMs = (c0: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(c0);
+  return (d.user + d.system) / 1e3;
+};
 const log = (s: string) => process.stderr.write(`${s}  (load ${loadavg()[0].toFixed(1)})\n`);
 const load = () => Math.round(loadavg()[0] * 10) / 10;
 
@@ -114,27 +119,33 @@ function postgresStores(pg: PgServer): Stores {
 }
 
 /** 1. The scan alone (unless a saved report is given), and its run written into a new store, --runs times each. */
-async function writeCost(stores: Stores): Promise<{ report: FleetReport; scanMs: number[]; recordNewMs: number[] }> {
+async function writeCost(stores: Stores): Promise<{ report: FleetReport; scanMs: number[]; scanCpu: number[]; recordNewMs: number[]; recordNewCpu: number[] }> {
   const scanMs: number[] = [];
+  const scanCpu: number[] = [];
   let report = REPORT ? (JSON.parse(readFileSync(REPORT, 'utf8')) as FleetReport) : undefined;
   for (let i = 0; i < RUNS && !REPORT; i++) {
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     report = await scanOnce();
     scanMs.push(ms(t0));
-    log(`scan ${i + 1}: ${scanMs[i].toFixed(0)} ms`);
+    scanCpu.push(cpuMs(c0));
+    log(`scan ${i + 1}: ${scanMs[i].toFixed(0)} ms (CPU ${scanCpu[i].toFixed(0)} ms)`);
   }
   if (SAVE) writeFileSync(SAVE, JSON.stringify(report));
   if (SAMPLE > 1) report = { ...report!, clusters: report!.clusters.map((c) => ({ ...c, findings: c.findings.filter((_, i) => i % SAMPLE === 0) })) };
   const recordNewMs: number[] = [];
+  const recordNewCpu: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     const h = await openHistory(stores.url(`cost_${i}`));
     await h.recordRun(report!, { commit: 'a'.repeat(40) });
     await h.close();
     recordNewMs.push(ms(t0));
-    log(`record ${i + 1} into a new store: ${recordNewMs[i].toFixed(0)} ms`);
+    recordNewCpu.push(cpuMs(c0));
+    log(`record ${i + 1} into a new store: ${recordNewMs[i].toFixed(0)} ms (CPU ${recordNewCpu[i].toFixed(0)} ms)`);
   }
-  return { report: report!, scanMs, recordNewMs };
+  return { report: report!, scanMs, scanCpu, recordNewMs, recordNewCpu };
 }
 
 /** 2. NIGHTS nightly runs into one store; each night's write time and the store's size after night 1 and at the end. */
@@ -142,21 +153,24 @@ async function writeNights(stores: Stores, base: FleetReport, file: string) {
   const emptyBytes = await stores.bytes(file);
   const h = await openHistory(file);
   const nightMs: number[] = [];
+  const nightCpu: number[] = [];
   const loads: number[] = [];
   let firstBytes = 0;
   for (let n = 0; n < NIGHTS; n++) {
     const report = night(base, n);
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     await h.recordRun(report, { commit: (n + 1).toString(16).padStart(40, '0'), time: new Date(Date.UTC(2026, 0, 1 + n, 2)), runId: `night-${n}` });
     nightMs.push(ms(t0));
+    nightCpu.push(cpuMs(c0));
     loads.push(load());
-    log(`night ${n + 1}/${NIGHTS}: ${nightMs[n].toFixed(0)} ms`);
+    log(`night ${n + 1}/${NIGHTS}: ${nightMs[n].toFixed(0)} ms (CPU ${nightCpu[n].toFixed(0)} ms)`);
     if (n === 0) firstBytes = await stores.bytes(file);
     if (n === 0 || n === NIGHTS - 1 || n % 5 === 4) log(`  store ${(await stores.bytes(file)) / 1e6} MB after ${n + 1} nights`);
   }
   await h.close();
   const totalBytes = await stores.bytes(file);
-  return { emptyBytes, firstBytes, totalBytes, nightMs, loads };
+  return { emptyBytes, firstBytes, totalBytes, nightMs, nightCpu, loads };
 }
 
 /** 3. trend of every run, diff of the last two and of the first and last (API, median of 5), and as CLI processes. */
@@ -232,6 +246,10 @@ async function main(): Promise<void> {
       recordNightMedianMs: nightly,
       recordNightMaxMs: Math.round(Math.max(...nights.nightMs.slice(1))),
       nightRatio: scan ? Math.round((nightly / scan) * 1000) / 1000 : null,
+      scanCpuMs: cost.scanCpu.length ? Math.round(median(cost.scanCpu)) : null,
+      recordNewCpuMs: Math.round(median(cost.recordNewCpu)),
+      recordNightCpuMedianMs: Math.round(median(nights.nightCpu.slice(1))),
+      nightCpuRatio: cost.scanCpu.length ? Math.round((median(nights.nightCpu.slice(1)) / median(cost.scanCpu)) * 1000) / 1000 : null,
       newRatio: scan ? Math.round((median(cost.recordNewMs) / scan) * 1000) / 1000 : null,
       nights: NIGHTS,
       storeBytesEmpty: nights.emptyBytes,
