@@ -131,7 +131,7 @@ export async function findingsSince(store: Store, clusters: readonly string[], s
       else unknown.set(r.cluster, `a run at ${r.time} could not judge it (${r.status}${r.error ? `: ${r.error}` : ''})`);
     }
     for (const c of clusters) if (!judged.has(c)) unknown.set(c, `no run of the history store recorded it${since ? ` since ${since.toISOString()}` : ''}`);
-    const first = Math.min(...rows.map((r) => r.run_id));
+    const first = rows.reduce((m, r) => Math.min(m, r.run_id), Number.MAX_SAFE_INTEGER); // (a window can hold many runs: no spread)
     const seen = new Set<string>();
     for (const part of chunks([...judged.keys()])) {
       const spans = await store.db
