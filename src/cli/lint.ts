@@ -8,13 +8,13 @@ import { formatPretty } from '../report/index.js';
 import { sarifChunks } from '../report/index.js';
 import { failsThreshold, skippedFleetRules, sortFindings, summarize, type LintReport } from '../report/index.js';
 import { emit } from '../report/index.js';
-import { applyRollouts, createEvaluator, type Evaluation } from '../engine/index.js';
-import { SEVERITIES } from '../model/index.js';
+import { applyRollouts, createEvaluator } from '../engine/index.js';
+import { evaluateLint, type LintEvaluation } from './lint-evaluate.js';
+import { SEVERITIES, pushAll } from '../model/index.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './command.js';
 import { parseArgs } from 'node:util';
 import { undeclaredParameters } from '../authoring/index.js';
 import { clusterContextFromFlags, oneOf, parametersFromFlags, positiveInt, readStdin, severityThreshold } from './options.js';
-import { dedupeFindings } from '../engine/index.js';
 import { pickFlags } from './flags.js';
 
 const FORMATS = ['pretty', 'json', 'sarif', 'junit'] as const;
@@ -82,15 +82,15 @@ export const command: Command = {
     const files = positionals.filter((p) => p !== '-');
     if (files.length) {
       const fromFiles = await loadPaths(files);
-      append(loaded.resources, fromFiles.resources);
-      append(loaded.errors, fromFiles.errors);
+      pushAll(loaded.resources, fromFiles.resources);
+      pushAll(loaded.errors, fromFiles.errors);
       loaded.files += fromFiles.files;
       loaded.skipped += fromFiles.skipped;
     }
     if (positionals.includes('-')) {
       const fromStdin = loadText(await readStdin(), '<stdin>');
-      append(loaded.resources, fromStdin.resources);
-      append(loaded.errors, fromStdin.errors);
+      pushAll(loaded.resources, fromStdin.resources);
+      pushAll(loaded.errors, fromStdin.errors);
       loaded.files += 1;
       loaded.skipped += fromStdin.skipped;
     }
@@ -98,13 +98,13 @@ export const command: Command = {
     // PolicyRollouts among the files set the action of the policies they name for this cluster's cohort.
     const rolled = applyRollouts(cluster, policySet.policies, loaded.resources);
     const evaluator = await createEvaluator(policySet.policies, rolled.context, { sandbox: { timeoutMs } });
-    let evaluation: Evaluation;
+    let evaluation: LintEvaluation;
     try {
-      evaluation = await evaluator.evaluate(loaded.resources);
+      evaluation = await evaluateLint(evaluator, loaded.resources, policySet.policies, rolled.findings);
     } finally {
       await evaluator.close();
     }
-    const findings = sortFindings(dedupeFindings([...rolled.findings, ...evaluation.findings], policySet.policies));
+    const findings = sortFindings(evaluation.findings);
     const report: LintReport = {
       findings,
       errors: loaded.errors,
@@ -113,7 +113,7 @@ export const command: Command = {
         objects: evaluation.objects,
         skipped: loaded.skipped,
         waived: evaluation.waived,
-        exempt: evaluation.exempt ?? 0,
+        exempt: evaluation.exempt,
       }),
     };
     const skipped = skippedFleetRules(policySet.policies);
@@ -133,8 +133,3 @@ export const command: Command = {
     return failsThreshold(findings, failOn) ? EXIT_FINDINGS : EXIT_OK;
   },
 };
-
-/** `to.push(...items)` passes every item as an argument: over ~120,000 objects that overflows the stack. */
-function append<T>(to: T[], items: readonly T[]): void {
-  for (const item of items) to.push(item);
-}

@@ -104,6 +104,16 @@ function waiversIn(inventory: readonly Resource[], opts: EvaluateOptions): Polic
   return out;
 }
 
+/**
+ * What judging part of an inventory with the object and namespace scopes needs from the whole of it: the waivers
+ * in force and the namespaces' labels. Judging every part so, then the cluster scope once over the whole, gives
+ * the findings one evaluation of the whole gives (a change re-judges its objects so; lint judges a large
+ * inventory file by file so, to hold only a part's findings at a time).
+ */
+export function inventoryContext(inventory: readonly Resource[], opts: EvaluateOptions = {}): Pick<EvaluateOptions, 'exceptions' | 'namespaceLabels'> {
+  return { exceptions: waiversIn(inventory, opts), namespaceLabels: namespaceLabelsOf(inventory, opts) };
+}
+
 /** Which resources a change asks to judge again (undefined: all of them, the change was a waiver). */
 function affected(inventory: readonly Resource[], change: Change): Resource[] | undefined {
   const o = change.object;
@@ -244,8 +254,7 @@ class SandboxedEvaluator implements Evaluator<true> {
     const targets = affected(inventory, change);
     const clusterPolicies = this.matcher.clusterPolicyIds();
     if (!targets) return { ...this.evaluate(inventory, opts), reevaluated: { objects: inventory.map((r) => refOf(r.object)), clusterPolicies } };
-    const exceptions = waiversIn(inventory, opts);
-    const objects = this.evaluate(targets, { ...opts, exceptions, scopes: OBJECT_SCOPES, namespaceLabels: namespaceLabelsOf(inventory, opts) });
+    const objects = this.evaluate(targets, { ...opts, ...inventoryContext(inventory, opts), scopes: OBJECT_SCOPES });
     const cluster = this.evaluate(inventory, { ...opts, scopes: ['cluster'] });
     return merge(objects, cluster, { objects: targets.map((r) => refOf(r.object)), clusterPolicies });
   }
