@@ -55,7 +55,9 @@ export function createDispatcher(progress: Int32Array, api: unknown) {
     let bound = engines.get(key);
     if (bound) return bound;
     if (engines.size > 256) engines.clear();
-    const cluster: ClusterInfo = deepFreeze({ name: job.cluster.name, labels: { ...(job.cluster.labels ?? {}) } });
+    // The host sends the cluster context once per review only as its key (its JSON).
+    const context = deepFreeze((job.cluster ?? JSON.parse(job.clusterKey)) as GuestJob['cluster']);
+    const cluster: ClusterInfo = deepFreeze({ name: context.name, labels: { ...(context.labels ?? {}) } });
     const disabled = new Set(job.disabled);
     const byId = new Map<string, LoadedPolicy>();
     const active: Policy[] = [];
@@ -71,7 +73,7 @@ export function createDispatcher(progress: Int32Array, api: unknown) {
         );
       }
     });
-    engines.set(key, (bound = { engine: new ClusterEngine(active, job.cluster), byId }));
+    engines.set(key, (bound = { engine: new ClusterEngine(active, context), byId }));
     return bound;
   };
 
