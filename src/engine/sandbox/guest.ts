@@ -105,6 +105,19 @@ function failure(err: unknown, script: string, onError: (site: Site | undefined)
   return new Error(why.length > 1000 ? `${why.slice(0, 999)}…` : why);
 }
 
+/**
+ * Freezes objects the engine made (the pod view, its container views, the namespace info): own enumerable data
+ * properties only, read directly, stopping at what is frozen already (the job's objects are). The engine's own
+ * classes define no own accessors, so this freezes as much as deepFreeze at a fraction of its cost (deepFreeze
+ * reads a descriptor per property; this runs on every object a user policy judges).
+ */
+function freezeEngineMade(v: unknown): void {
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return;
+  Object.freeze(v);
+  if (Array.isArray(v)) for (let i = 0; i < v.length; i++) freezeEngineMade(v[i]);
+  else for (const k of Object.keys(v)) freezeEngineMade((v as Record<string, unknown>)[k]);
+}
+
 /** Freezes what the engine shares between the policies judging one object (the pod view's caches filled first). */
 function hardenShared(s: ObjectContext<Params>): void {
   const pod = s.pod;
@@ -112,9 +125,9 @@ function hardenShared(s: ObjectContext<Params>): void {
     pod.containers();
     pod.volumes();
     void pod.os;
-    deepFreeze(pod);
+    freezeEngineMade(pod);
   }
-  deepFreeze(s.namespace);
+  freezeEngineMade(s.namespace);
   deepFreeze(s.params);
   Object.freeze(s.get);
   Object.freeze(s.query);
