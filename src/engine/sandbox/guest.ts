@@ -155,7 +155,29 @@ export function shim(p: LoadedPolicy, cluster: ClusterInfo, script: string, onEr
       current = undefined;
     }
   };
-  const objectScope = (s: ObjectContext<Params>) => {
+  return Object.freeze({
+    ...meta,
+    ...p.extra,
+    validate: (meta.scope === 'cluster' ? clusterScope(run, cluster) : objectScope(run, cluster)) as Policy['validate'],
+    ...(actionFor
+      ? {
+          actionFor: (() => {
+            if (!current) return null;
+            try {
+              const action: unknown = (actionFor as (this: Policy, c: object) => unknown).call(original, current);
+              return action === null || action === undefined ? action : text(action); // never an object the engine would serialise later
+            } catch (err) {
+              throw failure(err, script, onError);
+            }
+          }) as Policy['actionFor'],
+        }
+      : {}),
+  }) as Policy;
+}
+
+/** An object-scope policy's validate for the engine: the shared parts frozen, a frozen context and `report` of its own per call. */
+function objectScope(run: (ctx: object) => void, cluster: ClusterInfo) {
+  return (s: ObjectContext<Params>) => {
     hardenShared(s);
     let live = true;
     const report = (message: unknown, path?: unknown, opts?: { action?: unknown }) => {
@@ -183,7 +205,11 @@ export function shim(p: LoadedPolicy, cluster: ClusterInfo, script: string, onEr
       live = false;
     }
   };
-  const clusterScope = (s: ClusterScopeContext<Params>) => {
+}
+
+/** A cluster-scope policy's validate for the engine: an Inventory of its own over the frozen resource list. */
+function clusterScope(run: (ctx: object) => void, cluster: ClusterInfo) {
+  return (s: ClusterScopeContext<Params>) => {
     deepFreeze(s.params);
     Object.freeze(s.isSystemNamespace);
     let list = resourceLists.get(s.inventory);
@@ -202,22 +228,4 @@ export function shim(p: LoadedPolicy, cluster: ClusterInfo, script: string, onEr
       live = false;
     }
   };
-  return Object.freeze({
-    ...meta,
-    ...p.extra,
-    validate: (meta.scope === 'cluster' ? clusterScope : objectScope) as Policy['validate'],
-    ...(actionFor
-      ? {
-          actionFor: (() => {
-            if (!current) return null;
-            try {
-              const action: unknown = (actionFor as (this: Policy, c: object) => unknown).call(original, current);
-              return action === null || action === undefined ? action : text(action); // never an object the engine would serialise later
-            } catch (err) {
-              throw failure(err, script, onError);
-            }
-          }) as Policy['actionFor'],
-        }
-      : {}),
-  }) as Policy;
 }
