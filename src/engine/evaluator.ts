@@ -6,6 +6,7 @@ import { ClusterEngine, type EvaluateOptions, type Evaluation } from './engine.j
 import { isExceptionObject, isExpired, noteFindingImage, parseException, type PolicyException } from './exceptions.js';
 import type { SandboxOptions, SandboxResult } from './sandbox/host.js';
 import { sandboxOf, type PolicySandbox } from './sandbox/registry.js';
+import { skipsUpdate } from './update-semantics.js';
 
 /** What an evaluation returns: the Evaluation itself when the evaluator is synchronous, a promise of it otherwise. */
 export type Result<Sync extends boolean, T = Evaluation> = Sync extends true ? T : Promise<T>;
@@ -268,7 +269,7 @@ class SandboxedEvaluator implements Evaluator<true> {
    */
   private withUserPolicies(main: Evaluation, resources: readonly Resource[], opts: EvaluateOptions): Evaluation {
     const judged = resources.filter((r) => !isExceptionObject(r.object));
-    const result = this.reachesSandbox(judged, opts) ? this.runSandbox(judged, opts) : nothingApplied(judged);
+    const result = this.reachesSandbox(judged, opts) ? this.runSandbox(judged, opts) : nothingApplied(judged, opts);
     return this.mergeUserResult(main, judged, result);
   }
 
@@ -280,6 +281,7 @@ class SandboxedEvaluator implements Evaluator<true> {
    */
   private reachesSandbox(judged: readonly Resource[], opts: EvaluateOptions): boolean {
     if (this.userClusterScope && (!opts.scopes || opts.scopes.includes('cluster'))) return true;
+    if (!objectScopesRun(opts)) return false;
     return judged.some((r) => this.userMatcher.hasPoliciesFor(typeof r.object.kind === 'string' ? r.object.kind : ''));
   }
 
@@ -353,9 +355,19 @@ class SandboxedEvaluator implements Evaluator<true> {
   }
 }
 
-/** What the sandbox answers when no user policy applies to any of the objects: no finding, no check, no severity. */
-function nothingApplied(judged: readonly Resource[]): SandboxResult {
-  return { findings: [], stopped: [], checks: {}, topSeverity: judged.map(() => null) };
+/** Whether an evaluation with these options runs object- or namespace-scope policies (as ClusterEngine.evaluate decides). */
+function objectScopesRun(opts: EvaluateOptions): boolean {
+  return !opts.scopes || opts.scopes.includes('object') || opts.scopes.includes('namespace');
+}
+
+/**
+ * What the sandbox answers when no user policy applies to any of the objects: no finding, no check, and a null
+ * severity per object when its engine would have judged objects at all (not for cluster scope alone, nor for an
+ * UPDATE it skips as insignificant).
+ */
+function nothingApplied(judged: readonly Resource[], opts: EvaluateOptions): SandboxResult {
+  const skipped = judged.length === 1 && skipsUpdate({ operation: opts.operation, object: judged[0].object, oldObject: opts.oldObject });
+  return { findings: [], stopped: [], checks: {}, ...(objectScopesRun(opts) && !skipped ? { topSeverity: judged.map(() => null) } : {}) };
 }
 
 /** Per object, the higher of the built-in and the users' policies' severities (both lists are in the judged order). */

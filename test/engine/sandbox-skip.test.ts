@@ -53,6 +53,9 @@ t.test('object-scope user policies on Pods: a ConfigMap never reaches the sandbo
   t.equal(calls(), 2, 'a Pod and a Deployment: one call each');
   t.same(evaluator.evaluate([{ object: cm }, { object: pod }]).checks, { 'builtin.cm': 1, 'tenant.cluster-context': 1 });
   t.equal(calls(), 3, 'an inventory with one Pod: one call');
+  const clusterOnly = evaluator.evaluate([{ object: pod }], { scopes: ['cluster'] });
+  t.equal(calls(), 3, 'the cluster scope alone, and no cluster-scope user policy: no call, even for a Pod');
+  t.equal(clusterOnly.topSeverity, undefined, 'no per-object severity when no object is judged, as the engine says');
 });
 
 t.test('a cluster-scope user policy: every evaluation of that scope reaches the sandbox', async (t) => {
