@@ -14,7 +14,6 @@ import { fleetObjectScore, fleetScore, ObjectTally, scoreOf, tallyObjects, tally
 import { dedupeFindings } from '../src/index.js';
 import { nowMs, type Tracer } from '../webhook/otlp.js';
 import { ScanTrace } from './scan-trace.js';
-import type { Interner } from './intern.js';
 
 export type ClusterStatus = 'ok' | 'unreachable' | 'error';
 
@@ -245,8 +244,6 @@ export interface ScanOptions {
   tracer?: Tracer;
   /** Credential plugins allowed to run, from `--allow-exec-plugin` (the fleet file's `allowExecPlugins` are added). */
   allowExecPlugins?: readonly string[];
-  /** Shares equal objects between the clusters' fleet indexes (streamScan makes one per scan). */
-  interner?: Interner;
 }
 
 /** Objects that only the config repo needs to hold (waivers, rollouts): never drift when absent from a cluster. */
@@ -298,7 +295,7 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, evaluator
   try {
     const { rollouts, invalid } = rolloutsAmong(desired.values());
     const ctx = clusterContextOf(fleet, cluster, opts.actions, { rollouts, policies: opts.policies }, opts.parameters);
-    const fleetIndex = fleetIndexOf(live.objects, opts.policies, opts.interner);
+    const fleetIndex = fleetIndexOf(live.objects, opts.policies);
     const clusterEvaluator = evaluator.forCluster(ctx);
     const sys = ctx.parameters?.systemNamespaces;
     const drift = computeDrift(desired, live.objects, fleet.owned, Array.isArray(sys) ? (sys as string[]) : undefined, isConfigOnly);

@@ -203,16 +203,23 @@ export function evaluateFleet(
     locate?: FleetLocate;
   } = {},
 ): FleetEvaluation {
+  // A cluster's inventory is indexed when a rule first asks for it: `objects` may be read from disk on demand
+  // (the scanner's fleet store), so views do not hold every cluster's objects at once.
   const views: FleetClusterView[] = members.map((m) =>
-    Object.freeze({
-      name: m.name,
-      labels: Object.freeze({ ...m.labels }),
-      status: m.status,
-      ...(m.error ? { error: m.error } : {}),
-      layers: Object.freeze([...(m.layers ?? [])]),
-      actions: Object.freeze({ ...(m.actions ?? {}) }),
-      inventory: indexOf(m.status === 'ok' ? m.objects : NONE),
-    }),
+    Object.freeze(
+      Object.defineProperty(
+        {
+          name: m.name,
+          labels: Object.freeze({ ...m.labels }),
+          status: m.status,
+          ...(m.error ? { error: m.error } : {}),
+          layers: Object.freeze([...(m.layers ?? [])]),
+          actions: Object.freeze({ ...(m.actions ?? {}) }),
+        },
+        'inventory',
+        { enumerable: true, get: () => indexOf(m.status === 'ok' ? m.objects : NONE) },
+      ) as FleetClusterView,
+    ),
   );
   const byName = new Map(views.map((v) => [v.name, v]));
   const memberOf = new Map(members.map((m) => [m.name, m]));
@@ -249,13 +256,17 @@ export function evaluateFleet(
     } catch (err) {
       rule.error = `policy error: ${err instanceof Error ? err.message : String(err)}`;
     }
-    const perCluster: Record<string, number> = {};
-    for (const m of members) {
-      const n = indexOf(m.objects).checksOf(policy);
-      if (n) perCluster[m.name] = n;
-    }
-    checks[policy.id] = perCluster;
+    checks[policy.id] = {};
     rules.push(rule);
+  }
+  // Checks per cluster in one pass over the members (each cluster's objects read once, not once per policy).
+  const fleetPolicies = policies.filter(isFleetPolicy);
+  for (const m of members) {
+    const index = indexOf(m.objects);
+    for (const policy of fleetPolicies) {
+      const n = index.checksOf(policy);
+      if (n) checks[policy.id][m.name] = n;
+    }
   }
   return { findings, rules, checks };
 }
