@@ -13,19 +13,23 @@ import { Interner } from './intern.js';
  * a few hundred bytes per cluster, shared between clusters where equal).
  *
  * In the fleet pass a member's `objects` are read back when a rule first asks for them (synchronously: rules are
- * plain functions) and kept in a small most-recently-used cache, so memory is bounded by the cache, not by the fleet.
- * Rules walk the clusters in order and look up a few peers each, so most reads hit the cache. Equal objects of
+ * plain functions) and kept in a most-recently-used cache of a fixed size in bytes, so memory is bounded by the cache,
+ * not by the fleet (a fleet whose indexes fit is read from disk once per cluster).
+ * A fleet larger than the cache is read once per sweep of a rule over the clusters (~7 reads per cluster with the
+ * built-in packs: each fleet rule, the checks and the verdicts). Equal objects of
  * different clusters (one config repo rolls out the same Services) are parsed once and shared: shared objects are
  * frozen by the fleet evaluation and never changed.
  *
- * A record is one line per object (JSON.stringify emits no raw newline), the verdicts first.
+ * A cluster's objects are one record, a line per object (JSON.stringify emits no raw newline); its verdicts another.
  */
 export class FleetStore {
   private readonly dir: string;
   private readonly fd: number;
   private size = 0;
   private readonly where: { at: number; length: number }[] = [];
-  private readonly cache = new Map<number, readonly KubeObject[]>();
+  private readonly verdictsAt: ({ at: number; length: number } | undefined)[] = [];
+  private readonly cache = new Map<number, { objects: readonly KubeObject[]; bytes: number }>();
+  private cached = 0;
   /** An object's JSON → the object parsed from it (bounded: two generations of `shareLimit`). */
   private shared = new Map<string, KubeObject>();
   private oldShared = new Map<string, KubeObject>();
@@ -34,7 +38,8 @@ export class FleetStore {
   reads = 0;
 
   constructor(
-    private readonly cacheSize = 512,
+    /** Bytes of records whose objects stay parsed (their heap is ~2-3 times that). */
+    private readonly cacheBytes = 24 * 2 ** 20,
     private readonly shareLimit = 20_000,
   ) {
     this.dir = mkdtempSync(join(tmpdir(), 'fleetgate-fleet-'));
@@ -51,12 +56,8 @@ export class FleetStore {
    * member the fleet rules see, whose `objects` are read back on demand.
    */
   put(i: number, report: ClusterReport): FleetClusterInput {
-    const lines = [JSON.stringify(report.fleetIndexVerdicts ?? null), ...(report.fleetIndex ?? []).map((o) => JSON.stringify(o))];
-    const buf = Buffer.from(lines.join('\n'));
-    let done = 0;
-    while (done < buf.length) done += writeSync(this.fd, buf, done, buf.length - done, this.size + done);
-    this.where[i] = { at: this.size, length: buf.length };
-    this.size += buf.length;
+    this.where[i] = this.write((report.fleetIndex ?? []).map((o) => JSON.stringify(o)).join('\n'));
+    if (report.fleetIndexVerdicts) this.verdictsAt[i] = this.write(JSON.stringify(report.fleetIndexVerdicts));
     const store = this;
     const member = this.small.value({
       name: report.name,
@@ -83,19 +84,25 @@ export class FleetStore {
     if (hit) {
       this.cache.delete(i);
       this.cache.set(i, hit);
-      return hit;
+      return hit.objects;
     }
-    const lines = this.record(i);
-    const objects = lines.slice(1).map((line) => this.parse(line));
-    this.cache.set(i, objects);
-    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+    const w = this.where[i];
+    const text = this.read(w, i);
+    const objects = text ? text.split('\n').map((line) => this.parse(line)) : [];
+    this.cache.set(i, { objects, bytes: w.length });
+    this.cached += w.length;
+    for (const [key, old] of this.cache) {
+      if (this.cached <= this.cacheBytes || key === i) break;
+      this.cache.delete(key);
+      this.cached -= old.bytes;
+    }
     return objects;
   }
 
   /** Cluster `i`'s object verdicts (ClusterReport.fleetIndexVerdicts), read from disk. */
   verdicts(i: number): ClusterReport['fleetIndexVerdicts'] {
-    const first = this.record(i)[0];
-    return (JSON.parse(first) as ClusterReport['fleetIndexVerdicts'] | null) ?? undefined;
+    const at = this.verdictsAt[i];
+    return at && (JSON.parse(this.read(at, i)) as ClusterReport['fleetIndexVerdicts']);
   }
 
   close(): void {
@@ -110,8 +117,16 @@ export class FleetStore {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  private record(i: number): string[] {
-    const w = this.where[i];
+  private write(text: string): { at: number; length: number } {
+    const buf = Buffer.from(text);
+    let done = 0;
+    while (done < buf.length) done += writeSync(this.fd, buf, done, buf.length - done, this.size + done);
+    const at = this.size;
+    this.size += buf.length;
+    return { at, length: buf.length };
+  }
+
+  private read(w: { at: number; length: number } | undefined, i: number): string {
     if (!w) throw new Error(`fleet store: no cluster ${i}`);
     this.reads++;
     const buf = Buffer.allocUnsafe(w.length);
@@ -121,7 +136,7 @@ export class FleetStore {
       if (!n) throw new Error(`fleet store: cluster ${i}'s record is cut short`);
       done += n;
     }
-    return buf.toString('utf8').split('\n');
+    return buf.toString('utf8');
   }
 
   private parse(line: string): KubeObject {

@@ -244,6 +244,8 @@ export interface ScanOptions {
   tracer?: Tracer;
   /** Credential plugins allowed to run, from `--allow-exec-plugin` (the fleet file's `allowExecPlugins` are added). */
   allowExecPlugins?: readonly string[];
+  /** streamScan: bytes of fleet-index records kept parsed in the fleet pass (FleetStore; default 24 MiB). */
+  fleetCacheBytes?: number;
 }
 
 /** Objects that only the config repo needs to hold (waivers, rollouts): never drift when absent from a cluster. */

@@ -40,7 +40,7 @@ export async function streamScan(fleet: Fleet, opts: ScanOptions): Promise<Strea
   // Unsharded: the fleet rules run here, over the indexes kept on disk until then (fleet-store.ts). A shard keeps
   // each index in its report (for `scan merge`, which runs the rules over every shard's clusters).
   const members: FleetClusterInput[] | undefined = hasFleetRules && !opts.shard ? new Array(clusters.length) : undefined;
-  const store = members ? new FleetStore() : undefined;
+  const store = members ? new FleetStore(opts.fleetCacheBytes) : undefined;
   const spool = await Spool.create<ClusterReport>();
   const facts: ScoreFacts[] = new Array(clusters.length);
   const objectParts: ObjectParts[] = [];
