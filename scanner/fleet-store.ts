@@ -39,8 +39,8 @@ export class FleetStore {
 
   constructor(
     /** Bytes of records whose objects stay parsed (their heap is ~2-3 times that). */
-    private readonly cacheBytes = 24 * 2 ** 20,
-    private readonly shareLimit = 20_000,
+    private readonly cacheBytes = 16 * 2 ** 20,
+    private readonly shareLimit = 2_000,
   ) {
     this.dir = mkdtempSync(join(tmpdir(), 'fleetgate-fleet-'));
     try {
