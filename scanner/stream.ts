@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Policy } from '../src/authoring/index.js';
 import { createEvaluator, isFleetPolicy, type FleetClusterInput } from '../src/engine/index.js';
 import type { Fleet } from './fleet.js';
-import { applyFleetResult, fleetMemberOf, objectScoreAfterFleetRules, runFleetRules, scoreAfterFleetRules, type FleetResult, type FleetRulesContext, type ScoreFacts } from './fleet-rules.js';
+import { applyFleetResult, objectScoreAfterFleetRules, runFleetRules, scoreAfterFleetRules, type FleetResult, type FleetRulesContext, type ScoreFacts } from './fleet-rules.js';
 import { rolloutProgress, type RolloutProgress } from './rollouts.js';
 import { scanCluster, shardClusters, type ClusterReport, type FleetHead, type FleetReport, type ScanOptions } from './scan.js';
 import { ScanTrace } from './scan-trace.js';
@@ -62,7 +62,7 @@ export async function streamScan(fleet: Fleet, opts: ScanOptions): Promise<Strea
     const rules: FleetRulesState | undefined = !hasFleetRules
       ? undefined
       : members
-        ? { result: runFleetRules(members.splice(0), opts.policies, context, undefined, rescoreObjects(facts, store!, objectParts)) }
+        ? { result: runFleetRules(members.splice(0), opts.policies, context, undefined, rescoreObjects(facts, store!, objectParts, (i) => i)) }
         : { deferred: context };
     store?.close();
     const base = { fleet: fleet.file, shard: opts.shard, rollouts: rolloutProgress(fleet, opts.desired) };
@@ -81,8 +81,9 @@ type ObjectParts = ReturnType<typeof rescoreWithFleetVerdicts>;
  * judges the cluster (its fleet index's verdicts read back from the store): the facts then hold the final parts and
  * `parts` what the cluster's report gets when it is read back, so no verdict of the whole fleet is kept.
  */
-function rescoreObjects(facts: ScoreFacts[], store: FleetStore, parts: ObjectParts[]) {
-  return (i: number, byRules: ReadonlyMap<string, ObjectVerdict>): void => {
+function rescoreObjects(facts: ScoreFacts[], store: FleetStore, parts: ObjectParts[], keyOf: (member: number) => number) {
+  return (member: number, byRules: ReadonlyMap<string, ObjectVerdict>): void => {
+    const i = keyOf(member);
     const f = facts[i];
     if (f.score === null || typeof f.objectScore !== 'number') return;
     const verdicts = store.verdicts(i);
@@ -102,6 +103,7 @@ export class MergeInputError extends Error {}
  */
 export async function streamMerge(files: readonly string[], policies: () => Promise<readonly Policy[]>): Promise<StreamedReport> {
   const spool = await Spool.create<ClusterReport>('fleetgate-merge-');
+  const store = new FleetStore();
   try {
     const seen = new Map<string, number>();
     const entries: { key: number; index: number; name: string; member?: FleetClusterInput }[] = [];
@@ -123,18 +125,22 @@ export async function streamMerge(files: readonly string[], policies: () => Prom
         if (seen.has(c.name)) throw new MergeInputError(`cluster "${c.name}" is in report ${seen.get(c.name)! + 1} and report ${i + 1}`);
         seen.set(c.name, i);
         const key = entries.length;
-        entries.push({ key, index: c.index ?? 0, name: c.name, member: fleetMemberOf(c) });
+        entries.push({ key, index: c.index ?? 0, name: c.name, member: store.put(key, c) });
         facts.push(factsOf(c));
         await spool.put(key, c);
       }
     }
     entries.sort((a, b) => a.index - b.index || (a.name < b.name ? -1 : 1));
+    const objectParts: ObjectParts[] = [];
+    const rescore = rescoreObjects(facts, store, objectParts, (i) => entries[i].key);
     const rules: FleetRulesState | undefined = context
-      ? { result: runFleetRules(entries.map((e) => e.member!), await policies(), context), strip: true }
+      ? { result: runFleetRules(entries.map((e) => e.member!), await policies(), context, undefined, rescore), strip: true }
       : undefined;
     for (const e of entries) delete e.member;
-    return await finish(spool, facts, entries.map((e) => e.key), { fleet, rollouts }, rules);
+    store.close();
+    return await finish(spool, facts, entries.map((e) => e.key), { fleet, rollouts }, rules, objectParts);
   } catch (err) {
+    store.close();
     await spool.close();
     throw err;
   }
