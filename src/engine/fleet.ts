@@ -193,17 +193,19 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
-/** What a fleet policy sees of one member: frozen, its objects indexed (an unreachable cluster's are none). */
+/** What a fleet policy sees of one member: frozen, its objects indexed on first use (an unreachable cluster's are none). */
 function viewOf(m: FleetClusterInput): FleetClusterView {
-  return Object.freeze({
+  const view = {
     name: m.name,
     labels: Object.freeze({ ...m.labels }),
     status: m.status,
     ...(m.error ? { error: m.error } : {}),
     layers: Object.freeze([...(m.layers ?? [])]),
     actions: Object.freeze({ ...(m.actions ?? {}) }),
-    inventory: indexOf(m.status === 'ok' ? m.objects : NONE),
-  });
+  };
+  // A cluster's inventory is indexed when a rule first asks for it: `objects` may be read from disk on demand
+  // (the scanner's fleet store), so views do not hold every cluster's objects at once.
+  return Object.freeze(Object.defineProperty(view, 'inventory', { enumerable: true, get: () => indexOf(m.status === 'ok' ? m.objects : NONE) }) as FleetClusterView);
 }
 
 interface FleetOptions {
@@ -263,13 +265,17 @@ export function evaluateFleet(policies: readonly Policy[], members: readonly Fle
   const checks: Record<string, Record<string, number>> = {};
   for (const policy of policies.filter(isFleetPolicy)) {
     const rule = runFleetPolicy(policy, views, byName, memberOf, opts, findings);
-    const perCluster: Record<string, number> = {};
-    for (const m of members) {
-      const n = indexOf(m.objects).checksOf(policy);
-      if (n) perCluster[m.name] = n;
-    }
-    checks[policy.id] = perCluster;
+    checks[policy.id] = {};
     rules.push(rule);
+  }
+  // Checks per cluster in one pass over the members (each cluster's objects read once, not once per policy).
+  const fleetPolicies = policies.filter(isFleetPolicy);
+  for (const m of members) {
+    const index = indexOf(m.objects);
+    for (const policy of fleetPolicies) {
+      const n = index.checksOf(policy);
+      if (n) checks[policy.id][m.name] = n;
+    }
   }
   return { findings, rules, checks };
 }
