@@ -1,5 +1,6 @@
 /**
- * A Kubernetes API server double for tests and benchmarks: one HTTPS server on 127.0.0.1 hosting any number of
+ * A Kubernetes API server double for tests and benchmarks: one HTTPS server on 127.0.0.1 (HTTP/2 through ALPN, as
+ * kube-apiserver, and HTTP/1.1 for clients that do not offer h2; `{ http2: false }` for HTTP/1.1 only) hosting any number of
  * "clusters", each under its own path prefix (`https://127.0.0.1:PORT/clusters/NAME`), speaking the real shapes:
  *
  *   GET /api                                   APIVersions
@@ -30,6 +31,7 @@
  * api-status.ts (Status replies), api-samples.ts (a sample tenant cluster), api-watch.ts (watches, `onWatch`),
  * api-writes.ts (server-side apply and deletes). This file runs the server and re-exports the rest.
  */
+import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -38,11 +40,12 @@ import { DoubleCluster, type ClusterOptions, type RequestRecord } from './api-cl
 import { failed, spoiled, stalled, type Timers } from './api-faults.js';
 import { certificates, writeKubeconfig, type KubeconfigOptions } from './api-kubeconfig.js';
 import { parseRoute, serve } from './api-lists.js';
-import { sendJson, status } from './api-status.js';
+import { gone, sendJson, status, tlsSockets as bySocketPorts } from './api-status.js';
 
 export { DoubleCluster, RESOURCE_TYPES, type ClusterOptions, type RequestRecord, type ResourceType } from './api-cluster.js';
 export type { ClusterFaults } from './api-faults.js';
 export type { KubeconfigOptions } from './api-kubeconfig.js';
+export { gone } from './api-status.js';
 export { sampleObjects, SCAN_KINDS } from './api-samples.js';
 export { status } from './api-status.js';
 
@@ -58,6 +61,8 @@ export interface ApiDouble {
   readonly requests: RequestRecord[];
   /** Connections currently open to the double (all clusters). */
   openConnections(): number;
+  /** Open connections by the protocol negotiated (`h2`, `http/1.1`; `pending` before the TLS handshake ends). */
+  connectionsByProtocol(): Record<string, number>;
   addCluster(name: string, opts?: ClusterOptions): DoubleCluster;
   cluster(name: string): DoubleCluster;
   /** `https://127.0.0.1:PORT/clusters/NAME` */
@@ -81,12 +86,32 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
+export interface DoubleOptions {
+  /** Offer HTTP/2 through ALPN (default true); false serves HTTP/1.1 only, as a server without h2 would. */
+  http2?: boolean;
+}
+
+/** The HTTPS server: HTTP/2 with HTTP/1.1 beside it (allowHTTP1), or HTTP/1.1 alone. */
+function createServer(certs: Awaited<ReturnType<typeof certificates>>, h2: boolean, handle: (req: IncomingMessage, res: ServerResponse) => void) {
+  const tlsOptions = { cert: certs.cert, key: certs.key, ca: [certs.cert], requestCert: true, rejectUnauthorized: false };
+  if (!h2) {
+    const server = https.createServer(tlsOptions, handle);
+    server.keepAliveTimeout = 30_000;
+    return server;
+  }
+  // the compatibility API hands over request/response objects shaped like node:http's (what api-*.ts are written on)
+  const server = http2.createSecureServer({ ...tlsOptions, allowHTTP1: true, settings: { maxConcurrentStreams: 1000 } }, (req, res) => handle(req as unknown as IncomingMessage, res as unknown as ServerResponse));
+  // an HTTP/2 session error (a client gone mid-frame) is the client's business; keep serving the others
+  server.on('sessionError', () => {});
+  return server;
+}
+
 /**
  * Starts the double. One closure on purpose: the HTTPS server, its request routing and the handle it returns share
  * the cluster map, the timers and the open sockets (what `close()` ends). What answers a request lives in the
  * api-*.ts modules; what is left here is wiring.
  */
-export async function startApiDouble(): Promise<ApiDouble> {
+export async function startApiDouble(opts: DoubleOptions = {}): Promise<ApiDouble> {
   const certs = await certificates();
   const clusters = new Map<string, DoubleCluster>();
   const requests: RequestRecord[] = [];
@@ -105,15 +130,22 @@ export async function startApiDouble(): Promise<ApiDouble> {
     closing: () => closing,
   };
 
-  const server = https.createServer({ cert: certs.cert, key: certs.key, ca: [certs.cert], requestCert: true, rejectUnauthorized: false }, (req, res) => {
-    handle(req, res);
-  });
-  server.keepAliveTimeout = 30_000;
+  const server = createServer(certs, opts.http2 !== false, (req, res) => handle(req, res));
   // every raw socket, so close() can end connections that are mid-handshake or hanging too
   const sockets = new Set<net.Socket>();
+  const tlsSockets = new Set<TLSSocket>();
   server.on('connection', (s: net.Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
+  });
+  server.on('secureConnection', (s: TLSSocket) => {
+    tlsSockets.add(s);
+    const key = `${s.localPort}:${s.remotePort}`;
+    bySocketPorts.set(key, s);
+    s.on('close', () => {
+      tlsSockets.delete(s);
+      if (bySocketPorts.get(key) === s) bySocketPorts.delete(key);
+    });
   });
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -130,7 +162,7 @@ export async function startApiDouble(): Promise<ApiDouble> {
     cluster.requests.push(rec);
     const f = cluster.faults;
     const go = () => {
-      if (res.destroyed || closing) return;
+      if (gone(res) || closing) return;
       respond(cluster, req, res, url, path, rec);
     };
     if (f.latencyMs && f.latencyMs > 0) timers.later(f.latencyMs, go);
@@ -181,6 +213,16 @@ export async function startApiDouble(): Promise<ApiDouble> {
     clientCert: { cert: certs.clientCert, key: certs.clientKey },
     requests,
     openConnections: () => sockets.size,
+    connectionsByProtocol() {
+      const out: Record<string, number> = {};
+      for (const s of tlsSockets) {
+        const p = s.alpnProtocol || 'http/1.1';
+        out[p] = (out[p] ?? 0) + 1;
+      }
+      const pendingTls = sockets.size - tlsSockets.size;
+      if (pendingTls > 0) out.pending = pendingTls;
+      return out;
+    },
     addCluster(name, opts = {}) {
       if (clusters.has(name)) throw new Error(`api-double: cluster ${name} exists`);
       const c = new DoubleCluster(name, opts);
@@ -199,7 +241,6 @@ export async function startApiDouble(): Promise<ApiDouble> {
       closing = true;
       for (const t of pending) clearTimeout(t);
       pending.clear();
-      server.closeAllConnections();
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },

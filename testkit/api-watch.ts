@@ -15,6 +15,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { KubeObject } from '../src/index.js';
+import { cutConnection, gone } from './api-status.js';
 import { status, type ApiDouble, type DoubleCluster, type RequestRecord } from './api-double.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -22,7 +23,7 @@ export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 export interface WatchFaults {
   /** Every watch request that carries a resourceVersion answers 410 Gone (an ERROR event). */
   goneOnResume?: boolean;
-  /** Every watch stream is cut (socket destroyed) this many ms after it opens. */
+  /** Every watch stream's connection is cut this many ms after it opens (on HTTP/2: the cluster's session). */
   dropAfterMs?: number;
   /** The next n events are preceded by a line that is not JSON. */
   malformed?: number;
@@ -73,7 +74,7 @@ export function attachWatch(api: ApiDouble, opts: { logSize?: number } = {}): Wa
   };
 
   const write = (s: OpenStream, line: unknown) => {
-    if (!s.res.destroyed) s.res.write(`${JSON.stringify(line)}\n`);
+    if (!gone(s.res)) s.res.write(`${JSON.stringify(line)}\n`);
   };
   const send = (s: OpenStream, e: LoggedEvent) => {
     const f = faultsOf(s.cluster);
@@ -107,7 +108,8 @@ export function attachWatch(api: ApiDouble, opts: { logSize?: number } = {}): Wa
     const log = logs.get(cluster.name) ?? [];
     rec.status = 200;
     rec.fault = 'watch';
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    // no Content-Length: HTTP/1.1 sends it chunked, HTTP/2 as DATA frames (Transfer-Encoding is not allowed there)
+    res.writeHead(200, { 'Content-Type': 'application/json' });
     const s: OpenStream = { cluster: cluster.name, group: type.group, kind: type.kind, namespace: route.namespace, res, timers: [] };
     streams.add(s);
     res.on('close', () => close(s));
@@ -124,7 +126,7 @@ export function attachWatch(api: ApiDouble, opts: { logSize?: number } = {}): Wa
     for (const e of log) if (e.rv > since && matches(s, e.object)) send(s, e);
     const timeout = Number(url.searchParams.get('timeoutSeconds') ?? '0');
     if (timeout > 0) s.timers.push(setTimeout(() => res.end(), timeout * 1000));
-    if (f.dropAfterMs) s.timers.push(setTimeout(() => res.socket?.destroy(), f.dropAfterMs));
+    if (f.dropAfterMs) s.timers.push(setTimeout(() => cutConnection(res), f.dropAfterMs));
     if (f.bookmarkMs) {
       const tick = () => {
         write(s, { type: 'BOOKMARK', object: { kind: type.kind, apiVersion: gv, metadata: { resourceVersion: String(cluster.resourceVersion) } } });
