@@ -193,7 +193,6 @@ async function watchRun(names: string[], dir: string, protocol: string, scanMs: 
     const { watch, c, syncMs } = await startWatch(fleet);
     const afterSync = rssMb(watch.pid!);
     const loadAtSync = round1(loadavg());
-    const connectionsAtSync = (await d.stats()).connections;
     d.send({ op: 'load', rate: RATE / DOUBLES });
     const loadStart = performance.now();
     const samples: string[] = [];
@@ -219,7 +218,7 @@ async function watchRun(names: string[], dir: string, protocol: string, scanMs: 
       rssEndMb: end.rss,
       rssPeakMb: end.peak,
       watchStreams: stats.streams,
-      connections: connectionsAtSync,
+      connections: stats.connections,
       rssSamples: samples.join(' '),
       loadAverage: { atSync: loadAtSync, atEnd: round1(loadavg()) },
       stopCode,
@@ -241,7 +240,11 @@ async function run() {
       scan = await scanBaseline(fleet, dir).finally(() => d.stop());
     }
     const byProtocol = [];
-    for (const p of PROTOCOLS) byProtocol.push(await watchRun(names, dir, p, scan.scanMs));
+    if (scan.scanMs) console.error(`scan: ${JSON.stringify(scan)}`);
+    for (const p of PROTOCOLS) {
+      byProtocol.push(await watchRun(names, dir, p, scan.scanMs));
+      console.error(`${p}: ${JSON.stringify(byProtocol[byProtocol.length - 1])}`); // each as it ends: a long run can be cut short
+    }
     return { clusters: CLUSTERS, ...scan, watch: byProtocol };
   } finally {
     rmSync(dir, { recursive: true, force: true });
