@@ -115,6 +115,8 @@ class Doubles {
 async function scanBaseline(fleet: string, dir: string): Promise<{ scanMs: number; scanCode: unknown }> {
   const t0 = performance.now();
   const scan = node(['scan', '--fleet', fleet, '--format', 'json', '--output', join(dir, 'scan.json'), '--concurrency', '16']);
+  // read its log: an unread pipe fills up (progress lines) and the scan, its report written, waits forever to exit
+  scan.stderr!.resume();
   const scanCode = await new Promise((r) => scan.on('close', r));
   return { scanMs: Math.round(performance.now() - t0), scanCode };
 }
