@@ -86,7 +86,26 @@ function hours(ms: number): string {
 export async function rolloutStatus(found: FoundRollout, opts: StatusOptions): Promise<RolloutReport> {
   const { rollout } = found;
   const members: FleetCluster[] = opts.fleet.clusters.filter((c) => opts.desired.for(c).has(found.identity));
-  const report: RolloutReport = {
+  const report = stagesReport(found, members);
+  const step = nextStep(rollout, members);
+  if (!step) return report;
+  const byName = new Map(members.map((c) => [c.name, c]));
+  const evidence = step.evidenceClusters.map((n) => byName.get(n)!);
+  const targets = step.clusters.map((n) => byName.get(n)!);
+  const named = (id: string) => rolloutNames(rollout, id);
+  const evidenceFound = opts.history
+    ? await opts.history(step.evidenceClusters, named, rollout.since)
+    : await currentFindings(opts.fleet, evidence, rollout, opts.policies, opts.desired, opts.source);
+  const violations = await desiredViolations(opts.fleet, targets, rollout, opts.policies, opts.desired, opts.positions);
+  const { reasons, blockers } = gateBlockers(rollout, step, evidenceFound, violations);
+  report.next = nextReport(rollout, step, reasons, blockers, opts.now);
+  return report;
+}
+
+/** What the rollout file says and what it plans, before any evidence is read. */
+function stagesReport(found: FoundRollout, members: FleetCluster[]): RolloutReport {
+  const { rollout } = found;
+  return {
     name: rollout.name,
     file: found.file,
     ...(found.source?.line ? { line: found.source.line } : {}),
@@ -99,20 +118,15 @@ export async function rolloutStatus(found: FoundRollout, opts: StatusOptions): P
     clusters: clusterActions(rollout, members),
     next: null,
   };
-  const step = nextStep(rollout, members);
-  if (!step) return report;
-  const byName = new Map(members.map((c) => [c.name, c]));
-  const evidence = step.evidenceClusters.map((n) => byName.get(n)!);
-  const targets = step.clusters.map((n) => byName.get(n)!);
-  const named = (id: string) => rolloutNames(rollout, id);
-  const evidenceFound = opts.history
-    ? await opts.history(step.evidenceClusters, named, rollout.since)
-    : await currentFindings(opts.fleet, evidence, rollout, opts.policies, opts.desired, opts.source);
-  const violations = await desiredViolations(opts.fleet, targets, rollout, opts.policies, opts.desired, opts.positions);
+}
+
+type Step = NonNullable<ReturnType<typeof nextStep>>;
+
+/** Why the gate holds the next step: each reason, and the findings, unknown clusters and violations behind it. */
+function gateBlockers(rollout: PolicyRollout, step: Step, evidenceFound: Blocker[], violations: Blocker[]) {
   const findings = evidenceFound.filter((b) => b.kind === 'finding');
   const unknown = evidenceFound.filter((b) => b.kind === 'unknown');
   const violationCount = violations.reduce((n, v) => n + (v.clusters?.length ?? 1), 0);
-
   const reasons: string[] = [];
   const blockers: Blocker[] = [];
   if (rollout.paused) reasons.push('the rollout is paused');
@@ -129,6 +143,11 @@ export async function rolloutStatus(found: FoundRollout, opts: StatusOptions): P
     blockers.push(...violations);
   }
   if (rollout.stage >= 0 && step.soakMs && !rollout.since) reasons.push('status.since is missing, so the soak cannot be timed');
+  return { reasons, blockers };
+}
+
+/** The next step: blocked with its reasons, waiting for the soak, or ready. */
+function nextReport(rollout: PolicyRollout, step: Step, reasons: string[], blockers: Blocker[], now: Date): NextReport {
   const next: NextReport = {
     stage: step.stage,
     ...(step.batch !== undefined ? { batch: step.batch } : {}),
@@ -141,14 +160,13 @@ export async function rolloutStatus(found: FoundRollout, opts: StatusOptions): P
   if (reasons.length) {
     next.state = 'blocked';
     next.reason = reasons.join('; ');
-  } else if (step.soakEndsAt && step.soakEndsAt.getTime() > opts.now.getTime()) {
+  } else if (step.soakEndsAt && step.soakEndsAt.getTime() > now.getTime()) {
     next.state = 'waiting';
-    next.reason = `soak of stage ${rollout.stage} ends ${step.soakEndsAt.toISOString()} (${hours(step.soakEndsAt.getTime() - opts.now.getTime())} left)`;
+    next.reason = `soak of stage ${rollout.stage} ends ${step.soakEndsAt.toISOString()} (${hours(step.soakEndsAt.getTime() - now.getTime())} left)`;
   } else {
     next.reason = step.batch !== undefined && step.stage === rollout.stage
       ? `batch ${step.batch} of stage ${step.stage} may start`
       : `stage ${step.stage} may start`;
   }
-  report.next = next;
-  return report;
+  return next;
 }

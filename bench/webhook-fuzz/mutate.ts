@@ -37,6 +37,7 @@ export interface FuzzInput {
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 
+// Long: a table of the seed reviews the fuzzer mutates; each object is read best where it is used.
 export function baseReviews(uid: string): Record<string, Json>[] {
   const req = (object: Json, extra: Record<string, Json> = {}) => ({
     apiVersion: 'admission.k8s.io/v1',

@@ -38,7 +38,7 @@ async function fleetOn(dir: string, faults: boolean) {
     join(dir, 'repo/base/namespaces.yaml'),
     'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: tenant-00\n  labels: {istio-injection: enabled}\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: tenant-02\n',
   );
-  const lines = ['repo: ./repo', 'layers:', '  - path: base', 'timeoutSeconds: 3', 'clusters:'];
+  const lines = ['repo: ./repo', 'layers:', '  - path: base', 'timeoutSeconds: 6', 'clusters:'];
   for (const name of names) lines.push(`  - name: ${name}`, `    labels: {region: europe, type: edge}`, `    source: {kubeconfig: ${kubeconfig}, context: ${name}}`);
   await writeFile(join(dir, 'fleet.yaml'), lines.join('\n') + '\n');
   return api;
@@ -66,7 +66,7 @@ t.test('10% of the fleet misbehaves: every other cluster is reported exactly as 
     t.same(c, clean.find((x) => x.name === c.name), `${c.name}${bumpy[c.name] ? ' (recovered from faults)' : ''} is identical to the clean run`);
   }
   const hang = faulty.find((c) => c.name === 'c04')!;
-  t.match(hang, { status: 'unreachable', score: null, error: /timed out after 3s/ }, 'the hanging cluster says it timed out');
+  t.match(hang, { status: 'unreachable', score: null, error: /timed out after 6s/ }, 'the hanging cluster says it timed out');
   const unauthorized = faulty.find((c) => c.name === 'c13')!;
   t.match(unauthorized, { status: 'error', score: null, error: /unauthorized/ }, 'the cluster refusing credentials says so');
 });
