@@ -106,20 +106,72 @@ function createServer(certs: Awaited<ReturnType<typeof certificates>>, h2: boole
   return server;
 }
 
-/**
- * Starts the double. One closure on purpose: the HTTPS server, its request routing and the handle it returns share
- * the cluster map, the timers and the open sockets (what `close()` ends). What answers a request lives in the
- * api-*.ts modules; what is left here is wiring.
- */
-export async function startApiDouble(opts: DoubleOptions = {}): Promise<ApiDouble> {
-  const certs = await certificates();
-  const clusters = new Map<string, DoubleCluster>();
-  const requests: RequestRecord[] = [];
+/** What a running double answers from: shared by its request handling (below) and the handle startApiDouble returns. */
+interface Serving {
+  clusters: Map<string, DoubleCluster>;
+  requests: RequestRecord[];
+  timers: Timers;
+  watchHandler?: WatchHandler;
+  port: number;
+}
+
+/** Routes a request to its cluster, records it, and answers after the cluster's latency. */
+function handle(d: Serving, req: IncomingMessage, res: ServerResponse): void {
+  const { clusters, requests, timers } = d;
+  const url = new URL(req.url ?? '/', 'https://double');
+  const m = /^\/clusters\/([^/]+)(\/.*)?$/.exec(url.pathname);
+  const cluster = m ? clusters.get(decodeURIComponent(m[1])) : undefined;
+  if (!cluster) {
+    sendJson(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
+    return;
+  }
+  const path = (m![2] ?? '/').replace(/\/+$/, '') || '/';
+  const rec: RequestRecord = { cluster: cluster.name, method: req.method ?? 'GET', path, query: Object.fromEntries(url.searchParams), status: 0 };
+  requests.push(rec);
+  cluster.requests.push(rec);
+  const f = cluster.faults;
+  const go = () => {
+    if (gone(res) || timers.closing()) return;
+    respond(d, cluster, req, res, url, path, rec);
+  };
+  if (f.latencyMs && f.latencyMs > 0) timers.later(f.latencyMs, go);
+  else go();
+}
+
+/** Authentication, the faults at each step, then writes, watches or reads (discovery and lists). */
+function respond(d: Serving, cluster: DoubleCluster, req: IncomingMessage, res: ServerResponse, url: URL, path: string, rec: RequestRecord): void {
+  const { timers, watchHandler } = d;
+  const f = cluster.faults;
+  const send = (code: number, body: unknown, headers: Record<string, string> = {}) => {
+    rec.status = code;
+    sendJson(res, code, body, headers);
+  };
+  // authentication first, as the apiserver does
+  const authorized =
+    cluster.auth === 'client-cert'
+      ? (req.socket as TLSSocket).authorized === true
+      : req.headers.authorization === `Bearer ${cluster.token}`;
+  if (f.unauthorized || !authorized) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
+  if (stalled(f, res, rec, timers)) return;
+  if (req.method !== 'GET' && cluster.writes) return cluster.writes(req, path, send);
+  if (req.method !== 'GET') return send(405, status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
+
+  const route = parseRoute(path);
+  const isList = route?.type === 'list';
+  const watching = url.searchParams.get('watch');
+  if (watchHandler && isList && (watching === '1' || watching === 'true')) return watchHandler(cluster, route, url, res, rec);
+  if (failed(f, isList, req, rec, send)) return;
+  const result = route ? serve(cluster, route, url, rec, d.port, req.headers.authorization) : { code: 404, body: status(404, 'NotFound', 'the server could not find the requested resource') };
+  if (spoiled(f, isList, result, res, rec)) return;
+  send(result.code, result.body, result.headers);
+}
+
+
+/** The double's timers: cleared, and no more started, once it closes. */
+function doubleTimers(): Timers & { close(): void } {
   const pending = new Set<NodeJS.Timeout>();
   let closing = false;
-  let watchHandler: WatchHandler | undefined;
-
-  const timers: Timers = {
+  return {
     later(ms, fn) {
       const t = setTimeout(() => {
         pending.delete(t);
@@ -128,76 +180,65 @@ export async function startApiDouble(opts: DoubleOptions = {}): Promise<ApiDoubl
       pending.add(t);
     },
     closing: () => closing,
+    close() {
+      closing = true;
+      for (const t of pending) clearTimeout(t);
+      pending.clear();
+    },
   };
+}
 
-  const server = createServer(certs, opts.http2 !== false, (req, res) => handle(req, res));
-  // every raw socket, so close() can end connections that are mid-handshake or hanging too
-  const sockets = new Set<net.Socket>();
-  const tlsSockets = new Set<TLSSocket>();
+/**
+ * Every raw socket, so close() can end connections that are mid-handshake or hanging too, and the TLS ones by the
+ * protocol they negotiated (registered by their ports, so that cutConnection can drop an HTTP/2 session's socket).
+ */
+function trackSockets(server: net.Server) {
+  const raw = new Set<net.Socket>();
+  const secured = new Set<TLSSocket>();
   server.on('connection', (s: net.Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+    raw.add(s);
+    s.on('close', () => raw.delete(s));
   });
   server.on('secureConnection', (s: TLSSocket) => {
-    tlsSockets.add(s);
+    secured.add(s);
     const key = `${s.localPort}:${s.remotePort}`;
     bySocketPorts.set(key, s);
     s.on('close', () => {
-      tlsSockets.delete(s);
+      secured.delete(s);
       if (bySocketPorts.get(key) === s) bySocketPorts.delete(key);
     });
   });
+  return {
+    raw,
+    byProtocol() {
+      const out: Record<string, number> = {};
+      for (const s of secured) {
+        const p = s.alpnProtocol || 'http/1.1';
+        out[p] = (out[p] ?? 0) + 1;
+      }
+      if (raw.size > secured.size) out.pending = raw.size - secured.size;
+      return out;
+    },
+  };
+}
 
-  function handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'https://double');
-    const m = /^\/clusters\/([^/]+)(\/.*)?$/.exec(url.pathname);
-    const cluster = m ? clusters.get(decodeURIComponent(m[1])) : undefined;
-    if (!cluster) {
-      sendJson(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
-      return;
-    }
-    const path = (m![2] ?? '/').replace(/\/+$/, '') || '/';
-    const rec: RequestRecord = { cluster: cluster.name, method: req.method ?? 'GET', path, query: Object.fromEntries(url.searchParams), status: 0 };
-    requests.push(rec);
-    cluster.requests.push(rec);
-    const f = cluster.faults;
-    const go = () => {
-      if (gone(res) || closing) return;
-      respond(cluster, req, res, url, path, rec);
-    };
-    if (f.latencyMs && f.latencyMs > 0) timers.later(f.latencyMs, go);
-    else go();
-  }
+/**
+ * Starts the double: the HTTPS server, the sockets it tracks (what `close()` ends) and the handle it returns. What
+ * answers a request is handle/respond above and the api-*.ts modules; what is left here is wiring.
+ */
+export async function startApiDouble(opts: DoubleOptions = {}): Promise<ApiDouble> {
+  const certs = await certificates();
+  const clusters = new Map<string, DoubleCluster>();
+  const requests: RequestRecord[] = [];
+  const timers = doubleTimers();
 
-  /** Authentication, the faults at each step, then writes, watches or reads (discovery and lists). */
-  function respond(cluster: DoubleCluster, req: IncomingMessage, res: ServerResponse, url: URL, path: string, rec: RequestRecord): void {
-    const f = cluster.faults;
-    const send = (code: number, body: unknown, headers: Record<string, string> = {}) => {
-      rec.status = code;
-      sendJson(res, code, body, headers);
-    };
-    // authentication first, as the apiserver does
-    const authorized =
-      cluster.auth === 'client-cert'
-        ? (req.socket as TLSSocket).authorized === true
-        : req.headers.authorization === `Bearer ${cluster.token}`;
-    if (f.unauthorized || !authorized) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
-    if (stalled(f, res, rec, timers)) return;
-    if (req.method !== 'GET' && cluster.writes) return cluster.writes(req, path, send);
-    if (req.method !== 'GET') return send(405, status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
-
-    const route = parseRoute(path);
-    const isList = route?.type === 'list';
-    const watching = url.searchParams.get('watch');
-    if (watchHandler && isList && (watching === '1' || watching === 'true')) return watchHandler(cluster, route, url, res, rec);
-    if (failed(f, isList, req, rec, send)) return;
-    const result = route ? serve(cluster, route, url, rec, port, req.headers.authorization) : { code: 404, body: status(404, 'NotFound', 'the server could not find the requested resource') };
-    if (spoiled(f, isList, result, res, rec)) return;
-    send(result.code, result.body, result.headers);
-  }
+  const d: Serving = { clusters, requests, timers, port: 0 };
+  const server = createServer(certs, opts.http2 !== false, (req, res) => handle(d, req, res));
+  const sockets = trackSockets(server);
 
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
+  d.port = port;
   const base = `https://127.0.0.1:${port}`;
   const serverUrl = (name: string) => `${base}/clusters/${encodeURIComponent(name)}`;
   const clusterNamed = (name: string) => {
@@ -212,17 +253,8 @@ export async function startApiDouble(opts: DoubleOptions = {}): Promise<ApiDoubl
     ca: certs.cert,
     clientCert: { cert: certs.clientCert, key: certs.clientKey },
     requests,
-    openConnections: () => sockets.size,
-    connectionsByProtocol() {
-      const out: Record<string, number> = {};
-      for (const s of tlsSockets) {
-        const p = s.alpnProtocol || 'http/1.1';
-        out[p] = (out[p] ?? 0) + 1;
-      }
-      const pendingTls = sockets.size - tlsSockets.size;
-      if (pendingTls > 0) out.pending = pendingTls;
-      return out;
-    },
+    openConnections: () => sockets.raw.size,
+    connectionsByProtocol: () => sockets.byProtocol(),
     addCluster(name, opts = {}) {
       if (clusters.has(name)) throw new Error(`api-double: cluster ${name} exists`);
       const c = new DoubleCluster(name, opts);
@@ -232,16 +264,14 @@ export async function startApiDouble(opts: DoubleOptions = {}): Promise<ApiDoubl
     cluster: clusterNamed,
     serverUrl,
     onWatch(handler) {
-      watchHandler = handler;
+      d.watchHandler = handler;
     },
     writeKubeconfig(file, names, opts = {}) {
       return writeKubeconfig(file, names, opts, { certs, serverUrl, tokenOf: (n) => clusterNamed(n).token });
     },
     async close() {
-      closing = true;
-      for (const t of pending) clearTimeout(t);
-      pending.clear();
-      for (const s of sockets) s.destroy();
+      timers.close();
+      for (const s of sockets.raw) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
