@@ -67,6 +67,8 @@ async function start(m: Extract<LoadMessage, { op: 'start' }>): Promise<Loaded> 
     const i = m.names.indexOf(n);
     api.addCluster(n, { objects: objectsFor(m.names[(i + 1) % m.names.length]) });
     kubeconfigs[n] = api.writeKubeconfig(join(m.dir, `${n}.kubeconfig`), [n]);
+    // bookmarks as kube-apiserver sends them: without, a kind with no events goes silent and its stream idles out
+    w.faults(n).bookmarkMs = 30_000;
   }
   process.send!({ op: 'ready', kubeconfigs, objects: api.cluster(m.mine[0]).objects.length });
   return { api, w, names: m.names, mine: m.mine, rate: 0, sent: 0, since: performance.now() };
