@@ -48,16 +48,11 @@ function rejudge(cached: readonly ClusterReport[], fleetFile: string, context: {
   return finishFleetRules(buildFleetReport(clusters, fleetFile), builtinPolicies, context);
 }
 
-async function rules(iterations: number) {
-  const fleet = await loadFleet(join(OUT, 'fleet.yaml'));
-  const layers = await loadLayers(fleet);
-  // One shard of one: every cluster, with the index each keeps for the fleet rules (deferred, as for scan merge).
-  const shard = await scanFleet(fleet, { policies: builtinPolicies, desired: new DesiredState(layers.layers), concurrency: 8, shard: { index: 0, count: 1 } });
-  const cached = shard.clusters;
-  const members = cached.map((c) => ({ name: c.name, labels: c.labels, status: c.status, layers: c.layers, actions: c.fleetActions ?? {}, objects: c.fleetIndex ?? [] }));
-  const fleetPolicies = builtinPolicies.filter(isFleetPolicy);
-  // The per-cluster part the scan adds: picking and slimming the objects fleet rules need (fleetIndexOf), timed over
-  // every cluster's live objects (read outside the timer).
+/**
+ * The per-cluster part the scan adds: picking and slimming the objects fleet rules need (fleetIndexOf), timed over
+ * every cluster's live objects (read outside the timer).
+ */
+async function timeFleetIndexOf(fleet: Awaited<ReturnType<typeof loadFleet>>): Promise<number> {
   let indexMs = 0;
   for (const c of fleet.clusters) {
     const live = await readSnapshot((c.source as { snapshot: string }).snapshot);
@@ -65,20 +60,14 @@ async function rules(iterations: number) {
     fleetIndexOf(live.objects, builtinPolicies);
     indexMs += ms(t0);
   }
-  const context = { parameters: fleet.parameters, actions: fleet.actions as Record<string, never> };
-  const indexed = members.reduce((n, m) => n + m.objects.length, 0);
-  const evaluate: number[] = [];
-  const evaluateCpu: number[] = [];
-  let findings = 0;
-  for (let i = 0; i < iterations; i++) {
-    const t0 = process.hrtime.bigint();
-    const c0 = process.cpuUsage();
-    findings = evaluateFleet(fleetPolicies, members, context).findings.length;
-    evaluate.push(ms(t0));
-    evaluateCpu.push(cpuMs(c0));
-  }
-  // One ServiceEntry changes in c1 (an endpoint now names a cluster outside the fleet): the watch replaces that
-  // object in the cluster's index and judges the fleet rules again.
+  return indexMs;
+}
+
+/**
+ * One ServiceEntry changes in c1 (an endpoint now names a cluster outside the fleet): the watch replaces that
+ * object in the cluster's index and judges the fleet rules again.
+ */
+function rejudgeAfterChange(cached: readonly ClusterReport[], fleetFile: string, context: Parameters<typeof rejudge>[2], iterations: number) {
   const changed: number[] = [];
   const changedCpu: number[] = [];
   let after = 0;
@@ -93,22 +82,49 @@ async function rules(iterations: number) {
     index[idx] = se as never;
     const next = [...cached];
     next[1] = { ...c1, fleetIndex: index };
-    const report = rejudge(next, fleet.file, context);
+    const report = rejudge(next, fleetFile, context);
     changed.push(ms(t0));
     changedCpu.push(cpuMs(c0));
     after = report.clusters.reduce((n, c) => n + c.findings.filter((f) => f.cluster).length, 0);
   }
-  // What the indexes hold on the heap (the run's child has --expose-gc): heap after a full GC with them, and without.
+  return { changed, changedCpu, after };
+}
+
+/** What the indexes hold on the heap (the run's child has --expose-gc): heap after a full GC with them, and without. */
+function indexHeap(members: unknown[], cached: ClusterReport[]): number | undefined {
   const gc = (globalThis as { gc?: () => void }).gc;
-  let indexHeapMiB: number | undefined;
-  if (gc) {
-    members.length = 0;
-    gc();
-    const withIndex = process.memoryUsage().heapUsed;
-    for (const c of cached) delete c.fleetIndex;
-    gc();
-    indexHeapMiB = Math.round(((withIndex - process.memoryUsage().heapUsed) / 2 ** 20) * 10) / 10;
+  if (!gc) return undefined;
+  members.length = 0;
+  gc();
+  const withIndex = process.memoryUsage().heapUsed;
+  for (const c of cached) delete c.fleetIndex;
+  gc();
+  return Math.round(((withIndex - process.memoryUsage().heapUsed) / 2 ** 20) * 10) / 10;
+}
+
+async function rules(iterations: number) {
+  const fleet = await loadFleet(join(OUT, 'fleet.yaml'));
+  const layers = await loadLayers(fleet);
+  // One shard of one: every cluster, with the index each keeps for the fleet rules (deferred, as for scan merge).
+  const shard = await scanFleet(fleet, { policies: builtinPolicies, desired: new DesiredState(layers.layers), concurrency: 8, shard: { index: 0, count: 1 } });
+  const cached = shard.clusters;
+  const members = cached.map((c) => ({ name: c.name, labels: c.labels, status: c.status, layers: c.layers, actions: c.fleetActions ?? {}, objects: c.fleetIndex ?? [] }));
+  const fleetPolicies = builtinPolicies.filter(isFleetPolicy);
+  const indexMs = await timeFleetIndexOf(fleet);
+  const context = { parameters: fleet.parameters, actions: fleet.actions as Record<string, never> };
+  const indexed = members.reduce((n, m) => n + m.objects.length, 0);
+  const evaluate: number[] = [];
+  const evaluateCpu: number[] = [];
+  let findings = 0;
+  for (let i = 0; i < iterations; i++) {
+    const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
+    findings = evaluateFleet(fleetPolicies, members, context).findings.length;
+    evaluate.push(ms(t0));
+    evaluateCpu.push(cpuMs(c0));
   }
+  const { changed, changedCpu, after } = rejudgeAfterChange(cached, fleet.file, context, iterations);
+  const indexHeapMiB = indexHeap(members, cached);
   return {
     fleetIndexOfMs: Math.round(indexMs),
     indexedObjects: indexed,
@@ -129,6 +145,50 @@ async function child(mode: string, iterations: number): Promise<void> {
   const cpu = process.cpuUsage();
   process.stdout.write(JSON.stringify({ mode, ms: ms(t0), cpuMs: (cpu.user + cpu.system) / 1000, maxRssMiB: process.resourceUsage().maxRSS / 1024, ...info }));
 }
+
+type Run = { ms: number; cpuMs: number; maxRssMiB: number };
+
+/** The figures of a run: medians of the alternated scans, the in-process fleet pass, the load average. */
+function summary(clusters: number, runs: number, results: Record<string, Run[]>, inProcess: Run & Record<string, unknown>, load: number[]) {
+  const withMs = median(results.scan.map((r) => r.ms));
+  const withoutMs = median(results['scan-nofleet'].map((r) => r.ms));
+  const cpuWith = median(results.scan.map((r) => r.cpuMs));
+  const cpuWithout = median(results['scan-nofleet'].map((r) => r.cpuMs));
+  // The fleet rules' own time in the same run: the per-cluster index and the fleet pass (evaluateFleet + rescoring).
+  const own = (inProcess.fleetIndexOfMs as number) + median(inProcess.evaluateFleetMs as number[]);
+  const rssWith = median(results.scan.map((r) => r.maxRssMiB));
+  const rssWithout = median(results['scan-nofleet'].map((r) => r.maxRssMiB));
+  return {
+    clusters,
+    runs,
+    scanMs: Math.round(withMs),
+    scanNoFleetMs: Math.round(withoutMs),
+    timeAddedPercent: Math.round(((withMs - withoutMs) / withoutMs) * 1000) / 10,
+    scanCpuMs: Math.round(cpuWith),
+    scanNoFleetCpuMs: Math.round(cpuWithout),
+    cpuAddedPercent: Math.round(((cpuWith - cpuWithout) / cpuWithout) * 1000) / 10,
+    fleetOwnMs: Math.round(own),
+    fleetOwnPercentOfScan: Math.round((own / withoutMs) * 1000) / 10,
+    scanPeakRssMiB: Math.round(rssWith),
+    scanNoFleetPeakRssMiB: Math.round(rssWithout),
+    rssAddedMiB: Math.round(rssWith - rssWithout),
+    evaluateFleetMedianMs: median(inProcess.evaluateFleetMs as number[]),
+    rejudgeMedianMs: median(inProcess.rejudgeMs as number[]),
+    rejudgeMaxMs: Math.max(...(inProcess.rejudgeMs as number[])),
+    evaluateFleetMedianCpuMs: median(inProcess.evaluateFleetCpuMs as number[]),
+    rejudgeMedianCpuMs: median(inProcess.rejudgeCpuMs as number[]),
+    rejudgeMaxCpuMs: Math.max(...(inProcess.rejudgeCpuMs as number[])),
+    indexedObjects: inProcess.indexedObjects,
+    indexHeapMiB: inProcess.indexHeapMiB,
+    fleetFindings: inProcess.fleetFindings,
+    fleetFindingsAfterChange: inProcess.fleetFindingsAfterChange,
+    loadAverage: { min: Math.min(...load), max: Math.max(...load) },
+    runsMs: { scan: results.scan.map((r) => Math.round(r.ms)), scanNoFleet: results['scan-nofleet'].map((r) => Math.round(r.ms)) },
+    runsCpuMs: { scan: results.scan.map((r) => Math.round(r.cpuMs)), scanNoFleet: results['scan-nofleet'].map((r) => Math.round(r.cpuMs)) },
+    runsRssMiB: { scan: results.scan.map((r) => Math.round(r.maxRssMiB)), scanNoFleet: results['scan-nofleet'].map((r) => Math.round(r.maxRssMiB)) },
+  };
+}
+
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -161,45 +221,7 @@ async function main(): Promise<void> {
   load.push(loadavg()[0]);
   const inProcess = run('rules');
   process.stderr.write(`rules: ${JSON.stringify(inProcess)}\n`);
-  const withMs = median(results.scan.map((r) => r.ms));
-  const withoutMs = median(results['scan-nofleet'].map((r) => r.ms));
-  const cpuWith = median(results.scan.map((r) => r.cpuMs));
-  const cpuWithout = median(results['scan-nofleet'].map((r) => r.cpuMs));
-  // The fleet rules' own time in the same run: the per-cluster index and the fleet pass (evaluateFleet + rescoring).
-  const own = (inProcess.fleetIndexOfMs as number) + median(inProcess.evaluateFleetMs as number[]);
-  const rssWith = median(results.scan.map((r) => r.maxRssMiB));
-  const rssWithout = median(results['scan-nofleet'].map((r) => r.maxRssMiB));
-  process.stdout.write(
-    `${JSON.stringify({
-      clusters,
-      runs,
-      scanMs: Math.round(withMs),
-      scanNoFleetMs: Math.round(withoutMs),
-      timeAddedPercent: Math.round(((withMs - withoutMs) / withoutMs) * 1000) / 10,
-      scanCpuMs: Math.round(cpuWith),
-      scanNoFleetCpuMs: Math.round(cpuWithout),
-      cpuAddedPercent: Math.round(((cpuWith - cpuWithout) / cpuWithout) * 1000) / 10,
-      fleetOwnMs: Math.round(own),
-      fleetOwnPercentOfScan: Math.round((own / withoutMs) * 1000) / 10,
-      scanPeakRssMiB: Math.round(rssWith),
-      scanNoFleetPeakRssMiB: Math.round(rssWithout),
-      rssAddedMiB: Math.round(rssWith - rssWithout),
-      evaluateFleetMedianMs: median(inProcess.evaluateFleetMs as number[]),
-      rejudgeMedianMs: median(inProcess.rejudgeMs as number[]),
-      rejudgeMaxMs: Math.max(...(inProcess.rejudgeMs as number[])),
-      evaluateFleetMedianCpuMs: median(inProcess.evaluateFleetCpuMs as number[]),
-      rejudgeMedianCpuMs: median(inProcess.rejudgeCpuMs as number[]),
-      rejudgeMaxCpuMs: Math.max(...(inProcess.rejudgeCpuMs as number[])),
-      indexedObjects: inProcess.indexedObjects,
-      indexHeapMiB: inProcess.indexHeapMiB,
-      fleetFindings: inProcess.fleetFindings,
-      fleetFindingsAfterChange: inProcess.fleetFindingsAfterChange,
-      loadAverage: { min: Math.min(...load), max: Math.max(...load) },
-      runsMs: { scan: results.scan.map((r) => Math.round(r.ms)), scanNoFleet: results['scan-nofleet'].map((r) => Math.round(r.ms)) },
-      runsCpuMs: { scan: results.scan.map((r) => Math.round(r.cpuMs)), scanNoFleet: results['scan-nofleet'].map((r) => Math.round(r.cpuMs)) },
-      runsRssMiB: { scan: results.scan.map((r) => Math.round(r.maxRssMiB)), scanNoFleet: results['scan-nofleet'].map((r) => Math.round(r.maxRssMiB)) },
-    })}\n`,
-  );
+  process.stdout.write(`${JSON.stringify(summary(clusters, runs, results, inProcess, load))}\n`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -1,18 +1,24 @@
 /**
  * History store benchmark (not a test), on the scan benchmark's fleet (847 clusters x ~500 objects, bench/scan.ts):
- *   1. scan cost: the scan alone vs the scan + writing its run into a new embedded store, alternately, --runs times;
- *   2. 90 nightly runs: the real report, changed a little each night (about 10% of findings come and go, some
- *      drift is fixed, scores move), written into one embedded store; the store's size per run;
- *   3. answers over those 90 runs: `trend` and `diff` of the last two, through the API and as a CLI process.
- * Usage: npx tsc -p . && node dist/bench/history-bench.js [--runs 3] [--nights 90] [--clusters 847] [--store sqlite|postgres]
+ *   1. write cost: the scan alone (--runs times), then its run written into a new store (--runs times);
+ *   2. 90 nightly runs written into one store: the real report with a realistic churn each night (--churn P: P% of
+ *      each cluster's findings absent, a different P% each night, so P% resolve and P% come back; 0.2% of the findings
+ *      move to a new path each night: new findings, resolved the next night; a quarter of the drift fixed, scores
+ *      moved); the write time of each night and the store's size after the first night and after the last;
+ *   3. answers over those runs: `trend` of all runs, `diff` of the last two and of the first and last, through the API
+ *      and as a CLI process.
+ * Usage: npx tsc -p . && node dist/bench/history-bench.js [--runs 3] [--nights 90] [--clusters 847] [--churn 1]
+ *   [--store sqlite|postgres] [--report FILE] [--save-report FILE] [--sample K]
  * `--store postgres` runs the same on a throwaway PostgreSQL server started as the tests start it
  * (test/helpers/postgres.ts: initdb, fsync off, TCP on 127.0.0.1), one fresh database per store; size is
- * pg_database_size. `--record-only`: one scan, then its run written into --runs new stores (no scan-alone timing);
- * `--report FILE`: that saved scan report instead of a scan.
+ * pg_database_size. `--report FILE`: that saved report (`--save-report FILE` writes one) instead of a scan (no scan
+ * timing). `--sample K` keeps every K-th finding of each cluster (for many runs of all clusters, cheaply: trend and
+ * diff over them; the write cost is the full report's).
+ * The result is one JSON line on standard output; progress on standard error.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { diffRuns, listRuns, openHistory, trend } from '../history/index.js';
@@ -30,21 +36,25 @@ const flag = (name: string, d: number) => (args.includes(name) ? Number(args[arg
 const RUNS = flag('--runs', 3);
 const NIGHTS = flag('--nights', 90);
 const CLUSTERS = flag('--clusters', 847);
-/** Scan once and time only the writes (the scan-cost comparison is the embedded store's budget; skip it on a loaded machine). */
-/** A saved `scan --format json` report to write instead of scanning (implies --record-only). */
+const CHURN = flag('--churn', 1);
 const REPORT = args.includes('--report') ? args[args.indexOf('--report') + 1] : undefined;
-const RECORD_ONLY = args.includes('--record-only') || REPORT !== undefined;
+/** Write the scanned report to this file (for later runs with --report). */
+const SAVE = args.includes('--save-report') ? args[args.indexOf('--save-report') + 1] : undefined;
+/** Keep every SAMPLE-th finding of each cluster: a cheap store of many runs (trend, diff), not the write cost. */
+const SAMPLE = flag('--sample', 1);
 const ENGINE = args.includes('--store') ? args[args.indexOf('--store') + 1] : 'sqlite';
 if (ENGINE !== 'sqlite' && ENGINE !== 'postgres') throw new Error(`--store must be sqlite or postgres (got ${ENGINE})`);
 const BIN = fileURLToPath(new URL('../../bin/fleetgate', import.meta.url));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-const log = (s: string) => process.stderr.write(`${s}\n`);
-
-function storeBytes(dir: string): number {
-  return readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
-}
+/** This process's CPU time (user + system, every thread) since `c0`: on a loaded machine the figure wall time is not. */
+const cpuMs = (c0: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(c0);
+  return (d.user + d.system) / 1e3;
+};
+const log = (s: string) => process.stderr.write(`${s}  (load ${loadavg()[0].toFixed(1)})\n`);
+const load = () => Math.round(loadavg()[0] * 10) / 10;
 
 async function scanOnce(): Promise<FleetReport> {
   const fleet = await loadFleet(join(OUT, 'fleet.yaml'));
@@ -54,10 +64,14 @@ async function scanOnce(): Promise<FleetReport> {
   return report;
 }
 
-/** Night n's report: the same fleet with ~10% of the findings gone or new and some drift fixed (deterministic). */
+/**
+ * Night n's report: the same fleet with CHURN% of each cluster's findings absent (a different CHURN% each night),
+ * 0.2% moved to a path of that night (new findings), a quarter of the drift fixed, scores moved (deterministic).
+ */
 function night(base: FleetReport, n: number): FleetReport {
+  const period = Math.max(1, Math.round(100 / CHURN));
   const clusters = base.clusters.map((c, ci) => {
-    const findings = c.findings.filter((_, i) => (i + n + ci) % 10 !== 0).map((f, i) => ((i + n) % 23 === 0 ? { ...f, path: `${f.path}[${n % 5}]` } : f));
+    const findings = c.findings.filter((_, i) => (i + ci) % period !== n % period).map((f, i) => ((i * 7 + ci) % 500 === n % 500 ? { ...f, path: `${f.path}#${n}` } : f));
     const drift = c.drift.filter((_, i) => (i + n) % 4 !== 0);
     const score = c.score === null ? null : Math.max(0, Math.min(100, Math.round((c.score - ((n * 7 + ci) % 13) / 10) * 10) / 10));
     return { ...c, findings, drift, score };
@@ -74,7 +88,7 @@ interface Stores {
 function sqliteStores(dir: string): Stores {
   return {
     url: (name) => {
-      execFileSync('mkdir', ['-p', join(dir, name)]);
+      mkdirSync(join(dir, name), { recursive: true });
       return join(dir, name, 'history.db');
     },
     bytes: async (url) => {
@@ -84,7 +98,7 @@ function sqliteStores(dir: string): Stores {
       const raw = new Db(url);
       raw.pragma('wal_checkpoint(TRUNCATE)');
       raw.close();
-      return storeBytes(join(url, '..'));
+      return readdirSync(join(url, '..')).reduce((s, f) => s + statSync(join(url, '..', f)).size, 0);
     },
   };
 }
@@ -104,6 +118,100 @@ function postgresStores(pg: PgServer): Stores {
   };
 }
 
+/** 1. The scan alone (unless a saved report is given), and its run written into a new store, --runs times each. */
+async function writeCost(stores: Stores): Promise<{ report: FleetReport; scanMs: number[]; scanCpu: number[]; recordNewMs: number[]; recordNewCpu: number[] }> {
+  const scanMs: number[] = [];
+  const scanCpu: number[] = [];
+  let report = REPORT ? (JSON.parse(readFileSync(REPORT, 'utf8')) as FleetReport) : undefined;
+  for (let i = 0; i < RUNS && !REPORT; i++) {
+    const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
+    report = await scanOnce();
+    scanMs.push(ms(t0));
+    scanCpu.push(cpuMs(c0));
+    log(`scan ${i + 1}: ${scanMs[i].toFixed(0)} ms (CPU ${scanCpu[i].toFixed(0)} ms)`);
+  }
+  if (SAVE) writeFileSync(SAVE, JSON.stringify(report));
+  if (SAMPLE > 1) report = { ...report!, clusters: report!.clusters.map((c) => ({ ...c, findings: c.findings.filter((_, i) => i % SAMPLE === 0) })) };
+  const recordNewMs: number[] = [];
+  const recordNewCpu: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
+    const h = await openHistory(stores.url(`cost_${i}`));
+    await h.recordRun(report!, { commit: 'a'.repeat(40) });
+    await h.close();
+    recordNewMs.push(ms(t0));
+    recordNewCpu.push(cpuMs(c0));
+    log(`record ${i + 1} into a new store: ${recordNewMs[i].toFixed(0)} ms (CPU ${recordNewCpu[i].toFixed(0)} ms)`);
+  }
+  return { report: report!, scanMs, scanCpu, recordNewMs, recordNewCpu };
+}
+
+/** 2. NIGHTS nightly runs into one store; each night's write time and the store's size after night 1 and at the end. */
+async function writeNights(stores: Stores, base: FleetReport, file: string) {
+  const emptyBytes = await stores.bytes(file);
+  const h = await openHistory(file);
+  const nightMs: number[] = [];
+  const nightCpu: number[] = [];
+  const loads: number[] = [];
+  let firstBytes = 0;
+  for (let n = 0; n < NIGHTS; n++) {
+    const report = night(base, n);
+    const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
+    await h.recordRun(report, { commit: (n + 1).toString(16).padStart(40, '0'), time: new Date(Date.UTC(2026, 0, 1 + n, 2)), runId: `night-${n}` });
+    nightMs.push(ms(t0));
+    nightCpu.push(cpuMs(c0));
+    loads.push(load());
+    log(`night ${n + 1}/${NIGHTS}: ${nightMs[n].toFixed(0)} ms (CPU ${nightCpu[n].toFixed(0)} ms)`);
+    if (n === 0) firstBytes = await stores.bytes(file);
+    if (n === 0 || n === NIGHTS - 1 || n % 5 === 4) log(`  store ${(await stores.bytes(file)) / 1e6} MB after ${n + 1} nights`);
+  }
+  await h.close();
+  const totalBytes = await stores.bytes(file);
+  return { emptyBytes, firstBytes, totalBytes, nightMs, nightCpu, loads };
+}
+
+/** 3. trend of every run, diff of the last two and of the first and last (API, median of 5), and as CLI processes. */
+async function answers(file: string) {
+  const q = await openHistory(file);
+  const trendMs: number[] = [];
+  const diffMs: number[] = [];
+  const spanMs: number[] = [];
+  let diffChanges = 0;
+  let spanChanges = 0;
+  try {
+    for (let i = 0; i < 5; i++) {
+      let t0 = process.hrtime.bigint();
+      const t = await trend(q.store);
+      trendMs.push(ms(t0));
+      if (t.runs.length !== NIGHTS) throw new Error(`trend saw ${t.runs.length} runs`);
+      t0 = process.hrtime.bigint();
+      const runs = await listRuns(q.store);
+      const d = await diffRuns(q.store, runs[runs.length - 2], runs[runs.length - 1]);
+      diffMs.push(ms(t0));
+      diffChanges = d.newFindings.length + d.resolvedFindings.length;
+      t0 = process.hrtime.bigint();
+      const w = await diffRuns(q.store, runs[0], runs[runs.length - 1]);
+      spanMs.push(ms(t0));
+      spanChanges = w.newFindings.length + w.resolvedFindings.length;
+    }
+  } finally {
+    await q.close();
+  }
+  const cli = (sub: string[]) => {
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = process.hrtime.bigint();
+      execFileSync(process.execPath, [BIN, 'history', ...sub, '--history', file, '--format', 'json'], { maxBuffer: 1 << 30, env: { ...process.env, NODE_OPTIONS: '' } });
+      times.push(ms(t0));
+    }
+    return Math.round(median(times));
+  };
+  return { trendMs: Math.round(median(trendMs)), diffMs: Math.round(median(diffMs)), diffChanges, diffFirstLastMs: Math.round(median(spanMs)), diffFirstLastChanges: spanChanges, cliTrendMs: cli(['trend']), cliDiffMs: cli(['diff']) };
+}
+
 async function main(): Promise<void> {
   if (!REPORT) {
     log(`generating ${CLUSTERS} clusters into ${OUT} (once)...`);
@@ -118,98 +226,41 @@ async function main(): Promise<void> {
     process.exit(143);
   });
   try {
-    // 1. The scan alone vs scan + record, alternately.
-    const scanMs: number[] = [];
-    const withMs: number[] = [];
-    const recordMs: number[] = [];
-    let report!: FleetReport;
-    if (RECORD_ONLY) report = REPORT ? (JSON.parse(readFileSync(REPORT, 'utf8')) as FleetReport) : await scanOnce();
-    for (let i = 0; i < RUNS && RECORD_ONLY; i++) {
-      const t1 = process.hrtime.bigint();
-      const h = await openHistory(stores.url(`cost_${i}`));
-      await h.recordRun(report, { commit: 'a'.repeat(40) });
-      await h.close();
-      recordMs.push(ms(t1));
-      log(`run ${i + 1}: record into a new store ${recordMs[i].toFixed(0)} ms`);
-    }
-    for (let i = 0; i < RUNS && !RECORD_ONLY; i++) {
-      let t0 = process.hrtime.bigint();
-      report = await scanOnce();
-      scanMs.push(ms(t0));
-      t0 = process.hrtime.bigint();
-      const r = await scanOnce();
-      const t1 = process.hrtime.bigint();
-      const h = await openHistory(stores.url(`cost_${i}`));
-      await h.recordRun(r, { commit: 'a'.repeat(40) });
-      await h.close();
-      recordMs.push(ms(t1));
-      withMs.push(ms(t0));
-      log(`run ${i + 1}: scan ${scanMs[i].toFixed(0)} ms; scan + record ${withMs[i].toFixed(0)} ms (record ${recordMs[i].toFixed(0)} ms)`);
-    }
-    const findings = report.clusters.reduce((s, c) => s + c.findings.length, 0);
-    const drift = report.clusters.reduce((s, c) => s + c.drift.length, 0);
-
-    // 2. Ninety nightly runs into one store.
+    const loadStart = load();
+    const cost = await writeCost(stores);
     const file = stores.url('nights');
-    const emptyBytes = await stores.bytes(file);
-    const h = await openHistory(file);
-    const nightMs: number[] = [];
-    const sizes: number[] = [];
-    for (let n = 0; n < NIGHTS; n++) {
-      if (n % 10 === 0) log(`night ${n}/${NIGHTS}…`);
-      const t0 = process.hrtime.bigint();
-      await h.recordRun(night(report, n), { commit: (n + 1).toString(16).padStart(40, '0'), time: new Date(Date.UTC(2026, 0, 1 + n, 2)), runId: `night-${n}` });
-      nightMs.push(ms(t0));
-      if (n === 0) sizes.push(await stores.bytes(file));
-    }
-    await h.close();
-    const total = await stores.bytes(file);
-
-    // 3. Answers over the 90 runs.
-    const q = await openHistory(file);
-    const trendMs: number[] = [];
-    const diffMs: number[] = [];
-    let diffSize = 0;
-    for (let i = 0; i < 5; i++) {
-      let t0 = process.hrtime.bigint();
-      const t = await trend(q.store);
-      trendMs.push(ms(t0));
-      if (t.runs.length !== NIGHTS) throw new Error(`trend saw ${t.runs.length} runs`);
-      t0 = process.hrtime.bigint();
-      const runs = await listRuns(q.store);
-      const d = await diffRuns(q.store, runs[runs.length - 2], runs[runs.length - 1]);
-      diffMs.push(ms(t0));
-      diffSize = d.newFindings.length + d.resolvedFindings.length;
-    }
-    await q.close();
-    const cli = (sub: string[]) => {
-      const times: number[] = [];
-      for (let i = 0; i < 3; i++) {
-        const t0 = process.hrtime.bigint();
-        execFileSync(process.execPath, [BIN, 'history', ...sub, '--history', file, '--format', 'json'], { maxBuffer: 256 << 20, env: { ...process.env, NODE_OPTIONS: '' } });
-        times.push(ms(t0));
-      }
-      return median(times);
-    };
+    const nights = await writeNights(stores, cost.report, file);
+    const a = await answers(file);
+    const scan = cost.scanMs.length ? Math.round(median(cost.scanMs)) : null;
+    const nightly = Math.round(median(nights.nightMs.slice(1)));
     const out = {
       store: ENGINE,
-      clusters: report.clusters.length,
-      findingsPerRun: findings,
-      driftPerRun: drift,
+      clusters: cost.report.clusters.length,
+      findingsPerRun: cost.report.clusters.reduce((s, c) => s + c.findings.length, 0),
+      driftPerRun: cost.report.clusters.reduce((s, c) => s + c.drift.length, 0),
+      churnPercent: CHURN,
+      sample: SAMPLE,
       runs: RUNS,
-      ...(RECORD_ONLY ? {} : { scanMs: Math.round(median(scanMs)), scanAndRecordMs: Math.round(median(withMs)), ratio: Math.round((median(withMs) / median(scanMs)) * 1000) / 1000 }),
-      recordMs: Math.round(median(recordMs)),
+      scanMs: scan,
+      recordNewMs: Math.round(median(cost.recordNewMs)),
+      recordNightMedianMs: nightly,
+      recordNightMaxMs: Math.round(Math.max(...nights.nightMs.slice(1))),
+      nightRatio: scan ? Math.round((nightly / scan) * 1000) / 1000 : null,
+      scanCpuMs: cost.scanCpu.length ? Math.round(median(cost.scanCpu)) : null,
+      recordNewCpuMs: Math.round(median(cost.recordNewCpu)),
+      recordNightCpuMedianMs: Math.round(median(nights.nightCpu.slice(1))),
+      nightCpuRatio: cost.scanCpu.length ? Math.round((median(nights.nightCpu.slice(1)) / median(cost.scanCpu)) * 1000) / 1000 : null,
+      newRatio: scan ? Math.round((median(cost.recordNewMs) / scan) * 1000) / 1000 : null,
       nights: NIGHTS,
-      recordNightMedianMs: Math.round(median(nightMs)),
-      storeBytesEmpty: emptyBytes,
-      storeBytesAfterFirstRun: sizes[0],
-      storeBytesTotal: total,
-      storeBytesPerRun: Math.round(total / NIGHTS),
-      trendMs: Math.round(median(trendMs)),
-      diffMs: Math.round(median(diffMs)),
-      diffChanges: diffSize,
-      cliTrendMs: Math.round(cli(['trend'])),
-      cliDiffMs: Math.round(cli(['diff'])),
+      storeBytesEmpty: nights.emptyBytes,
+      storeBytesAfterFirstRun: nights.firstBytes,
+      storeBytesTotal: nights.totalBytes,
+      storeBytesPerFurtherRun: Math.round((nights.totalBytes - nights.firstBytes) / Math.max(1, NIGHTS - 1)),
+      ...a,
+      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      loadStart,
+      loadDuringNights: [Math.min(...nights.loads), Math.max(...nights.loads)],
+      loadEnd: load(),
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } finally {

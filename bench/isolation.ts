@@ -13,6 +13,7 @@ import { builtinPolicies } from '../policies/index.js';
 import { createEvaluator, inProcessEvaluator } from '../src/engine/index.js';
 import { loadPolicySet } from '../src/loading/index.js';
 import { policySource } from './isolation-policies.js';
+import { webDeployment } from './fixtures.js';
 import { machine, median } from './lib.js';
 import { writeUserPolicies } from './user-policies.js';
 
@@ -20,29 +21,7 @@ const { values } = parseArgs({ options: { runs: { type: 'string' }, reviews: { t
 const RUNS = Number(values.runs ?? 3);
 const REVIEWS = Number(values.reviews ?? 20_000);
 
-const deployment = {
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name: 'web', namespace: 'shop', labels: { app: 'web' } },
-  spec: {
-    replicas: 2,
-    selector: { matchLabels: { app: 'web' } },
-    template: {
-      metadata: { labels: { app: 'web' } },
-      spec: {
-        securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-        containers: [
-          {
-            name: 'web',
-            image: 'registry.example/web:1.4.2',
-            resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
-            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-          },
-        ],
-      },
-    },
-  },
-};
+const deployment = webDeployment();
 
 interface Mechanism {
   name: string;

@@ -12,6 +12,7 @@ import { AdmissionHandler } from '../webhook/admission.js';
 import { mergeSettings } from '../webhook/config.js';
 import { WebhookMetrics } from '../webhook/metrics.js';
 import { Tracer } from '../webhook/otlp.js';
+import { webDeployment } from './fixtures.js';
 import { machine, median } from './lib.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string' }, reviews: { type: 'string' } } });
@@ -28,29 +29,7 @@ const body = {
     name: 'web',
     operation: 'CREATE',
     userInfo: { username: 'system:serviceaccount:argocd:argocd-application-controller' },
-    object: {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'web', namespace: 'shop', labels: { app: 'web' } },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: { app: 'web' } },
-        template: {
-          metadata: { labels: { app: 'web' } },
-          spec: {
-            securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-            containers: [
-              {
-                name: 'web',
-                image: 'registry.example/web:1.4.2',
-                resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
-                securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-              },
-            ],
-          },
-        },
-      },
-    },
+    object: webDeployment(),
     oldObject: null,
     dryRun: false,
   },

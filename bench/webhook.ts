@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generate } from 'selfsigned';
+import { webDeployment } from './fixtures.js';
 import { steadyRate } from './steady-rate.js';
 import { writeUserPolicies } from './user-policies.js';
 
@@ -19,33 +20,8 @@ const SOAK = Number(values.soak ?? 100_000);
 const CONNECTIONS = Number(values.connections ?? 20);
 const root = new URL('../..', import.meta.url).pathname;
 
-const deployment = {
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name: 'web', namespace: 'shop', labels: { app: 'web' } },
-  spec: {
-    replicas: 2,
-    selector: { matchLabels: { app: 'web' } },
-    template: {
-      metadata: { labels: { app: 'web' } },
-      spec: {
-        // Compliant with every built-in policy, practices.* included (no audit finding, so no log line per review).
-        automountServiceAccountToken: false,
-        securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-        containers: [
-          {
-            name: 'web',
-            image: 'registry.example/web:1.4.2',
-            resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
-            readinessProbe: { httpGet: { path: '/ready', port: 8080 } },
-            livenessProbe: { tcpSocket: { port: 8080 } },
-            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-          },
-        ],
-      },
-    },
-  },
-};
+// Compliant with every built-in policy, practices.* included (no audit finding, so no log line per review).
+const deployment = webDeployment({ practices: true });
 const body = JSON.stringify({
   apiVersion: 'admission.k8s.io/v1',
   kind: 'AdmissionReview',

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from '../src/cli/index.js';
 import { oneOf, positiveInt } from '../src/cli/index.js';
-import { painter, useColor } from '../src/report/index.js';
+import { painter, useColor, type Paint } from '../src/report/index.js';
 import { emit } from '../src/report/index.js';
 import { FleetFileError, formatFleetError, loadFleet } from '../scanner/fleet.js';
 import { convergence } from './converge.js';
@@ -56,71 +56,94 @@ function duration(flag: string, v: string | undefined, fallback: number): number
   }
 }
 
-async function answer(store: Store, sub: (typeof SUBCOMMANDS)[number], args: string[], values: Record<string, unknown>, format: string, tty: boolean): Promise<{ text: string; code: number }> {
-  const paint = painter(tty && useColor(process.stdout));
-  const json = (o: unknown) => `${JSON.stringify(o, null, 2)}\n`;
-  const arity = (n: number) => {
-    if (args.length > n) throw new UsageError(`unexpected argument "${args[n]}" for "history ${sub}"`);
-  };
-  switch (sub) {
-    case 'trend': {
-      arity(0);
-      const since = values.since === undefined ? undefined : new Date(Date.now() - duration('--since', values.since as string, 0));
-      const t = await trend(store, {
-        since,
-        last: values.last === undefined ? undefined : positiveInt('--last', values.last as string, 1),
-        by: values.by === undefined ? undefined : String(values.by).split(',').map((s) => s.trim()).filter(Boolean),
-        clusters: values.cluster as string[] | undefined,
-      });
-      return { text: format === 'json' ? json(t) : format === 'html' ? trendHtml(t) : prettyTrend(t, paint), code: EXIT_OK };
-    }
-    case 'diff': {
-      arity(2);
-      const runs = await listRuns(store);
-      let a, b;
-      if (args.length === 2) [a, b] = [await resolveRun(store, args[0], runs), await resolveRun(store, args[1], runs)];
-      else if (args.length === 1) [a, b] = [await resolveRun(store, args[0], runs), await resolveRun(store, undefined, runs)];
-      else {
-        if (runs.length < 2) throw new HistoryError('usage', `history store ${store.where} has ${runs.length} run${runs.length === 1 ? '' : 's'}: diff needs two`);
-        [a, b] = runs.slice(-2);
-      }
-      const d = await diffRuns(store, a, b);
-      return { text: format === 'json' ? json(d) : prettyDiff(d, paint), code: EXIT_OK };
-    }
-    case 'convergence': {
-      arity(0);
-      if (!values.fleet) throw new UsageError('convergence needs --fleet FILE (its config repo says what the commit changed)');
-      let fleet;
-      try {
-        fleet = await loadFleet(values.fleet as string);
-      } catch (err) {
-        if (err instanceof FleetFileError) throw new UsageError(`the fleet file is not usable:\n${err.errors.map((e) => `  ${formatFleetError(e)}`).join('\n')}`);
-        throw err;
-      }
-      const rev = (values.commit as string | undefined) ?? (await headCommit(fleet.repo));
-      if (!rev) throw new UsageError(`the config repo ${fleet.repo} is not a git repository: give --commit SHA of one`);
-      let c;
-      try {
-        c = await convergence(store, fleet, rev, { graceMs: duration('--grace', values.grace as string | undefined, 0) });
-      } catch (err) {
-        if (err instanceof HistoryError) throw err;
-        throw new UsageError((err as Error).message);
-      }
-      return { text: format === 'json' ? json(c) : prettyConvergence(c, paint), code: c.overdue ? EXIT_FINDINGS : EXIT_OK };
-    }
-    case 'finding': {
-      arity(1);
-      if (!args[0]) throw new UsageError('give the FINGERPRINT of a finding (history diff lists them)');
-      const f = await findingTimeline(store, args[0]);
-      return { text: format === 'json' ? json(f) : prettyFinding(f, paint), code: EXIT_OK };
-    }
-    case 'cluster': {
-      arity(1);
-      if (!args[0]) throw new UsageError('give the NAME of a cluster');
-      const c = await clusterTimeline(store, args[0]);
-      return { text: format === 'json' ? json(c) : prettyCluster(c, paint), code: EXIT_OK };
-    }
+type Sub = (typeof SUBCOMMANDS)[number];
+type Answer = { text: string; code: number };
+
+/** What each subcommand needs: the store, its arguments, the flags, and how to render its answer. */
+interface Ask {
+  store: Store;
+  sub: Sub;
+  args: string[];
+  values: Record<string, unknown>;
+  format: string;
+  paint: Paint;
+}
+
+const json = (o: unknown) => `${JSON.stringify(o, null, 2)}\n`;
+
+function arity(q: Ask, n: number): void {
+  if (q.args.length > n) throw new UsageError(`unexpected argument "${q.args[n]}" for "history ${q.sub}"`);
+}
+
+async function answerTrend(q: Ask): Promise<Answer> {
+  arity(q, 0);
+  const v = q.values;
+  const since = v.since === undefined ? undefined : new Date(Date.now() - duration('--since', v.since as string, 0));
+  const t = await trend(q.store, {
+    since,
+    last: v.last === undefined ? undefined : positiveInt('--last', v.last as string, 1),
+    by: v.by === undefined ? undefined : String(v.by).split(',').map((s) => s.trim()).filter(Boolean),
+    clusters: v.cluster as string[] | undefined,
+  });
+  return { text: q.format === 'json' ? json(t) : q.format === 'html' ? trendHtml(t) : prettyTrend(t, q.paint), code: EXIT_OK };
+}
+
+async function answerDiff(q: Ask): Promise<Answer> {
+  arity(q, 2);
+  const { store, args } = q;
+  const runs = await listRuns(store);
+  let a, b;
+  if (args.length === 2) [a, b] = [await resolveRun(store, args[0], runs), await resolveRun(store, args[1], runs)];
+  else if (args.length === 1) [a, b] = [await resolveRun(store, args[0], runs), await resolveRun(store, undefined, runs)];
+  else {
+    if (runs.length < 2) throw new HistoryError('usage', `history store ${store.where} has ${runs.length} run${runs.length === 1 ? '' : 's'}: diff needs two`);
+    [a, b] = runs.slice(-2);
   }
+  const d = await diffRuns(store, a, b);
+  return { text: q.format === 'json' ? json(d) : prettyDiff(d, q.paint), code: EXIT_OK };
+}
+
+async function answerConvergence(q: Ask): Promise<Answer> {
+  arity(q, 0);
+  const v = q.values;
+  if (!v.fleet) throw new UsageError('convergence needs --fleet FILE (its config repo says what the commit changed)');
+  let fleet;
+  try {
+    fleet = await loadFleet(v.fleet as string);
+  } catch (err) {
+    if (err instanceof FleetFileError) throw new UsageError(`the fleet file is not usable:\n${err.errors.map((e) => `  ${formatFleetError(e)}`).join('\n')}`);
+    throw err;
+  }
+  const rev = (v.commit as string | undefined) ?? (await headCommit(fleet.repo));
+  if (!rev) throw new UsageError(`the config repo ${fleet.repo} is not a git repository: give --commit SHA of one`);
+  let c;
+  try {
+    c = await convergence(q.store, fleet, rev, { graceMs: duration('--grace', v.grace as string | undefined, 0) });
+  } catch (err) {
+    if (err instanceof HistoryError) throw err;
+    throw new UsageError((err as Error).message);
+  }
+  return { text: q.format === 'json' ? json(c) : prettyConvergence(c, q.paint), code: c.overdue ? EXIT_FINDINGS : EXIT_OK };
+}
+
+async function answerFinding(q: Ask): Promise<Answer> {
+  arity(q, 1);
+  if (!q.args[0]) throw new UsageError('give the FINGERPRINT of a finding (history diff lists them)');
+  const f = await findingTimeline(q.store, q.args[0]);
+  return { text: q.format === 'json' ? json(f) : prettyFinding(f, q.paint), code: EXIT_OK };
+}
+
+async function answerCluster(q: Ask): Promise<Answer> {
+  arity(q, 1);
+  if (!q.args[0]) throw new UsageError('give the NAME of a cluster');
+  const c = await clusterTimeline(q.store, q.args[0]);
+  return { text: q.format === 'json' ? json(c) : prettyCluster(c, q.paint), code: EXIT_OK };
+}
+
+const ANSWERS: Record<Sub, (q: Ask) => Promise<Answer>> = { trend: answerTrend, diff: answerDiff, convergence: answerConvergence, finding: answerFinding, cluster: answerCluster };
+
+function answer(store: Store, sub: Sub, args: string[], values: Record<string, unknown>, format: string, tty: boolean): Promise<Answer> {
+  return ANSWERS[sub]({ store, sub, args, values, format, paint: painter(tty && useColor(process.stdout)) });
 }
 
 export async function runHistory(argv: string[]): Promise<number> {

@@ -68,9 +68,12 @@ async function objectsAt(top: string, sha: string, path: string): Promise<string
   return loaded.resources.map((r) => resourceKey(refOf(r.object)));
 }
 
-export async function convergence(store: Store, fleet: Fleet, rev: string, opts: { graceMs: number; now?: Date }): Promise<Convergence> {
-  const info = await commitInfo(fleet.repo, rev);
-  const wanted: { key: string; file: string; layer: FleetLayer }[] = [];
+type Wanted = { key: string; file: string; layer: FleetLayer };
+type CommitInfo = Awaited<ReturnType<typeof commitInfo>>;
+
+/** The objects the commit changed (files of a layer, and kustomize renders), the removed ones, the ignored files. */
+async function changedObjects(fleet: Fleet, info: CommitInfo): Promise<{ wanted: Wanted[]; removed: Convergence['removed']; ignoredFiles: string[]; warnings: string[] }> {
+  const wanted: Wanted[] = [];
   const removed: Convergence['removed'] = [];
   const ignoredFiles: string[] = [];
   // Kustomize layers: the objects whose render the commit changed (their files are not read one by one).
@@ -93,30 +96,33 @@ export async function convergence(store: Store, fleet: Fleet, rev: string, opts:
     }
     for (const key of await objectsAt(info.top, info.sha, f.path)) wanted.push({ key, file: relative(info.top, abs), layer });
   }
+  return { wanted, removed, ignoredFiles, warnings: kustomized.errors.map((e) => `${e.file}: ${e.message}`) };
+}
 
-  // Runs that contain the change, oldest first.
-  const runs = await listRuns(store);
+/** The runs whose config commit contains `sha` (the commit or a descendant), oldest first. */
+async function runsWith(store: Store, fleet: Fleet, sha: string): Promise<RunInfo[]> {
   const verdict = new Map<string, boolean>();
   const after: RunInfo[] = [];
-  for (const r of runs) {
+  for (const r of await listRuns(store)) {
     if (!r.commit) continue;
-    if (!verdict.has(r.commit)) verdict.set(r.commit, await contains(fleet.repo, r.commit, info.sha));
+    if (!verdict.has(r.commit)) verdict.set(r.commit, await contains(fleet.repo, r.commit, sha));
     if (verdict.get(r.commit)) after.push(r);
   }
-  const latest = after[after.length - 1];
+  return after;
+}
+
+/** The clusters of those runs and the drift of the wanted objects in them; `stateIn` says one cluster's state in one run. */
+async function statesOf(store: Store, after: RunInfo[], keys: string[]) {
   const ids = after.map((r) => r.id);
   const clusterRows = ids.length
     ? await store.guard('reading clusters', () => store.db.selectFrom('run_clusters').select(['run_id', 'cluster', 'labels', 'status', 'error']).where('run_id', 'in', ids).execute())
     : [];
-  const keys = [...new Set(wanted.map((w) => w.key))];
   const driftRows =
     ids.length && keys.length
       ? await store.guard('reading drift', () => store.db.selectFrom('run_drift').select(['run_id', 'cluster', 'resource', 'state', 'diffs']).where('run_id', 'in', ids).where('resource', 'in', keys).execute())
       : [];
   const drift = new Map(driftRows.map((d) => [`${d.run_id}\n${d.cluster}\n${d.resource}`, d]));
   const status = new Map(clusterRows.map((c) => [`${c.run_id}\n${c.cluster}`, c]));
-  const latestClusters = latest ? clusterRows.filter((c) => c.run_id === latest.id) : [];
-
   const stateIn = (run: RunInfo, cluster: string, key: string): ClusterState | undefined => {
     const c = status.get(`${run.id}\n${cluster}`);
     if (!c) return undefined;
@@ -127,7 +133,16 @@ export async function convergence(store: Store, fleet: Fleet, rev: string, opts:
     const reason = d.state === 'missing' ? 'declared in the config repo but not live' : d.state === 'modified' ? diffs!.map((x) => `${x.path} desired ${JSON.stringify(x.desired)}, live ${JSON.stringify(x.live)}`).join('; ') : d.state;
     return { cluster, state: d.state as 'modified', reason, ...(diffs!.length ? { diffs } : {}) };
   };
+  return { clusterRows, stateIn };
+}
 
+export async function convergence(store: Store, fleet: Fleet, rev: string, opts: { graceMs: number; now?: Date }): Promise<Convergence> {
+  const info = await commitInfo(fleet.repo, rev);
+  const { wanted, removed, ignoredFiles, warnings } = await changedObjects(fleet, info);
+  const after = await runsWith(store, fleet, info.sha);
+  const latest = after[after.length - 1];
+  const { clusterRows, stateIn } = await statesOf(store, after, [...new Set(wanted.map((w) => w.key))]);
+  const latestClusters = latest ? clusterRows.filter((c) => c.run_id === latest.id) : [];
   const objects: ObjectConvergence[] = wanted.map((w) => {
     const targets = latestClusters.filter((c) => matchesConditions(JSON.parse(c.labels), w.layer.when));
     const states = targets.map((c) => {
@@ -162,6 +177,6 @@ export async function convergence(store: Store, fleet: Fleet, rev: string, opts:
     objects,
     removed,
     ignoredFiles,
-    warnings: kustomized.errors.map((e) => `${e.file}: ${e.message}`),
+    warnings,
   };
 }

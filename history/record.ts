@@ -1,13 +1,16 @@
-import { createHash } from 'node:crypto';
-import { groupOf, type Finding, type ResourceRef } from '../src/index.js';
 import type { ClusterReport, FleetReport } from '../scanner/scan.js';
-import { sql, type Insertable, type Transaction } from 'kysely';
+import type { Insertable, Transaction } from 'kysely';
+import { insertMany } from './bulk.js';
+import { fingerprint, resourceKey } from './keys.js';
 import type { Database } from './schema.js';
+import { advanceSpans, applyRetention, refuseOlder, undoRun, type Seen } from './spans.js';
 import type { Store } from './store.js';
 
 /**
  * Writing one scan (or one shard of a scan) into the store, in one transaction: a run interrupted mid-write
  * leaves nothing behind, and writing the same shard of the same run again replaces it (a retried Job pod).
+ * Per cluster a row (labels, status, scores, counts) and its drift entries; findings move their presence spans
+ * (spans.ts), so a run whose findings did not change writes no finding at all.
  *
  * Shards join into one run by run id: `--run-id ID` (the chart passes the Job's name), else, for a sharded scan,
  * the config commit and the UTC hour it started in (the pods of one Indexed Job start together), else a new id.
@@ -31,76 +34,13 @@ export interface RecordedRun {
   deletedRuns: number;
 }
 
-/** `group/Kind/namespace/name`: the version of an apiVersion is left out, so an API upgrade keeps fingerprints. */
-export function resourceKey(r: ResourceRef): string {
-  return `${groupOf(r.apiVersion)}/${r.kind}/${r.namespace ?? ''}/${r.name}`;
-}
-
-/** Stable across runs: the same policy on the same field of the same object in the same cluster. */
-export function fingerprint(cluster: string, f: Pick<Finding, 'policy' | 'resource' | 'path'>): string {
-  return createHash('sha256').update(`${f.policy}\n${cluster}\n${resourceKey(f.resource)}\n${f.path}`).digest('hex').slice(0, 16);
-}
+export { fingerprint, resourceKey } from './keys.js';
 
 export function runName(meta: RunMeta, sharded: boolean, time: Date): string {
   if (meta.runId) return meta.runId;
   const commit = meta.commit ? meta.commit.slice(0, 12) : 'no-commit';
   if (sharded) return `${time.toISOString().slice(0, 13)}-${commit}`;
   return `${time.toISOString().replace(/[-:]/g, '').replace(/\.(\d+)Z$/, '$1Z')}-${commit}`;
-}
-
-/** Rows per PostgreSQL statement: one array parameter per column, so the statement's text does not grow with it. */
-const CHUNK = 20_000;
-
-/** PostgreSQL array type of each column of the tables written in bulk (unnest needs them). */
-const PG_TYPES: Partial<Record<keyof Database, Record<string, string>>> = {
-  run_clusters: {
-    run_id: 'int4',
-    cluster: 'text',
-    shard: 'int4',
-    labels: 'text',
-    status: 'text',
-    error: 'text',
-    score: 'float8',
-    object_score: 'float8',
-    desired: 'int4',
-    in_sync: 'int4',
-    findings: 'int4',
-    drift: 'int4',
-    seen: 'text',
-  },
-  findings: { fingerprint: 'text', cluster: 'text', policy: 'text', severity: 'text', resource: 'text', path: 'text', message: 'text' },
-  run_drift: { run_id: 'int4', cluster: 'text', resource: 'text', ref: 'text', state: 'text', diffs: 'text' },
-};
-
-/**
- * Inserts many rows inside the open transaction. PostgreSQL: `INSERT … SELECT * FROM unnest($1::text[], …)`, one
- * array per column, so 36,000 findings are two statements with seven parameters each (a multi-row VALUES list of
- * 1,000 rows is 7,000 parameters that Kysely compiles and the server parses, per chunk). SQLite: one prepared
- * statement run per row on the store's only connection (the one the transaction holds): preparing a new multi-row
- * statement per chunk costs SQLite about ten times more than the inserts themselves.
- */
-async function insertMany<T extends keyof Database>(
-  store: Store,
-  trx: Transaction<Database>,
-  table: T,
-  rows: Insertable<Database[T]>[],
-  ignoreConflictOn?: string,
-): Promise<void> {
-  if (!rows.length) return;
-  const cols = Object.keys(rows[0] as object);
-  if (store.sqlite) {
-    const stmt = store.sqlite.prepare(`insert ${ignoreConflictOn ? 'or ignore ' : ''}into "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) values (${cols.map(() => '?').join(', ')})`);
-    for (const r of rows) stmt.run(cols.map((c) => (r as Record<string, unknown>)[c]));
-    return;
-  }
-  const types = PG_TYPES[table];
-  if (!types) throw new Error(`insertMany: no column types for ${table}`);
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const chunk = rows.slice(i, i + CHUNK) as Record<string, unknown>[];
-    const arrays = cols.map((c) => sql`${chunk.map((r) => r[c] ?? null)}::${sql.raw(types[c])}[]`);
-    const conflict = ignoreConflictOn ? sql` on conflict (${sql.ref(ignoreConflictOn)}) do nothing` : sql``;
-    await sql`insert into ${sql.table(table)} (${sql.join(cols.map((c) => sql.ref(c)))}) select * from unnest(${sql.join(arrays)})${conflict}`.execute(trx);
-  }
 }
 
 export async function recordRun(store: Store, report: FleetReport, meta: RunMeta = {}): Promise<RecordedRun> {
@@ -128,134 +68,135 @@ export async function recordRunStream(
   meta: RunMeta = {},
 ): Promise<RecordedRun> {
   const time = meta.time ?? new Date();
-  const shard = head.shard?.index ?? 0;
   const shards = head.shard?.count ?? 1;
-  const name = runName(meta, shards > 1, time);
+  const run: RunRow = { name: runName(meta, shards > 1, time), time, shard: head.shard?.index ?? 0, shards };
   // SQLite rolls back by itself on some errors (SQLITE_FULL): the rollback Kysely then sends fails with "no
   // transaction is active", which must not hide the error that matters.
   let cause: unknown;
-  const write = async (trx: Transaction<Database>): Promise<RecordedRun> => {
-    await trx
-      .insertInto('runs')
-      .values({ name, time: time.toISOString(), commit: meta.commit ?? null, fleet: head.fleet, shards })
-      .onConflict((oc) => oc.column('name').doNothing())
-      .execute();
-    const run = await trx.selectFrom('runs').select(['id']).where('name', '=', name).executeTakeFirstOrThrow();
-    const id = run.id;
-    // Writing a shard again (a retried pod) replaces what it wrote before.
-    const shardClusters = trx.selectFrom('run_clusters').select('cluster').where('run_id', '=', id).where('shard', '=', shard);
-    await trx.deleteFrom('run_drift').where('run_id', '=', id).where('cluster', 'in', shardClusters).execute();
-    await trx.deleteFrom('run_clusters').where('run_id', '=', id).where('shard', '=', shard).execute();
-    await trx.deleteFrom('run_shards').where('run_id', '=', id).where('shard', '=', shard).execute();
-    await trx.insertInto('run_shards').values({ run_id: id, shard, time: time.toISOString(), clusters: head.clusters }).execute();
-    // A finding's facts are written once: those the previous run already saw are known.
-    const known = await previouslySeen(trx, id, time);
-    const keep = new Map<string, string>();
-    let findingCount = 0;
-    let clusterCount = 0;
-    let rows: { clusters: Insertable<Database['run_clusters']>[]; findings: Database['findings'][]; drift: Database['run_drift'][] } = { clusters: [], findings: [], drift: [] };
-    const flush = async () => {
-      await insertMany(store, trx, 'run_clusters', rows.clusters);
-      await insertMany(store, trx, 'findings', rows.findings, 'fingerprint');
-      await insertMany(store, trx, 'run_drift', rows.drift);
-      rows = { clusters: [], findings: [], drift: [] };
-    };
-    for await (const c of clusters) {
-      const mine = new Map<string, string>();
-      for (const f of c.findings) {
-        const fp = fingerprint(c.name, f);
-        if (mine.has(fp)) continue;
-        mine.set(fp, f.action[0]);
-        if (!known.has(fp)) rows.findings.push({ fingerprint: fp, cluster: c.name, policy: f.policy, severity: f.severity, resource: resourceKey(f.resource), path: f.path, message: f.message });
-      }
-      findingCount += mine.size;
-      clusterCount++;
-      const seen = [...mine].map(([fp, a]) => fp + a).join(',');
-      // retention only needs to know what this run still sees
-      if (meta.keepMs !== undefined) keep.set(c.name, seen);
-      const drifted = new Set<string>();
-      for (const d of c.drift) {
-        const resource = resourceKey(d.resource);
-        if (drifted.has(resource)) continue;
-        drifted.add(resource);
-        rows.drift.push({ run_id: id, cluster: c.name, resource, ref: `${d.resource.apiVersion} ${d.resource.kind}`, state: d.state, diffs: JSON.stringify(d.diffs) });
-      }
-      rows.clusters.push({
-        run_id: id,
-        cluster: c.name,
-        shard,
-        labels: JSON.stringify(c.labels),
-        status: c.status,
-        error: c.error ?? null,
-        score: c.score,
-        object_score: typeof c.objectScore === 'number' ? c.objectScore : null,
-        desired: c.desired,
-        in_sync: c.inSync,
-        findings: c.findings.length,
-        drift: c.drift.length,
-        seen,
-      });
-      if (rows.clusters.length >= CLUSTERS_PER_WRITE) await flush();
-    }
-    await flush();
-    const deletedRuns = meta.keepMs === undefined ? 0 : await applyRetention(trx, new Date(time.getTime() - meta.keepMs), keep);
-    return { id, run: name, shard, clusters: clusterCount, findings: findingCount, deletedRuns };
-  };
   return store.guard('recording the run', () =>
     store.db
       .transaction()
-      .execute((trx) => write(trx).catch((err) => Promise.reject((cause = err))))
+      .execute((trx) => writeRun(store, trx, run, head, clusters, meta).catch((err) => Promise.reject((cause = err))))
       .catch((err) => Promise.reject(cause ?? err)),
   );
 }
 
-/** `<fp><action>,…` → fingerprint → action (deny, warn, audit). */
-export function parseSeen(seen: string): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!seen) return out;
-  for (const e of seen.split(',')) out.set(e.slice(0, -1), ACTIONS[e[e.length - 1]] ?? e[e.length - 1]);
-  return out;
-}
-const ACTIONS: Record<string, string> = { d: 'deny', w: 'warn', a: 'audit' };
-
-async function previouslySeen(trx: Transaction<Database>, id: number, time: Date): Promise<Set<string>> {
-  const prev = await trx.selectFrom('runs').select('id').where('id', '!=', id).where('time', '<=', time.toISOString()).orderBy('time', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
-  if (!prev) return new Set();
-  const rows = await trx.selectFrom('run_clusters').select('seen').where('run_id', '=', prev.id).execute();
-  const out = new Set<string>();
-  for (const r of rows) for (const fp of parseSeen(r.seen).keys()) out.add(fp);
-  return out;
+interface RunRow {
+  name: string;
+  time: Date;
+  shard: number;
+  shards: number;
 }
 
-/**
- * Deletes runs older than `before`, and the findings only they had seen; returns how many runs went. Candidates are
- * the deleted runs' fingerprints the run being written does not have (`keep`); each is kept if a remaining run of
- * its cluster still lists it.
- */
-export async function applyRetention(trx: Transaction<Database>, before: Date, keep: ReadonlyMap<string, string> = new Map()): Promise<number> {
-  const old = await trx.selectFrom('runs').select('id').where('time', '<', before.toISOString()).execute();
-  if (!old.length) return 0;
-  const ids = old.map((r) => r.id);
-  const gone = await trx.selectFrom('run_clusters').select(['cluster', 'seen']).where('run_id', 'in', ids).execute();
-  for (const t of ['run_drift', 'run_clusters', 'run_shards'] as const) await trx.deleteFrom(t).where('run_id', 'in', ids).execute();
-  await trx.deleteFrom('runs').where('id', 'in', ids).execute();
-  const candidates = new Map<string, Set<string>>();
-  for (const g of gone) {
-    const now = keep.get(g.cluster) ?? '';
-    for (const fp of parseSeen(g.seen).keys()) {
-      if (now.includes(fp)) continue;
-      let s = candidates.get(g.cluster);
-      if (!s) candidates.set(g.cluster, (s = new Set()));
-      s.add(fp);
+async function writeRun(
+  store: Store,
+  trx: Transaction<Database>,
+  run: RunRow,
+  head: RunHead,
+  clusters: Iterable<ClusterReport> | AsyncIterable<ClusterReport>,
+  meta: RunMeta,
+): Promise<RecordedRun> {
+  const { id, time } = await openRun(trx, run, head, meta);
+  // The newest run by id and by time has no later run to check its clusters against (the common case).
+  const newest = await trx.selectFrom('runs').select((eb) => [eb.fn.max<number>('id').as('id'), eb.fn.max<string>('time').as('time')]).executeTakeFirstOrThrow();
+  const writer = new ClusterWriter(store, trx, id, run.shard, time, newest.id === id && newest.time <= time);
+  for await (const c of clusters) {
+    writer.add(c);
+    if (writer.pending >= CLUSTERS_PER_WRITE) await writer.flush();
+  }
+  await writer.flush();
+  const deletedRuns = meta.keepMs === undefined ? 0 : await applyRetention(trx, new Date(run.time.getTime() - meta.keepMs));
+  return { id, run: run.name, shard: run.shard, clusters: writer.clusters, findings: writer.findings, deletedRuns };
+}
+
+/** The run's row (shards of one run share it), and this shard's earlier write undone: a retried pod replaces it. */
+async function openRun(trx: Transaction<Database>, run: RunRow, head: RunHead, meta: RunMeta): Promise<{ id: number; time: string }> {
+  const time = run.time.toISOString();
+  await trx
+    .insertInto('runs')
+    .values({ name: run.name, time, commit: meta.commit ?? null, fleet: head.fleet, shards: run.shards })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
+  // A shard joining a run takes the run's time (the first shard's), not its own.
+  const row = await trx.selectFrom('runs').select(['id', 'time']).where('name', '=', run.name).executeTakeFirstOrThrow();
+  const id = row.id;
+  const before = await trx.selectFrom('run_clusters').select('cluster').where('run_id', '=', id).where('shard', '=', run.shard).execute();
+  await undoRun(trx, id, before.map((c) => c.cluster));
+  const shardClusters = trx.selectFrom('run_clusters').select('cluster').where('run_id', '=', id).where('shard', '=', run.shard);
+  await trx.deleteFrom('run_drift').where('run_id', '=', id).where('cluster', 'in', shardClusters).execute();
+  await trx.deleteFrom('run_clusters').where('run_id', '=', id).where('shard', '=', run.shard).execute();
+  await trx.deleteFrom('run_shards').where('run_id', '=', id).where('shard', '=', run.shard).execute();
+  await trx.insertInto('run_shards').values({ run_id: id, shard: run.shard, time, clusters: head.clusters }).execute();
+  return { id, time: row.time };
+}
+
+/** Gathers clusters' rows and writes them a batch at a time: the cluster rows, the drift, and the spans moved. */
+class ClusterWriter {
+  clusters = 0;
+  findings = 0;
+  private rows: Insertable<Database['run_clusters']>[] = [];
+  private drift: Database['run_drift'][] = [];
+  private seen: Seen[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly trx: Transaction<Database>,
+    private readonly id: number,
+    private readonly shard: number,
+    private readonly time: string,
+    /** No later run exists, so no check that this run's clusters have none. */
+    private readonly latest: boolean,
+  ) {}
+
+  get pending(): number {
+    return this.rows.length;
+  }
+
+  add(c: ClusterReport): void {
+    const mine: Seen['findings'] = new Map();
+    for (const f of c.findings) {
+      const fp = fingerprint(c.name, f);
+      if (mine.has(fp)) continue;
+      mine.set(fp, f);
     }
+    this.findings += mine.size;
+    this.clusters++;
+    // Only a cluster this run judged moves its spans (an unreachable one keeps what its last scan saw).
+    if (c.status === 'ok') this.seen.push({ cluster: c.name, findings: mine });
+    const drifted = new Set<string>();
+    for (const d of c.drift) {
+      const resource = resourceKey(d.resource);
+      if (drifted.has(resource)) continue;
+      drifted.add(resource);
+      this.drift.push({ run_id: this.id, cluster: c.name, resource, ref: `${d.resource.apiVersion} ${d.resource.kind}`, state: d.state, diffs: JSON.stringify(d.diffs) });
+    }
+    this.rows.push({
+      run_id: this.id,
+      cluster: c.name,
+      shard: this.shard,
+      labels: JSON.stringify(c.labels),
+      status: c.status,
+      error: c.error ?? null,
+      score: c.score,
+      object_score: typeof c.objectScore === 'number' ? c.objectScore : null,
+      desired: c.desired,
+      in_sync: c.inSync,
+      findings: c.findings.length,
+      drift: c.drift.length,
+    });
   }
-  for (const [cluster, fps] of candidates) {
-    const rest = await trx.selectFrom('run_clusters').select('seen').where('cluster', '=', cluster).execute();
-    const still = rest.map((r) => r.seen).join(',');
-    const orphans = [...fps].filter((fp) => !still.includes(fp));
-    for (let i = 0; i < orphans.length; i += 500) await trx.deleteFrom('findings').where('fingerprint', 'in', orphans.slice(i, i + 500)).execute();
+
+  async flush(): Promise<void> {
+    const raw = this.store.sqlite;
+    // The cluster rows first: a cluster twice in one run fails on their key before any span moves.
+    await insertMany(raw, this.trx, 'run_clusters', this.rows);
+    await insertMany(raw, this.trx, 'run_drift', this.drift);
+    if (!this.latest) await refuseOlder(this.trx, this.id, this.time, this.rows.map((r) => r.cluster));
+    await advanceSpans(raw, this.trx, this.id, this.seen);
+    this.rows = [];
+    this.drift = [];
+    this.seen = [];
   }
-  return ids.length;
 }
 
 /** `90d`, `12h`, `30m`, `45s`, `2w` → milliseconds. */

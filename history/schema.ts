@@ -1,4 +1,6 @@
 import { sql, type Generated, type Kysely } from 'kysely';
+import type { Raw } from './bulk.js';
+import { spansFromSeen } from './migrate-spans.js';
 
 /**
  * The history store's schema: one set of tables for both the embedded SQLite file and PostgreSQL, written with
@@ -6,10 +8,13 @@ import { sql, type Generated, type Kysely } from 'kysely';
  * says how far a store is. Times are ISO 8601 UTC text (sorts as it reads, same on both engines).
  *
  * A finding's stable facts (policy, cluster, resource, path, severity, first message) live once in `findings`,
- * keyed by its fingerprint; a run's cluster row lists the fingerprints it saw, with the action, in one text column
- * (`run_clusters.seen`: `<fingerprint><d|w|a>` joined by commas). One row per cluster and run instead of one per
- * finding keeps the write of an 847-cluster scan (~50,000 findings) cheap and 90 nightly runs small; every question
- * about findings is asked per run or per cluster, so no query needs an index into that list.
+ * keyed by its fingerprint. Which runs saw it is kept as presence spans (`finding_spans`, migration 3): a span
+ * opens at the first run that saw the finding on its cluster and stays open (`end_run` null) while every later run
+ * that judged the cluster (status ok) sees it again; the first judging run that does not see it closes the span
+ * (`end_run` = that run, exclusive). A run writes only what changed, so neither the size of a run nor the cost of a
+ * diff grows with the findings that did not change. Runs are ordered by id: they are recorded in time order.
+ * Until migration 3 each run's cluster row listed its fingerprints (`run_clusters.seen`); migration 3 converts
+ * that list into spans and drops it.
  */
 
 export interface Database {
@@ -30,14 +35,15 @@ export interface Database {
     in_sync: number;
     findings: number;
     drift: number;
-    seen: string;
   };
   findings: { fingerprint: string; cluster: string; policy: string; severity: string; resource: string; path: string; message: string };
+  finding_spans: { fingerprint: string; cluster: string; action: string; start_run: number; end_run: number | null };
   run_drift: { run_id: number; cluster: string; resource: string; ref: string; state: string; diffs: string };
 }
 
 export type Engine = 'sqlite' | 'postgres';
-type Migration = (db: Kysely<Database>, engine: Engine) => Promise<void>;
+/** `raw`: the embedded store's connection (bulk inserts of a data migration), undefined on PostgreSQL. */
+type Migration = (db: Kysely<Database>, engine: Engine, raw: Raw) => Promise<void>;
 
 /** Append only: a released migration is never edited (stores in the field are at its version). */
 export const MIGRATIONS: readonly Migration[] = [
@@ -104,6 +110,26 @@ export const MIGRATIONS: readonly Migration[] = [
   async (db) => {
     await db.schema.alterTable('run_clusters').addColumn('object_score', 'double precision').execute();
   },
+  // 3: presence spans instead of each run's list of fingerprints (see above); the lists are converted, then dropped.
+  async (db, engine, raw) => {
+    await db.schema
+      .createTable('finding_spans')
+      .addColumn('fingerprint', 'text', (c) => c.notNull())
+      .addColumn('cluster', 'text', (c) => c.notNull())
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('start_run', 'integer', (c) => c.notNull())
+      .addColumn('end_run', 'integer')
+      .addPrimaryKeyConstraint('finding_spans_pk', ['fingerprint', 'start_run'])
+      .$call((q) => (engine === 'sqlite' ? q.modifyEnd(sql`without rowid`) : q))
+      .execute();
+    // A run's write reads the open spans of its clusters; a diff reads the spans that start or end between two runs.
+    // (With `action` the index covers that read on SQLite, whose index entries carry the key: no table lookups.)
+    await db.schema.createIndex('finding_spans_open').on('finding_spans').columns(['cluster', 'end_run', 'action']).execute();
+    await db.schema.createIndex('finding_spans_start').on('finding_spans').column('start_run').execute();
+    await db.schema.createIndex('finding_spans_end').on('finding_spans').column('end_run').execute();
+    await spansFromSeen(db, raw);
+    await db.schema.alterTable('run_clusters').dropColumn('seen').execute();
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -120,14 +146,14 @@ export async function schemaVersion(db: Kysely<Database>): Promise<number> {
  * Brings the store to SCHEMA_VERSION in one transaction. On PostgreSQL an advisory lock makes shards that open the
  * store at the same moment migrate it once; on SQLite the write transaction does the same.
  */
-export async function migrate(db: Kysely<Database>, engine: Engine): Promise<number> {
+export async function migrate(db: Kysely<Database>, engine: Engine, raw?: Raw): Promise<number> {
   return db.transaction().execute(async (trx) => {
     if (engine === 'postgres') await sql`select pg_advisory_xact_lock(7419012)`.execute(trx);
     await trx.schema.createTable('meta').ifNotExists().addColumn('key', 'text', (c) => c.primaryKey()).addColumn('value', 'text', (c) => c.notNull()).execute();
     const row = await trx.selectFrom('meta').select('value').where('key', '=', 'schema_version').executeTakeFirst();
     const from = row ? Number(row.value) : 0;
     if (from > SCHEMA_VERSION) return from;
-    for (let v = from; v < SCHEMA_VERSION; v++) await MIGRATIONS[v](trx, engine);
+    for (let v = from; v < SCHEMA_VERSION; v++) await MIGRATIONS[v](trx, engine, raw);
     if (!row) await trx.insertInto('meta').values({ key: 'schema_version', value: String(SCHEMA_VERSION) }).execute();
     else if (from < SCHEMA_VERSION) await trx.updateTable('meta').set({ value: String(SCHEMA_VERSION) }).where('key', '=', 'schema_version').execute();
     return from;

@@ -112,41 +112,64 @@ async function historyFlags(values: { history?: string; 'history-keep'?: string;
   }
 }
 
+/** What follows a scan or a merge: the report's format and destination, the exit threshold, the history store. */
+interface Delivery {
+  format: Format;
+  output?: string;
+  passes: boolean;
+  failBelow?: number;
+  history?: { module: typeof import('../history/index.js'); url: string; keepMs?: number; runId?: string };
+  stderr: (s: string) => void;
+}
+
+/** The Delivery of scan's and scan merge's flags (the format, --fail-below and the history flags already read). */
+async function deliveryOf(
+  values: { output?: string; 'report-passes'?: boolean; 'fail-below'?: string; history?: string; 'history-keep'?: string; 'run-id'?: string },
+  format: Format,
+  stderr: (s: string) => void,
+): Promise<Delivery> {
+  const failBelow = parseScore(values['fail-below']);
+  const { history, keepMs } = await historyFlags(values);
+  return {
+    format,
+    output: values.output,
+    passes: !!values['report-passes'],
+    failBelow,
+    history: history && { module: history, url: values.history!, keepMs, runId: values['run-id'] },
+    stderr,
+  };
+}
+
 /**
- * What follows a scan or a merge: the run recorded in the history store (when asked), then the report written as
- * the clusters are read back one at a time. Returns the exit code.
+ * Delivers a scan or a merge and removes its spool: the run recorded in the history store (when asked), then the
+ * report written as the clusters are read back one at a time. `fleet` (when at hand) gives the config commit.
+ * Returns the exit code.
  */
-async function deliver(
-  scan: StreamedReport,
-  opts: {
-    format: Format;
-    output?: string;
-    passes: boolean;
-    failBelow?: number;
-    fleet?: Fleet;
-    history?: { module: typeof import('../history/index.js'); url: string; keepMs?: number; runId?: string };
-    stderr: (s: string) => void;
-  },
-): Promise<number> {
-  const { format, history } = opts;
-  const extras: HtmlExtras = { time: new Date(), commit: opts.fleet && (format === 'html' || history) ? await headCommitOf(opts.fleet.repo) : null };
-  let historyFailed = false;
-  if (history) {
-    const r = await history.module.recordScan(history.url, scan, opts.fleet, { commit: extras.commit, time: extras.time, runId: history.runId, keepMs: history.keepMs, html: format === 'html' });
-    if (r.error) {
-      opts.stderr(`fleetgate scan: the report is written, but not the history: ${r.error}\n`);
-      historyFailed = true;
-    } else extras.history = r.html;
-  }
-  const out = await openOutput(opts.output);
+async function deliver(scan: StreamedReport, opts: Delivery, fleet?: Fleet, before?: () => Promise<void>): Promise<number> {
   try {
-    await writeReport(format, out, scan.head, scan.clusters(), { passes: opts.passes, html: extras, paint: painter(!opts.output && useColor(process.stdout)) });
-    await out.done();
-  } catch (err) {
-    await out.abort();
-    throw err;
+    await before?.();
+    const { format, history } = opts;
+    const extras: HtmlExtras = { time: new Date(), commit: fleet && (format === 'html' || history) ? await headCommitOf(fleet.repo) : null };
+    let historyFailed = false;
+    if (history) {
+      const r = await history.module.recordScan(history.url, scan, fleet, { commit: extras.commit, time: extras.time, runId: history.runId, keepMs: history.keepMs, html: format === 'html' });
+      if (r.error) {
+        opts.stderr(`fleetgate scan: the report is written, but not the history: ${r.error}\n`);
+        historyFailed = true;
+      } else extras.history = r.html;
+    }
+    const out = await openOutput(opts.output);
+    try {
+      await writeReport(format, out, scan.head, scan.clusters(), { passes: opts.passes, html: extras, paint: painter(!opts.output && useColor(process.stdout)) });
+      await out.done();
+    } catch (err) {
+      await out.abort();
+      throw err;
+    }
+    return historyFailed ? EXIT_HISTORY : exitCode(scan.head, opts.failBelow);
+  } finally {
+    await scan.close();
   }
-  return historyFailed ? EXIT_HISTORY : exitCode(scan.head, opts.failBelow);
 }
 
 async function runMerge(argv: string[], builtins: readonly Policy[] = [], stderr: (s: string) => void): Promise<number> {
@@ -157,8 +180,7 @@ async function runMerge(argv: string[], builtins: readonly Policy[] = [], stderr
   } });
   if (!positionals.length) throw new UsageError('give the shard reports to merge (JSON files written by scan --format json)');
   const format = oneOf('--format', values.format, FORMATS, process.stdout.isTTY && !values.output ? 'pretty' : 'json');
-  const failBelow = parseScore(values['fail-below']);
-  const { history, keepMs } = await historyFlags(values);
+  const delivery = await deliveryOf(values, format, stderr);
   // Shards leave the fleet-scope rules to the merge: only here is every cluster's index at hand.
   const policies = async () => {
     const policySet = await loadPolicySet(values.policies ?? [], { builtins: values['no-builtins'] ? [] : builtins });
@@ -171,44 +193,26 @@ async function runMerge(argv: string[], builtins: readonly Policy[] = [], stderr
   } catch (err) {
     throw err instanceof MergeInputError ? new UsageError(err.message) : err;
   }
-  try {
-    // The fleet file the shards name, when it is at hand, gives the run its config commit (and the HTML report the
-    // convergence of that commit).
-    const fleet = history || format === 'html' ? await loadFleet(merged.head.fleet).catch(() => undefined) : undefined;
-    return await deliver(merged, {
-      format,
-      output: values.output,
-      passes: !!values['report-passes'],
-      failBelow,
-      fleet,
-      history: history && { module: history, url: values.history!, keepMs, runId: values['run-id'] },
-      stderr,
-    });
-  } finally {
-    await merged.close();
-  }
+  // The fleet file the shards name, when it is at hand, gives the run its config commit (and the HTML report the
+  // convergence of that commit).
+  const fleet = delivery.history || format === 'html' ? await loadFleet(merged.head.fleet).catch(() => undefined) : undefined;
+  return deliver(merged, delivery, fleet);
 }
 
-/**
- * The scan command. `builtins` are the built-in packs (bin/fleetgate hands them in; none when omitted);
- * `source` is for tests (inject a failing or slow cluster source).
- */
-export async function runScan(
-  argv: string[],
-  deps: { builtins?: readonly Policy[]; source?: ClusterSource; stderr?: (s: string) => void } = {},
-): Promise<number> {
-  const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
-  if (argv[0] === 'merge') return runMerge(argv.slice(1), deps.builtins, stderr);
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {
-    ...pickFlags('fleet', 'format', 'output', 'shard', 'fail-below', 'policies', 'action', 'no-builtins', 'param', 'report-passes', 'otlp-endpoint', 'history'),
-    concurrency: { type: 'string' },
-    'publish-reports': { type: 'boolean' },
-    'report-api': { type: 'string' },
-    'progress-interval': { type: 'string' },
-    'history-keep': { type: 'string' },
-    'run-id': { type: 'string' },
-    'allow-exec-plugin': { type: 'string', multiple: true },
-  } });
+const SCAN_FLAGS = {
+  ...pickFlags('fleet', 'format', 'output', 'shard', 'fail-below', 'policies', 'action', 'no-builtins', 'param', 'report-passes', 'otlp-endpoint', 'history'),
+  concurrency: { type: 'string' },
+  'publish-reports': { type: 'boolean' },
+  'report-api': { type: 'string' },
+  'progress-interval': { type: 'string' },
+  'history-keep': { type: 'string' },
+  'run-id': { type: 'string' },
+  'allow-exec-plugin': { type: 'string', multiple: true },
+} as const;
+
+/** scan's flags, checked: a UsageError names the first bad one. */
+function scanFlags(argv: string[]) {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: SCAN_FLAGS });
   const publish = values['publish-reports'] ? oneOf('--report-api', values['report-api'], REPORT_APIS, 'policyreport') : undefined;
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}" (did you mean --fleet ${positionals[0]}?)`);
   if (!values.fleet) throw new UsageError('--fleet FILE is required');
@@ -216,17 +220,19 @@ export async function runScan(
   const concurrency = values.concurrency === undefined ? 8 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a positive integer (got "${values.concurrency}")`);
   const shard = parseShard(values.shard);
-  const failBelow = parseScore(values['fail-below']);
+  parseScore(values['fail-below']);
   const { actions } = clusterContextFromFlags([], values.action);
   const parameters = parametersFromFlags(values.param);
   const interval = values['progress-interval'] === undefined ? 30 : Number(values['progress-interval']);
   if (!Number.isFinite(interval) || interval < 0) throw new UsageError(`--progress-interval must be a number of seconds (got "${values['progress-interval']}")`);
-  const { history, keepMs } = await historyFlags(values);
-  const tracer = scanTracer(values['otlp-endpoint'], stderr);
+  return { values, fleetFile: values.fleet, publish, format, concurrency, shard, actions, parameters, interval };
+}
 
+/** The fleet file, the policies and the config repo's layers; an exit code (the reasons on stderr) when one is unusable. */
+async function scanInputs(fleetFile: string, policies: { paths: string[]; builtins: readonly Policy[] }, stderr: (s: string) => void) {
   let fleet;
   try {
-    fleet = await loadFleet(values.fleet);
+    fleet = await loadFleet(fleetFile);
   } catch (err) {
     if (err instanceof FleetFileError) {
       stderr(`fleetgate scan: the fleet file is not usable:\n${err.errors.map((e) => `  ${formatFleetError(e)}`).join('\n')}\n`);
@@ -234,7 +240,7 @@ export async function runScan(
     }
     throw err;
   }
-  const policySet = await loadPolicySet(values.policies ?? [], { builtins: values['no-builtins'] ? [] : deps.builtins, sandbox: { timeoutMs: 30_000 } });
+  const policySet = await loadPolicySet(policies.paths, { builtins: policies.builtins, sandbox: { timeoutMs: 30_000 } });
   if (policySet.errors.length) {
     stderr(`fleetgate scan: cannot load policies:\n${policySet.errors.map((e) => `  ${formatFleetError(e)}`).join('\n')}\n`);
     return EXIT_USAGE;
@@ -249,33 +255,41 @@ export async function runScan(
     stderr(`fleetgate scan: the config repo is not usable:\n${layers.errors.map((e) => `  ${formatFleetError(e)}`).join('\n')}\n`);
     return EXIT_USAGE;
   }
-  const bar = progressReporter({ tty: !!process.stderr.isTTY && !deps.stderr, write: stderr, intervalMs: interval * 1000 });
+  return { fleet, policies: policySet.policies, desired: new DesiredState(layers.layers) };
+}
+
+/**
+ * The scan command. `builtins` are the built-in packs (bin/fleetgate hands them in; none when omitted);
+ * `source` is for tests (inject a failing or slow cluster source).
+ */
+export async function runScan(
+  argv: string[],
+  deps: { builtins?: readonly Policy[]; source?: ClusterSource; stderr?: (s: string) => void } = {},
+): Promise<number> {
+  const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
+  if (argv[0] === 'merge') return runMerge(argv.slice(1), deps.builtins, stderr);
+  const flags = scanFlags(argv);
+  const { values } = flags;
+  const delivery = await deliveryOf(values, flags.format, stderr);
+  const tracer = scanTracer(values['otlp-endpoint'], stderr);
+  const inputs = await scanInputs(flags.fleetFile, { paths: values.policies ?? [], builtins: values['no-builtins'] ? [] : (deps.builtins ?? []) }, stderr);
+  if (typeof inputs === 'number') return inputs;
+  const { fleet } = inputs;
+  const bar = progressReporter({ tty: !!process.stderr.isTTY && !deps.stderr, write: stderr, intervalMs: flags.interval * 1000 });
   const scan = await streamScan(fleet, {
-    policies: policySet.policies,
-    desired: new DesiredState(layers.layers),
-    concurrency,
-    shard,
-    actions,
-    parameters,
+    policies: inputs.policies,
+    desired: inputs.desired,
+    concurrency: flags.concurrency,
+    shard: flags.shard,
+    actions: flags.actions,
+    parameters: flags.parameters,
     allowExecPlugins: values['allow-exec-plugin'] ?? [],
     source: deps.source,
     onCluster: (done, total) => bar(done, total),
     tracer,
   });
-  try {
-    if (publish) await publishReports(fleet.clusters, scan.clusters(), publish, !!values['report-passes'], concurrency, stderr);
-    return await deliver(scan, {
-      format,
-      output: values.output,
-      passes: !!values['report-passes'],
-      failBelow,
-      fleet,
-      history: history && { module: history, url: values.history!, keepMs, runId: values['run-id'] },
-      stderr,
-    });
-  } finally {
-    await scan.close();
-  }
+  const publish = flags.publish;
+  return deliver(scan, delivery, fleet, publish && (() => publishReports(fleet.clusters, scan.clusters(), publish, delivery.passes, flags.concurrency, stderr)));
 }
 
 const EXIT_HISTORY = 3;

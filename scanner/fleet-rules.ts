@@ -93,7 +93,14 @@ export interface FleetResult {
  * Runs the fleet policies over every cluster's index (the whole fleet must have been read). Shared by the scan,
  * `scan merge` and `lint --fleet` (whose `locate` points findings back at the config repo's lines).
  */
-export function runFleetRules(members: readonly FleetClusterInput[], policies: readonly Policy[], context: FleetRulesContext, locate?: FleetLocate): FleetResult {
+export function runFleetRules(
+  members: readonly FleetClusterInput[],
+  policies: readonly Policy[],
+  context: FleetRulesContext,
+  locate?: FleetLocate,
+  /** Takes each member's object verdicts as they are made instead of keeping them all in `objects` (the streamed scan). */
+  onVerdicts?: (member: number, verdicts: ReadonlyMap<string, ObjectVerdict>) => void,
+): FleetResult {
   // Fleet rules run on the main thread over every cluster's index; users' policies never do (they run sandboxed,
   // one object or cluster at a time), so a user fleet-scope policy is reported as not run rather than trusted.
   const fleetPolicies = policies.filter((p) => isFleetPolicy(p) && !p.file);
@@ -105,7 +112,7 @@ export function runFleetRules(members: readonly FleetClusterInput[], policies: r
   const findings = new Map<string, FleetFinding[]>();
   for (const f of result.findings) (findings.get(f.cluster) ?? findings.set(f.cluster, []).get(f.cluster)!).push(f);
   const objects = new Map<string, ReadonlyMap<string, ObjectVerdict>>();
-  for (const m of members) {
+  for (const [i, m] of members.entries()) {
     const mine = findings.get(m.name) ?? [];
     const rules = fleetPolicies.map((policy) => ({
       policy,
@@ -113,7 +120,8 @@ export function runFleetRules(members: readonly FleetClusterInput[], policies: r
       failed: new Set(mine.filter((f) => f.policy === policy.id).map((f) => identityOfRef(f.resource))),
     }));
     const verdicts = fleetRuleVerdicts(m.objects, rules);
-    if (verdicts.size) objects.set(m.name, verdicts);
+    if (onVerdicts) onVerdicts(i, verdicts);
+    else if (verdicts.size) objects.set(m.name, verdicts);
   }
   return { rules: [...result.rules, ...untrusted], policies: fleetPolicies, findings, checks: result.checks, objects };
 }

@@ -18,51 +18,59 @@ export interface Output {
 const CHUNK = 1 << 20;
 
 export async function openOutput(file: string | undefined, stream: NodeJS.WritableStream = process.stdout): Promise<Output> {
+  return file ? fileOutput(file) : streamOutput(stream);
+}
+
+/** Texts gathered into chunks of CHUNK characters; `send` writes one chunk. */
+function chunked(send: (text: string) => Promise<void>) {
   let buffered: string[] = [];
   let size = 0;
-  if (!file) {
-    const send = (text: string) =>
-      new Promise<void>((resolve, reject) => {
-        stream.write(text, (err) => (err ? reject(err) : resolve()));
-      });
-    const flush = async () => {
-      if (!size) return;
-      const text = buffered.join('');
-      buffered = [];
-      size = 0;
-      await send(text);
-    };
-    return {
-      async write(text) {
-        buffered.push(text);
-        size += text.length;
-        if (size >= CHUNK) await flush();
-      },
-      done: flush,
-      async abort() {
-        buffered = [];
-        size = 0;
-      },
-    };
-  }
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const handle: FileHandle = await open(tmp, 'w');
   const flush = async () => {
     if (!size) return;
     const text = buffered.join('');
     buffered = [];
     size = 0;
-    await handle.writeFile(text);
+    await send(text);
   };
   return {
-    async write(text) {
+    async write(text: string) {
       buffered.push(text);
       size += text.length;
       if (size >= CHUNK) await flush();
     },
+    flush,
+    drop() {
+      buffered = [];
+      size = 0;
+    },
+  };
+}
+
+function streamOutput(stream: NodeJS.WritableStream): Output {
+  const chunks = chunked(
+    (text) =>
+      new Promise<void>((resolve, reject) => {
+        stream.write(text, (err) => (err ? reject(err) : resolve()));
+      }),
+  );
+  return {
+    write: chunks.write,
+    done: chunks.flush,
+    async abort() {
+      chunks.drop();
+    },
+  };
+}
+
+async function fileOutput(file: string): Promise<Output> {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const handle: FileHandle = await open(tmp, 'w');
+  const chunks = chunked((text) => handle.writeFile(text));
+  return {
+    write: chunks.write,
     async done() {
       try {
-        await flush();
+        await chunks.flush();
         await handle.close();
         await rename(tmp, file);
       } catch (err) {
@@ -72,8 +80,7 @@ export async function openOutput(file: string | undefined, stream: NodeJS.Writab
       }
     },
     async abort() {
-      buffered = [];
-      size = 0;
+      chunks.drop();
       await handle.close().catch(() => undefined);
       await unlink(tmp).catch(() => undefined);
     },

@@ -14,7 +14,6 @@ import { fleetObjectScore, fleetScore, ObjectTally, scoreOf, tallyObjects, tally
 import { dedupeFindings } from '../src/index.js';
 import { nowMs, type Tracer } from '../webhook/otlp.js';
 import { ScanTrace } from './scan-trace.js';
-import type { Interner } from './intern.js';
 
 export type ClusterStatus = 'ok' | 'unreachable' | 'error';
 
@@ -245,8 +244,8 @@ export interface ScanOptions {
   tracer?: Tracer;
   /** Credential plugins allowed to run, from `--allow-exec-plugin` (the fleet file's `allowExecPlugins` are added). */
   allowExecPlugins?: readonly string[];
-  /** Shares equal objects between the clusters' fleet indexes (streamScan makes one per scan). */
-  interner?: Interner;
+  /** streamScan: bytes of fleet-index records kept parsed in the fleet pass (FleetStore; default 24 MiB). */
+  fleetCacheBytes?: number;
 }
 
 /** Objects that only the config repo needs to hold (waivers, rollouts): never drift when absent from a cluster. */
@@ -296,47 +295,58 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, evaluator
     return { ...base, status, error: redactSecrets(err instanceof Error ? err.message : String(err)) };
   }
   try {
-    const { rollouts, invalid } = rolloutsAmong(desired.values());
-    const ctx = clusterContextOf(fleet, cluster, opts.actions, { rollouts, policies: opts.policies }, opts.parameters);
-    const fleetIndex = fleetIndexOf(live.objects, opts.policies, opts.interner);
-    const clusterEvaluator = evaluator.forCluster(ctx);
-    const sys = ctx.parameters?.systemNamespaces;
-    const drift = computeDrift(desired, live.objects, fleet.owned, Array.isArray(sys) ? (sys as string[]) : undefined, isConfigOnly);
-    // Waivers live in the config repo: the desired state's PolicyExceptions apply even when not applied to the cluster.
-    const resources = live.objects.map((object) => ({ object }));
-    const liveIds = new Set<string>();
-    for (const o of live.objects) if (isExceptionObject(o)) liveIds.add(`${o.metadata?.namespace}/${o.metadata?.name}`);
-    for (const o of desired.values()) if (isExceptionObject(o) && !liveIds.has(`${o.metadata?.namespace}/${o.metadata?.name}`)) resources.push({ object: o });
-    const evaluated = await clusterEvaluator.evaluate(resources, { now: opts.now });
-    // One finding per offending field (src/dedupe.ts): before tallying, so scores count the field once.
-    const evaluation = { ...evaluated, findings: dedupeFindings(evaluated.findings, opts.policies) };
-    const objectTally = new ObjectTally();
-    const tallies = tallyPolicies(opts.policies, clusterEvaluator, evaluation, live.objects, objectTally);
-    const parts = scoreOf(drift, tallies);
-    const desiredIds = [...desired].filter(([, o]) => !isConfigOnly(o)).map(([id]) => id);
-    const objectParts = tallyObjects(objectTally, opts.policies, evaluation, live.objects.filter((o) => !isExceptionObject(o)), { desiredIds, entries: drift.entries });
-    return {
-      ...base,
-      score: parts.score,
-      ...objectParts,
-      desired: drift.desired,
-      inSync: drift.inSync,
-      objects: live.objects.length,
-      totalWeight: parts.totalWeight,
-      passedWeight: parts.passedWeight,
-      drift: drift.entries,
-      findings: sortFindings(evaluation.findings),
-      ...(fleetIndex
-        ? { fleetIndex, fleetActions: fleetActionsOf(opts.policies, ctx, cluster.actions), fleetIndexVerdicts: objectTally.verdictsOf(fleetIndex.map(identityOf)) }
-        : {}),
-      policies: tallies,
-      waived: evaluation.waived,
-      ...(evaluation.exempt ? { exempt: evaluation.exempt } : {}),
-      warnings: [...live.warnings.map(redactSecrets), ...invalid.map((i) => `PolicyRollout ${i.object.metadata?.name ?? '?'}: ${i.message}`)],
-    };
+    return await judgeCluster(fleet, cluster, evaluator, opts, { base, desired, live });
   } catch (err) {
     return { ...base, status: 'error', error: redactSecrets(err instanceof Error ? err.message : String(err)) };
   }
+}
+
+/** A cluster read: drift against its desired state, the policies on its live objects, its scores and fleet index. */
+async function judgeCluster(
+  fleet: Fleet,
+  cluster: FleetCluster,
+  evaluator: Evaluator,
+  opts: ScanOptions,
+  { base, desired, live }: { base: ClusterReport; desired: ReturnType<DesiredState['for']>; live: LiveState },
+): Promise<ClusterReport> {
+  const { rollouts, invalid } = rolloutsAmong(desired.values());
+  const ctx = clusterContextOf(fleet, cluster, opts.actions, { rollouts, policies: opts.policies }, opts.parameters);
+  const fleetIndex = fleetIndexOf(live.objects, opts.policies);
+  const clusterEvaluator = evaluator.forCluster(ctx);
+  const sys = ctx.parameters?.systemNamespaces;
+  const drift = computeDrift(desired, live.objects, fleet.owned, Array.isArray(sys) ? (sys as string[]) : undefined, isConfigOnly);
+  // Waivers live in the config repo: the desired state's PolicyExceptions apply even when not applied to the cluster.
+  const resources = live.objects.map((object) => ({ object }));
+  const liveIds = new Set<string>();
+  for (const o of live.objects) if (isExceptionObject(o)) liveIds.add(`${o.metadata?.namespace}/${o.metadata?.name}`);
+  for (const o of desired.values()) if (isExceptionObject(o) && !liveIds.has(`${o.metadata?.namespace}/${o.metadata?.name}`)) resources.push({ object: o });
+  const evaluated = await clusterEvaluator.evaluate(resources, { now: opts.now });
+  // One finding per offending field (src/dedupe.ts): before tallying, so scores count the field once.
+  const evaluation = { ...evaluated, findings: dedupeFindings(evaluated.findings, opts.policies) };
+  const objectTally = new ObjectTally();
+  const tallies = tallyPolicies(opts.policies, clusterEvaluator, evaluation, live.objects, objectTally);
+  const parts = scoreOf(drift, tallies);
+  const desiredIds = [...desired].filter(([, o]) => !isConfigOnly(o)).map(([id]) => id);
+  const objectParts = tallyObjects(objectTally, opts.policies, evaluation, live.objects.filter((o) => !isExceptionObject(o)), { desiredIds, entries: drift.entries });
+  return {
+    ...base,
+    score: parts.score,
+    ...objectParts,
+    desired: drift.desired,
+    inSync: drift.inSync,
+    objects: live.objects.length,
+    totalWeight: parts.totalWeight,
+    passedWeight: parts.passedWeight,
+    drift: drift.entries,
+    findings: sortFindings(evaluation.findings),
+    ...(fleetIndex
+      ? { fleetIndex, fleetActions: fleetActionsOf(opts.policies, ctx, cluster.actions), fleetIndexVerdicts: objectTally.verdictsOf(fleetIndex.map(identityOf)) }
+      : {}),
+    policies: tallies,
+    waived: evaluation.waived,
+    ...(evaluation.exempt ? { exempt: evaluation.exempt } : {}),
+    warnings: [...live.warnings.map(redactSecrets), ...invalid.map((i) => `PolicyRollout ${i.object.metadata?.name ?? '?'}: ${i.message}`)],
+  };
 }
 
 /**

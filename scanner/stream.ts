@@ -2,13 +2,13 @@ import { readFile } from 'node:fs/promises';
 import type { Policy } from '../src/authoring/index.js';
 import { createEvaluator, isFleetPolicy, type FleetClusterInput } from '../src/engine/index.js';
 import type { Fleet } from './fleet.js';
-import { applyFleetResult, fleetMemberOf, objectScoreAfterFleetRules, runFleetRules, scoreAfterFleetRules, type FleetResult, type FleetRulesContext, type ScoreFacts } from './fleet-rules.js';
+import { applyFleetResult, objectScoreAfterFleetRules, runFleetRules, scoreAfterFleetRules, type FleetResult, type FleetRulesContext, type ScoreFacts } from './fleet-rules.js';
 import { rolloutProgress, type RolloutProgress } from './rollouts.js';
 import { scanCluster, shardClusters, type ClusterReport, type FleetHead, type FleetReport, type ScanOptions } from './scan.js';
 import { ScanTrace } from './scan-trace.js';
-import { fleetObjectScore, fleetScore } from './score.js';
+import { fleetObjectScore, fleetScore, rescoreWithFleetVerdicts, type ObjectVerdict } from './score.js';
 import { Spool } from './spool.js';
-import { Interner } from './intern.js';
+import { FleetStore } from './fleet-store.js';
 import { mapWithConcurrency } from './live/pool.js';
 import { nowMs } from '../webhook/otlp.js';
 
@@ -37,26 +37,23 @@ export async function streamScan(fleet: Fleet, opts: ScanOptions): Promise<Strea
   const clusters = shardClusters(fleet.clusters, opts.shard);
   const hasFleetRules = opts.policies.some(isFleetPolicy);
   const context: FleetRulesContext = { parameters: fleet.parameters, actions: fleet.actions };
-  // Unsharded: the fleet rules run here, over the indexes kept in memory. A shard keeps each index in its report
-  // (for `scan merge`, which runs the rules over every shard's clusters).
+  // Unsharded: the fleet rules run here, over the indexes kept on disk until then (fleet-store.ts). A shard keeps
+  // each index in its report (for `scan merge`, which runs the rules over every shard's clusters).
   const members: FleetClusterInput[] | undefined = hasFleetRules && !opts.shard ? new Array(clusters.length) : undefined;
-  const interner = members ? new Interner() : undefined;
+  const store = members ? new FleetStore(opts.fleetCacheBytes) : undefined;
   const spool = await Spool.create<ClusterReport>();
   const facts: ScoreFacts[] = new Array(clusters.length);
+  const objectParts: ObjectParts[] = [];
   let done = 0;
   const trace = opts.tracer && new ScanTrace(opts.tracer);
   try {
     // A failure to spool stops the scan: no further cluster is started and those in flight are awaited.
     await mapWithConcurrency(clusters, opts.concurrency ?? 8, async (cluster, i) => {
       const started = nowMs();
-      const report = await scanCluster(fleet, cluster, evaluator, { ...opts, interner });
+      const report = await scanCluster(fleet, cluster, evaluator, opts);
       trace?.cluster(report, started);
-      if (members) {
-        members[i] = interner!.value(fleetMemberOf(report));
-        delete report.fleetIndex;
-        delete report.fleetActions;
-      }
-      facts[i] = factsOf(report);
+      if (members) members[i] = store!.put(i, report);
+      facts[i] = factsOf(report, !store);
       await spool.put(i, report);
       done++;
       opts.onCluster?.(done, clusters.length, report);
@@ -65,13 +62,35 @@ export async function streamScan(fleet: Fleet, opts: ScanOptions): Promise<Strea
     const rules: FleetRulesState | undefined = !hasFleetRules
       ? undefined
       : members
-        ? { result: runFleetRules(members.splice(0), opts.policies, context) }
+        ? { result: runFleetRules(members.splice(0), opts.policies, context, undefined, rescoreObjects(facts, store!, objectParts, (i) => i)) }
         : { deferred: context };
-    return await finish(spool, facts, clusters.map((_, i) => i), { fleet: fleet.file, shard: opts.shard, rollouts: rolloutProgress(fleet, opts.desired) }, rules);
+    store?.close();
+    const base = { fleet: fleet.file, shard: opts.shard, rollouts: rolloutProgress(fleet, opts.desired) };
+    return await finish(spool, facts, clusters.map((_, i) => i), base, rules, objectParts);
   } catch (err) {
+    store?.close();
     await spool.close();
     throw err;
   }
+}
+
+type ObjectParts = ReturnType<typeof rescoreWithFleetVerdicts>;
+
+/**
+ * The objectScore parts the fleet rules give each cluster, as objectScoreAfterFleetRules does, made as runFleetRules
+ * judges the cluster (its fleet index's verdicts read back from the store): the facts then hold the final parts and
+ * `parts` what the cluster's report gets when it is read back, so no verdict of the whole fleet is kept.
+ */
+function rescoreObjects(facts: ScoreFacts[], store: FleetStore, parts: ObjectParts[], keyOf: (member: number) => number) {
+  return (member: number, byRules: ReadonlyMap<string, ObjectVerdict>): void => {
+    const i = keyOf(member);
+    const f = facts[i];
+    if (f.score === null || typeof f.objectScore !== 'number') return;
+    const verdicts = store.verdicts(i);
+    if (!verdicts) return;
+    parts[i] = rescoreWithFleetVerdicts({ objectTotalWeight: f.objectTotalWeight ?? 0, objectPassedWeight: f.objectPassedWeight ?? 0 }, verdicts, byRules);
+    Object.assign(f, parts[i]);
+  };
 }
 
 /** A shard report that `scan merge` cannot use; the message names the file (or the report's position). */
@@ -84,6 +103,7 @@ export class MergeInputError extends Error {}
  */
 export async function streamMerge(files: readonly string[], policies: () => Promise<readonly Policy[]>): Promise<StreamedReport> {
   const spool = await Spool.create<ClusterReport>('fleetgate-merge-');
+  const store = new FleetStore();
   try {
     const seen = new Map<string, number>();
     const entries: { key: number; index: number; name: string; member?: FleetClusterInput }[] = [];
@@ -105,24 +125,29 @@ export async function streamMerge(files: readonly string[], policies: () => Prom
         if (seen.has(c.name)) throw new MergeInputError(`cluster "${c.name}" is in report ${seen.get(c.name)! + 1} and report ${i + 1}`);
         seen.set(c.name, i);
         const key = entries.length;
-        entries.push({ key, index: c.index ?? 0, name: c.name, member: fleetMemberOf(c) });
+        entries.push({ key, index: c.index ?? 0, name: c.name, member: store.put(key, c) });
         facts.push(factsOf(c));
         await spool.put(key, c);
       }
     }
     entries.sort((a, b) => a.index - b.index || (a.name < b.name ? -1 : 1));
+    const objectParts: ObjectParts[] = [];
+    const rescore = rescoreObjects(facts, store, objectParts, (i) => entries[i].key);
     const rules: FleetRulesState | undefined = context
-      ? { result: runFleetRules(entries.map((e) => e.member!), await policies(), context), strip: true }
+      ? { result: runFleetRules(entries.map((e) => e.member!), await policies(), context, undefined, rescore), strip: true }
       : undefined;
     for (const e of entries) delete e.member;
-    return await finish(spool, facts, entries.map((e) => e.key), { fleet, rollouts }, rules);
+    store.close();
+    return await finish(spool, facts, entries.map((e) => e.key), { fleet, rollouts }, rules, objectParts);
   } catch (err) {
+    store.close();
     await spool.close();
     throw err;
   }
 }
 
-function factsOf(c: ClusterReport): ScoreFacts {
+/** A cluster's score facts; its fleet index verdicts too unless they wait in the fleet store (`verdicts` false). */
+function factsOf(c: ClusterReport, verdicts = true): ScoreFacts {
   return {
     name: c.name,
     score: c.score,
@@ -132,7 +157,7 @@ function factsOf(c: ClusterReport): ScoreFacts {
     objectScore: c.objectScore,
     objectTotalWeight: c.objectTotalWeight,
     objectPassedWeight: c.objectPassedWeight,
-    ...(c.fleetIndexVerdicts ? { fleetIndexVerdicts: c.fleetIndexVerdicts } : {}),
+    ...(verdicts && c.fleetIndexVerdicts ? { fleetIndexVerdicts: c.fleetIndexVerdicts } : {}),
   };
 }
 
@@ -146,6 +171,8 @@ async function finish(
   order: readonly number[],
   base: { fleet: string; shard?: { index: number; count: number }; rollouts?: RolloutProgress[] },
   rules: FleetRulesState | undefined,
+  /** Clusters' objectScore parts made in the fleet pass (rescoreObjects): their verdicts are not used again. */
+  objectParts: readonly (ObjectParts | undefined)[] = [],
 ): Promise<StreamedReport> {
   const result = rules && 'result' in rules ? rules : undefined;
   async function* clusters(): AsyncGenerator<ClusterReport> {
@@ -156,7 +183,10 @@ async function finish(
         delete c.fleetActions;
       }
       if (result) {
+        const parts = objectParts[key];
+        if (parts) delete c.fleetIndexVerdicts; // judged in the fleet pass already
         applyFleetResult(c, result.result);
+        if (parts) Object.assign(c, parts);
         delete c.fleetIndexVerdicts; // used up (finishFleetRules drops them too)
       }
       yield c;

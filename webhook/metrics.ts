@@ -25,8 +25,8 @@ export class WebhookMetrics {
   private readonly kinds = new Set<string>();
   private static readonly MAX_KINDS = 500;
 
-  // Long, and kept so: one declaration per metric (the names and help texts DESIGN lists), read top to bottom.
-  // Splitting it would scatter the metric catalogue without making any part simpler.
+  // Long: one declaration per metric (the names and help texts DESIGN lists), read top to bottom. Splitting it
+  // would scatter the metric catalogue without making any part simpler.
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     const pendingRequests = new PendingCounts(['operation', 'kind', 'decision']);

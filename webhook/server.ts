@@ -59,18 +59,8 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
   const limit = opts.bodyLimit ?? BODY_LIMIT;
   const budget = opts.settings.timeoutMs;
   const material = readTlsFiles(opts.tls.certFile, opts.tls.keyFile);
-  const app = Fastify({
-    https: tlsOptions(material),
-    // No fastify logger: it would build a child logger per request. The webhook logs what matters itself.
-    logger: false,
-    bodyLimit: limit,
-    // Backstops for clients that stall; body reads have their own, tighter deadline (the time budget).
-    requestTimeout: Math.max(4 * budget, 10_000),
-    return503OnClosing: true,
-    forceCloseConnections: 'idle',
-  });
+  const app = fastifyApp(material, limit, budget);
   const server = app.server as unknown as HttpsServer;
-  server.headersTimeout = Math.max(2 * budget, 5_000);
 
   metrics.budget.set(budget / 1000);
   let handler: AdmissionHandler | undefined;
@@ -118,6 +108,22 @@ export async function createWebhookServer(opts: WebhookServerOptions): Promise<W
       await evaluator?.close();
     },
   };
+}
+
+/** The HTTPS fastify instance with the webhook's limits (its plugins are registered by createWebhookServer). */
+function fastifyApp(material: TlsMaterial, bodyLimit: number, budget: number): FastifyInstance<HttpsServer> {
+  const app = Fastify({
+    https: tlsOptions(material),
+    // No fastify logger: it would build a child logger per request. The webhook logs what matters itself.
+    logger: false,
+    bodyLimit,
+    // Backstops for clients that stall; body reads have their own, tighter deadline (the time budget).
+    requestTimeout: Math.max(4 * budget, 10_000),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  (app.server as unknown as HttpsServer).headersTimeout = Math.max(2 * budget, 5_000);
+  return app as unknown as FastifyInstance<HttpsServer>;
 }
 
 /** Re-reads the TLS files on a timer and installs a changed pair; the metrics count reloads and show the expiry. */

@@ -69,11 +69,17 @@ export const REMOVALS: readonly ApiRemoval[] = [
 /** Every kind any row names (what the upgrade policies match). */
 export const REMOVAL_KINDS: readonly string[] = [...new Set(REMOVALS.flatMap((r) => r.kinds))];
 
-const byKey = new Map<string, ApiRemoval>();
-for (const r of REMOVALS) for (const k of r.kinds) byKey.set(`${r.apiVersion} ${k}`, r);
+/** apiVersion → kind → row. Two lookups of strings the object already holds: no key is built per call (the upgrade
+ * policies ask for every object the webhook judges, nearly always for an apiVersion with no row at all). */
+const byApiVersion = new Map<string, Map<string, ApiRemoval>>();
+for (const r of REMOVALS) {
+  let kinds = byApiVersion.get(r.apiVersion);
+  if (!kinds) byApiVersion.set(r.apiVersion, (kinds = new Map()));
+  for (const k of r.kinds) kinds.set(k, r);
+}
 
 export function removalOf(apiVersion: string, kind: string): ApiRemoval | undefined {
-  return byKey.get(`${apiVersion} ${kind}`);
+  return byApiVersion.get(apiVersion)?.get(kind);
 }
 
 /** `1.29` → [1, 29]; also accepts `v1.29` and `1.29.3`. */

@@ -6,15 +6,16 @@ import { emitChunks, jsonReportChunks } from '../report/index.js';
 import { formatJunit } from '../report/index.js';
 import { formatPretty } from '../report/index.js';
 import { sarifChunks } from '../report/index.js';
-import { failsThreshold, skippedFleetRules, sortFindings, summarize, type LintReport } from '../report/index.js';
+import { failsThreshold, skippedFleetRules, summarize, type FindingStore, type LintReport } from '../report/index.js';
 import { emit } from '../report/index.js';
-import { applyRollouts, createEvaluator, type Evaluation } from '../engine/index.js';
-import { SEVERITIES } from '../model/index.js';
+import { applyRollouts, createEvaluator } from '../engine/index.js';
+import { evaluateLint, type LintEvaluation } from './lint-evaluate.js';
+import { SEVERITIES, pushAll, type InputError, type Severity } from '../model/index.js';
+import type { Policy } from '../authoring/index.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError, type Command } from './command.js';
 import { parseArgs } from 'node:util';
 import { undeclaredParameters } from '../authoring/index.js';
 import { clusterContextFromFlags, oneOf, parametersFromFlags, positiveInt, readStdin, severityThreshold } from './options.js';
-import { dedupeFindings } from '../engine/index.js';
 import { pickFlags } from './flags.js';
 
 const FORMATS = ['pretty', 'json', 'sarif', 'junit'] as const;
@@ -78,63 +79,73 @@ export const command: Command = {
     const policySet = await loadPolicySet(values.policies ?? [], { builtins: values['no-builtins'] ? [] : await env.builtins(), sandbox: { timeoutMs } });
     const undeclared = undeclaredParameters(cluster.parameters, policySet.policies, '--param');
     if (undeclared.length) throw new UsageError(undeclared.join('\n'));
-    const loaded: LoadResult = { resources: [], errors: [...policySet.errors], files: 0, skipped: 0 };
-    const files = positionals.filter((p) => p !== '-');
-    if (files.length) {
-      const fromFiles = await loadPaths(files);
-      append(loaded.resources, fromFiles.resources);
-      append(loaded.errors, fromFiles.errors);
-      loaded.files += fromFiles.files;
-      loaded.skipped += fromFiles.skipped;
-    }
-    if (positionals.includes('-')) {
-      const fromStdin = loadText(await readStdin(), '<stdin>');
-      append(loaded.resources, fromStdin.resources);
-      append(loaded.errors, fromStdin.errors);
-      loaded.files += 1;
-      loaded.skipped += fromStdin.skipped;
-    }
+    const loaded = await loadInputs(positionals, policySet.errors);
 
     // PolicyRollouts among the files set the action of the policies they name for this cluster's cohort.
     const rolled = applyRollouts(cluster, policySet.policies, loaded.resources);
     const evaluator = await createEvaluator(policySet.policies, rolled.context, { sandbox: { timeoutMs } });
-    let evaluation: Evaluation;
+    let evaluation: LintEvaluation;
     try {
-      evaluation = await evaluator.evaluate(loaded.resources);
+      evaluation = await evaluateLint(evaluator, loaded.resources, policySet.policies, rolled.findings);
     } finally {
       await evaluator.close();
     }
-    const findings = sortFindings(dedupeFindings([...rolled.findings, ...evaluation.findings], policySet.policies));
-    const report: LintReport = {
-      findings,
-      errors: loaded.errors,
-      summary: summarize(findings, loaded.errors, {
-        files: loaded.files,
-        objects: evaluation.objects,
-        skipped: loaded.skipped,
-        waived: evaluation.waived,
-        exempt: evaluation.exempt ?? 0,
-      }),
-    };
+    const findings = evaluation.findings.sort();
+    const summary = summarize(findings, loaded.errors, {
+      files: loaded.files,
+      objects: evaluation.objects,
+      skipped: loaded.skipped,
+      waived: evaluation.waived,
+      exempt: evaluation.exempt,
+    });
     const skipped = skippedFleetRules(policySet.policies);
-    if (skipped) report.summary.fleetRules = skipped;
-    const version = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
-    // JSON and SARIF are written finding by finding: a fleet's report is never one string in memory.
-    if (format === 'json') await emitChunks(jsonReportChunks(report), values.output);
-    else if (format === 'sarif') await emitChunks(sarifChunks(report, policySet.policies, version), values.output);
-    else {
-      const text =
-        format === 'junit'
-          ? formatJunit(report, policySet.policies)
-          : formatPretty(report, painter(!values.output && useColor(process.stdout)), { minSeverity });
-      await emit(text, values.output);
-    }
-    if (report.errors.length) return EXIT_USAGE;
+    if (skipped) summary.fleetRules = skipped;
+    await writeReport(format, { findings: [], errors: loaded.errors, summary }, findings, policySet.policies, {
+      output: values.output,
+      minSeverity,
+    });
+    if (loaded.errors.length) return EXIT_USAGE;
     return failsThreshold(findings, failOn) ? EXIT_FINDINGS : EXIT_OK;
   },
 };
 
-/** `to.push(...items)` passes every item as an argument: over ~120,000 objects that overflows the stack. */
-function append<T>(to: T[], items: readonly T[]): void {
-  for (const item of items) to.push(item);
+/** The manifests under the PATHs ("-": standard input) as one inventory, after the policy files' errors. */
+async function loadInputs(positionals: readonly string[], policyErrors: readonly InputError[]): Promise<LoadResult> {
+  const loaded: LoadResult = { resources: [], errors: [...policyErrors], files: 0, skipped: 0 };
+  const add = (one: LoadResult, files: number) => {
+    pushAll(loaded.resources, one.resources);
+    pushAll(loaded.errors, one.errors);
+    loaded.files += files;
+    loaded.skipped += one.skipped;
+  };
+  const files = positionals.filter((p) => p !== '-');
+  if (files.length) {
+    const fromFiles = await loadPaths(files);
+    add(fromFiles, fromFiles.files);
+  }
+  if (positionals.includes('-')) add(loadText(await readStdin(), '<stdin>'), 1);
+  return loaded;
+}
+
+/**
+ * The report in the format asked for. JSON and SARIF are written finding by finding, each made from the store as
+ * it is written: a large lint's report is never one string, nor its findings all objects, in memory. Pretty and
+ * JUnit are one text, made from every finding.
+ */
+async function writeReport(
+  format: (typeof FORMATS)[number],
+  report: LintReport,
+  findings: FindingStore,
+  policies: readonly Policy[],
+  opts: { output?: string; minSeverity?: Severity },
+): Promise<void> {
+  if (format === 'json') return emitChunks(jsonReportChunks(report, findings), opts.output);
+  const version = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
+  if (format === 'sarif') return emitChunks(sarifChunks(report, policies, version, process.cwd(), findings), opts.output);
+  const whole: LintReport = { ...report, findings: [...findings] };
+  const text =
+    format === 'junit'
+      ? formatJunit(whole, policies)
+      : formatPretty(whole, painter(!opts.output && useColor(process.stdout)), { minSeverity: opts.minSeverity });
+  await emit(text, opts.output);
 }

@@ -5,6 +5,7 @@ import { runPolicyExamples, runTestFiles, type CaseResult } from '../loading/ind
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, type Command } from './command.js';
 import { parseArgs } from 'node:util';
 import { oneOf } from './options.js';
+import { pushAll } from '../model/index.js';
 import { pickFlags } from './flags.js';
 
 const usage = `Usage: fleetgate test [options] [PATH...]
@@ -33,8 +34,8 @@ export const command: Command = {
     const results: CaseResult[] = policies.flatMap((p) => runPolicyExamples(p));
     if (positionals.length) {
       const files = await runTestFiles(positionals, policies);
-      results.push(...files.results);
-      errors.push(...files.errors);
+      pushAll(results, files.results);
+      pushAll(errors, files.errors);
     }
     const failed = results.filter((r) => !r.ok);
     if (format === 'json') {

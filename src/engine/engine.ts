@@ -182,24 +182,7 @@ export class ClusterEngine {
     if (counts) for (const bound of this.objectPolicies) if (counts[bound.index]) checks[bound.policy.id] = counts[bound.index];
     const top = ranks ? { topSeverity: Array.from(ranks, rankToSeverity) } : {};
     if (!exceptions.length) return { findings, waived: 0, exempt: exempt.size, objects: judged.length, exceptions, checks, ...top };
-    const now = opts.now ?? new Date();
-
-    // Waivers: an expired one stops applying and is reported once, on the exception itself.
-    const active: PolicyException[] = [];
-    for (const e of exceptions) {
-      if (!isExpired(e, now)) active.push(e);
-      else {
-        const source = resources.find((r) => r.object === e.object);
-        findings.push(
-          metaFindingOf(
-            source ?? { object: e.object },
-            EXCEPTION_EXPIRED,
-            `PolicyException "${e.name}" expired on ${e.expiresText} and no longer waives ${e.policies.length === 1 ? 'its policy' : 'its policies'} (reason was: ${e.reason})`,
-            ['spec', 'expires'],
-          ),
-        );
-      }
-    }
+    const active = unexpired(exceptions, resources, opts.now ?? new Date(), findings);
     const { kept, waived } = this.applyExceptions(findings, active);
     return { findings: kept, waived, exempt: exempt.size, objects: judged.length, exceptions: active, checks, ...top };
   }
@@ -388,6 +371,27 @@ export class ClusterEngine {
       }
     }
   }
+}
+
+/** The waivers still in force at `now`. An expired one stops applying and is reported once, on the exception itself. */
+function unexpired(exceptions: readonly PolicyException[], resources: readonly Resource[], now: Date, findings: Finding[]): PolicyException[] {
+  const active: PolicyException[] = [];
+  for (const e of exceptions) {
+    if (!isExpired(e, now)) {
+      active.push(e);
+      continue;
+    }
+    const source = resources.find((r) => r.object === e.object);
+    findings.push(
+      metaFindingOf(
+        source ?? { object: e.object },
+        EXCEPTION_EXPIRED,
+        `PolicyException "${e.name}" expired on ${e.expiresText} and no longer waives ${e.policies.length === 1 ? 'its policy' : 'its policies'} (reason was: ${e.reason})`,
+        ['spec', 'expires'],
+      ),
+    );
+  }
+  return active;
 }
 
 /** SEVERITY_RANK backwards (index 0: no policy applied). */

@@ -4,8 +4,9 @@ import type { ClusterContext } from './context.js';
 import { resolveAction } from './context.js';
 import { ClusterEngine, type EvaluateOptions, type Evaluation } from './engine.js';
 import { isExceptionObject, isExpired, noteFindingImage, parseException, type PolicyException } from './exceptions.js';
-import type { SandboxOptions } from './sandbox/host.js';
+import type { SandboxOptions, SandboxResult } from './sandbox/host.js';
 import { sandboxOf, type PolicySandbox } from './sandbox/registry.js';
+import { skipsUpdate } from './update-semantics.js';
 
 /** What an evaluation returns: the Evaluation itself when the evaluator is synchronous, a promise of it otherwise. */
 export type Result<Sync extends boolean, T = Evaluation> = Sync extends true ? T : Promise<T>;
@@ -104,6 +105,16 @@ function waiversIn(inventory: readonly Resource[], opts: EvaluateOptions): Polic
   return out;
 }
 
+/**
+ * What judging part of an inventory with the object and namespace scopes needs from the whole of it: the waivers
+ * in force and the namespaces' labels. Judging every part so, then the cluster scope once over the whole, gives
+ * the findings one evaluation of the whole gives (a change re-judges its objects so; lint judges a large
+ * inventory file by file so, to hold only a part's findings at a time).
+ */
+export function inventoryContext(inventory: readonly Resource[], opts: EvaluateOptions = {}): Pick<EvaluateOptions, 'exceptions' | 'namespaceLabels'> {
+  return { exceptions: waiversIn(inventory, opts), namespaceLabels: namespaceLabelsOf(inventory, opts) };
+}
+
 /** Which resources a change asks to judge again (undefined: all of them, the change was a waiver). */
 function affected(inventory: readonly Resource[], change: Change): Resource[] | undefined {
   const o = change.object;
@@ -195,6 +206,10 @@ class SandboxedEvaluator implements Evaluator<true> {
   private readonly trusted: InProcessEvaluator;
   /** Every policy compiled on this thread for matching only (which kinds, which cluster-scope ids); users' code never runs here. */
   private readonly matcher: ClusterEngine;
+  /** Users' policies alone, for matching only: which kinds could reach the sandbox at all. */
+  private readonly userMatcher: ClusterEngine;
+  /** Whether a user policy judges whole inventories (cluster scope): then every evaluation of that scope reaches the sandbox. */
+  private readonly userClusterScope: boolean;
   private readonly userPolicies: Map<string, Policy>;
 
   constructor(
@@ -209,7 +224,10 @@ class SandboxedEvaluator implements Evaluator<true> {
       cluster,
     );
     this.matcher = new ClusterEngine(policies, cluster);
-    this.userPolicies = new Map(policies.filter((p) => p.file).map((p) => [p.id, p]));
+    const user = policies.filter((p) => p.file);
+    this.userMatcher = new ClusterEngine(user, cluster);
+    this.userClusterScope = user.some((p) => p.scope === 'cluster');
+    this.userPolicies = new Map(user.map((p) => [p.id, p]));
   }
 
   get name(): string | undefined {
@@ -244,8 +262,7 @@ class SandboxedEvaluator implements Evaluator<true> {
     const targets = affected(inventory, change);
     const clusterPolicies = this.matcher.clusterPolicyIds();
     if (!targets) return { ...this.evaluate(inventory, opts), reevaluated: { objects: inventory.map((r) => refOf(r.object)), clusterPolicies } };
-    const exceptions = waiversIn(inventory, opts);
-    const objects = this.evaluate(targets, { ...opts, exceptions, scopes: OBJECT_SCOPES, namespaceLabels: namespaceLabelsOf(inventory, opts) });
+    const objects = this.evaluate(targets, { ...opts, ...inventoryContext(inventory, opts), scopes: OBJECT_SCOPES });
     const cluster = this.evaluate(inventory, { ...opts, scopes: ['cluster'] });
     return merge(objects, cluster, { objects: targets.map((r) => refOf(r.object)), clusterPolicies });
   }
@@ -261,6 +278,24 @@ class SandboxedEvaluator implements Evaluator<true> {
    */
   private withUserPolicies(main: Evaluation, resources: readonly Resource[], opts: EvaluateOptions): Evaluation {
     const judged = resources.filter((r) => !isExceptionObject(r.object));
+    const result = this.reachesSandbox(judged, opts) ? this.runSandbox(judged, opts) : nothingApplied(judged, opts);
+    return this.mergeUserResult(main, judged, result);
+  }
+
+  /**
+   * Whether any user policy could judge these objects: one of them has a kind some user policy names (autogen
+   * included), or cluster-scope user policies are asked to run. When none could, the sandbox would only hand back
+   * what `nothingApplied` says, so it is not called (an admission review of a kind no user policy names costs what
+   * it costs with built-ins alone).
+   */
+  private reachesSandbox(judged: readonly Resource[], opts: EvaluateOptions): boolean {
+    if (this.userClusterScope && (!opts.scopes || opts.scopes.includes('cluster'))) return true;
+    if (!objectScopesRun(opts)) return false;
+    return judged.some((r) => this.userMatcher.hasPoliciesFor(typeof r.object.kind === 'string' ? r.object.kind : ''));
+  }
+
+  /** Users' policies on the judged resources in the isolate (synchronously, within the budget). */
+  private runSandbox(judged: readonly Resource[], opts: EvaluateOptions): SandboxResult {
     let namespaceLabels: Record<string, Record<string, string>> | undefined;
     if (opts.namespaceLabels) {
       namespaceLabels = {};
@@ -270,7 +305,7 @@ class SandboxedEvaluator implements Evaluator<true> {
         if (ns && labels) namespaceLabels[ns] = labels;
       }
     }
-    const result = this.sandbox.run(
+    return this.sandbox.run(
       {
         cluster: this.cluster,
         objects: judged.map((r) => r.object),
@@ -282,6 +317,10 @@ class SandboxedEvaluator implements Evaluator<true> {
       },
       this.timeoutMs,
     );
+  }
+
+  /** The sandbox's findings on our own copies of the resources, waived by the same exceptions, joined to the built-ins'. */
+  private mergeUserResult(main: Evaluation, judged: readonly Resource[], result: SandboxResult): Evaluation {
     const findings: Finding[] = [];
     for (const { resourceIndex, segments, ...f } of result.findings) {
       if (!this.userPolicies.has(f.policy)) continue; // a file reports only for its own accepted ids
@@ -323,6 +362,21 @@ class SandboxedEvaluator implements Evaluator<true> {
   async close(): Promise<void> {
     if (this.owner) this.sandbox.dispose();
   }
+}
+
+/** Whether an evaluation with these options runs object- or namespace-scope policies (as ClusterEngine.evaluate decides). */
+function objectScopesRun(opts: EvaluateOptions): boolean {
+  return !opts.scopes || opts.scopes.includes('object') || opts.scopes.includes('namespace');
+}
+
+/**
+ * What the sandbox answers when no user policy applies to any of the objects: no finding, no check, and a null
+ * severity per object when its engine would have judged objects at all (not for cluster scope alone, nor for an
+ * UPDATE it skips as insignificant).
+ */
+function nothingApplied(judged: readonly Resource[], opts: EvaluateOptions): SandboxResult {
+  const skipped = judged.length === 1 && skipsUpdate({ operation: opts.operation, object: judged[0].object, oldObject: opts.oldObject });
+  return { findings: [], stopped: [], checks: {}, ...(objectScopesRun(opts) && !skipped ? { topSeverity: judged.map(() => null) } : {}) };
 }
 
 /** Per object, the higher of the built-in and the users' policies' severities (both lists are in the judged order). */

@@ -193,69 +193,89 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
+/** What a fleet policy sees of one member: frozen, its objects indexed on first use (an unreachable cluster's are none). */
+function viewOf(m: FleetClusterInput): FleetClusterView {
+  const view = {
+    name: m.name,
+    labels: Object.freeze({ ...m.labels }),
+    status: m.status,
+    ...(m.error ? { error: m.error } : {}),
+    layers: Object.freeze([...(m.layers ?? [])]),
+    actions: Object.freeze({ ...(m.actions ?? {}) }),
+  };
+  // A cluster's inventory is indexed when a rule first asks for it: `objects` may be read from disk on demand
+  // (the scanner's fleet store), so views do not hold every cluster's objects at once.
+  return Object.freeze(Object.defineProperty(view, 'inventory', { enumerable: true, get: () => indexOf(m.status === 'ok' ? m.objects : NONE) }) as FleetClusterView);
+}
+
+interface FleetOptions {
+  parameters?: Record<string, unknown>;
+  actions?: Record<string, Action>;
+  locate?: FleetLocate;
+}
+
+/** Runs one fleet policy over the views; its findings go to `findings`, its rule result is returned. */
+function runFleetPolicy(
+  policy: Policy,
+  views: readonly FleetClusterView[],
+  byName: ReadonlyMap<string, FleetClusterView>,
+  memberOf: ReadonlyMap<string, FleetClusterInput>,
+  opts: FleetOptions,
+  findings: FleetFinding[],
+): FleetRuleResult {
+  const rule: FleetRuleResult = { policy: policy.id, findings: 0, unknown: [] };
+  const seenUnknown = new Set<string>();
+  const params = resolveParams(policy, opts.parameters);
+  const report = (cluster: string, object: KubeObject, message: string, path?: string | PathSegments) => {
+    const segments = path === undefined ? [] : typeof path === 'string' ? splitDotted(path) : path;
+    const own = memberOf.get(cluster)?.actions?.[policy.id]?.action;
+    const source = opts.locate?.(cluster, object, segments);
+    findings.push({
+      policy: policy.id,
+      severity: policy.severity,
+      action: own ?? resolveAction(policy, opts.actions),
+      message,
+      resource: refOf(object),
+      path: toJsonPath(segments),
+      ...(source ? { source } : {}),
+      cluster,
+    });
+    rule.findings++;
+  };
+  const unknown = (cluster: string, reason: string) => {
+    if (seenUnknown.has(cluster)) return;
+    seenUnknown.add(cluster);
+    rule.unknown.push({ cluster, reason });
+  };
+  try {
+    (policy.validate as (ctx: unknown) => void)({ clusters: views, cluster: (n: string) => byName.get(n), params: Object.freeze(params), report, unknown });
+  } catch (err) {
+    rule.error = `policy error: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  return rule;
+}
+
 /** Runs every fleet-scope policy once over the fleet. `parameters`/`actions` are the fleet-wide ones of fleet.yaml. */
-export function evaluateFleet(
-  policies: readonly Policy[],
-  members: readonly FleetClusterInput[],
-  opts: {
-    parameters?: Record<string, unknown>;
-    actions?: Record<string, Action>;
-    locate?: FleetLocate;
-  } = {},
-): FleetEvaluation {
-  const views: FleetClusterView[] = members.map((m) =>
-    Object.freeze({
-      name: m.name,
-      labels: Object.freeze({ ...m.labels }),
-      status: m.status,
-      ...(m.error ? { error: m.error } : {}),
-      layers: Object.freeze([...(m.layers ?? [])]),
-      actions: Object.freeze({ ...(m.actions ?? {}) }),
-      inventory: indexOf(m.status === 'ok' ? m.objects : NONE),
-    }),
-  );
+export function evaluateFleet(policies: readonly Policy[], members: readonly FleetClusterInput[], opts: FleetOptions = {}): FleetEvaluation {
+  const views: FleetClusterView[] = members.map(viewOf);
   const byName = new Map(views.map((v) => [v.name, v]));
   const memberOf = new Map(members.map((m) => [m.name, m]));
   const findings: FleetFinding[] = [];
   const rules: FleetRuleResult[] = [];
   const checks: Record<string, Record<string, number>> = {};
   for (const policy of policies.filter(isFleetPolicy)) {
-    const rule: FleetRuleResult = { policy: policy.id, findings: 0, unknown: [] };
-    const seenUnknown = new Set<string>();
-    const params = resolveParams(policy, opts.parameters);
-    const report = (cluster: string, object: KubeObject, message: string, path?: string | PathSegments) => {
-      const segments = path === undefined ? [] : typeof path === 'string' ? splitDotted(path) : path;
-      const own = memberOf.get(cluster)?.actions?.[policy.id]?.action;
-      const source = opts.locate?.(cluster, object, segments);
-      findings.push({
-        policy: policy.id,
-        severity: policy.severity,
-        action: own ?? resolveAction(policy, opts.actions),
-        message,
-        resource: refOf(object),
-        path: toJsonPath(segments),
-        ...(source ? { source } : {}),
-        cluster,
-      });
-      rule.findings++;
-    };
-    const unknown = (cluster: string, reason: string) => {
-      if (seenUnknown.has(cluster)) return;
-      seenUnknown.add(cluster);
-      rule.unknown.push({ cluster, reason });
-    };
-    try {
-      (policy.validate as (ctx: unknown) => void)({ clusters: views, cluster: (n: string) => byName.get(n), params: Object.freeze(params), report, unknown });
-    } catch (err) {
-      rule.error = `policy error: ${err instanceof Error ? err.message : String(err)}`;
-    }
-    const perCluster: Record<string, number> = {};
-    for (const m of members) {
-      const n = indexOf(m.objects).checksOf(policy);
-      if (n) perCluster[m.name] = n;
-    }
-    checks[policy.id] = perCluster;
+    const rule = runFleetPolicy(policy, views, byName, memberOf, opts, findings);
+    checks[policy.id] = {};
     rules.push(rule);
+  }
+  // Checks per cluster in one pass over the members (each cluster's objects read once, not once per policy).
+  const fleetPolicies = policies.filter(isFleetPolicy);
+  for (const m of members) {
+    const index = indexOf(m.objects);
+    for (const policy of fleetPolicies) {
+      const n = index.checksOf(policy);
+      if (n) checks[policy.id][m.name] = n;
+    }
   }
   return { findings, rules, checks };
 }

@@ -43,7 +43,7 @@
  */
 export { EXCEPTION_EXPIRED, EXCEPTION_INVALID, query } from './engine.js';
 export type { EvaluateOptions, Evaluation } from './engine.js';
-export { createEvaluator, inProcessEvaluator } from './evaluator.js';
+export { createEvaluator, inProcessEvaluator, inventoryContext } from './evaluator.js';
 export type { Change, ChangeEvaluation, Evaluator, EvaluatorOf, EvaluatorOptions, Result } from './evaluator.js';
 export { resolveAction, resolveParams, parsePairs } from './context.js';
 export type { ClusterContext } from './context.js';

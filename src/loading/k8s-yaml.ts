@@ -69,13 +69,24 @@ export function resolveGoNumber(text: string): number | string {
   return text;
 }
 
+/**
+ * Numbers JSON cannot carry (NaN, ±Infinity, -0) resolved so far, counted so that the loader knows when a parsed
+ * file may be re-built through JSON (manifests.ts `compact`): such a file keeps the values `toJS()` made.
+ */
+let jsonlessNumbers = 0;
+export const jsonlessNumberCount = (): number => jsonlessNumbers;
+function noted<T>(v: T): T {
+  if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) jsonlessNumbers++;
+  return v;
+}
+
 /** Plain scalars go-yaml hands to its number parser (first character a sign or a digit); the rest is decided there. */
 const numberTag: ScalarTag = {
   identify: (v) => typeof v === 'number',
   default: true,
   tag: `${TAG}int`,
   test: /^[-+0-9][-+0-9A-Za-z_.]*$/,
-  resolve: (s) => resolveGoNumber(s),
+  resolve: (s) => noted(resolveGoNumber(s)),
 };
 
 /** A plain scalar starting with `.`: the special floats, or strconv.ParseFloat on the text as written. */
@@ -84,7 +95,7 @@ const dotFloatTag: ScalarTag = {
   default: true,
   tag: `${TAG}float`,
   test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)|\.[0-9]+(?:[eE][-+]?[0-9]+)?)$/,
-  resolve: (s) => (/nan$/i.test(s) ? NaN : /inf$/i.test(s) ? (s[0] === '-' ? -Infinity : Infinity) : Number(s)),
+  resolve: (s) => noted(/nan$/i.test(s) ? NaN : /inf$/i.test(s) ? (s[0] === '-' ? -Infinity : Infinity) : Number(s)),
 };
 
 /** `!!binary`: go-yaml decodes the base64 to a string of its bytes (JSON then carries it as text). */

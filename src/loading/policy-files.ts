@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { Policy } from '../authoring/index.js';
 import { loadUserPolicies, type SandboxOptions } from '../engine/index.js';
-import type { InputError } from '../model/index.js';
+import { pushAll, type InputError } from '../model/index.js';
 
 /**
  * Users' policies: `.ts`, `.mts`, `.js`, `.mjs` files that export policies (default export: one policy or an array;
@@ -20,7 +20,7 @@ async function listPolicyFiles(path: string): Promise<string[]> {
   for (const e of (await readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (e.name.startsWith('.') || e.name === 'node_modules') continue;
     const p = join(path, e.name);
-    if (e.isDirectory()) out.push(...(await listPolicyFiles(p)));
+    if (e.isDirectory()) pushAll(out, await listPolicyFiles(p));
     else if (POLICY_EXTENSIONS.has(extname(e.name)) && !e.name.endsWith('.d.ts') && !/\.test\.[mc]?[jt]s$/.test(e.name)) out.push(p);
   }
   return out;
@@ -42,14 +42,14 @@ export async function loadPolicySet(paths: readonly string[] = [], options: Poli
   const files: string[] = [];
   for (const p of paths) {
     try {
-      files.push(...(await listPolicyFiles(p)));
+      pushAll(files, await listPolicyFiles(p));
     } catch (err) {
       errors.push({ file: p, message: `cannot read policies: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
     }
   }
   if (!files.length) return { policies, errors };
   const user = await loadUserPolicies(files, { sandbox: options.sandbox, cache: options.cache });
-  errors.push(...user.errors);
+  pushAll(errors, user.errors);
   for (const pol of user.candidates) {
     const clash = policies.find((q) => q.id === pol.id);
     if (clash) errors.push({ file: pol.file!, message: `policy id "${pol.id}" is already defined${clash.file ? ` in ${clash.file}` : ' by a built-in policy'}` });

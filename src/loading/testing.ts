@@ -3,7 +3,7 @@ import { ParameterError, undeclaredParameters, unknownKeys, type Example, type F
 import { evaluateFleet, inProcessEvaluator, sandboxOf } from '../engine/index.js';
 import type { Resource } from '../model/index.js';
 import { loadPaths } from './manifests.js';
-import { isPlainObject, nameOf, refOf } from '../model/index.js';
+import { isPlainObject, nameOf, pushAll, refOf } from '../model/index.js';
 import type { Finding, InputError, KubeObject, Operation } from '../model/index.js';
 
 /**
@@ -153,7 +153,7 @@ export async function runTestFiles(
     // A key nobody reads is a test that does not test what its author meant (`param:` for `params:`, `expects:`).
     const strict = strictProblems(r.object, policy);
     if (strict.length) {
-      errors.push(...strict.map(({ path, message }) => at(path, `PolicyTest "${nameOf(r.object)}": ${message}`)));
+      pushAll(errors, strict.map(({ path, message }) => at(path, `PolicyTest "${nameOf(r.object)}": ${message}`)));
       continue;
     }
     for (const [i, raw] of spec.cases.entries()) {
@@ -165,8 +165,8 @@ export async function runTestFiles(
       if (Array.isArray(raw.objects)) resources = raw.objects.filter(isPlainObject).map((object) => ({ object }));
       if (typeof raw.file === 'string') {
         const inner = await loadPaths([resolve(dirname(file), raw.file)], { positions: false });
-        errors.push(...inner.errors);
-        resources.push(...inner.resources);
+        pushAll(errors, inner.errors);
+        pushAll(resources, inner.resources);
       }
       results.push(
         judge(policy, {

@@ -6,4 +6,5 @@ export * from './types.js';
 export { groupOf, refOf, nameOf, identityOf, describeRef, labelsOf, isPlainObject, DEFAULT_SYSTEM_NAMESPACES, SYSTEM_NAMESPACE_LABEL } from './resource.js';
 export { globToRegExp, matchesGlob } from './glob.js';
 export { Inventory } from './inventory.js';
+export { pushAll } from './arrays.js';
 export type { Resource } from './inventory.js';

@@ -8,6 +8,7 @@ export { formatSarif, sarifChunks } from './sarif.js';
 export { summarize, failsThreshold, sortFindings } from './summary.js';
 export type { Summary, LintReport } from './summary.js';
 export { emit, writeAtomic } from './write.js';
+export { FindingStore } from './finding-store.js';
 export { emitChunks, jsonChunks, ITEMS } from './stream.js';
 export { skippedFleetRules, groupAcrossClusters, clusterList } from './fleet.js';
 export type { LintFleetSection } from './fleet.js';

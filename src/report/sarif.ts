@@ -23,17 +23,25 @@ export function formatSarif(report: LintReport, policies: readonly Policy[], ver
   return [...sarifChunks(report, policies, version, root)].join('');
 }
 
-/** `formatSarif` in pieces: each result is made and written on its own (for `emitChunks`). */
-export function sarifChunks(report: LintReport, policies: readonly Policy[], version: string, root = process.cwd()): Iterable<string> {
-  const used = [...new Set(report.findings.map((f) => f.policy))];
+/**
+ * `formatSarif` in pieces: each result is made and written on its own (for `emitChunks`). `findings` (default:
+ * the report's) is read twice, and may make its findings one at a time (lint's FindingStore).
+ */
+export function sarifChunks(report: LintReport, policies: readonly Policy[], version: string, root = process.cwd(), findings: Iterable<Finding> = report.findings): Iterable<string> {
+  const used = new Set<string>();
+  let clustered = false;
+  for (const f of findings) {
+    used.add(f.policy);
+    clustered ||= f.cluster !== undefined;
+  }
   const byId = new Map(policies.map((p) => [p.id, p]));
-  const ruleIndex = new Map(used.map((id, i) => [id, i]));
+  const ruleIndex = new Map([...used].map((id, i) => [id, i]));
   const sarif = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
     runs: [
       {
-        tool: { driver: { name: 'fleetgate', version, informationUri: 'https://github.com/fleetgate/fleetgate', rules: used.map((id) => rule(id, byId.get(id))) } },
+        tool: { driver: { name: 'fleetgate', version, informationUri: 'https://github.com/fleetgate/fleetgate', rules: [...used].map((id) => rule(id, byId.get(id))) } },
         originalUriBaseIds: { '%SRCROOT%': { uri: `file://${root.split(sep).join('/')}/` } },
         invocations: [
           {
@@ -57,7 +65,13 @@ export function sarifChunks(report: LintReport, policies: readonly Policy[], ver
     ],
   };
   // lint --fleet: a finding of one manifest on many clusters is one result (one alert) naming the clusters.
-  return jsonChunks(sarif, groupAcrossClusters(report.findings), ({ finding: f, clusters }) => result(f, ruleIndex.get(f.policy), root, clusters));
+  // plain lint has no clusters: its findings stream through one at a time
+  const groups = clustered ? groupAcrossClusters([...findings]) : mapped(findings, (finding) => ({ finding, clusters: [] as string[] }));
+  return jsonChunks(sarif, groups, ({ finding: f, clusters }) => result(f, ruleIndex.get(f.policy), root, clusters));
+}
+
+function* mapped<T, U>(items: Iterable<T>, map: (item: T) => U): Generator<U> {
+  for (const item of items) yield map(item);
 }
 
 /** The rule of a policy that has findings (a finding of an unknown policy gets a rule named by its id). */

@@ -28,26 +28,29 @@ export interface LintReport {
 }
 
 export function summarize(
-  findings: readonly Finding[],
+  findings: Iterable<Finding>,
   errors: readonly InputError[],
   counts: { files: number; objects: number; skipped: number; waived: number; exempt?: number },
 ): Summary {
   const bySeverity: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0 };
   const byAction: Record<Action, number> = { deny: 0, warn: 0, audit: 0 };
   const byPolicy: Record<string, number> = {};
+  let n = 0;
   for (const f of findings) {
+    n++;
     bySeverity[f.severity]++;
     byAction[f.action]++;
     byPolicy[f.policy] = (byPolicy[f.policy] ?? 0) + 1;
   }
-  return { ...counts, exempt: counts.exempt ?? 0, findings: findings.length, errors: errors.length, bySeverity, byAction, byPolicy };
+  return { ...counts, exempt: counts.exempt ?? 0, findings: n, errors: errors.length, bySeverity, byAction, byPolicy };
 }
 
 /** Whether findings fail the run: action deny or warn at or above the severity threshold (`never`: nothing fails). */
-export function failsThreshold(findings: readonly Finding[], failOn: Severity | 'never'): boolean {
+export function failsThreshold(findings: Iterable<Finding>, failOn: Severity | 'never'): boolean {
   if (failOn === 'never') return false;
   const min = SEVERITY_RANK[failOn];
-  return findings.some((f) => f.action !== 'audit' && SEVERITY_RANK[f.severity] >= min);
+  for (const f of findings) if (f.action !== 'audit' && SEVERITY_RANK[f.severity] >= min) return true;
+  return false;
 }
 
 /** Stable order for every report: by file and line, then resource, then policy. */

@@ -2,7 +2,8 @@ import t, { type Test } from 'tap';
 import { sql } from 'kysely';
 import { openHistory, listRuns, trend } from '../../history/index.js';
 import { clusterTimeline } from '../../history/queries.js';
-import { openStore } from '../../history/store.js';
+import { SCHEMA_VERSION } from '../../history/schema.js';
+import { writeOldStore } from './old-store.js';
 import { prettyTrend } from '../../history/format.js';
 import type { ClusterReport, FleetReport } from '../../scanner/scan.js';
 import { tempDir } from '../helpers/cli.js';
@@ -38,17 +39,11 @@ const plain = (_: string, s: string) => s;
 
 async function objectScores(t: Test, url: string) {
   // A store as the release before objectScore left it: schema 1, no object_score column, one run.
-  const old = await openHistory(url);
-  await old.recordRun(fleet([cluster('par01', 99.1, null), cluster('fra01', 99.0, null)]), { time: day(0), runId: 'before' });
-  await old.close();
-  const s = await openStore(url);
-  await s.db.schema.alterTable('run_clusters').dropColumn('object_score').execute();
-  await s.db.updateTable('meta').set({ value: '1' }).where('key', '=', 'schema_version').execute();
-  await s.close();
+  await writeOldStore(url, 1, [{ id: 'before', time: day(0), commit: 'c0', clusters: [cluster('par01', 99.1, null), cluster('fra01', 99.0, null)] }]);
 
-  const h = await openHistory(url); // migrates 1 → 2
+  const h = await openHistory(url); // migrates 1 → 2 → 3
   const version = await h.store.db.selectFrom('meta').select('value').where('key', '=', 'schema_version').executeTakeFirstOrThrow();
-  t.equal(version.value, '2', 'migrated to schema 2');
+  t.equal(version.value, String(SCHEMA_VERSION), 'migrated to the latest schema');
   await h.recordRun(fleet([cluster('par01', 99.2, 81.5), cluster('fra01', 99.1, 0), cluster('ams01', null, null)]), { time: day(1), runId: 'after' });
 
   const runs = await listRuns(h.store);

@@ -62,3 +62,19 @@ t.test('a repeated key is an error, but the document is still linted with the la
   t.equal((r.resources[0].object.spec as { hostPID: boolean }).hostPID, true);
   t.match(r.errors, [{ file: 'dup.yaml', line: 6, message: /unique.*linted with the last value/ }]);
 });
+
+t.test('objects re-built through JSON keep every value JSON cannot carry, and aliases stay shared', async (t) => {
+  const plain = loadText('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, labels: {x: "1"}}\ndata: {k: v}\n', 'a.yaml');
+  t.same(plain.resources[0].object, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', labels: { x: '1' } }, data: { k: 'v' } });
+  t.same(plain.resources[0].locate?.(['data', 'k']), { file: 'a.yaml', line: 4, column: 8 });
+  const odd = loadText('apiVersion: v1\nkind: X\nmetadata: {name: b}\nspec: {a: .inf, b: -.Inf, c: .nan, d: -0}\n', 'b.yaml');
+  const spec = odd.resources[0].object.spec as Record<string, number>;
+  t.equal(spec.a, Infinity);
+  t.equal(spec.b, -Infinity);
+  t.ok(Number.isNaN(spec.c));
+  t.ok(Object.is(spec.d, -0), '-0 stays -0');
+  const aliased = loadText('apiVersion: v1\nkind: X\nmetadata: {name: c}\nspec:\n  a: &x {k: v}\n  b: *x\n', 'c.yaml');
+  const s = aliased.resources[0].object.spec as Record<string, unknown>;
+  t.equal(s.a, s.b, 'an alias is the same object, as toJS() made it');
+  t.same(aliased.resources[0].locate?.(['spec', 'b', 'k']), { file: 'c.yaml', line: 5, column: 10 });
+});

@@ -131,32 +131,36 @@ async function bundle(entry: string, key: string, opts: { cache?: string | false
     };
   }
   const code = result.outputFiles.find((f) => f.path.endsWith('.js'))!.text;
-  const rawMap = result.outputFiles.find((f) => f.path.endsWith('.map'))?.text;
-  let map: string | undefined;
-  if (rawMap) {
-    // Absolute sources: a cached bundle may be used from another working directory.
-    const m = JSON.parse(rawMap) as { sources: string[] };
-    m.sources = m.sources.map((src) => (src.includes(':') && !src.startsWith('/') ? src : resolve(dirname(outfile), src)));
-    map = JSON.stringify(m);
-  }
-  if (entryPath) {
-    try {
-      const inputs: Record<string, string> = {};
-      for (const input of Object.keys(result.metafile.inputs)) {
-        if (input.startsWith('fleetgate-shared:') || input.startsWith('<')) continue; // generated, not a file
-        const p = resolve(input);
-        inputs[p] = sha256(await readFile(p));
-      }
-      const cacheEntry: CacheEntry = { format: CACHE_FORMAT, inputs, code, ...(map ? { map } : {}) };
-      await mkdir(dirname(entryPath), { recursive: true });
-      const tmp = `${entryPath}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify(cacheEntry));
-      await rename(tmp, entryPath);
-    } catch {
-      // An unwritable cache only means the next run compiles again.
-    }
-  }
+  const map = absoluteSources(result.outputFiles.find((f) => f.path.endsWith('.map'))?.text, outfile);
+  if (entryPath) await store(entryPath, Object.keys(result.metafile.inputs), code, map);
   return { code, map, cached: false };
+}
+
+/** A source map with absolute sources: a cached bundle may be used from another working directory. */
+function absoluteSources(rawMap: string | undefined, outfile: string): string | undefined {
+  if (!rawMap) return undefined;
+  const m = JSON.parse(rawMap) as { sources: string[] };
+  m.sources = m.sources.map((src) => (src.includes(':') && !src.startsWith('/') ? src : resolve(dirname(outfile), src)));
+  return JSON.stringify(m);
+}
+
+/** Writes a cache entry (atomically), keyed by the hashes of the files that went into the bundle. */
+async function store(entryPath: string, metaInputs: readonly string[], code: string, map: string | undefined): Promise<void> {
+  try {
+    const inputs: Record<string, string> = {};
+    for (const input of metaInputs) {
+      if (input.startsWith('fleetgate-shared:') || input.startsWith('<')) continue; // generated, not a file
+      const p = resolve(input);
+      inputs[p] = sha256(await readFile(p));
+    }
+    const cacheEntry: CacheEntry = { format: CACHE_FORMAT, inputs, code, ...(map ? { map } : {}) };
+    await mkdir(dirname(entryPath), { recursive: true });
+    const tmp = `${entryPath}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(cacheEntry));
+    await rename(tmp, entryPath);
+  } catch {
+    // An unwritable cache only means the next run compiles again.
+  }
 }
 
 /** Bundles one policy file for the sandbox (from the cache when nothing that goes into it changed). */

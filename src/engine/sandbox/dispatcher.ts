@@ -1,6 +1,6 @@
 import type { ClusterInfo, Policy } from '../../authoring/index.js';
-import type { Resource, SourceLocation, PathSegments } from '../../model/index.js';
-import { ClusterEngine } from '../engine.js';
+import type { KubeObject, Resource, SourceLocation, PathSegments } from '../../model/index.js';
+import { ClusterEngine, type Evaluation } from '../engine.js';
 import { deepFreeze, loadPolicy, policiesOf, shim, type LoadedPolicy } from './guest.js';
 import type { GuestJob, WorkerFinding } from './protocol.js';
 import type { Site } from './sites.js';
@@ -36,45 +36,109 @@ function freezeData<T>(v: T): T {
   return v;
 }
 
-export function createDispatcher(progress: Int32Array, api: unknown) {
-  const files: { script: string; policies: LoadedPolicy[] }[] = [];
-  const engines = new Map<string, Bound>();
+/** The engine's findings as the host reads them: plain fields, the resource index and path, where an error was thrown. */
+function findingsOut(evaluation: Evaluation, sites: ReadonlyMap<string, Site>): (WorkerFinding & { site?: Site })[] {
+  return evaluation.findings.map((f) => {
+    const marker = f.source as Marker | undefined;
+    const resourceIndex = marker?.resourceIndex ?? -1;
+    const site = f.error ? sites.get(`${resourceIndex}\0${f.policy}`) : undefined;
+    return {
+      policy: f.policy,
+      severity: f.severity,
+      action: f.action,
+      message: f.message,
+      resource: f.resource,
+      path: f.path,
+      ...(f.error ? { error: true as const } : {}),
+      resourceIndex,
+      segments: marker?.segments ?? [],
+      ...(site ? { site } : {}),
+    };
+  });
+}
+
+/** The engine's resources for a job's objects, each carrying its index through `locate`. */
+function resourcesOf(objects: readonly KubeObject[]): readonly Resource[] {
+  return Object.freeze(
+    objects.map((object, resourceIndex) =>
+      Object.freeze({ object, locate: Object.freeze((segments: PathSegments): Marker => ({ file: '', line: 0, column: 0, resourceIndex, segments })) }),
+    ),
+  );
+}
+
+/** What the dispatcher keeps between jobs: the files' policies, the bound engines, and the job in progress. */
+class GuestState {
+  readonly files: { script: string; policies: LoadedPolicy[] }[] = [];
+  readonly engines = new Map<string, Bound>();
   /** Where the policies that threw in this job threw: "resource\0policy" → bundle line and column. */
-  const sites = new Map<string, Site>();
-  let resource = -1;
-  let runningId = '';
+  readonly sites = new Map<string, Site>();
+  resource = -1;
+  runningId = '';
 
-  const mark = (file: number, res: number, pol: number) => {
-    progress[0] = file;
-    progress[1] = res;
-    progress[2] = pol;
-  };
+  constructor(private readonly progress: Int32Array) {}
 
-  const engineFor = (job: GuestJob, onlyFile: number): Bound => {
-    const key = `${job.clusterKey}|${job.disabled.join(',')}|${job.only ?? ''}|${onlyFile}`;
-    let bound = engines.get(key);
-    if (bound) return bound;
-    if (engines.size > 256) engines.clear();
-    const cluster: ClusterInfo = deepFreeze({ name: job.cluster.name, labels: { ...(job.cluster.labels ?? {}) } });
+  mark(file: number, res: number, pol: number): void {
+    this.progress[0] = file;
+    this.progress[1] = res;
+    this.progress[2] = pol;
+  }
+
+  /** The active policies of the job (of `onlyFile` when given), each shimmed for the shared engine. */
+  private activePolicies(job: GuestJob, onlyFile: number, cluster: ClusterInfo, byId: Map<string, LoadedPolicy>): Policy[] {
     const disabled = new Set(job.disabled);
-    const byId = new Map<string, LoadedPolicy>();
     const active: Policy[] = [];
-    files.forEach((f, i) => {
+    this.files.forEach((f, i) => {
       if (onlyFile >= 0 && i !== onlyFile) return;
       for (const p of f.policies) {
         if (disabled.has(`${p.file}:${p.index}`) || byId.has(p.meta.id) || (job.only !== undefined && p.meta.id !== job.only)) continue;
         byId.set(p.meta.id, p);
         active.push(
           shim(p, cluster, f.script, (site) => {
-            if (site && runningId === p.meta.id) sites.set(`${resource}\0${p.meta.id}`, site);
+            if (site && this.runningId === p.meta.id) this.sites.set(`${this.resource}\0${p.meta.id}`, site);
           }),
         );
       }
     });
-    engines.set(key, (bound = { engine: new ClusterEngine(active, job.cluster), byId }));
-    return bound;
-  };
+    return active;
+  }
 
+  private engineFor(job: GuestJob, onlyFile: number): Bound {
+    const key = `${job.clusterKey}|${job.disabled.join(',')}|${job.only ?? ''}|${onlyFile}`;
+    let bound = this.engines.get(key);
+    if (bound) return bound;
+    if (this.engines.size > 256) this.engines.clear();
+    // The host sends the cluster context once per review only as its key (its JSON).
+    const context = deepFreeze((job.cluster ?? JSON.parse(job.clusterKey)) as GuestJob['cluster']);
+    const cluster: ClusterInfo = deepFreeze({ name: context.name, labels: { ...(context.labels ?? {}) } });
+    const byId = new Map<string, LoadedPolicy>();
+    this.engines.set(key, (bound = { engine: new ClusterEngine(this.activePolicies(job, onlyFile, cluster, byId), context), byId }));
+    return bound;
+  }
+
+  /** One pass of the bound engine over the job's objects, noting in `progress` which policy runs. */
+  evaluate(job: GuestJob, onlyFile: number): Evaluation {
+    const { engine, byId } = this.engineFor(job, onlyFile);
+    const labels = job.namespaceLabels;
+    return engine.evaluate(resourcesOf(job.objects), {
+      operation: job.operation,
+      oldObject: job.oldObject,
+      scopes: job.scopes,
+      now: new Date(job.now),
+      countChecks: job.countChecks,
+      namespaceLabels: labels ? (name) => (Object.prototype.hasOwnProperty.call(labels, name) ? labels[name] : undefined) : undefined,
+      onPolicy: (resourceIndex, id) => {
+        const p = byId.get(id);
+        this.resource = resourceIndex;
+        this.runningId = id;
+        this.mark(p ? p.file : -1, resourceIndex, p ? p.index : -1);
+      },
+    });
+  }
+}
+
+/** The two entry points the host holds references to (plain functions: the host calls them without a `this`). */
+export function createDispatcher(progress: Int32Array, api: unknown) {
+  const state = new GuestState(progress);
   return {
     /**
      * Runs a file's top level (`factory` is its wrapped bundle) and registers its policies. Returns the JSON of
@@ -82,15 +146,15 @@ export function createDispatcher(progress: Int32Array, api: unknown) {
      * after a rebuilt isolate could not load it again.
      */
     add(factory: ((api: unknown) => unknown) | null, script: string): string {
-      const file = files.length;
-      mark(file, -1, -1);
+      const file = state.files.length;
+      state.mark(file, -1, -1);
       if (factory === null) {
-        files.push({ script, policies: [] });
+        state.files.push({ script, policies: [] });
         return '[]';
       }
       const policies = policiesOf(factory(api)).map((p, i) => loadPolicy(p, file, i));
-      if (policies.length) files.push({ script, policies });
-      engines.clear();
+      if (policies.length) state.files.push({ script, policies });
+      state.engines.clear();
       return JSON.stringify(policies.map((p) => p.meta));
     },
 
@@ -100,52 +164,17 @@ export function createDispatcher(progress: Int32Array, api: unknown) {
      */
     run(jobJson: string, onlyFile = -1): string {
       const job = freezeData(JSON.parse(jobJson) as GuestJob);
-      mark(-1, -1, -1);
-      sites.clear();
+      state.mark(-1, -1, -1);
+      state.sites.clear();
       let out: string;
       try {
-        const { engine, byId } = engineFor(job, onlyFile);
-        const resources: Resource[] = job.objects.map((object, resourceIndex) =>
-          Object.freeze({ object, locate: Object.freeze((segments: PathSegments): Marker => ({ file: '', line: 0, column: 0, resourceIndex, segments })) }),
-        );
-        const labels = job.namespaceLabels;
-        const evaluation = engine.evaluate(Object.freeze(resources), {
-          operation: job.operation,
-          oldObject: job.oldObject,
-          scopes: job.scopes,
-          now: new Date(job.now),
-          countChecks: job.countChecks,
-          namespaceLabels: labels ? (name) => (Object.prototype.hasOwnProperty.call(labels, name) ? labels[name] : undefined) : undefined,
-          onPolicy: (resourceIndex, id) => {
-            const p = byId.get(id);
-            resource = resourceIndex;
-            runningId = id;
-            mark(p ? p.file : -1, resourceIndex, p ? p.index : -1);
-          },
-        });
-        mark(-2, -1, -1);
-        const findings: (WorkerFinding & { site?: Site })[] = evaluation.findings.map((f) => {
-          const marker = f.source as Marker | undefined;
-          const resourceIndex = marker?.resourceIndex ?? -1;
-          const site = f.error ? sites.get(`${resourceIndex}\0${f.policy}`) : undefined;
-          return {
-            policy: f.policy,
-            severity: f.severity,
-            action: f.action,
-            message: f.message,
-            resource: f.resource,
-            path: f.path,
-            ...(f.error ? { error: true as const } : {}),
-            resourceIndex,
-            segments: marker?.segments ?? [],
-            ...(site ? { site } : {}),
-          };
-        });
-        out = JSON.stringify({ findings, checks: evaluation.checks, topSeverity: evaluation.topSeverity });
+        const evaluation = state.evaluate(job, onlyFile);
+        state.mark(-2, -1, -1);
+        out = JSON.stringify({ findings: findingsOut(evaluation, state.sites), checks: evaluation.checks, topSeverity: evaluation.topSeverity });
       } catch {
         out = '!';
       }
-      mark(-2, -1, -1);
+      state.mark(-2, -1, -1);
       return out;
     },
   };

@@ -255,7 +255,7 @@ export class PolicyHost implements PolicySandbox {
       this.progress.fill(-1);
       let out: string;
       try {
-        out = this.runRef.applySync(undefined, [JSON.stringify({ ...job, clusterKey: this.keyOf(job.cluster), disabled })], { timeout: timeoutMs });
+        out = this.runRef.applySync(undefined, [this.jobJson(job, disabled)], { timeout: timeoutMs });
       } catch (err) {
         const reason = this.reason(err, timeoutMs);
         const [file, resourceIndex, policyIndex] = this.progress;
@@ -286,7 +286,7 @@ export class PolicyHost implements PolicySandbox {
   private runFileByFile(job: Omit<GuestJob, 'disabled' | 'clusterKey'>, timeoutMs: number, disabled: string[], stopped: StoppedPolicy[]): SandboxResult {
     const result: SandboxResult = { findings: [], stopped, checks: {} };
     this.files.forEach((file, i) => {
-      const json = JSON.stringify({ ...job, clusterKey: this.keyOf(job.cluster), disabled });
+      const json = this.jobJson(job, disabled);
       let out: string;
       try {
         out = this.runRef.applySync(undefined, [json, i], { timeout: timeoutMs });
@@ -300,6 +300,11 @@ export class PolicyHost implements PolicySandbox {
       else this.collect(out, job, disabled, result, i);
     });
     return result;
+  }
+
+  /** The job as the isolate reads it: the cluster context only as its key (the isolate parses it when it binds a new engine). */
+  private jobJson(job: Omit<GuestJob, 'disabled' | 'clusterKey'>, disabled: string[]): string {
+    return JSON.stringify({ ...job, cluster: undefined, clusterKey: this.keyOf(job.cluster), disabled });
   }
 
   private readonly clusterKeys = new WeakMap<object, string>();

@@ -9,8 +9,9 @@ import type { Action, Finding, KubeObject, Operation, PathSegments, Scope, Sever
 
 /** One job for every user policy: the objects of one lint run, one scanned cluster, or one admission review. */
 export interface GuestJob {
+  /** The cluster context (the host sends it only as `clusterKey`, its JSON, which the isolate parses when it binds an engine). */
   cluster: ClusterContext;
-  /** Names the cluster context, so that guests reuse their bound engines without serialising it per review. */
+  /** The cluster context's JSON: names it, so that the isolate reuses its bound engines without receiving it per review. */
   clusterKey: string;
   objects: KubeObject[];
   operation?: Operation;

@@ -1,0 +1,151 @@
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FleetClusterInput } from '../src/engine/index.js';
+import type { KubeObject } from '../src/model/index.js';
+import type { ClusterReport } from './scan.js';
+import { Interner } from './intern.js';
+
+/**
+ * The fleet rules' inputs of an unsharded scan, on disk until the fleet pass. Each cluster's fleet index (its
+ * objects projected to what fleet policies read) and the object verdicts objectScore needs are written here as the
+ * cluster finishes; memory keeps only what every fleet view needs at once (name, labels, status, layers, actions:
+ * a few hundred bytes per cluster, shared between clusters where equal).
+ *
+ * In the fleet pass a member's `objects` are read back when a rule first asks for them (synchronously: rules are
+ * plain functions) and kept in a most-recently-used cache of a fixed size in bytes, so memory is bounded by the cache,
+ * not by the fleet (a fleet whose indexes fit is read from disk once per cluster).
+ * A fleet larger than the cache is read once per sweep of a rule over the clusters (~7 reads per cluster with the
+ * built-in packs: each fleet rule, the checks and the verdicts). Equal objects of
+ * different clusters (one config repo rolls out the same Services) are parsed once and shared: shared objects are
+ * frozen by the fleet evaluation and never changed.
+ *
+ * A cluster's objects are one record, a line per object (JSON.stringify emits no raw newline); its verdicts another.
+ */
+export class FleetStore {
+  private readonly dir: string;
+  private readonly fd: number;
+  private size = 0;
+  private readonly where: { at: number; length: number }[] = [];
+  private readonly verdictsAt: ({ at: number; length: number } | undefined)[] = [];
+  private readonly cache = new Map<number, { objects: readonly KubeObject[]; bytes: number }>();
+  private cached = 0;
+  /** An object's JSON → the object parsed from it (bounded: two generations of `shareLimit`). */
+  private shared = new Map<string, KubeObject>();
+  private oldShared = new Map<string, KubeObject>();
+  private readonly small = new Interner();
+  /** Reads from disk (the cache missed): how the cache size is judged. */
+  reads = 0;
+
+  constructor(
+    /** Bytes of records whose objects stay parsed (their heap is ~2-3 times that). */
+    private readonly cacheBytes = 16 * 2 ** 20,
+    private readonly shareLimit = 2_000,
+  ) {
+    this.dir = mkdtempSync(join(tmpdir(), 'fleetgate-fleet-'));
+    try {
+      this.fd = openSync(join(this.dir, 'index'), 'w+', 0o600);
+    } catch (err) {
+      rmSync(this.dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * Stores cluster `i`'s fleet index and verdicts (taken off `report`, which goes on without them) and gives the
+   * member the fleet rules see, whose `objects` are read back on demand.
+   */
+  put(i: number, report: ClusterReport): FleetClusterInput {
+    this.where[i] = this.write((report.fleetIndex ?? []).map((o) => JSON.stringify(o)).join('\n'));
+    if (report.fleetIndexVerdicts) this.verdictsAt[i] = this.write(JSON.stringify(report.fleetIndexVerdicts));
+    const store = this;
+    const member = this.small.value({
+      name: report.name,
+      labels: report.labels,
+      status: report.status,
+      ...(report.error ? { error: report.error } : {}),
+      layers: report.layers,
+      actions: report.fleetActions ?? {},
+    });
+    delete report.fleetIndex;
+    delete report.fleetActions;
+    delete report.fleetIndexVerdicts;
+    return {
+      ...member,
+      get objects() {
+        return store.objects(i);
+      },
+    };
+  }
+
+  /** Cluster `i`'s fleet index; the same array while it stays cached (the fleet evaluation indexes it once). */
+  objects(i: number): readonly KubeObject[] {
+    const hit = this.cache.get(i);
+    if (hit) {
+      this.cache.delete(i);
+      this.cache.set(i, hit);
+      return hit.objects;
+    }
+    const w = this.where[i];
+    const text = this.read(w, i);
+    const objects = text ? text.split('\n').map((line) => this.parse(line)) : [];
+    this.cache.set(i, { objects, bytes: w.length });
+    this.cached += w.length;
+    for (const [key, old] of this.cache) {
+      if (this.cached <= this.cacheBytes || key === i) break;
+      this.cache.delete(key);
+      this.cached -= old.bytes;
+    }
+    return objects;
+  }
+
+  /** Cluster `i`'s object verdicts (ClusterReport.fleetIndexVerdicts), read from disk. */
+  verdicts(i: number): ClusterReport['fleetIndexVerdicts'] {
+    const at = this.verdictsAt[i];
+    return at && (JSON.parse(this.read(at, i)) as ClusterReport['fleetIndexVerdicts']);
+  }
+
+  close(): void {
+    this.cache.clear();
+    this.shared.clear();
+    this.oldShared.clear();
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private write(text: string): { at: number; length: number } {
+    const buf = Buffer.from(text);
+    let done = 0;
+    while (done < buf.length) done += writeSync(this.fd, buf, done, buf.length - done, this.size + done);
+    const at = this.size;
+    this.size += buf.length;
+    return { at, length: buf.length };
+  }
+
+  private read(w: { at: number; length: number } | undefined, i: number): string {
+    if (!w) throw new Error(`fleet store: no cluster ${i}`);
+    this.reads++;
+    const buf = Buffer.allocUnsafe(w.length);
+    let done = 0;
+    while (done < w.length) {
+      const n = readSync(this.fd, buf, done, w.length - done, w.at + done);
+      if (!n) throw new Error(`fleet store: cluster ${i}'s record is cut short`);
+      done += n;
+    }
+    return buf.toString('utf8');
+  }
+
+  private parse(line: string): KubeObject {
+    const known = this.shared.get(line) ?? this.oldShared.get(line);
+    const o = known ?? (JSON.parse(line) as KubeObject);
+    if (!this.shared.has(line)) {
+      this.shared.set(line, o);
+      if (this.shared.size >= this.shareLimit) [this.oldShared, this.shared] = [this.shared, new Map()];
+    }
+    return o;
+  }
+}

@@ -1,0 +1,78 @@
+import t from 'tap';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { builtinPolicies } from '../../policies/index.js';
+import { DesiredState, loadLayers } from '../../scanner/desired.js';
+import { loadFleet } from '../../scanner/fleet.js';
+import { FleetStore } from '../../scanner/fleet-store.js';
+import { formatJson } from '../../scanner/report.js';
+import { scanFleet, type ClusterReport } from '../../scanner/scan.js';
+import { streamScan } from '../../scanner/stream.js';
+import { writeJson } from '../../scanner/writers.js';
+import { generate } from '../../bench/scan.js';
+
+/**
+ * The fleet store (scanner/fleet-store.ts): the streamed scan's fleet indexes on disk, read back on demand in the
+ * fleet pass through a cache bounded in bytes. The report must not depend on the cache's size.
+ */
+
+const service = (name: string, ns = 'shop') => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns } });
+function report(name: string, objects: object[], verdicts?: ClusterReport['fleetIndexVerdicts']): ClusterReport {
+  return {
+    name,
+    labels: { region: 'europe' },
+    status: 'ok',
+    layers: ['base'],
+    fleetIndex: objects,
+    fleetActions: { 'fleet.blast-radius': { action: 'warn', from: 'effective' } },
+    ...(verdicts ? { fleetIndexVerdicts: verdicts } : {}),
+  } as unknown as ClusterReport;
+}
+
+const storeDirs = () => readdirSync(tmpdir()).filter((d) => d.startsWith('fleetgate-fleet-'));
+
+t.test('a member reads its objects back; the report goes on without its index', async (t) => {
+  const before = storeDirs().length;
+  const store = new FleetStore();
+  const r = report('c0', [service('a'), service('b')], { 'v1/Service/shop/a': { weight: 5, failed: false } } as never);
+  const m = store.put(0, r);
+  t.equal(storeDirs().length, before + 1, 'a folder of its own under TMPDIR');
+  t.same(m.objects, [service('a'), service('b')]);
+  t.equal(m.objects, m.objects, 'the same array while cached (the fleet evaluation indexes it once)');
+  t.same({ name: m.name, labels: m.labels, status: m.status, layers: m.layers, actions: m.actions }, { name: 'c0', labels: { region: 'europe' }, status: 'ok', layers: ['base'], actions: { 'fleet.blast-radius': { action: 'warn', from: 'effective' } } });
+  t.same(store.verdicts(0), { 'v1/Service/shop/a': { weight: 5, failed: false } });
+  t.notOk('fleetIndex' in r || 'fleetActions' in r || 'fleetIndexVerdicts' in r, 'the index, actions and verdicts left the report');
+  t.equal(store.put(1, report('c1', [])).objects.length, 0, 'an empty index');
+  t.equal(store.verdicts(1), undefined);
+  store.close();
+  t.equal(storeDirs().length, before, 'close removes the folder');
+  t.throws(() => store.objects(5), /no cluster 5/);
+});
+
+t.test('a cache smaller than the fleet reads again, and equal objects of different clusters are one object', async (t) => {
+  const store = new FleetStore(1);
+  const members = Array.from({ length: 5 }, (_, i) => store.put(i, report(`c${i}`, [service('shared'), service(`own-${i}`)])));
+  t.same(members.map((m) => m.objects.map((o) => o.metadata?.name)), members.map((_, i) => ['shared', `own-${i}`]));
+  const reads = store.reads;
+  t.same(members[0].objects[1], service('own-0'));
+  t.ok(store.reads > reads, 'evicted: read from disk again');
+  t.equal(members[3].objects[0], members[4].objects[0], 'the shared Service is parsed once');
+  t.not(members[3].objects[1], members[4].objects[1]);
+  store.close();
+});
+
+t.test('generated fleet (24 clusters, mesh): the report with a one-byte fleet cache is the in-memory one', async (t) => {
+  const dir = t.testdir();
+  await generate(24, dir);
+  const fleet = await loadFleet(join(dir, 'fleet-24.yaml'));
+  const layers = await loadLayers(fleet);
+  const opts = { policies: builtinPolicies, desired: new DesiredState(layers.layers), concurrency: 3 };
+  const expected = formatJson(await scanFleet(fleet, opts));
+  const scan = await streamScan(fleet, { ...opts, fleetCacheBytes: 1 });
+  let text = '';
+  await writeJson({ write: async (s) => void (text += s), done: async () => undefined, abort: async () => undefined }, scan.head, scan.clusters());
+  await scan.close();
+  t.ok(JSON.parse(text).fleetRules.rules.length, 'fleet rules ran');
+  t.equal(text, expected, 'same bytes');
+});
