@@ -1,25 +1,28 @@
 /**
- * `fleetgate watch` against the API double on loopback: N clusters × ~500 objects with watch streams.
+ * `fleetgate watch` against the API double on loopback: N clusters × ~530 objects with watch streams.
  *
- *   npx tsc -p . && node dist/bench/watch-bench.js [--clusters 100] [--rate 1000] [--seconds 30] [--probes 40] [--runs 3] [--sample 10]
+ *   npx tsc -p . && node dist/bench/watch-bench.js [--clusters 100] [--rate 1000] [--seconds 30] [--probes 40]
+ *       [--runs 3] [--sample 10] [--doubles 1] [--protocols h2,http/1.1] [--no-scan]
  *
- * Per run: (1) `fleetgate scan` of the fleet (a child process) — the baseline; (2) `fleetgate watch` (a child
- * process) from start to /readyz 200 — the initial sync; (3) for `--seconds`, the double streams `--rate` MODIFIED
- * events/s spread over every cluster (pod label changes, each re-judged), while `--probes` times a drift is planted
- * on one cluster (a desired Deployment's image) and /metrics is polled until fleetgate_cluster_drift_objects shows
- * it: change → /metrics latency; (4) the watch's RSS after sync, every --sample seconds under load (a soak is a
- * long --seconds) and at the end (peak from /proc VmHWM); the watch streams open; the load average.
- * The double runs in this process, the watch and the scan in their own.
+ * Per run: (1) `fleetgate scan` of the fleet (a child process) — the baseline (skipped with --no-scan); then for each
+ * of --protocols (the double offering HTTP/2 through ALPN, or HTTP/1.1 only: the watch's transport before and after,
+ * in the same run): (2) `fleetgate watch` (a child process) from start to /readyz 200 — the initial sync; (3) for
+ * `--seconds`, the double streams `--rate` MODIFIED events/s spread over every cluster (pod label changes, each
+ * re-judged), while `--probes` times a drift is planted on one cluster (a desired Deployment's image) or its
+ * ServiceEntry pointed away (the fleet rules) and /metrics is polled until it shows: change → /metrics latency;
+ * (4) the watch's RSS after sync, every --sample seconds under load (a soak is a long --seconds) and at the end
+ * (peak from /proc VmHWM); the watch streams and connections open; the load average.
+ * The double and the event generator run in --doubles processes of their own (bench/watch-load.ts), the watch and
+ * the scan in theirs; this process only times and polls.
  */
-import { spawn } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import type { KubeObject } from '../src/index.js';
-import { sampleObjects, startApiDouble } from '../testkit/api-double.js';
-import { attachWatch } from '../testkit/api-watch.js';
 import { machine, median } from './lib.js';
+import { desiredObjects, type LoadMessage } from './watch-load.js';
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,31 +35,14 @@ const PROBES = arg('probes', 40);
 const RUNS = arg('runs', 3);
 /** During the load phase, the watch's RSS is sampled this often (s): a soak is a long --seconds. */
 const SAMPLE = arg('sample', 10);
+const DOUBLES = arg('doubles', 1);
+const NO_SCAN = process.argv.includes('--no-scan');
+const PROTOCOLS = (process.argv.includes('--protocols') ? process.argv[process.argv.indexOf('--protocols') + 1] : 'h2').split(',');
 const BIN = new URL('../../bin/fleetgate', import.meta.url).pathname;
+const LOAD = fileURLToPath(new URL('./watch-load.js', import.meta.url));
 
-/**
- * ~530 objects: 24 tenant namespaces of 7 objects + 13 pods each, plus the system ones, and per tenant a Service
- * and a federated ServiceEntry whose endpoint names the next cluster of the fleet (which runs that Service): the
- * fleet rules have a mesh to judge, and in sync it has no finding.
- */
-const objectsFor = (next: string) => [
-  ...sampleObjects({ namespaces: 24, podsPerNamespace: 13 }),
-  ...Array.from({ length: 24 }, (_, t) => {
-    const ns = `tenant-${String(t).padStart(2, '0')}`;
-    return [
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: `svc-${t}`, namespace: ns }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } },
-      serviceEntry(ns, t, next),
-    ];
-  }).flat(),
-];
-function serviceEntry(ns: string, t: number, cluster: string): KubeObject {
-  return {
-    apiVersion: 'networking.istio.io/v1beta1',
-    kind: 'ServiceEntry',
-    metadata: { name: `svc-${t}-global`, namespace: ns },
-    spec: { hosts: [`svc-${t}.${ns}.svc.cluster.global`], location: 'MESH_INTERNAL', resolution: 'DNS', ports: [{ number: 80, name: 'http', protocol: 'HTTP' }], endpoints: [{ address: `svc-${t}.${ns}.${cluster}.mesh`, locality: `europe/${cluster}`, labels: { cluster } }] },
-  };
-}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round1 = (xs: number[]) => xs.map((x) => Math.round(x * 10) / 10);
 
 function node(args: string[]) {
   // the CLI as a user starts it (no test loaders in NODE_OPTIONS)
@@ -71,161 +57,211 @@ function rssMb(pid: number): { rss: number; peak: number } {
   return { rss: Math.round(kb('VmRSS') / 1024), peak: Math.round(kb('VmHWM') / 1024) };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The load processes, each serving its share of the clusters (round robin), and the fleet file naming them all. */
+class Doubles {
+  readonly procs: ChildProcess[] = [];
+  readonly owner = new Map<string, ChildProcess>();
+  objects = 0;
+
+  static async start(names: string[], dir: string, http2: boolean): Promise<{ doubles: Doubles; fleet: string }> {
+    const d = new Doubles();
+    const kubeconfigs: Record<string, string> = {};
+    await Promise.all(
+      Array.from({ length: DOUBLES }, async (_, k) => {
+        const mine = names.filter((_, i) => i % DOUBLES === k);
+        const p = fork(LOAD, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        d.procs.push(p);
+        for (const n of mine) d.owner.set(n, p);
+        p.send({ op: 'start', names, mine, dir, http2 } satisfies LoadMessage);
+        const ready = (await d.reply(p, 'ready')) as { kubeconfigs: Record<string, string>; objects: number };
+        Object.assign(kubeconfigs, ready.kubeconfigs);
+        d.objects = ready.objects;
+      }),
+    );
+    const clusters = names.map((n) => ({ name: n, labels: { region: 'europe', type: 'edge', cohort: '1' }, source: { kubeconfig: kubeconfigs[n], context: n } }));
+    const fleet = join(dir, 'fleet.yaml');
+    writeFileSync(fleet, stringify({ repo: './repo', layers: [{ path: 'base' }], owned: ['NetworkPolicy'], clusters }));
+    return { doubles: d, fleet };
+  }
+
+  reply(p: ChildProcess, op: string): Promise<Record<string, unknown>> {
+    return new Promise((resolve) => {
+      const on = (m: { op: string }) => {
+        if (m.op !== op) return;
+        p.off('message', on);
+        resolve(m as Record<string, unknown>);
+      };
+      p.on('message', on);
+    });
+  }
+
+  send(m: LoadMessage, cluster?: string): void {
+    for (const p of cluster ? [this.owner.get(cluster)!] : this.procs) p.send(m);
+  }
+
+  async stats(): Promise<{ sent: number; seconds: number; streams: number; connections: Record<string, number> }> {
+    const all = await Promise.all(this.procs.map((p) => (p.send({ op: 'stats' } satisfies LoadMessage), this.reply(p, 'stats'))));
+    const connections: Record<string, number> = {};
+    for (const s of all) for (const [k, v] of Object.entries(s.connections as Record<string, number>)) connections[k] = (connections[k] ?? 0) + v;
+    return { sent: all.reduce((a, s) => a + Number(s.sent), 0), seconds: Math.max(...all.map((s) => Number(s.seconds))), streams: all.reduce((a, s) => a + Number(s.streams), 0), connections };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.procs.map((p) => new Promise((r) => (p.once('exit', r), p.send({ op: 'stop' } satisfies LoadMessage)))));
+  }
+}
+
+/** `fleetgate scan` of the fleet as a child process: the baseline the sync is held to. */
+async function scanBaseline(fleet: string, dir: string): Promise<{ scanMs: number; scanCode: unknown }> {
+  const t0 = performance.now();
+  const scan = node(['scan', '--fleet', fleet, '--format', 'json', '--output', join(dir, 'scan.json'), '--concurrency', '16']);
+  // read its log: an unread pipe fills up (progress lines) and the scan, its report written, waits forever to exit
+  scan.stderr!.resume();
+  const scanCode = await new Promise((r) => scan.on('close', r));
+  return { scanMs: Math.round(performance.now() - t0), scanCode };
+}
+
+/** The watch's HTTP endpoints, polled from this process. */
+function client(port: number) {
+  const get = async (p: string) => {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}${p}`);
+      return { status: res.status, text: await res.text() };
+    } catch {
+      return { status: 0, text: '' };
+    }
+  };
+  const gauge = async (re: RegExp, dflt: number) => {
+    const m = re.exec((await get('/metrics')).text);
+    return m ? Number(m[1]) : dflt;
+  };
+  return {
+    get,
+    drift: () => gauge(/fleetgate_cluster_drift_objects\{cluster="c0000",state="modified"\} (\d+)/, -1),
+    mesh: () => gauge(/fleetgate_cluster_findings\{cluster="c0000",policy="mesh.global-endpoints-exist",[^}]*\} (\d+)/, 0),
+  };
+}
+
+/** `fleetgate watch` started and timed to its first /readyz 200. */
+async function startWatch(fleet: string) {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const t0 = performance.now();
+  const watch = node(['watch', '--fleet', fleet, '--host', '127.0.0.1', '--port', String(port)]);
+  let log = '';
+  watch.stderr!.setEncoding('utf8').on('data', (d) => (log = (log + d).slice(-20_000)));
+  const c = client(port);
+  while ((await c.get('/readyz')).status !== 200) {
+    if (watch.exitCode !== null) throw new Error(`watch exited: ${log}`);
+    await sleep(100);
+  }
+  return { watch, c, syncMs: Math.round(performance.now() - t0) };
+}
+
+/**
+ * --probes changes on c0000 spread over --seconds, each timed until /metrics shows it. Probes take turns: a drift
+ * planted or undone (one cluster re-judged), then a ServiceEntry pointed at a cluster outside the fleet or back (the
+ * fleet rules re-run over all clusters). A probe not seen within 60 s is counted (and timed at the cap), not fatal.
+ */
+async function probe(d: Doubles, c: ReturnType<typeof client>) {
+  const drift: number[] = [];
+  const fleet: number[] = [];
+  let timeouts = 0;
+  const start = performance.now();
+  const interval = (SECONDS * 1000) / PROBES;
+  for (let i = 0; i < PROBES; i++) {
+    const isFleet = i % 4 >= 2;
+    const want = i % 2 === 0 ? 1 : 0;
+    const at = performance.now();
+    d.send({ op: 'probe', cluster: 'c0000', kind: isFleet ? 'fleet' : 'drift', want, i }, 'c0000');
+    while ((await (isFleet ? c.mesh() : c.drift())) !== want) {
+      if (performance.now() - at > 60_000) {
+        timeouts++;
+        break;
+      }
+      await sleep(20);
+    }
+    (isFleet ? fleet : drift).push(performance.now() - at);
+    const next = start + (i + 1) * interval;
+    if (next > performance.now()) await sleep(next - performance.now());
+  }
+  const pct = (l: number[], q: number) => (l.sort((a, b) => a - b), Math.round(l[Math.min(l.length - 1, Math.ceil(q * l.length) - 1)]));
+  return { probeP50Ms: pct(drift, 0.5), probeP99Ms: pct(drift, 0.99), probeMaxMs: Math.round(Math.max(...drift)), probeTimeouts: timeouts, fleetProbeP50Ms: pct(fleet, 0.5), fleetProbeP99Ms: pct(fleet, 0.99) };
+}
+
+/** One protocol of one run: sync, load with probes, RSS samples, clean stop. */
+async function watchRun(names: string[], dir: string, protocol: string, scanMs: number) {
+  const { doubles: d, fleet } = await Doubles.start(names, dir, protocol === 'h2');
+  try {
+    const { watch, c, syncMs } = await startWatch(fleet);
+    const afterSync = rssMb(watch.pid!);
+    const loadAtSync = round1(loadavg());
+    d.send({ op: 'load', rate: RATE / DOUBLES });
+    const loadStart = performance.now();
+    const samples: string[] = [];
+    const sampler = setInterval(() => samples.push(`${Math.round((performance.now() - loadStart) / 1000)}s:${rssMb(watch.pid!).rss}`), SAMPLE * 1000);
+    const probes = await probe(d, c);
+    const stats = await d.stats();
+    d.send({ op: 'quiet' });
+    clearInterval(sampler);
+    await sleep(500);
+    const end = rssMb(watch.pid!);
+    const metrics = (await c.get('/metrics')).text;
+    const events = [...metrics.matchAll(/^fleetgate_watch_events_total\{[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+    watch.kill('SIGTERM');
+    const stopCode = await new Promise((r) => watch.on('close', r));
+    return {
+      protocol,
+      syncMs,
+      syncOverScan: scanMs ? Math.round((syncMs / scanMs) * 100) / 100 : null,
+      eventsPerSecond: Math.round(stats.sent / stats.seconds),
+      eventsReceived: events,
+      ...probes,
+      rssAfterSyncMb: afterSync.rss,
+      rssEndMb: end.rss,
+      rssPeakMb: end.peak,
+      watchStreams: stats.streams,
+      connections: stats.connections,
+      rssSamples: samples.join(' '),
+      loadAverage: { atSync: loadAtSync, atEnd: round1(loadavg()) },
+      stopCode,
+    };
+  } finally {
+    await d.stop();
+  }
+}
 
 async function run() {
-  const api = await startApiDouble();
-  const w = attachWatch(api, { logSize: 2000 });
   const dir = mkdtempSync(join(tmpdir(), 'fleetgate-watch-bench-'));
   try {
     const names = Array.from({ length: CLUSTERS }, (_, i) => `c${String(i).padStart(4, '0')}`);
     mkdirSync(join(dir, 'repo/base'), { recursive: true });
-    const desired = objectsFor('none').filter((o) => ['Namespace', 'ResourceQuota', 'NetworkPolicy', 'Deployment'].includes(o.kind!));
-    writeFileSync(join(dir, 'repo/base/objects.yaml'), desired.map((o) => stringify(o)).join('---\n'));
-    const clusters = names.map((n, i) => {
-      api.addCluster(n, { objects: objectsFor(names[(i + 1) % names.length]) });
-      return { name: n, labels: { region: 'europe', type: 'edge', cohort: '1' }, source: { kubeconfig: api.writeKubeconfig(join(dir, `${n}.kubeconfig`), [n]), context: n } };
-    });
-    const fleet = join(dir, 'fleet.yaml');
-    writeFileSync(fleet, stringify({ repo: './repo', layers: [{ path: 'base' }], owned: ['NetworkPolicy'], clusters }));
-    const objects = api.cluster(names[0]).objects.length;
-
-    // (1) the scan of the same fleet
-    let t0 = performance.now();
-    const scan = node(['scan', '--fleet', fleet, '--format', 'json', '--output', join(dir, 'scan.json'), '--concurrency', '16']);
-    const scanCode = await new Promise((r) => scan.on('close', r));
-    const scanMs = performance.now() - t0;
-
-    // (2) the watch's initial sync
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    t0 = performance.now();
-    const watch = node(['watch', '--fleet', fleet, '--host', '127.0.0.1', '--port', String(port)]);
-    let log = '';
-    watch.stderr!.setEncoding('utf8').on('data', (d) => (log += d));
-    const get = async (p: string) => {
-      try {
-        const res = await fetch(`http://127.0.0.1:${port}${p}`);
-        return { status: res.status, text: await res.text() };
-      } catch {
-        return { status: 0, text: '' };
-      }
-    };
-    while ((await get('/readyz')).status !== 200) {
-      if (watch.exitCode !== null) throw new Error(`watch exited: ${log}`);
-      await sleep(100);
+    writeFileSync(join(dir, 'repo/base/objects.yaml'), desiredObjects().map((o) => stringify(o)).join('---\n'));
+    let scan = { scanMs: 0, scanCode: null as unknown };
+    if (!NO_SCAN) {
+      const { doubles: d, fleet } = await Doubles.start(names, dir, true);
+      scan = await scanBaseline(fleet, dir).finally(() => d.stop());
     }
-    const syncMs = performance.now() - t0;
-    const afterSync = rssMb(watch.pid!);
-    const loadAtSync = loadavg().map((x) => Math.round(x * 10) / 10);
-
-    // (3) background events at RATE/s over every cluster, and planted drifts on c0000 timed to /metrics
-    let seq = 0;
-    const pods = new Map(names.map((n) => [n, api.cluster(n).objects.filter((o) => o.kind === 'Pod')]));
-    const tick = 10;
-    const perTick = Math.max(1, Math.round((RATE * tick) / 1000));
-    let sent = 0;
-    const load = setInterval(() => {
-      for (let i = 0; i < perTick; i++) {
-        const n = names[seq % names.length];
-        const list = pods.get(n)!;
-        const base = list[seq % list.length];
-        const p: KubeObject = { ...base, metadata: { ...base.metadata, labels: { ...base.metadata?.labels, 'bench/seq': String(seq++) } } };
-        w.apply(n, 'MODIFIED', p);
-        sent++;
-      }
-    }, tick);
-    const probe = names[0];
-    const web = api.cluster(probe).objects.find((o) => o.kind === 'Deployment' && o.metadata?.namespace === 'tenant-00')!;
-    const latencies: number[] = [];
-    const fleetLatencies: number[] = [];
-    let timeouts = 0;
-    const loadStart = performance.now();
-    const samples: { s: number; rssMb: number }[] = [];
-    const sampler = setInterval(() => samples.push({ s: Math.round((performance.now() - loadStart) / 1000), rssMb: rssMb(watch.pid!).rss }), SAMPLE * 1000);
-    const interval = (SECONDS * 1000) / PROBES;
-    const modified = async () => {
-      const m = /fleetgate_cluster_drift_objects\{cluster="c0000",state="modified"\} (\d+)/.exec((await get('/metrics')).text);
-      return m ? Number(m[1]) : -1;
-    };
-    const meshFindings = async () => {
-      const m = /fleetgate_cluster_findings\{cluster="c0000",policy="mesh.global-endpoints-exist",[^}]*\} (\d+)/.exec((await get('/metrics')).text);
-      return m ? Number(m[1]) : 0;
-    };
-    for (let i = 0; i < PROBES; i++) {
-      // probes take turns: a drift planted or undone (one cluster re-judged), then a ServiceEntry pointed at a
-      // cluster outside the fleet or back (the fleet rules re-run over all clusters)
-      const fleetProbe = i % 4 >= 2;
-      const want = i % 2 === 0 ? 1 : 0;
-      const at = performance.now();
-      if (fleetProbe) w.apply(probe, 'MODIFIED', serviceEntry('tenant-00', 0, want ? 'gone-cluster' : names[1 % names.length]));
-      else {
-        const d = structuredClone(web) as KubeObject;
-        (d.spec as any).template.spec.containers[0].image = want ? `nginx:probe-${i}` : (web.spec as any).template.spec.containers[0].image;
-        w.apply(probe, 'MODIFIED', d);
-      }
-      // a probe not seen within 60 s is counted (and timed at the cap), not fatal: a starved machine still reports
-      while ((await (fleetProbe ? meshFindings() : modified())) !== want) {
-        if (performance.now() - at > 60_000) {
-          timeouts++;
-          break;
-        }
-        await sleep(20);
-      }
-      (fleetProbe ? fleetLatencies : latencies).push(performance.now() - at);
-      const next = loadStart + (i + 1) * interval;
-      if (next > performance.now()) await sleep(next - performance.now());
+    const byProtocol = [];
+    if (scan.scanMs) console.error(`scan: ${JSON.stringify(scan)}`);
+    for (const p of PROTOCOLS) {
+      byProtocol.push(await watchRun(names, dir, p, scan.scanMs));
+      console.error(`${p}: ${JSON.stringify(byProtocol[byProtocol.length - 1])}`); // each as it ends: a long run can be cut short
     }
-    clearInterval(load);
-    clearInterval(sampler);
-    const loadSeconds = (performance.now() - loadStart) / 1000;
-    await sleep(500);
-    const end = rssMb(watch.pid!);
-    const metrics = (await get('/metrics')).text;
-    const streams = w.open();
-    const events = [...metrics.matchAll(/^fleetgate_watch_events_total\{[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
-    watch.kill('SIGTERM');
-    const stopCode = await new Promise((r) => watch.on('close', r));
-    latencies.sort((a, b) => a - b);
-    fleetLatencies.sort((a, b) => a - b);
-    const pctOf = (l: number[], q: number) => Math.round(l[Math.min(l.length - 1, Math.ceil(q * l.length) - 1)]);
-    const pct = (q: number) => pctOf(latencies, q);
-    return {
-      clusters: CLUSTERS,
-      objectsPerCluster: objects,
-      scanMs: Math.round(scanMs),
-      scanCode,
-      syncMs: Math.round(syncMs),
-      syncOverScan: Math.round((syncMs / scanMs) * 100) / 100,
-      eventsPerSecond: Math.round(sent / loadSeconds),
-      eventsReceived: events,
-      probeP50Ms: pct(0.5),
-      probeP99Ms: pct(0.99),
-      probeMaxMs: Math.round(latencies[latencies.length - 1]),
-      probeTimeouts: timeouts,
-      fleetProbeP50Ms: pctOf(fleetLatencies, 0.5),
-      fleetProbeP99Ms: pctOf(fleetLatencies, 0.99),
-      rssAfterSyncMb: afterSync.rss,
-      rssEndMb: end.rss,
-      rssPeakMb: end.peak,
-      watchStreams: streams,
-      rssSamples: samples.map((x) => `${x.s}s:${x.rssMb}`).join(' '),
-      loadAverage: { atSync: loadAtSync, atEnd: loadavg().map((x) => Math.round(x * 10) / 10) },
-      stopCode,
-    };
+    return { clusters: CLUSTERS, ...scan, watch: byProtocol };
   } finally {
-    await api.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const LOAD_AT_START = loadavg().map((x) => Math.round(x * 10) / 10);
+const LOAD_AT_START = round1(loadavg());
 const runs: Awaited<ReturnType<typeof run>>[] = [];
 for (let i = 0; i < RUNS; i++) {
   const r = await run();
   runs.push(r);
   console.error(`run ${i + 1}: ${JSON.stringify(r)}`);
 }
-const med = (k: keyof (typeof runs)[number]) => median(runs.map((r) => Number(r[k])));
+const med = (p: string, k: string) => median(runs.map((r) => Number((r.watch.find((w) => w.protocol === p) as unknown as Record<string, unknown>)[k])));
+const keys = ['syncMs', 'syncOverScan', 'probeP50Ms', 'probeP99Ms', 'fleetProbeP99Ms', 'rssAfterSyncMb', 'rssPeakMb', 'eventsPerSecond'];
 console.log(
   JSON.stringify(
     {
@@ -233,8 +269,9 @@ console.log(
       clusters: CLUSTERS,
       rate: RATE,
       seconds: SECONDS,
+      doubles: DOUBLES,
       loadAverageAtStart: LOAD_AT_START,
-      median: { scanMs: med('scanMs'), syncMs: med('syncMs'), syncOverScan: med('syncOverScan'), probeP99Ms: med('probeP99Ms'), probeP50Ms: med('probeP50Ms'), fleetProbeP99Ms: med('fleetProbeP99Ms'), rssPeakMb: med('rssPeakMb'), eventsPerSecond: med('eventsPerSecond') },
+      median: { scanMs: median(runs.map((r) => r.scanMs)), ...Object.fromEntries(PROTOCOLS.map((p) => [p, Object.fromEntries(keys.map((k) => [k, med(p, k)]))])) },
       runs,
     },
     null,

@@ -1,5 +1,6 @@
 /**
- * A Kubernetes API server double for tests and benchmarks: one HTTPS server on 127.0.0.1 hosting any number of
+ * A Kubernetes API server double for tests and benchmarks: one HTTPS server on 127.0.0.1 (HTTP/2 through ALPN, as
+ * kube-apiserver, and HTTP/1.1 for clients that do not offer h2; `{ http2: false }` for HTTP/1.1 only) hosting any number of
  * "clusters", each under its own path prefix (`https://127.0.0.1:PORT/clusters/NAME`), speaking the real shapes:
  *
  *   GET /api                                   APIVersions
@@ -30,6 +31,7 @@
  * api-status.ts (Status replies), api-samples.ts (a sample tenant cluster), api-watch.ts (watches, `onWatch`),
  * api-writes.ts (server-side apply and deletes). This file runs the server and re-exports the rest.
  */
+import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -38,11 +40,12 @@ import { DoubleCluster, type ClusterOptions, type RequestRecord } from './api-cl
 import { failed, spoiled, stalled, type Timers } from './api-faults.js';
 import { certificates, writeKubeconfig, type KubeconfigOptions } from './api-kubeconfig.js';
 import { parseRoute, serve } from './api-lists.js';
-import { sendJson, status } from './api-status.js';
+import { gone, sendJson, status, tlsSockets as bySocketPorts } from './api-status.js';
 
 export { DoubleCluster, RESOURCE_TYPES, type ClusterOptions, type RequestRecord, type ResourceType } from './api-cluster.js';
 export type { ClusterFaults } from './api-faults.js';
 export type { KubeconfigOptions } from './api-kubeconfig.js';
+export { gone } from './api-status.js';
 export { sampleObjects, SCAN_KINDS } from './api-samples.js';
 export { status } from './api-status.js';
 
@@ -58,6 +61,8 @@ export interface ApiDouble {
   readonly requests: RequestRecord[];
   /** Connections currently open to the double (all clusters). */
   openConnections(): number;
+  /** Open connections by the protocol negotiated (`h2`, `http/1.1`; `pending` before the TLS handshake ends). */
+  connectionsByProtocol(): Record<string, number>;
   addCluster(name: string, opts?: ClusterOptions): DoubleCluster;
   cluster(name: string): DoubleCluster;
   /** `https://127.0.0.1:PORT/clusters/NAME` */
@@ -81,20 +86,92 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
-/**
- * Starts the double. One closure on purpose: the HTTPS server, its request routing and the handle it returns share
- * the cluster map, the timers and the open sockets (what `close()` ends). What answers a request lives in the
- * api-*.ts modules; what is left here is wiring.
- */
-export async function startApiDouble(): Promise<ApiDouble> {
-  const certs = await certificates();
-  const clusters = new Map<string, DoubleCluster>();
-  const requests: RequestRecord[] = [];
+export interface DoubleOptions {
+  /** Offer HTTP/2 through ALPN (default true); false serves HTTP/1.1 only, as a server without h2 would. */
+  http2?: boolean;
+}
+
+/** The HTTPS server: HTTP/2 with HTTP/1.1 beside it (allowHTTP1), or HTTP/1.1 alone. */
+function createServer(certs: Awaited<ReturnType<typeof certificates>>, h2: boolean, handle: (req: IncomingMessage, res: ServerResponse) => void) {
+  const tlsOptions = { cert: certs.cert, key: certs.key, ca: [certs.cert], requestCert: true, rejectUnauthorized: false };
+  if (!h2) {
+    const server = https.createServer(tlsOptions, handle);
+    server.keepAliveTimeout = 30_000;
+    return server;
+  }
+  // the compatibility API hands over request/response objects shaped like node:http's (what api-*.ts are written on)
+  const server = http2.createSecureServer({ ...tlsOptions, allowHTTP1: true, settings: { maxConcurrentStreams: 1000 } }, (req, res) => handle(req as unknown as IncomingMessage, res as unknown as ServerResponse));
+  // an HTTP/2 session error (a client gone mid-frame) is the client's business; keep serving the others
+  server.on('sessionError', () => {});
+  return server;
+}
+
+/** What a running double answers from: shared by its request handling (below) and the handle startApiDouble returns. */
+interface Serving {
+  clusters: Map<string, DoubleCluster>;
+  requests: RequestRecord[];
+  timers: Timers;
+  watchHandler?: WatchHandler;
+  port: number;
+}
+
+/** Routes a request to its cluster, records it, and answers after the cluster's latency. */
+function handle(d: Serving, req: IncomingMessage, res: ServerResponse): void {
+  const { clusters, requests, timers } = d;
+  const url = new URL(req.url ?? '/', 'https://double');
+  const m = /^\/clusters\/([^/]+)(\/.*)?$/.exec(url.pathname);
+  const cluster = m ? clusters.get(decodeURIComponent(m[1])) : undefined;
+  if (!cluster) {
+    sendJson(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
+    return;
+  }
+  const path = (m![2] ?? '/').replace(/\/+$/, '') || '/';
+  const rec: RequestRecord = { cluster: cluster.name, method: req.method ?? 'GET', path, query: Object.fromEntries(url.searchParams), status: 0 };
+  requests.push(rec);
+  cluster.requests.push(rec);
+  const f = cluster.faults;
+  const go = () => {
+    if (gone(res) || timers.closing()) return;
+    respond(d, cluster, req, res, url, path, rec);
+  };
+  if (f.latencyMs && f.latencyMs > 0) timers.later(f.latencyMs, go);
+  else go();
+}
+
+/** Authentication, the faults at each step, then writes, watches or reads (discovery and lists). */
+function respond(d: Serving, cluster: DoubleCluster, req: IncomingMessage, res: ServerResponse, url: URL, path: string, rec: RequestRecord): void {
+  const { timers, watchHandler } = d;
+  const f = cluster.faults;
+  const send = (code: number, body: unknown, headers: Record<string, string> = {}) => {
+    rec.status = code;
+    sendJson(res, code, body, headers);
+  };
+  // authentication first, as the apiserver does
+  const authorized =
+    cluster.auth === 'client-cert'
+      ? (req.socket as TLSSocket).authorized === true
+      : req.headers.authorization === `Bearer ${cluster.token}`;
+  if (f.unauthorized || !authorized) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
+  if (stalled(f, res, rec, timers)) return;
+  if (req.method !== 'GET' && cluster.writes) return cluster.writes(req, path, send);
+  if (req.method !== 'GET') return send(405, status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
+
+  const route = parseRoute(path);
+  const isList = route?.type === 'list';
+  const watching = url.searchParams.get('watch');
+  if (watchHandler && isList && (watching === '1' || watching === 'true')) return watchHandler(cluster, route, url, res, rec);
+  if (failed(f, isList, req, rec, send)) return;
+  const result = route ? serve(cluster, route, url, rec, d.port, req.headers.authorization) : { code: 404, body: status(404, 'NotFound', 'the server could not find the requested resource') };
+  if (spoiled(f, isList, result, res, rec)) return;
+  send(result.code, result.body, result.headers);
+}
+
+
+/** The double's timers: cleared, and no more started, once it closes. */
+function doubleTimers(): Timers & { close(): void } {
   const pending = new Set<NodeJS.Timeout>();
   let closing = false;
-  let watchHandler: WatchHandler | undefined;
-
-  const timers: Timers = {
+  return {
     later(ms, fn) {
       const t = setTimeout(() => {
         pending.delete(t);
@@ -103,69 +180,65 @@ export async function startApiDouble(): Promise<ApiDouble> {
       pending.add(t);
     },
     closing: () => closing,
+    close() {
+      closing = true;
+      for (const t of pending) clearTimeout(t);
+      pending.clear();
+    },
   };
+}
 
-  const server = https.createServer({ cert: certs.cert, key: certs.key, ca: [certs.cert], requestCert: true, rejectUnauthorized: false }, (req, res) => {
-    handle(req, res);
-  });
-  server.keepAliveTimeout = 30_000;
-  // every raw socket, so close() can end connections that are mid-handshake or hanging too
-  const sockets = new Set<net.Socket>();
+/**
+ * Every raw socket, so close() can end connections that are mid-handshake or hanging too, and the TLS ones by the
+ * protocol they negotiated (registered by their ports, so that cutConnection can drop an HTTP/2 session's socket).
+ */
+function trackSockets(server: net.Server) {
+  const raw = new Set<net.Socket>();
+  const secured = new Set<TLSSocket>();
   server.on('connection', (s: net.Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+    raw.add(s);
+    s.on('close', () => raw.delete(s));
   });
+  server.on('secureConnection', (s: TLSSocket) => {
+    secured.add(s);
+    const key = `${s.localPort}:${s.remotePort}`;
+    bySocketPorts.set(key, s);
+    s.on('close', () => {
+      secured.delete(s);
+      if (bySocketPorts.get(key) === s) bySocketPorts.delete(key);
+    });
+  });
+  return {
+    raw,
+    byProtocol() {
+      const out: Record<string, number> = {};
+      for (const s of secured) {
+        const p = s.alpnProtocol || 'http/1.1';
+        out[p] = (out[p] ?? 0) + 1;
+      }
+      if (raw.size > secured.size) out.pending = raw.size - secured.size;
+      return out;
+    },
+  };
+}
 
-  function handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'https://double');
-    const m = /^\/clusters\/([^/]+)(\/.*)?$/.exec(url.pathname);
-    const cluster = m ? clusters.get(decodeURIComponent(m[1])) : undefined;
-    if (!cluster) {
-      sendJson(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
-      return;
-    }
-    const path = (m![2] ?? '/').replace(/\/+$/, '') || '/';
-    const rec: RequestRecord = { cluster: cluster.name, method: req.method ?? 'GET', path, query: Object.fromEntries(url.searchParams), status: 0 };
-    requests.push(rec);
-    cluster.requests.push(rec);
-    const f = cluster.faults;
-    const go = () => {
-      if (res.destroyed || closing) return;
-      respond(cluster, req, res, url, path, rec);
-    };
-    if (f.latencyMs && f.latencyMs > 0) timers.later(f.latencyMs, go);
-    else go();
-  }
+/**
+ * Starts the double: the HTTPS server, the sockets it tracks (what `close()` ends) and the handle it returns. What
+ * answers a request is handle/respond above and the api-*.ts modules; what is left here is wiring.
+ */
+export async function startApiDouble(opts: DoubleOptions = {}): Promise<ApiDouble> {
+  const certs = await certificates();
+  const clusters = new Map<string, DoubleCluster>();
+  const requests: RequestRecord[] = [];
+  const timers = doubleTimers();
 
-  /** Authentication, the faults at each step, then writes, watches or reads (discovery and lists). */
-  function respond(cluster: DoubleCluster, req: IncomingMessage, res: ServerResponse, url: URL, path: string, rec: RequestRecord): void {
-    const f = cluster.faults;
-    const send = (code: number, body: unknown, headers: Record<string, string> = {}) => {
-      rec.status = code;
-      sendJson(res, code, body, headers);
-    };
-    // authentication first, as the apiserver does
-    const authorized =
-      cluster.auth === 'client-cert'
-        ? (req.socket as TLSSocket).authorized === true
-        : req.headers.authorization === `Bearer ${cluster.token}`;
-    if (f.unauthorized || !authorized) return send(401, status(401, 'Unauthorized', 'Unauthorized'));
-    if (stalled(f, res, rec, timers)) return;
-    if (req.method !== 'GET' && cluster.writes) return cluster.writes(req, path, send);
-    if (req.method !== 'GET') return send(405, status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
-
-    const route = parseRoute(path);
-    const isList = route?.type === 'list';
-    const watching = url.searchParams.get('watch');
-    if (watchHandler && isList && (watching === '1' || watching === 'true')) return watchHandler(cluster, route, url, res, rec);
-    if (failed(f, isList, req, rec, send)) return;
-    const result = route ? serve(cluster, route, url, rec, port, req.headers.authorization) : { code: 404, body: status(404, 'NotFound', 'the server could not find the requested resource') };
-    if (spoiled(f, isList, result, res, rec)) return;
-    send(result.code, result.body, result.headers);
-  }
+  const d: Serving = { clusters, requests, timers, port: 0 };
+  const server = createServer(certs, opts.http2 !== false, (req, res) => handle(d, req, res));
+  const sockets = trackSockets(server);
 
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
+  d.port = port;
   const base = `https://127.0.0.1:${port}`;
   const serverUrl = (name: string) => `${base}/clusters/${encodeURIComponent(name)}`;
   const clusterNamed = (name: string) => {
@@ -180,7 +253,8 @@ export async function startApiDouble(): Promise<ApiDouble> {
     ca: certs.cert,
     clientCert: { cert: certs.clientCert, key: certs.clientKey },
     requests,
-    openConnections: () => sockets.size,
+    openConnections: () => sockets.raw.size,
+    connectionsByProtocol: () => sockets.byProtocol(),
     addCluster(name, opts = {}) {
       if (clusters.has(name)) throw new Error(`api-double: cluster ${name} exists`);
       const c = new DoubleCluster(name, opts);
@@ -190,17 +264,14 @@ export async function startApiDouble(): Promise<ApiDouble> {
     cluster: clusterNamed,
     serverUrl,
     onWatch(handler) {
-      watchHandler = handler;
+      d.watchHandler = handler;
     },
     writeKubeconfig(file, names, opts = {}) {
       return writeKubeconfig(file, names, opts, { certs, serverUrl, tokenOf: (n) => clusterNamed(n).token });
     },
     async close() {
-      closing = true;
-      for (const t of pending) clearTimeout(t);
-      pending.clear();
-      server.closeAllConnections();
-      for (const s of sockets) s.destroy();
+      timers.close();
+      for (const s of sockets.raw) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestRecord, ResourceType } from './api-cluster.js';
-import { status } from './api-status.js';
+import { cutConnection, gone, status } from './api-status.js';
 
 /**
  * Faults of one cluster. Counters (`serverErrors: 2`) apply to the next n matching requests and count down;
@@ -86,7 +86,7 @@ export function stalled(f: ClusterFaults, res: ServerResponse, rec: RequestRecor
     let i = 0;
     const step = () => {
       // bounded: stops when the client goes away, the double closes, or after 100 000 bytes
-      if (res.destroyed || timers.closing() || i >= 100_000) return;
+      if (gone(res) || timers.closing() || i >= 100_000) return;
       res.write(i < body.length - 1 ? body[i] : ' ');
       i++;
       timers.later(f.drip!, step);
@@ -100,7 +100,7 @@ export function stalled(f: ClusterFaults, res: ServerResponse, rec: RequestRecor
 /** The counted faults that answer instead of the apiserver: a dropped connection, 429, 500. True when one did. */
 export function failed(f: ClusterFaults, isList: boolean, req: IncomingMessage, rec: RequestRecord, send: (code: number, body: unknown, headers?: Record<string, string>) => void): boolean {
   if (take(f, 'dropConnection', isList, rec)) {
-    req.socket.destroy();
+    cutConnection(req);
     return true;
   }
   if (take(f, 'tooManyRequests', isList, rec)) {
@@ -125,7 +125,7 @@ export function spoiled(f: ClusterFaults, isList: boolean, result: Answer, res: 
     const text = JSON.stringify(result.body);
     rec.status = 200;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) });
-    res.write(text.slice(0, Math.floor(text.length / 2)), () => res.destroy());
+    res.write(text.slice(0, Math.floor(text.length / 2)), () => cutConnection(res));
     return true;
   }
   if (take(f, 'truncatedJson', isList, rec)) {

@@ -1,7 +1,7 @@
 import type { KubeObject } from '../src/index.js';
 
 /** A small but realistic tenant cluster: namespaces with quota, limits, default-deny, a deployment, pods, Istio config, a Secret. */
-// Long, and kept so: it is data (the objects of one tenant namespace), written out as the apiserver would hold them.
+// Long: kept whole, it is data (the objects of one tenant namespace), written out as the apiserver would hold them.
 export function sampleObjects(opts: { namespaces?: number; podsPerNamespace?: number; secretValue?: string } = {}): KubeObject[] {
   const nsCount = opts.namespaces ?? 3;
   const pods = opts.podsPerNamespace ?? 2;

@@ -58,7 +58,8 @@ function parsePort(v: string | undefined): number {
 const log = (msg: string, fields: Record<string, unknown> = {}) =>
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg, ...fields })}\n`);
 
-export async function runWatch(argv: string[], env: CommandEnv, opts: { signal?: AbortSignal } = {}): Promise<number> {
+/** The flags, checked: every usage error is thrown here, before anything is loaded. */
+async function parseFlags(argv: string[]) {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -94,53 +95,67 @@ export async function runWatch(argv: string[], env: CommandEnv, opts: { signal?:
   };
   const historyIntervalMs = duration('--history-interval', values['history-interval'], 5 * 60_000)!;
   if (values.history && historyIntervalMs < 1000) throw new UsageError('--history-interval must be at least 1s');
-  const historyKeepMs = duration('--history-keep', values['history-keep']);
-  const port = parsePort(values.port);
-  const host = values.host ?? '0.0.0.0';
-  const shard = parseShard(values.shard);
-  const idleMs = positiveInt('--idle-timeout', values['idle-timeout'], 90) * 1000;
-  const watchTimeoutSeconds = positiveInt('--watch-timeout', values['watch-timeout'], 300);
-  const debounceMs = positiveInt('--debounce', values.debounce, 200);
-  const { actions } = clusterContextFromFlags([], values.action);
+  return {
+    values,
+    fleetFile: values.fleet,
+    historyMod,
+    historyIntervalMs,
+    historyKeepMs: duration('--history-keep', values['history-keep']),
+    port: parsePort(values.port),
+    host: values.host ?? '0.0.0.0',
+    shard: parseShard(values.shard),
+    tuning: {
+      idleMs: positiveInt('--idle-timeout', values['idle-timeout'], 90) * 1000,
+      watchTimeoutSeconds: positiveInt('--watch-timeout', values['watch-timeout'], 300),
+      debounceMs: positiveInt('--debounce', values.debounce, 200),
+    },
+    actions: clusterContextFromFlags([], values.action).actions,
+  };
+}
 
+type Flags = Awaited<ReturnType<typeof parseFlags>>;
+
+/** The fleet, the policies and the history store; a message and undefined when one of them is not usable. */
+async function loadInputs(f: Flags, env: CommandEnv) {
   let fleet;
   try {
-    fleet = await loadFleet(values.fleet);
+    fleet = await loadFleet(f.fleetFile);
   } catch (err) {
     if (err instanceof FleetFileError) {
       process.stderr.write(`fleetgate watch: the fleet file is not usable:\n${err.errors.map((e) => `  ${formatFleetError(e)}`).join('\n')}\n`);
-      return EXIT_USAGE;
+      return undefined;
     }
     throw err;
   }
   // --action wins over the fleet file, as in scan: fold it into every cluster's own actions
+  const { actions } = f;
   if (actions && Object.keys(actions).length) fleet = { ...fleet, clusters: fleet.clusters.map((c) => ({ ...c, actions: { ...c.actions, ...actions } })) };
-  const policySet = await loadPolicySet(values.policies ?? [], { builtins: values['no-builtins'] ? [] : await env.builtins() });
+  const policySet = await loadPolicySet(f.values.policies ?? [], { builtins: f.values['no-builtins'] ? [] : await env.builtins() });
   if (policySet.errors.length) {
     process.stderr.write(`fleetgate watch: cannot load policies:\n${policySet.errors.map((e) => `  ${formatFleetError(e)}`).join('\n')}\n`);
-    return EXIT_USAGE;
+    return undefined;
   }
-  const policies = policySet.policies;
-
   let history;
-  if (historyMod && values.history) {
+  if (f.historyMod && f.values.history) {
     try {
-      history = await historyMod.openHistory(values.history);
+      history = await f.historyMod.openHistory(f.values.history);
     } catch (err) {
       process.stderr.write(`fleetgate watch: ${(err as Error).message}\n`);
-      return EXIT_USAGE;
+      return undefined;
     }
   }
+  return { fleet, policies: policySet.policies, history };
+}
+
+export async function runWatch(argv: string[], env: CommandEnv, opts: { signal?: AbortSignal } = {}): Promise<number> {
+  const f = await parseFlags(argv);
+  const inputs = await loadInputs(f, env);
+  if (!inputs) return EXIT_USAGE;
+  const { fleet, policies, history } = inputs;
+  const { host, port, shard, historyMod } = f;
 
   const metrics = new WatchMetrics();
-  const watch = await FleetWatch.start({
-    fleet,
-    policies,
-    shard,
-    hooks: metrics.hooks(),
-    tuning: { idleMs, watchTimeoutSeconds, debounceMs },
-    log,
-  });
+  const watch = await FleetWatch.start({ fleet, policies, shard, hooks: metrics.hooks(), tuning: f.tuning, log });
   metrics.attach(watch);
   let server;
   try {
@@ -155,12 +170,12 @@ export async function runWatch(argv: string[], env: CommandEnv, opts: { signal?:
     history &&
     new HistoryRecorder({
       history,
-      intervalMs: historyIntervalMs,
+      intervalMs: f.historyIntervalMs,
       report: () => watch.report(),
       ready: () => watch.ready(),
       commit: () => historyMod!.configCommit(fleet.repo),
       sharded: (shard?.count ?? 1) > 1,
-      keepMs: historyKeepMs,
+      keepMs: f.historyKeepMs,
       log,
       written: (result) => metrics.historyRecords.inc({ result }),
     });
@@ -169,7 +184,7 @@ export async function runWatch(argv: string[], env: CommandEnv, opts: { signal?:
     url: server.url,
     clusters: watch.clusters.length,
     ...(shard ? { shard: `${shard.index}/${shard.count}` } : {}),
-    ...(history ? { history: historyMod!.redactUrl(values.history!), historyIntervalSeconds: historyIntervalMs / 1000 } : {}),
+    ...(history ? { history: historyMod!.redactUrl(f.values.history!), historyIntervalSeconds: f.historyIntervalMs / 1000 } : {}),
   });
 
   await new Promise<void>((resolve) => {

@@ -86,6 +86,7 @@ export class FleetWatch {
           : new LiveSource(wc, {
               kubeconfig: c.source.kubeconfig,
               context: c.source.context,
+              allowExecPlugins: fleet.allowExecPlugins,
               kinds: () => this.kindsFor(c),
               budgetMs: fleet.timeoutSeconds * 1000,
               watchTimeoutSeconds: tuning.watchTimeoutSeconds ?? 300,

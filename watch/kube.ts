@@ -1,10 +1,11 @@
-import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as http from 'node:http';
 import * as tls from 'node:tls';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../src/index.js';
-import { httpGet, type Connection } from '../scanner/live/http.js';
-import { redactSecret } from '../scanner/live/redact.js';
+import { ClusterReadError } from '../scanner/live/errors.js';
+import { TransportError } from '../scanner/live/http.js';
+import { resolveKubeconfig, type KubeconfigTarget, type ResolvedKubeconfig } from '../scanner/live/kubeconfig.js';
+import { redactSecret, Scrubber } from '../scanner/live/redact.js';
+import { Transport } from './transport.js';
 
 /**
  * The watch's side of the API: credentials from the kubeconfig through @kubernetes/client-node's KubeConfig (TLS,
@@ -42,64 +43,45 @@ export const SYNC_REASONS: readonly SyncReason[] = [
   'bad-response', 'kubeconfig', 'snapshot', 'desired-render', 'policy-error',
 ];
 
-export async function connect(kubeconfig: string, context: string | undefined, maxSockets: number): Promise<Connection> {
-  const kc = new KubeConfig();
+/**
+ * The cluster's transport (watch/transport.ts): the kubeconfig read by the scanner's reader (client-node's
+ * KubeConfig, with the same allowlist for exec plugins, auth-providers and token files), one TLS context for the
+ * cluster, HTTP/2 when the server offers it.
+ */
+export async function connect(target: KubeconfigTarget, maxSockets: number): Promise<Transport> {
+  let k: ResolvedKubeconfig;
   try {
-    kc.loadFromFile(kubeconfig);
+    k = await resolveKubeconfig(target, new Scrubber());
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new SyncError(code === 'ENOENT' ? `kubeconfig ${kubeconfig} not found` : `kubeconfig ${kubeconfig} could not be loaded`, 'kubeconfig');
+    throw new SyncError(err instanceof ClusterReadError ? err.message : 'the kubeconfig could not be read', 'kubeconfig');
   }
-  if (context) {
-    if (!kc.getContextObject(context)) throw new SyncError(`context "${context}" is not in kubeconfig ${kubeconfig}`, 'kubeconfig');
-    kc.setCurrentContext(context);
-  }
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new SyncError(`kubeconfig ${kubeconfig} has no cluster for its context`, 'kubeconfig');
-  let url: URL;
-  try {
-    url = new URL(cluster.server);
-  } catch {
-    throw new SyncError(`the kubeconfig's server address is not a URL`, 'kubeconfig');
-  }
-  const o: https.RequestOptions = {};
-  try {
-    await kc.applyToHTTPSOptions(o);
-  } catch (err) {
-    throw new SyncError(`could not obtain credentials from the kubeconfig's user (${err instanceof Error ? err.name : 'Error'})`, 'kubeconfig');
-  }
-  const headers: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(o.headers ?? {})) if (typeof v === 'string' || Array.isArray(v)) headers[k] = v;
-  // One keep-alive agent per cluster; every watch stream holds a socket, so it must allow one per kind and then some.
-  let agent: http.Agent;
-  if (cluster.proxyUrl) agent = o.agent as http.Agent;
-  else if (url.protocol === 'https:') {
-    // One TLS context for the cluster's sockets (a watch stream per kind each holds one): without it every socket
-    // parses the CA and the client certificate into a context of its own (~15 KiB each, measured).
-    let secureContext: tls.SecureContext;
+  const { cluster, url, o } = k;
+  const headers = { ...k.headers };
+  if (o.auth) headers.Authorization = `Basic ${Buffer.from(o.auth).toString('base64')}`;
+  let secureContext: tls.SecureContext | undefined;
+  if (url.protocol === 'https:' && !cluster.proxyUrl) {
+    // One TLS context for the cluster's connections: without it every socket parses the CA and the client
+    // certificate into a context of its own (~15 KiB each on HTTP/1.1, measured).
     try {
       secureContext = tls.createSecureContext({ ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase });
     } catch (err) {
       throw new SyncError(`the kubeconfig's certificate data is not usable (${(err as NodeJS.ErrnoException).code ?? 'invalid'})`, 'kubeconfig');
     }
-    agent = new https.Agent({
-      keepAlive: true,
-      maxSockets,
+  }
+  return new Transport(
+    {
+      protocol: url.protocol as 'https:' | 'http:',
+      hostname: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+      prefix: url.pathname.replace(/\/+$/, ''),
+      headers,
       secureContext,
       servername: o.servername,
-      ...(o.rejectUnauthorized !== undefined ? { rejectUnauthorized: o.rejectUnauthorized } : {}),
-    });
-  } else if (url.protocol === 'http:' && cluster.skipTLSVerify) agent = new http.Agent({ keepAlive: true, maxSockets });
-  else throw new SyncError(`unsupported or insecure server address ${url.protocol}`, 'kubeconfig');
-  return {
-    protocol: url.protocol as 'https:' | 'http:',
-    hostname: url.hostname.replace(/^\[|\]$/g, ''),
-    port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
-    prefix: url.pathname.replace(/\/+$/, ''),
-    headers,
-    auth: o.auth ?? undefined,
-    agent,
-  };
+      rejectUnauthorized: o.rejectUnauthorized,
+      proxyAgent: cluster.proxyUrl ? (o.agent as http.Agent) : undefined,
+    },
+    maxSockets,
+  );
 }
 
 /** Maps an HTTP status to a reason; 2xx returns undefined. */
@@ -112,10 +94,13 @@ export function statusReason(status: number): SyncReason | undefined {
   return 'bad-response';
 }
 
-export async function getJson(conn: Connection, path: string, signal: AbortSignal, what: string): Promise<unknown> {
-  let res;
+/** Largest body accepted for one response (a page of `limit` objects is far below this). */
+const MAX_BODY = 128 * 1024 * 1024;
+
+export async function getJson(conn: Transport, path: string, signal: AbortSignal, what: string): Promise<unknown> {
+  let res: { status: number; body: string };
   try {
-    res = await httpGet(conn, path, signal);
+    res = await fetchText(conn, path, signal);
   } catch (err) {
     if (signal.aborted) throw new SyncError(`${what}: stopped`, 'timeout');
     throw new SyncError(`${what}: ${(err as Error).message}`, 'unreachable');
@@ -132,6 +117,37 @@ export async function getJson(conn: Connection, path: string, signal: AbortSigna
   }
 }
 
+/** One whole response. */
+function fetchText(conn: Transport, path: string, signal: AbortSignal): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new TransportError('aborted', 'ABORT_ERR'));
+    let status = 0;
+    const parts: string[] = [];
+    let size = 0;
+    const onAbort = () => {
+      x.abort();
+      reject(new TransportError('aborted', 'ABORT_ERR'));
+    };
+    const x = conn.get(path, {
+      head: (s) => (status = s),
+      data: (t) => {
+        size += t.length;
+        if (size > MAX_BODY) {
+          x.abort();
+          signal.removeEventListener('abort', onAbort);
+          reject(new TransportError(`response larger than ${MAX_BODY} bytes`, 'ETOOBIG'));
+        } else parts.push(t);
+      },
+      done: (err) => {
+        signal.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve({ status, body: parts.join('') });
+      },
+    });
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 /** A kind resolved to the REST path that lists and watches it. */
 export interface Target {
   group: string;
@@ -141,7 +157,7 @@ export interface Target {
 }
 
 /** Resolves kinds to resource paths (one discovery document per group version); kinds not served are skipped with a warning. */
-export async function discover(conn: Connection, kinds: readonly { apiVersion: string; kind: string }[], signal: AbortSignal, warnings: string[]): Promise<Target[]> {
+export async function discover(conn: Transport, kinds: readonly { apiVersion: string; kind: string }[], signal: AbortSignal, warnings: string[]): Promise<Target[]> {
   const docs = new Map<string, Promise<{ name: string; kind: string; verbs?: string[] }[] | undefined>>();
   const resources = (gv: string) => {
     let p = docs.get(gv);
@@ -187,7 +203,7 @@ export function normalize(item: KubeObject, t: Target): KubeObject {
 }
 
 /** Every page of a list; the list's resourceVersion is where the watch starts. */
-export async function listAll(conn: Connection, t: Target, signal: AbortSignal, pageSize = 500): Promise<{ items: KubeObject[]; resourceVersion: string }> {
+export async function listAll(conn: Transport, t: Target, signal: AbortSignal, pageSize = 500): Promise<{ items: KubeObject[]; resourceVersion: string }> {
   const items: KubeObject[] = [];
   let token: string | undefined;
   for (let page = 0; page < 100_000; page++) {

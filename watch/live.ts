@@ -1,9 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import type { KubeObject } from '../src/index.js';
-import type { Connection } from '../scanner/live/http.js';
 import type { Source, WatchedCluster } from './cluster.js';
 import { connect, discover, listAll, SyncError, type Target } from './kube.js';
 import { openWatch } from './stream.js';
+import type { Transport } from './transport.js';
 
 /**
  * A live cluster, informer-style: discover, list every kind (paged) within the cluster's budget, then one watch
@@ -16,6 +16,8 @@ import { openWatch } from './stream.js';
 export interface LiveOptions {
   kubeconfig: string;
   context?: string;
+  /** Credential plugins and token files the operator allowed (the fleet's allowExecPlugins, as `scan` takes them). */
+  allowExecPlugins?: readonly string[];
   /** The kinds to list and watch (asked at each full sync: a new desired state may name new kinds). */
   kinds: () => { apiVersion: string; kind: string }[];
   /** Budget for discovery + the initial list of all kinds. */
@@ -67,7 +69,7 @@ interface Stream {
 }
 
 export class LiveSource implements Source {
-  private conn?: Connection;
+  private conn?: Transport;
   private streams: Stream[] = [];
   private cycle?: AbortController;
   private wake?: () => void;
@@ -96,7 +98,7 @@ export class LiveSource implements Source {
     this.stopped = true;
     this.endCycle('stop');
     await this.running;
-    this.conn?.agent.destroy();
+    this.conn?.close();
   }
 
   private endCycle(why: 'resync' | 'fatal' | 'stop' = 'resync'): void {
@@ -135,7 +137,7 @@ export class LiveSource implements Source {
   private failed(e: SyncError): void {
     this.wc.failed(e.reason, e.message);
     if (this.conn && FATAL.has(e.reason)) {
-      this.conn.agent.destroy();
+      this.conn.close();
       this.conn = undefined; // credentials may have been rotated: read the kubeconfig again
     }
   }
@@ -150,7 +152,7 @@ export class LiveSource implements Source {
         started = Date.now();
         budget = setTimeout(() => cycle.abort('budget'), this.o.budgetMs);
         const kinds = this.o.kinds();
-        this.conn ??= await connect(this.o.kubeconfig, this.o.context, kinds.length + 8);
+        this.conn ??= await connect({ kubeconfig: this.o.kubeconfig, context: this.o.context, allowExecPlugins: this.o.allowExecPlugins }, kinds.length + 8);
         const warnings: string[] = [];
         const targets = await discover(this.conn, kinds, cycle.signal, warnings);
         const objects: KubeObject[] = [];

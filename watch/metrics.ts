@@ -17,6 +17,7 @@ export class WatchMetrics {
   readonly historyRecords: Counter<'result'>;
   private fleet?: FleetWatch;
 
+  // Long: a table of the metric definitions (the contract's names, help and labels), one after the other.
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     const self = this;

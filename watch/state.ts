@@ -9,6 +9,9 @@ import type { ClusterReport } from '../scanner/scan.js';
 import { ObjectTally, SEVERITY_WEIGHT, scoreOf, tallyPolicies, type PolicyTally } from '../scanner/score.js';
 import type { ClusterJudge } from './judge.js';
 import { Totals } from './totals.js';
+import { compact, intern, internChecks, NO_FINDINGS, type Verdict } from './verdicts.js';
+
+export type { Verdict } from './verdicts.js';
 
 /**
  * What the watch keeps of one cluster, and how an event changes it. Not the objects: per object only what its
@@ -19,13 +22,6 @@ import { Totals } from './totals.js';
  * A change that alters how *other* objects are judged — a PolicyException, or the labels of a Namespace that holds
  * objects — cannot be applied from one object; `apply` answers 'resync' and the source re-reads the cluster.
  */
-
-/**
- * A finding without its resource. Objects made from one template (the pods of a Deployment, the same Deployment in
- * every cluster) are found the same things: one frozen array of verdicts is shared by all of them, and the resource
- * is put back when a report is built. `resource` is set only when a finding is about another object.
- */
-export type Verdict = Omit<Finding, 'resource'> & { readonly resource?: Finding['resource'] };
 
 export interface ObjectEntry {
   /** `group/Kind/`: the prefix of the identity, for a relist of one kind. */
@@ -59,53 +55,6 @@ export interface ClusterSetup {
 }
 
 export type ApplyResult = 'applied' | 'unchanged' | 'resync';
-
-const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
-/** Many objects count the same checks ({pss.baseline: 1, …}): share one frozen record per distinct set. */
-const checksCache = new Map<string, Readonly<Record<string, number>>>();
-function internChecks(checks: Record<string, number>): Readonly<Record<string, number>> | undefined {
-  const keys = Object.keys(checks);
-  if (!keys.length) return undefined;
-  const key = JSON.stringify(checks);
-  let shared = checksCache.get(key);
-  if (!shared) {
-    if (checksCache.size > 10_000) checksCache.clear();
-    checksCache.set(key, (shared = Object.freeze(checks)));
-  }
-  return shared;
-}
-
-/**
- * Findings of many objects repeat the same text ("runAsNonRoot != true (pod or container \"web\" …)", the same
- * JSONPath): one copy of each string is kept for the whole process (bounded), not one per finding.
- */
-const strings = new Map<string, string>();
-function intern(s: string): string {
-  const known = strings.get(s);
-  if (known !== undefined) return known;
-  if (strings.size > 200_000) strings.clear();
-  strings.set(s, s);
-  return s;
-}
-
-/** Verdict sets by content, bounded like the strings: a clear only costs sharing, never correctness. */
-const verdictSets = new Map<string, readonly Verdict[]>();
-const sameRef = (a: ResourceRef, b: ResourceRef) => a.name === b.name && a.namespace === b.namespace && a.kind === b.kind && a.apiVersion === b.apiVersion;
-
-function compact(findings: Finding[]): { findings: readonly Verdict[]; ref?: ResourceRef } {
-  if (!findings.length) return { findings: NO_FINDINGS };
-  const ref = findings[0].resource;
-  // `resource: undefined` keeps the key's place, so a rebuilt finding has scan's key order
-  const verdicts: Verdict[] = findings.map((f) => ({ ...f, message: intern(f.message), path: intern(f.path), resource: sameRef(f.resource, ref) ? undefined : f.resource }));
-  const key = JSON.stringify(verdicts);
-  let shared = verdictSets.get(key);
-  if (!shared) {
-    if (verdictSets.size > 50_000) verdictSets.clear();
-    for (const v of verdicts) Object.freeze(v);
-    verdictSets.set(key, (shared = Object.freeze(verdicts)));
-  }
-  return { findings: shared, ref };
-}
 
 /** A kept verdict as the finding it was. */
 const findingOf = (v: Verdict, ref: ResourceRef | undefined): Finding => (v.resource ? (v as Finding) : ({ ...v, resource: ref } as Finding));

@@ -1,12 +1,10 @@
-import * as http from 'node:http';
-import * as https from 'node:https';
 import type { KubeObject } from '../src/index.js';
-import type { Connection } from '../scanner/live/http.js';
 import { normalize, statusReason, SyncError, type Target } from './kube.js';
+import type { Transport } from './transport.js';
 
 /**
  * One watch stream (`?watch=1&resourceVersion=RV&allowWatchBookmarks=true`): newline-delimited JSON events.
- * Written on node:https rather than client-node's `Watch` because the watch needs two things that one lacks:
+ * Written on watch/transport.ts (HTTP/2 or HTTP/1.1) rather than client-node's `Watch` because the watch needs two things that one lacks:
  * a malformed line must be *seen* (client-node drops it silently, and a lost event would be lost drift), and a
  * stream that goes quiet must be noticed (an idle deadline: the server sends bookmarks, so silence means a dead
  * connection).
@@ -35,14 +33,14 @@ export interface StreamOptions {
 
 const TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']);
 
-export function openWatch(conn: Connection, t: Target, resourceVersion: string, h: StreamHandlers, o: StreamOptions): { close(): void } {
+export function openWatch(conn: Transport, t: Target, resourceVersion: string, h: StreamHandlers, o: StreamOptions): { close(): void } {
   let ended = false;
   let idle: NodeJS.Timeout | undefined;
   const finish = (err?: SyncError) => {
     if (ended) return;
     ended = true;
     clearTimeout(idle);
-    req.destroy();
+    x.abort();
     h.end(err);
   };
   const touch = () => {
@@ -50,49 +48,54 @@ export function openWatch(conn: Connection, t: Target, resourceVersion: string, 
     idle = setTimeout(() => finish(new SyncError(`watch of ${t.kind} was silent for ${Math.round(o.idleMs / 1000)}s`, 'timeout')), o.idleMs);
     idle.unref();
   };
+  const lines = new LineReader(t, h, finish);
   const q = `?watch=1&allowWatchBookmarks=true&timeoutSeconds=${o.timeoutSeconds}` + (resourceVersion ? `&resourceVersion=${encodeURIComponent(resourceVersion)}` : '');
-  const mod = conn.protocol === 'https:' ? https : http;
-  const req = mod.request({
-    method: 'GET',
-    protocol: conn.protocol,
-    hostname: conn.hostname,
-    port: conn.port,
-    path: conn.prefix + t.path + q,
-    headers: { ...conn.headers, Accept: 'application/json', 'User-Agent': 'fleetgate-watch' },
-    auth: conn.auth,
-    agent: conn.agent,
-  });
+  let opened = false;
   touch();
-  req.on('error', (err: NodeJS.ErrnoException) => finish(new SyncError(`watch of ${t.kind}: ${err.code ?? err.message}`, err.code === 'ECONNRESET' ? 'dropped' : 'unreachable')));
-  req.on('response', (res) => {
-    const reason = statusReason(res.statusCode ?? 0);
-    if (reason) {
-      res.resume();
-      return finish(new SyncError(`watch of ${t.kind}: HTTP ${res.statusCode}`, reason));
-    }
-    touch();
-    h.opened();
-    let buf = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
+  const x = conn.get(t.path + q, {
+    head(status) {
+      const reason = statusReason(status);
+      if (reason) return finish(new SyncError(`watch of ${t.kind}: HTTP ${status}`, reason));
+      opened = true;
       touch();
-      buf += chunk;
-      let nl: number;
-      while (!ended && (nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (line) onLine(line);
-      }
-      if (buf.length > 64 * 1024 * 1024) finish(new SyncError(`watch of ${t.kind}: an event larger than 64 MiB`, 'bad-response'));
-    });
-    res.on('end', () => finish());
-    res.on('aborted', () => finish(new SyncError(`watch of ${t.kind}: connection dropped`, 'dropped')));
-    res.on('error', () => finish(new SyncError(`watch of ${t.kind}: connection dropped`, 'dropped')));
-    res.on('close', () => finish(res.complete ? undefined : new SyncError(`watch of ${t.kind}: connection dropped`, 'dropped')));
+      h.opened();
+    },
+    data(text) {
+      if (!opened || ended) return;
+      touch();
+      lines.push(text, () => ended);
+    },
+    done(err) {
+      if (!err) return finish();
+      const dropped = opened || err.code === 'ECONNRESET';
+      finish(new SyncError(`watch of ${t.kind}: ${opened ? 'connection dropped' : err.message}`, dropped ? 'dropped' : 'unreachable'));
+    },
   });
-  req.end();
+  return { close: () => finish() };
+}
 
-  function onLine(line: string): void {
+/** Splits a watch body into lines and hands each event on; what is not an event is reported, not dropped. */
+class LineReader {
+  private buf = '';
+  constructor(
+    private readonly t: Target,
+    private readonly h: StreamHandlers,
+    private readonly finish: (err?: SyncError) => void,
+  ) {}
+
+  push(text: string, ended: () => boolean): void {
+    this.buf += text;
+    let nl: number;
+    while (!ended() && (nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl).trim();
+      this.buf = this.buf.slice(nl + 1);
+      if (line) this.line(line);
+    }
+    if (this.buf.length > 64 * 1024 * 1024) this.finish(new SyncError(`watch of ${this.t.kind}: an event larger than 64 MiB`, 'bad-response'));
+  }
+
+  private line(line: string): void {
+    const { t, h } = this;
     let ev: { type?: unknown; object?: unknown };
     try {
       ev = JSON.parse(line) as typeof ev;
@@ -105,7 +108,7 @@ export function openWatch(conn: Connection, t: Target, resourceVersion: string, 
     }
     if (ev.type === 'ERROR') {
       const code = (obj as { code?: unknown }).code;
-      return finish(new SyncError(`watch of ${t.kind}: ${code === 410 ? 'resourceVersion too old (410 Gone)' : `error event ${String(code)}`}`, code === 410 ? 'gone' : 'server-error'));
+      return this.finish(new SyncError(`watch of ${t.kind}: ${code === 410 ? 'resourceVersion too old (410 Gone)' : `error event ${String(code)}`}`, code === 410 ? 'gone' : 'server-error'));
     }
     const rv = obj.metadata?.resourceVersion;
     if (ev.type === 'BOOKMARK') {
@@ -116,6 +119,4 @@ export function openWatch(conn: Connection, t: Target, resourceVersion: string, 
     h.event(ev.type as WatchEventType, normalize(obj, t));
     if (typeof rv === 'string') h.progress(rv);
   }
-
-  return { close: () => finish() };
 }

@@ -103,6 +103,29 @@ export function checkTokenFile(text: string, context: string | undefined, allow:
  * message carries one) and a keep-alive agent. Every failure is a ClusterReadError that names no credential.
  */
 export async function connect(target: KubeconfigTarget, scrubber: Scrubber): Promise<Connection> {
+  const { cluster, url, o, headers } = await resolveKubeconfig(target, scrubber);
+  return {
+    protocol: url.protocol as 'https:' | 'http:',
+    hostname: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+    prefix: url.pathname.replace(/\/+$/, ''),
+    headers,
+    auth: o.auth ?? undefined,
+    agent: agentFor(cluster, url, o),
+  };
+}
+
+/** What a kubeconfig says about reaching its cluster, checked (plugins, token files, protocol); shared with the watch. */
+export interface ResolvedKubeconfig {
+  cluster: NonNullable<ReturnType<KubeConfig['getCurrentCluster']>>;
+  url: URL;
+  /** TLS material and auth as client-node applies them (ca, cert, key, servername, rejectUnauthorized, agent). */
+  o: https.RequestOptions;
+  headers: Record<string, string | string[]>;
+}
+
+/** The kubeconfig read and its user's credentials obtained (allowed plugins run here); ClusterReadError on failure. */
+export async function resolveKubeconfig(target: KubeconfigTarget, scrubber: Scrubber): Promise<ResolvedKubeconfig> {
   const kc = loadKubeconfig(target);
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new ClusterReadError(`kubeconfig ${target.kubeconfig} has no cluster for context "${target.context ?? kc.getCurrentContext()}"`, 'error');
@@ -120,16 +143,9 @@ export async function connect(target: KubeconfigTarget, scrubber: Scrubber): Pro
     throw new ClusterReadError(`the kubeconfig's server address is not a URL`, 'error');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ClusterReadError(`unsupported server protocol ${url.protocol}`, 'error');
+  if (url.protocol === 'http:' && !cluster.proxyUrl && !cluster.skipTLSVerify) throw new ClusterReadError('plain http is refused unless the kubeconfig sets insecure-skip-tls-verify', 'error');
   const { o, headers } = await credentials(kc, scrubber);
-  return {
-    protocol: url.protocol,
-    hostname: url.hostname.replace(/^\[|\]$/g, ''),
-    port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
-    prefix: url.pathname.replace(/\/+$/, ''),
-    headers,
-    auth: o.auth ?? undefined,
-    agent: agentFor(cluster, url, o),
-  };
+  return { cluster, url, o, headers };
 }
 
 /** The kubeconfig file, loaded (token files checked first) and set to the target's context. */

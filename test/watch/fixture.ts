@@ -37,9 +37,9 @@ export interface WatchFixture {
 
 export async function watchFixture(
   clusters: { name: string; opts?: ClusterOptions; labels?: Record<string, string> }[],
-  extra: { snapshots?: Record<string, KubeObject[]>; timeoutSeconds?: number } = {},
+  extra: { snapshots?: Record<string, KubeObject[]>; timeoutSeconds?: number; http2?: boolean } = {},
 ): Promise<WatchFixture> {
-  const api = await startApiDouble();
+  const api = await startApiDouble({ http2: extra.http2 });
   const w = attachWatch(api);
   const dir = mkdtempSync(join(tmpdir(), 'fleetgate-watch-'));
   const repo = join(dir, 'repo');
