@@ -44,11 +44,14 @@ const LOAD = fileURLToPath(new URL('./watch-load.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round1 = (xs: number[]) => xs.map((x) => Math.round(x * 10) / 10);
 
-function node(args: string[]) {
+/** `--watch-heap MB`: the watch's V8 old-space limit, as a container's NODE_OPTIONS would set it (default: V8's own). */
+const WATCH_HEAP = process.argv.includes('--watch-heap') ? Number(process.argv[process.argv.indexOf('--watch-heap') + 1]) : undefined;
+
+function node(args: string[], nodeArgs: string[] = []) {
   // the CLI as a user starts it (no test loaders in NODE_OPTIONS)
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
-  return spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  return spawn(process.execPath, [...nodeArgs, BIN, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 function rssMb(pid: number): { rss: number; peak: number } {
@@ -146,7 +149,7 @@ function client(port: number) {
 async function startWatch(fleet: string) {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const t0 = performance.now();
-  const watch = node(['watch', '--fleet', fleet, '--host', '127.0.0.1', '--port', String(port)]);
+  const watch = node(['watch', '--fleet', fleet, '--host', '127.0.0.1', '--port', String(port)], WATCH_HEAP ? [`--max-old-space-size=${WATCH_HEAP}`] : []);
   let log = '';
   watch.stderr!.setEncoding('utf8').on('data', (d) => (log = (log + d).slice(-20_000)));
   const c = client(port);
