@@ -24,7 +24,7 @@ export interface WebhookServerOptions {
   logger?: Logger;
   /**
    * Builds the evaluator for the policies and the cluster (default: createEvaluator — synchronous with built-in
-   * policies only, users' policies in worker threads). Tests plug stalling or failing evaluators in here.
+   * policies only, users' policies in the sandbox isolate, batched per event-loop turn). Tests plug stalling or failing evaluators in here.
    */
   evaluator?: (policies: readonly Policy[], cluster: ClusterContext) => Evaluator | Promise<Evaluator>;
   namespaceLabels?: (name: string) => Record<string, string> | undefined;
@@ -153,8 +153,9 @@ async function loadHandler(policies: readonly Policy[], opts: WebhookServerOptio
   const { settings } = opts;
   // The in-process policies timed and counted per policy (fleetgate_policy_* metrics).
   const instrumented = metrics.policies.instrument(policies, settings.cluster, { trace: opts.tracer !== undefined });
-  // Built-in policies on the calling thread; users' policies in the sandbox isolate, stopped at the request budget.
-  const make = opts.evaluator ?? ((p: readonly Policy[], cluster: ClusterContext) => createEvaluator(p, cluster, { sandbox: { timeoutMs: settings.timeoutMs } }));
+  // Built-in policies on the calling thread; users' policies in the sandbox isolate, stopped at the request budget,
+  // one call into it for the reviews of one event-loop turn (perTurn).
+  const make = opts.evaluator ?? ((p: readonly Policy[], cluster: ClusterContext) => createEvaluator(p, cluster, { sandbox: { timeoutMs: settings.timeoutMs }, perTurn: true }));
   const evaluator = await make(instrumented, settings.cluster);
   const handler = new AdmissionHandler({ evaluator, settings, metrics, logger, namespaceLabels: opts.namespaceLabels, tracer: opts.tracer });
   logger.info({ policies: policies.length, failurePolicy: settings.failurePolicy, timeoutMs: settings.timeoutMs }, 'policies loaded; ready');

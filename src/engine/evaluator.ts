@@ -5,6 +5,7 @@ import { resolveAction } from './context.js';
 import { ClusterEngine, type EvaluateOptions, type Evaluation } from './engine.js';
 import { isExceptionObject, isExpired, noteFindingImage, parseException, type PolicyException } from './exceptions.js';
 import type { SandboxOptions, SandboxResult } from './sandbox/host.js';
+import type { SandboxJob } from './sandbox/protocol.js';
 import { sandboxOf, type PolicySandbox } from './sandbox/registry.js';
 import { skipsUpdate } from './update-semantics.js';
 
@@ -63,6 +64,13 @@ export interface EvaluatorOf<Sync extends boolean> {
 export interface EvaluatorOptions {
   /** Budget and workers for users' policies (those loaded from files); ignored when there are none. */
   sandbox?: SandboxOptions;
+  /**
+   * With users' policies: an asynchronous evaluator that judges the objects given in one turn of the event loop
+   * in one call into the isolate (`evaluateObject` only; built-in policies still run at once). The webhook's mode:
+   * one call per review costs more than the users' policies in it. Ignored when there are no users' policies
+   * (the evaluator stays synchronous).
+   */
+  perTurn?: boolean;
 }
 
 /**
@@ -78,7 +86,8 @@ export async function createEvaluator(policies: readonly Policy[], cluster: Clus
   if (hosts.has(undefined)) throw new Error('a user policy was not loaded by loadPolicySet (it has no sandbox)');
   if (hosts.size > 1) throw new Error('user policies from more than one loadPolicySet call cannot share an evaluator');
   const [host] = hosts as Set<PolicySandbox>;
-  return new SandboxedEvaluator(policies, cluster, host, options.sandbox?.timeoutMs ?? 10_000, true);
+  const sandboxed = new SandboxedEvaluator(policies, cluster, host, options.sandbox?.timeoutMs ?? 10_000, true);
+  return options.perTurn ? new PerTurnEvaluator(sandboxed) : sandboxed;
 }
 
 /** Every policy on the calling thread, whoever wrote it (`fleetgate test`, policies' own examples, the sandbox worker). */
@@ -252,10 +261,32 @@ class SandboxedEvaluator implements Evaluator<true> {
   }
 
   evaluateObject(object: KubeObject, opts: EvaluateOptions = {}): Evaluation {
+    const started = this.startObject(object, opts);
+    return 'job' in started ? this.finishObject(started, this.sandbox.run(started.job, this.timeoutMs)) : started;
+  }
+
+  /**
+   * The built-ins' verdict on one object now, and the job for the users' policies in the sandbox; or the whole
+   * evaluation when no user policy could judge the object (the sandbox is not called).
+   */
+  startObject(object: KubeObject, opts: EvaluateOptions = {}): Evaluation | PendingObject {
     const main = this.trusted.evaluateObject(object, opts);
     // Built-ins count no checks at admission; the users' policies that judged the object are kept in `checks`
     // (the webhook's per-policy metrics count their passes from it).
-    return this.withUserPolicies(main, [{ object }], { scopes: OBJECT_SCOPES, ...opts });
+    const userOpts: EvaluateOptions = { scopes: OBJECT_SCOPES, ...opts };
+    const judged = isExceptionObject(object) ? [] : [{ object }];
+    if (!this.reachesSandbox(judged, userOpts)) return this.mergeUserResult(main, judged, nothingApplied(judged, userOpts));
+    return { main, judged, job: this.sandboxJob(judged, userOpts) };
+  }
+
+  /** A started object's evaluation once the sandbox answered its job. */
+  finishObject(started: PendingObject, result: SandboxResult): Evaluation {
+    return this.mergeUserResult(started.main, started.judged, result);
+  }
+
+  /** The sandbox the users' policies run in, and the budget of one job. */
+  get host(): { sandbox: PolicySandbox; timeoutMs: number } {
+    return { sandbox: this.sandbox, timeoutMs: this.timeoutMs };
   }
 
   evaluateChange(inventory: readonly Resource[], change: Change, opts: EvaluateOptions = {}): ChangeEvaluation {
@@ -267,7 +298,7 @@ class SandboxedEvaluator implements Evaluator<true> {
     return merge(objects, cluster, { objects: targets.map((r) => refOf(r.object)), clusterPolicies });
   }
 
-  forCluster(cluster: ClusterContext): Evaluator<true> {
+  forCluster(cluster: ClusterContext): SandboxedEvaluator {
     return new SandboxedEvaluator(this.policies, cluster, this.sandbox, this.timeoutMs, false);
   }
 
@@ -278,7 +309,7 @@ class SandboxedEvaluator implements Evaluator<true> {
    */
   private withUserPolicies(main: Evaluation, resources: readonly Resource[], opts: EvaluateOptions): Evaluation {
     const judged = resources.filter((r) => !isExceptionObject(r.object));
-    const result = this.reachesSandbox(judged, opts) ? this.runSandbox(judged, opts) : nothingApplied(judged, opts);
+    const result = this.reachesSandbox(judged, opts) ? this.sandbox.run(this.sandboxJob(judged, opts), this.timeoutMs) : nothingApplied(judged, opts);
     return this.mergeUserResult(main, judged, result);
   }
 
@@ -294,8 +325,8 @@ class SandboxedEvaluator implements Evaluator<true> {
     return judged.some((r) => this.userMatcher.hasPoliciesFor(typeof r.object.kind === 'string' ? r.object.kind : ''));
   }
 
-  /** Users' policies on the judged resources in the isolate (synchronously, within the budget). */
-  private runSandbox(judged: readonly Resource[], opts: EvaluateOptions): SandboxResult {
+  /** The job for users' policies on the judged resources in the isolate. */
+  private sandboxJob(judged: readonly Resource[], opts: EvaluateOptions): SandboxJob {
     let namespaceLabels: Record<string, Record<string, string>> | undefined;
     if (opts.namespaceLabels) {
       namespaceLabels = {};
@@ -305,18 +336,16 @@ class SandboxedEvaluator implements Evaluator<true> {
         if (ns && labels) namespaceLabels[ns] = labels;
       }
     }
-    return this.sandbox.run(
-      {
-        cluster: this.cluster,
-        objects: judged.map((r) => r.object),
-        operation: opts.operation,
-        oldObject: opts.oldObject,
-        scopes: opts.scopes ? [...opts.scopes] : undefined,
-        namespaceLabels,
-        now: (opts.now ?? new Date()).getTime(),
-      },
-      this.timeoutMs,
-    );
+    return {
+      cluster: this.cluster,
+      objects: judged.map((r) => r.object),
+      operation: opts.operation,
+      oldObject: opts.oldObject,
+      username: opts.username,
+      scopes: opts.scopes ? [...opts.scopes] : undefined,
+      namespaceLabels,
+      now: (opts.now ?? new Date()).getTime(),
+    };
   }
 
   /** The sandbox's findings on our own copies of the resources, waived by the same exceptions, joined to the built-ins'. */
@@ -361,6 +390,120 @@ class SandboxedEvaluator implements Evaluator<true> {
 
   async close(): Promise<void> {
     if (this.owner) this.sandbox.dispose();
+  }
+}
+
+/** An object the built-ins judged, waiting for the users' policies' answer from the sandbox. */
+interface PendingObject {
+  main: Evaluation;
+  judged: Resource[];
+  job: SandboxJob;
+}
+
+/** A review waiting for the end of the turn. */
+interface Queued {
+  started: PendingObject;
+  resolve: (e: Evaluation) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * The sandboxed evaluator, asynchronous: `evaluateObject` judges with the built-ins at once and queues the users'
+ * part; at the end of the event loop's turn (setImmediate) every object queued in that turn goes into the isolate
+ * in one call (PolicyHost.runBatch, at most MAX_BATCH a call), and each promise resolves with its own verdict. A
+ * policy the sandbox had to stop on one object is an error finding on that object only. Whole inventories and
+ * changes are judged at once, as the synchronous evaluator judges them.
+ */
+class PerTurnEvaluator implements Evaluator<false> {
+  readonly sync = false as const;
+  private queue: Queued[] = [];
+  private readonly flush = () => this.runQueued();
+
+  constructor(private readonly inner: SandboxedEvaluator) {}
+
+  get policies(): readonly Policy[] {
+    return this.inner.policies;
+  }
+
+  get name(): string | undefined {
+    return this.inner.name;
+  }
+
+  get labels(): Readonly<Record<string, string>> {
+    return this.inner.labels;
+  }
+
+  appliesTo(kind: string): boolean {
+    return this.inner.appliesTo(kind);
+  }
+
+  isSystemNamespace(name: string | undefined, labels?: Record<string, string>): boolean {
+    return this.inner.isSystemNamespace(name, labels);
+  }
+
+  evaluate(resources: readonly Resource[], opts?: EvaluateOptions): Promise<Evaluation> {
+    return settled(() => this.inner.evaluate(resources, opts));
+  }
+
+  evaluateChange(inventory: readonly Resource[], change: Change, opts?: EvaluateOptions): Promise<ChangeEvaluation> {
+    return settled(() => this.inner.evaluateChange(inventory, change, opts));
+  }
+
+  evaluateObject(object: KubeObject, opts?: EvaluateOptions): Promise<Evaluation> {
+    let started: Evaluation | PendingObject;
+    try {
+      started = this.inner.startObject(object, opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (!('job' in started)) return Promise.resolve(started);
+    const pending = started;
+    return new Promise<Evaluation>((resolve, reject) => {
+      if (this.queue.push({ started: pending, resolve, reject }) === 1) setImmediate(this.flush);
+    });
+  }
+
+  /** Every object queued in this turn through the sandbox at once; each review gets its own verdict. */
+  private runQueued(): void {
+    const batch = this.queue;
+    this.queue = [];
+    if (!batch.length) return;
+    const { sandbox, timeoutMs } = this.inner.host;
+    let results: SandboxResult[];
+    try {
+      results = sandbox.runBatch(
+        batch.map((q) => q.started.job),
+        timeoutMs,
+      );
+    } catch (err) {
+      for (const q of batch) q.reject(err);
+      return;
+    }
+    batch.forEach((q, i) => {
+      try {
+        q.resolve(this.inner.finishObject(q.started, results[i]));
+      } catch (err) {
+        q.reject(err);
+      }
+    });
+  }
+
+  forCluster(cluster: ClusterContext): Evaluator<false> {
+    return new PerTurnEvaluator(this.inner.forCluster(cluster));
+  }
+
+  async close(): Promise<void> {
+    this.runQueued(); // the reviews already queued are answered before the sandbox goes
+    await this.inner.close();
+  }
+}
+
+/** A synchronous evaluation as a promise (a throw as a rejection). */
+function settled<T>(run: () => T): Promise<T> {
+  try {
+    return Promise.resolve(run());
+  } catch (err) {
+    return Promise.reject(err);
   }
 }
 

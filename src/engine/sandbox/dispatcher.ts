@@ -10,9 +10,9 @@ import type { Site } from './sites.js';
  * context, so a job (a review, a lint run, a scanned cluster) is one call in, one pass over the objects by one copy
  * of the evaluation code, and one JSON string out. Reachable only through the host's reference (never a global).
  *
- * `progress` is shared with the host: [file, resource, policy-in-file] of the policy running now, so that after
- * stopping the isolate the host knows whom to blame; -2 in the first cell once the engine has returned (a stop
- * then came from a promise job some file queued).
+ * `progress` is shared with the host: [file, resource, policy-in-file, job-in-batch] of the policy running now, so
+ * that after stopping the isolate the host knows whom to blame; -2 in the first cell once the engine has returned (a
+ * stop then came from a promise job some file queued).
  */
 
 /** Carries the resource index and path through the engine's `locate` hook, so the main thread can map them. */
@@ -74,6 +74,8 @@ class GuestState {
   readonly sites = new Map<string, Site>();
   resource = -1;
   runningId = '';
+  /** The answers of the batch in progress so far (runBatch), for the host to read after a stop. */
+  answered: string[] = [];
 
   constructor(private readonly progress: Int32Array) {}
 
@@ -122,6 +124,7 @@ class GuestState {
     return engine.evaluate(resourcesOf(job.objects), {
       operation: job.operation,
       oldObject: job.oldObject,
+      username: job.username,
       scopes: job.scopes,
       now: new Date(job.now),
       countChecks: job.countChecks,
@@ -136,7 +139,23 @@ class GuestState {
   }
 }
 
-/** The two entry points the host holds references to (plain functions: the host calls them without a `this`). */
+/** One job through the bound engine: the JSON of its answer, undefined when the engine itself failed. */
+function runJob(state: GuestState, job: GuestJob, onlyFile: number): string | undefined {
+  state.mark(-1, -1, -1);
+  state.sites.clear();
+  let out: string | undefined;
+  try {
+    const evaluation = state.evaluate(job, onlyFile);
+    state.mark(-2, -1, -1);
+    out = JSON.stringify({ findings: findingsOut(evaluation, state.sites), checks: evaluation.checks, topSeverity: evaluation.topSeverity });
+  } catch {
+    out = undefined;
+  }
+  state.mark(-2, -1, -1);
+  return out;
+}
+
+/** The entry points the host holds references to (plain functions: the host calls them without a `this`). */
 export function createDispatcher(progress: Int32Array, api: unknown) {
   const state = new GuestState(progress);
   return {
@@ -163,19 +182,30 @@ export function createDispatcher(progress: Int32Array, api: unknown) {
      * { findings, checks, topSeverity }, or "!" when the engine itself failed (the host then runs the files one at a time).
      */
     run(jobJson: string, onlyFile = -1): string {
-      const job = freezeData(JSON.parse(jobJson) as GuestJob);
-      state.mark(-1, -1, -1);
-      state.sites.clear();
-      let out: string;
-      try {
-        const evaluation = state.evaluate(job, onlyFile);
-        state.mark(-2, -1, -1);
-        out = JSON.stringify({ findings: findingsOut(evaluation, state.sites), checks: evaluation.checks, topSeverity: evaluation.topSeverity });
-      } catch {
-        out = '!';
+      progress[3] = -1;
+      return runJob(state, freezeData(JSON.parse(jobJson) as GuestJob), onlyFile) ?? '!';
+    },
+
+    /**
+     * Several jobs in one call (the admission reviews of one event-loop turn), one after the other: a JSON array of
+     * their answers in order, null for a job whose engine failed. `progress[3]` says which job runs; what was
+     * answered before a stop stays readable through `answered`.
+     */
+    runBatch(jobsJson: string): string {
+      const jobs = JSON.parse(jobsJson) as GuestJob[];
+      const answered: string[] = (state.answered = []);
+      for (let i = 0; i < jobs.length; i++) {
+        progress[3] = i;
+        answered.push(runJob(state, freezeData(jobs[i]), -1) ?? 'null');
       }
-      state.mark(-2, -1, -1);
-      return out;
+      progress[3] = -1;
+      state.answered = [];
+      return `[${answered.join(',')}]`;
+    },
+
+    /** The answers of the batch stopped last, up to the job that was running (a JSON array, as runBatch's). */
+    answered(): string {
+      return `[${state.answered.join(',')}]`;
     },
   };
 }

@@ -7,7 +7,7 @@ import { bootstrap } from './bootstrap.js';
 import { API_PARAM } from './compile.js';
 import type { Dispatcher } from './dispatcher.js';
 import { registerSandboxed, type PolicySandbox } from './registry.js';
-import type { GuestJob, PolicyMeta, WorkerFinding } from './protocol.js';
+import { MAX_BATCH, type GuestJob, type PolicyMeta, type SandboxJob, type WorkerFinding } from './protocol.js';
 import { siteIn, type Site } from './sites.js';
 
 /**
@@ -88,7 +88,10 @@ export class PolicyHost implements PolicySandbox {
   private context!: ivm.Context;
   private addRef!: ivm.Reference<Dispatcher['add']>;
   private runRef!: ivm.Reference<Dispatcher['run']>;
-  private readonly progress = new Int32Array(new SharedArrayBuffer(12));
+  private batchRef!: ivm.Reference<Dispatcher['runBatch']>;
+  private answeredRef!: ivm.Reference<Dispatcher['answered']>;
+  /** [file, resource, policy-in-file, job-in-batch] of what runs in the isolate (see dispatcher.ts). */
+  private readonly progress = new Int32Array(new SharedArrayBuffer(16));
   private files: LoadedFile[] = [];
   private readonly opts: Required<SandboxOptions>;
   /** Adopted policies by id (ids the main thread accepted are unique), and their "file:index" keys. */
@@ -148,6 +151,8 @@ export class PolicyHost implements PolicySandbox {
       .runSync(context, { reference: true, timeout: this.opts.loadTimeoutMs }) as ivm.Reference<Dispatcher>;
     this.addRef = dispatcher.getSync('add', { reference: true }) as ivm.Reference<Dispatcher['add']>;
     this.runRef = dispatcher.getSync('run', { reference: true }) as ivm.Reference<Dispatcher['run']>;
+    this.batchRef = dispatcher.getSync('runBatch', { reference: true }) as ivm.Reference<Dispatcher['runBatch']>;
+    this.answeredRef = dispatcher.getSync('answered', { reference: true }) as ivm.Reference<Dispatcher['answered']>;
     this.context = context;
   }
 
@@ -246,10 +251,9 @@ export class PolicyHost implements PolicySandbox {
   /**
    * Runs every user policy on the job, synchronously, in one call. A policy that runs over the budget or the heap
    * limit is stopped and the job is run again without it (each attempt stops one policy, so attempts are bounded).
+   * `stopped` may name a policy already stopped on this job (runBatch's), which then does not run again.
    */
-  run(job: Omit<GuestJob, 'disabled' | 'clusterKey'>, timeoutMs = this.opts.timeoutMs): SandboxResult {
-    const stopped: StoppedPolicy[] = [];
-    const disabled: string[] = [...this.notAdopted()];
+  run(job: SandboxJob, timeoutMs = this.opts.timeoutMs, stopped: StoppedPolicy[] = [], disabled: string[] = [...this.notAdopted()]): SandboxResult {
     const active = job.only !== undefined ? 1 : this.active.size;
     for (let attempt = 0; attempt <= active; attempt++) {
       this.progress.fill(-1);
@@ -261,21 +265,91 @@ export class PolicyHost implements PolicySandbox {
         const [file, resourceIndex, policyIndex] = this.progress;
         if (this.isolate.isDisposed) this.reboot();
         if (file === -2) return this.runFileByFile(job, timeoutMs, disabled, stopped);
-        const culprit = this.files[file]?.policies[policyIndex];
-        const before = stopped.length;
-        if (culprit) this.stop([culprit], file, resourceIndex, reason, disabled, stopped);
-        if (stopped.length > before) continue;
-        // Stopped outside any policy's validate (a file's own code): every policy of that file, or of all files.
-        const blamed = this.files[file] ? [file] : this.files.map((_, i) => i);
-        for (const i of blamed) this.stop(this.files[i].policies, i, -1, reason, disabled, stopped);
+        this.blame(file, resourceIndex, policyIndex, reason, disabled, stopped);
         continue;
       }
-      if (out === '!') return this.runFileByFile(job, timeoutMs, disabled, stopped);
-      const result: SandboxResult = { findings: [], stopped, checks: {} };
-      this.collect(out, job, disabled, result);
-      return result;
+      return this.answer(job, out === '!' ? null : parseAnswer(out), timeoutMs, disabled, stopped);
     }
     return { findings: [], stopped, checks: {} };
+  }
+
+  /**
+   * Stops the policy that was running when the isolate was stopped (file, resource and policy from `progress`), or,
+   * stopped outside any policy's validate (a file's own code), every policy of that file, or of all files.
+   */
+  private blame(file: number, resourceIndex: number, policyIndex: number, reason: string, disabled: string[], stopped: StoppedPolicy[]): void {
+    const culprit = this.files[file]?.policies[policyIndex];
+    const before = stopped.length;
+    if (culprit) this.stop([culprit], file, resourceIndex, reason, disabled, stopped);
+    if (stopped.length > before) return;
+    const blamed = this.files[file] ? [file] : this.files.map((_, i) => i);
+    for (const i of blamed) this.stop(this.files[i].policies, i, -1, reason, disabled, stopped);
+  }
+
+  /**
+   * The result of one job from the isolate's parsed answer (null: the engine failed, so the files run one at a time;
+   * anything else but an object: nothing usable was said).
+   */
+  private answer(job: SandboxJob, parsed: unknown, timeoutMs: number, disabled: string[], stopped: StoppedPolicy[] = []): SandboxResult {
+    if (parsed === null) return this.runFileByFile(job, timeoutMs, disabled, stopped);
+    const result: SandboxResult = { findings: [], stopped, checks: {} };
+    this.collect(typeof parsed === 'object' ? (parsed as Answer) : undefined, job, disabled, result);
+    return result;
+  }
+
+  /**
+   * Several jobs (the admission reviews of one event-loop turn), each judged as `run` judges it, in as few calls
+   * into the isolate as can be: up to MAX_BATCH jobs a call, the results in the jobs' order. Each call has the
+   * budget of one job; a stop is blamed on a policy only when the job it ran had that budget to itself (the first
+   * of its call): a stop later in a call keeps the answers before it and runs the rest again from the stopped job
+   * on, in a call of their own. So a runaway policy is stopped on its own review only, and no review's answer is
+   * lost or blamed for another's.
+   */
+  runBatch(jobs: readonly SandboxJob[], timeoutMs = this.opts.timeoutMs): SandboxResult[] {
+    const results: SandboxResult[] = [];
+    let from = 0;
+    while (from < jobs.length) from += this.runChunk(jobs.slice(from, from + MAX_BATCH), timeoutMs, results);
+    return results;
+  }
+
+  /** One call with up to MAX_BATCH jobs; adds the results of the first jobs, and says how many (at least one). */
+  private runChunk(jobs: readonly SandboxJob[], timeoutMs: number, into: SandboxResult[]): number {
+    if (jobs.length === 1) return into.push(this.run(jobs[0], timeoutMs)), 1;
+    const disabled = this.notAdopted();
+    this.progress.fill(-1);
+    let answers: unknown[];
+    try {
+      answers = JSON.parse(this.batchRef.applySync(undefined, [`[${jobs.map((j) => this.jobJson(j, disabled)).join(',')}]`], { timeout: timeoutMs }));
+    } catch (err) {
+      return this.afterStop(jobs, timeoutMs, this.reason(err, timeoutMs), into);
+    }
+    jobs.forEach((job, i) => into.push(this.answer(job, answers[i] ?? null, timeoutMs, [...disabled])));
+    return jobs.length;
+  }
+
+  /** After a call of runChunk was stopped: the answers before the stopped job kept, the stopped job judged again. */
+  private afterStop(jobs: readonly SandboxJob[], timeoutMs: number, reason: string, into: SandboxResult[]): number {
+    const [file, resourceIndex, policyIndex, stoppedAt] = this.progress;
+    const disposed = this.isolate.isDisposed;
+    if (disposed) this.reboot();
+    // Not in a job (a promise job run after the last one, or before the first): each job on its own finds the culprit.
+    if (file === -2 || stoppedAt < 0 || stoppedAt >= jobs.length) {
+      for (const job of jobs) into.push(this.run(job, timeoutMs));
+      return jobs.length;
+    }
+    const disabled = this.notAdopted();
+    if (stoppedAt > 0) {
+      // The jobs before the stopped one were answered: read their answers (lost with a disposed isolate: run again).
+      const answers = disposed ? [] : (JSON.parse(this.answeredRef.applySync(undefined, [], { timeout: timeoutMs })) as unknown[]);
+      for (let i = 0; i < stoppedAt; i++) into.push(i < answers.length ? this.answer(jobs[i], answers[i], timeoutMs, [...disabled]) : this.run(jobs[i], timeoutMs));
+      return stoppedAt;
+    }
+    // The first job had the whole budget: its running policy is the culprit, stopped on this job only.
+    const stopped: StoppedPolicy[] = [];
+    const own = [...disabled];
+    this.blame(file, resourceIndex, policyIndex, reason, own, stopped);
+    into.push(this.run(jobs[0], timeoutMs, stopped, own));
+    return 1;
   }
 
   /**
@@ -283,7 +357,7 @@ export class PolicyHost implements PolicySandbox {
    * run the files one at a time to find which, so that only that file's policies are stopped and no other file's
    * verdict is lost or blamed.
    */
-  private runFileByFile(job: Omit<GuestJob, 'disabled' | 'clusterKey'>, timeoutMs: number, disabled: string[], stopped: StoppedPolicy[]): SandboxResult {
+  private runFileByFile(job: SandboxJob, timeoutMs: number, disabled: string[], stopped: StoppedPolicy[]): SandboxResult {
     const result: SandboxResult = { findings: [], stopped, checks: {} };
     this.files.forEach((file, i) => {
       const json = this.jobJson(job, disabled);
@@ -297,13 +371,13 @@ export class PolicyHost implements PolicySandbox {
         return;
       }
       if (out === '!') this.stop(file.policies.filter((m) => job.only === undefined || m.id === job.only), i, -1, 'the policy file failed outside validate()', disabled, stopped);
-      else this.collect(out, job, disabled, result, i);
+      else this.collect(parseAnswer(out), job, disabled, result, i);
     });
     return result;
   }
 
   /** The job as the isolate reads it: the cluster context only as its key (the isolate parses it when it binds a new engine). */
-  private jobJson(job: Omit<GuestJob, 'disabled' | 'clusterKey'>, disabled: string[]): string {
+  private jobJson(job: SandboxJob, disabled: string[]): string {
     return JSON.stringify({ ...job, cluster: undefined, clusterKey: this.keyOf(job.cluster), disabled });
   }
 
@@ -319,13 +393,7 @@ export class PolicyHost implements PolicySandbox {
    * Checks what the isolate said: only adopted, running policies (of `onlyFile`, when given) speak, each field is
    * checked, and an error finding names the line of the policy's own file where it threw.
    */
-  private collect(out: string, job: Omit<GuestJob, 'disabled' | 'clusterKey'>, disabled: string[], into: SandboxResult, onlyFile = -1): void {
-    let parsed: { findings?: unknown; checks?: unknown; topSeverity?: unknown } | undefined;
-    try {
-      parsed = JSON.parse(out);
-    } catch {
-      parsed = undefined;
-    }
+  private collect(parsed: Answer | undefined, job: SandboxJob, disabled: string[], into: SandboxResult, onlyFile = -1): void {
     const speaks = (id: unknown): Active | undefined => {
       const a = typeof id === 'string' ? this.active.get(id) : undefined;
       return a && !disabled.includes(a.key) && (onlyFile < 0 || a.file === onlyFile) ? a : undefined;
@@ -374,6 +442,17 @@ export class PolicyHost implements PolicySandbox {
 
   dispose(): void {
     if (!this.isolate.isDisposed) this.isolate.dispose();
+  }
+}
+
+/** What the isolate answers for one job (checked field by field by `collect`). */
+type Answer = { findings?: unknown; checks?: unknown; topSeverity?: unknown };
+
+function parseAnswer(out: string): Answer | undefined {
+  try {
+    return JSON.parse(out) as Answer;
+  } catch {
+    return undefined;
   }
 }
 

@@ -16,6 +16,8 @@ export interface GuestJob {
   objects: KubeObject[];
   operation?: Operation;
   oldObject?: KubeObject;
+  /** The requesting user at admission (`ctx.username`). */
+  username?: string;
   scopes?: Scope[];
   /** Labels of the namespaces the objects live in, when they come from outside the objects (admission's cache). */
   namespaceLabels?: Record<string, Record<string, string>>;
@@ -26,6 +28,12 @@ export interface GuestJob {
   countChecks?: boolean;
   now: number;
 }
+
+/** A job as the host is given it: the isolate's own fields (`disabled`, `clusterKey`) are the host's to fill. */
+export type SandboxJob = Omit<GuestJob, 'disabled' | 'clusterKey'>;
+
+/** Most jobs the host sends the isolate in one call (PolicyHost.runBatch): one admission review each. */
+export const MAX_BATCH = 64;
 
 /** A finding plus where it points, so the main thread can map it to file:line with its own locators. */
 export interface WorkerFinding extends Finding {
