@@ -225,3 +225,17 @@ t.test('/readyz waits for the namespace cache as well as the policies', async (t
   t.equal((await s.get('/readyz')).status, 200);
   t.equal((await s.get('/healthz')).status, 200, 'alive all along');
 });
+
+t.test('the plain "allowed" answer (pre-built around the uid) is the same AdmissionReview, any uid escaped', async (t) => {
+  const s = await startServer();
+  t.teardown(() => s.close());
+  for (const [i, uid] of ['705ab4f5-6393-11e8-b7cc-42010a800002', 'quote " back\\slash \u2028 é', '</script>{"allowed":false}'].entries()) {
+    const r = await s.post(review(compliantDeployment(), { uid }));
+    t.equal(r.status, 200);
+    t.match(String(r.headers['content-type']), /^application\/json; charset=utf-8$/);
+    t.same(JSON.parse(r.text), { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } }, `uid ${i}`);
+  }
+  // An answer with warnings is not the plain one: the serializer still writes it.
+  const warned = await s.post(review(hostPidPod(), { uid: 'dry', dryRun: true }));
+  t.equal(warned.json.response.uid, 'dry');
+});

@@ -1,7 +1,7 @@
 import type { FastifyPluginCallback, FastifyReply } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import type { AdmissionHandler, ReviewOutcome } from '../admission.js';
+import { ADMISSION_API_VERSION, type AdmissionHandler, type ReviewOutcome } from '../admission.js';
 import { BodyReader, HttpError } from '../body.js';
 import { ReplyBatch } from '../reply-batch.js';
 
@@ -59,9 +59,23 @@ const REVIEW_RESPONSE_SCHEMA = {
   },
 } as const;
 
-/** The HTTP answer to a review: the AdmissionReview, or a 400 body saying what was wrong with the request. */
+/** The plain "allowed" AdmissionReview up to its uid, and after it: the most common answer, built once. */
+const ALLOWED_HEAD = `{"apiVersion":${JSON.stringify(ADMISSION_API_VERSION)},"kind":"AdmissionReview","response":{"uid":`;
+const ALLOWED_TAIL = ',"allowed":true}}';
+const JSON_UTF8 = 'application/json; charset=utf-8';
+
+/**
+ * The HTTP answer to a review: the AdmissionReview, or a 400 body saying what was wrong with the request. A plain
+ * "allowed" (no warning, no status) is the pre-built text with the review's uid (JSON.stringify quotes and escapes
+ * it), sent as it is; any other answer goes through the response schema's serializer.
+ */
 function toReply(outcome: ReviewOutcome, reply: FastifyReply): unknown {
-  if (outcome.statusCode === 200) return outcome.body;
+  if (outcome.statusCode === 200) {
+    const r = outcome.body.response;
+    if (r.allowed !== true || r.status !== undefined || r.warnings !== undefined) return outcome.body;
+    reply.header('content-type', JSON_UTF8);
+    return `${ALLOWED_HEAD}${JSON.stringify(r.uid)}${ALLOWED_TAIL}`;
+  }
   reply.code(400);
   return { statusCode: 400, error: 'Bad Request', message: outcome.message };
 }
