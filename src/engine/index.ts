@@ -15,8 +15,11 @@
  * - **Sync or async, decided at construction.** `ev.sync` is `true` when no policy comes from a user's file
  *   (`Policy.file`): then every method returns its result directly, with no promise and no timer (the webhook's
  *   fast path for built-ins). Users' policies run in a V8 isolate (isolated-vm) called synchronously with a
- *   time and memory budget, so those evaluators are synchronous too; `ev.sync === false` remains for evaluators
- *   that hand work to another thread (tests inject one).
+ *   time and memory budget, so those evaluators are synchronous too; `ev.sync === false` is the per-turn
+ *   evaluator (`createEvaluator(..., { perTurn: true })`, the webhook's: built-ins judge an object at once, and
+ *   the users' policies judge every object given in one event-loop turn in one call into the isolate at the
+ *   turn's end, `PolicyHost.runBatch`, at most 64 a call; a policy stopped on one object is an error finding on
+ *   that object only) and evaluators that hand work to another thread (tests inject one).
  *   `Evaluator<true>` / `Evaluator<false>` carry that in the types; `Evaluator` is their union, and
  *   `if (ev.sync)` narrows it.
  * - `ev.evaluate(resources, opts)` — a whole inventory (lint's files, a cluster in scan): object- and
