@@ -45,6 +45,11 @@ t.test('perTurn: a runaway policy in a batch is stopped on its own review only; 
   if (!single.sync) throw new Error('expected a synchronous evaluator');
   for (const i of [1, 2, 5, 6]) t.same(userFindings(answers[i]), userFindings(single.evaluateObject(objects[i])), `review ${i} as when judged alone`);
 
+  // The heap limit hit after the first job of a call (the isolate is rebuilt, the answers before it are lost and
+  // judged again): every review still gets its own verdict.
+  const late = await Promise.all([configMap('plain'), configMap('hog'), configMap('labelled', { owner: 'team-a' })].map((o) => batched.evaluateObject(o)));
+  t.same(late.map(userFindings), [expected.plain, expected.hog, expected.labelled], 'memory stop in the middle of a call');
+
   // The next turn is judged normally: nothing stays stopped.
   const again = await Promise.all([batched.evaluateObject(configMap('plain')), batched.evaluateObject(configMap('other'))]);
   t.same(again.map((a) => a.checks), [{ 'hostile.allocates': 1, 'hostile.honest': 1, 'hostile.loops': 1 }, { 'hostile.allocates': 1, 'hostile.honest': 1, 'hostile.loops': 1 }]);
