@@ -1,9 +1,10 @@
 import type { ClusterReport, FleetReport } from '../scanner/scan.js';
 import type { Insertable, Transaction } from 'kysely';
 import { insertMany } from './bulk.js';
-import { fingerprint, resourceKey } from './keys.js';
+import { readCollisions } from './facts.js';
+import { findingKey, resourceKey } from './keys.js';
 import type { Database } from './schema.js';
-import { advanceSpans, applyRetention, refuseOlder, undoRun, type Seen } from './spans.js';
+import { advanceSpans, applyRetention, refuseOlder, undoRun, type Entry, type Seen } from './spans.js';
 import type { Store } from './store.js';
 
 /**
@@ -34,7 +35,7 @@ export interface RecordedRun {
   deletedRuns: number;
 }
 
-export { fingerprint, resourceKey } from './keys.js';
+export { fingerprint, findingKey, resourceKey } from './keys.js';
 
 export function runName(meta: RunMeta, sharded: boolean, time: Date): string {
   if (meta.runId) return meta.runId;
@@ -99,7 +100,7 @@ async function writeRun(
   const { id, time } = await openRun(trx, run, head, meta);
   // The newest run by id and by time has no later run to check its clusters against (the common case).
   const newest = await trx.selectFrom('runs').select((eb) => [eb.fn.max<number>('id').as('id'), eb.fn.max<string>('time').as('time')]).executeTakeFirstOrThrow();
-  const writer = new ClusterWriter(store, trx, id, run.shard, time, newest.id === id && newest.time <= time);
+  const writer = new ClusterWriter(store, trx, id, run.shard, time, newest.id === id && newest.time <= time, await readCollisions(trx));
   for await (const c of clusters) {
     writer.add(c);
     if (writer.pending >= CLUSTERS_PER_WRITE) await writer.flush();
@@ -146,6 +147,8 @@ class ClusterWriter {
     private readonly time: string,
     /** No later run exists, so no check that this run's clusters have none. */
     private readonly latest: boolean,
+    /** The store's moved keys (hash → keys): a finding with such a hash is looked up in the store (facts.ts). */
+    private readonly collisions: Map<number, number[]>,
   ) {}
 
   get pending(): number {
@@ -154,15 +157,21 @@ class ClusterWriter {
 
   add(c: ClusterReport): void {
     const mine: Seen['findings'] = new Map();
+    const unresolved: Entry[] = [];
     for (const f of c.findings) {
-      const fp = fingerprint(c.name, f);
-      if (mine.has(fp)) continue;
-      mine.set(fp, f);
+      const resource = resourceKey(f.resource);
+      const hash = findingKey(c.name, f.policy, resource, f.path);
+      const e = { f, resource, hash };
+      const had = mine.get(hash);
+      // The same finding twice (the same policy on the same field) counts once; another with the same hash is a collision.
+      if (had && had.f.policy === f.policy && had.resource === resource && had.f.path === f.path) continue;
+      if (had || this.collisions.has(hash)) unresolved.push(e);
+      else mine.set(hash, e);
     }
-    this.findings += mine.size;
+    this.findings += mine.size + unresolved.length;
     this.clusters++;
     // Only a cluster this run judged moves its spans (an unreachable one keeps what its last scan saw).
-    if (c.status === 'ok') this.seen.push({ cluster: c.name, findings: mine });
+    if (c.status === 'ok') this.seen.push({ cluster: c.name, findings: mine, unresolved });
     const drifted = new Set<string>();
     for (const d of c.drift) {
       const resource = resourceKey(d.resource);
@@ -192,7 +201,7 @@ class ClusterWriter {
     await insertMany(raw, this.trx, 'run_clusters', this.rows);
     await insertMany(raw, this.trx, 'run_drift', this.drift);
     if (!this.latest) await refuseOlder(this.trx, this.id, this.time, this.rows.map((r) => r.cluster));
-    await advanceSpans(raw, this.trx, this.id, this.seen);
+    await advanceSpans(raw, this.trx, this.id, this.seen, this.collisions);
     this.rows = [];
     this.drift = [];
     this.seen = [];

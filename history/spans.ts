@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Finding } from '../src/index.js';
 import { chunks, closeSpans, insertMany, type Raw } from './bulk.js';
-import { resourceKey } from './keys.js';
+import { resolveKey, sameFinding, storeFacts, type Fact } from './facts.js';
 import type { Database } from './schema.js';
 import { HistoryError } from './store.js';
 
@@ -14,10 +14,21 @@ import { HistoryError } from './store.js';
 
 type Db = Kysely<Database>;
 
-/** What one judged cluster showed in this run: fingerprint → the finding (its facts are built only when new). */
+/** A finding of a run as the store names it: the finding, its resource key, and the hash of its identity (keys.ts). */
+export interface Entry {
+  f: Finding;
+  resource: string;
+  hash: number;
+}
+
+/**
+ * What one judged cluster showed in this run: key → finding, and the findings whose key is not simply their hash
+ * (their hash collided before, or with another finding of this cluster in this run): looked up in the store first.
+ */
 export interface Seen {
   cluster: string;
-  findings: Map<string, Finding>;
+  findings: Map<number, Entry>;
+  unresolved: Entry[];
 }
 
 /** Spans this run (`id`) had opened or closed on these clusters, undone: a shard written again replaces its first write. */
@@ -48,47 +59,78 @@ export async function refuseOlder(trx: Db, id: number, time: string, clusters: r
   }
 }
 
-/** Fingerprint → action of the clusters' open spans (SQLite: rows as arrays, the cheapest way out of the driver). */
-async function openSpans(raw: Raw, trx: Db, clusters: readonly string[]): Promise<Map<string, string>> {
-  const open = new Map<string, string>();
-  for (const part of chunks(clusters)) {
-    if (raw) {
-      const stmt = raw.prepare(`select fingerprint, action from finding_spans where end_run is null and cluster in (${part.map(() => '?').join(',')})`).raw(true);
-      for (const [fp, action] of stmt.all(...part) as [string, string][]) open.set(fp, action);
-      continue;
+/** Per cluster, key → action of its open spans (SQLite: one prepared read per cluster, rows as arrays). */
+async function openSpans(raw: Raw, trx: Db, clusters: readonly string[]): Promise<Map<string, Map<number, string>>> {
+  const open = new Map<string, Map<number, string>>(clusters.map((c) => [c, new Map()]));
+  if (raw) {
+    const stmt = raw.prepare('select key, action from finding_spans where cluster = ? and end_run is null').raw(true);
+    for (const c of clusters) {
+      const mine = open.get(c)!;
+      for (const [k, action] of stmt.all(c) as [number, string][]) mine.set(k, action);
     }
-    const rows = await trx.selectFrom('finding_spans').select(['fingerprint', 'action']).where('end_run', 'is', null).where('cluster', 'in', part).execute();
-    for (const r of rows) open.set(r.fingerprint, r.action);
+    return open;
+  }
+  for (const part of chunks(clusters)) {
+    const rows = await trx.selectFrom('finding_spans').select(['cluster', 'key', 'action']).where('end_run', 'is', null).where('cluster', 'in', part).execute();
+    for (const r of rows) open.get(r.cluster)!.set(Number(r.key), r.action);
   }
   return open;
 }
 
+const factOf = (cluster: string, e: Entry): Fact => ({ hash: e.hash, cluster, policy: e.f.policy, severity: e.f.severity, resource: e.resource, path: e.f.path, message: e.f.message });
+
+/** The unresolved findings put under their key in the store, or listed as never stored (a new key will be found for them). */
+async function resolve(raw: Raw, trx: Db, s: Seen, collisions: Map<number, number[]>): Promise<Entry[]> {
+  const fresh: Entry[] = [];
+  for (const e of s.unresolved) {
+    const key = await resolveKey(raw, trx, factOf(s.cluster, e), collisions);
+    const had = key === undefined ? fresh.find((x) => sameFinding(factOf(s.cluster, x), factOf(s.cluster, e))) : s.findings.get(key);
+    if (had) continue; // the same finding twice
+    if (key === undefined) fresh.push(e);
+    else s.findings.set(key, e);
+  }
+  return fresh;
+}
+
 /** Opens and closes the spans of these judged clusters for run `id`; returns how many spans it opened and closed. */
-export async function advanceSpans(raw: Raw, trx: Db, id: number, seen: readonly Seen[]): Promise<{ opened: number; closed: number }> {
+export async function advanceSpans(raw: Raw, trx: Db, id: number, seen: readonly Seen[], collisions: Map<number, number[]>): Promise<{ opened: number; closed: number }> {
   if (!seen.length) return { opened: 0, closed: 0 };
   const open = await openSpans(raw, trx, seen.map((s) => s.cluster));
-  const close: string[] = [];
+  const close: number[] = [];
   const spans: Database['finding_spans'][] = [];
-  const facts: Database['findings'][] = [];
-  for (const s of seen)
-    for (const [fp, f] of s.findings) {
-      const was = open.get(fp);
-      open.delete(fp);
-      if (was === f.action) continue;
+  const facts: Fact[] = [];
+  const factActions: string[] = [];
+  for (const s of seen) {
+    const fresh = s.unresolved.length ? await resolve(raw, trx, s, collisions) : [];
+    const was = open.get(s.cluster)!;
+    for (const [k, e] of s.findings) {
+      const action = was.get(k);
+      was.delete(k);
+      if (action === e.f.action) continue;
       // A finding whose action changed (warn → deny) starts a new span: each span says what the runs in it saw.
-      if (was !== undefined) close.push(fp);
-      spans.push({ fingerprint: fp, cluster: s.cluster, action: f.action, start_run: id, end_run: null });
-      facts.push({ fingerprint: fp, cluster: s.cluster, policy: f.policy, severity: f.severity, resource: resourceKey(f.resource), path: f.path, message: f.message });
+      if (action !== undefined) {
+        close.push(k);
+        spans.push({ key: k, cluster: s.cluster, action: e.f.action, start_run: id, end_run: null });
+        continue;
+      }
+      facts.push(factOf(s.cluster, e));
+      factActions.push(e.f.action);
     }
-  close.push(...open.keys()); // open before, not seen now: resolved
-  // In key order, so the b-trees are walked forward instead of at random (a first run inserts ~750,000 of each).
-  close.sort();
-  spans.sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
-  facts.sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
-  // Closing first: a reopened fingerprint's new span must not be closed with the old one.
+    for (const e of fresh) {
+      facts.push(factOf(s.cluster, e));
+      factActions.push(e.f.action);
+    }
+    close.push(...was.keys()); // open before, not seen now: resolved
+  }
+  // Findings without an open span: stored already (seen before), or stored now; either way their key is known then.
+  const keys = await storeFacts(raw, trx, facts, collisions);
+  keys.forEach((key, i) => spans.push({ key, cluster: facts[i].cluster, action: factActions[i], start_run: id, end_run: null }));
+  // In key order, so the b-trees are walked forward instead of at random (a first run inserts ~750,000 spans).
+  close.sort((a, b) => a - b);
+  spans.sort((a, b) => a.key - b.key);
+  // Closing first: a reopened finding's new span must not be closed with the old one.
   await closeSpans(raw, trx, id, close);
   await insertMany(raw, trx, 'finding_spans', spans);
-  await insertMany(raw, trx, 'findings', facts, 'fingerprint');
   return { opened: spans.length, closed: close.length };
 }
 
@@ -111,17 +153,22 @@ export async function applyRetention(trx: Db, before: Date): Promise<number> {
   const left = new Set<string>();
   for (const part of chunks([...touched])) for (const r of await trx.selectFrom('run_clusters').select('cluster').distinct().where('cluster', 'in', part).execute()) left.add(r.cluster);
   const gone = [...touched].filter((c) => !left.has(c));
-  const fps = new Set((await trx.selectFrom('finding_spans').select('fingerprint').where('end_run', '<=', first).execute()).map((r) => r.fingerprint));
+  const keys = new Set((await trx.selectFrom('finding_spans').select('key').where('end_run', '<=', first).execute()).map((r) => Number(r.key)));
   await trx.deleteFrom('finding_spans').where('end_run', '<=', first).execute();
   for (const part of chunks(gone)) {
-    for (const r of await trx.selectFrom('finding_spans').select('fingerprint').where('cluster', 'in', part).execute()) fps.add(r.fingerprint);
+    for (const r of await trx.selectFrom('finding_spans').select('key').where('cluster', 'in', part).execute()) keys.add(Number(r.key));
     await trx.deleteFrom('finding_spans').where('cluster', 'in', part).execute();
   }
-  for (const part of chunks([...fps]))
+  for (const part of chunks([...keys]))
     await trx
       .deleteFrom('findings')
-      .where('fingerprint', 'in', part)
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('finding_spans as s').select('s.fingerprint').whereRef('s.fingerprint', '=', 'findings.fingerprint'))))
+      .where('key', 'in', part)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('finding_spans as s').select('s.key').whereRef('s.key', '=', 'findings.key'))))
       .execute();
+  // A moved key whose finding went no longer needs looking up (a later finding with that hash may take the key).
+  await trx
+    .deleteFrom('key_collisions')
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('findings as f').select('f.key').whereRef('f.key', '=', 'key_collisions.key'))))
+    .execute();
   return ids.length;
 }

@@ -60,10 +60,10 @@ const fourthClusters = () => [cluster('par01', { findings: [finding('pss.c', 'we
 
 async function migrated(t: Test, oldUrl: string, newUrl: string) {
   await writeOldStore(oldUrl, 2, RUNS);
-  const h = await openHistory(oldUrl); // migrates 2 → 3
+  const h = await openHistory(oldUrl); // migrates 2 → 3 → 4
   t.teardown(() => h.close());
   const version = await h.store.db.selectFrom('meta').select('value').where('key', '=', 'schema_version').executeTakeFirstOrThrow();
-  t.equal(version.value, '3', 'migrated to schema 3');
+  t.equal(version.value, '4', 'migrated to schema 4');
   const columns = (await h.store.db.introspection.getTables()).find((x) => x.name === 'run_clusters')!.columns.map((c) => c.name);
   t.notOk(columns.includes('seen'), 'the per-run fingerprint lists are gone');
   await h.recordRun(report(fourthClusters()), fourth);
