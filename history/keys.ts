@@ -47,6 +47,72 @@ export function findingKey(cluster: string, policy: string, resource: string, pa
   return (h2 & 0x7ffff) * 4294967296 + (h1 >>> 0);
 }
 
+/** Hash state of findingKeyOf, so that its loop runs on locals (a closure's variables would be context slots). */
+const H = new Int32Array(2);
+
+function feed(s: string, end: number): void {
+  let h1 = H[0];
+  let h2 = H[1];
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x9e3779b1);
+    h2 = Math.imul(h2 ^ c, 0x5f356495);
+  }
+  H[0] = h1;
+  H[1] = h2;
+}
+
+const sep = (c: number) => {
+  H[0] = Math.imul(H[0] ^ c, 0x9e3779b1);
+  H[1] = Math.imul(H[1] ^ c, 0x5f356495);
+};
+
+/**
+ * findingKey(cluster, f.policy, resourceKey(f.resource), f.path), without building the resource key: the hash reads
+ * the same characters (`group/Kind/namespace/name`) from the reference's fields. What a run computes per finding.
+ */
+export function findingKeyOf(cluster: string, f: Pick<Finding, 'policy' | 'resource' | 'path'>): number {
+  H[0] = 0xdeadbeef | 0;
+  H[1] = 0x41c6ce57 | 0;
+  feed(f.policy, f.policy.length);
+  sep(10);
+  feed(cluster, cluster.length);
+  sep(10);
+  const r = f.resource;
+  const av = r.apiVersion ?? '';
+  const slash = av.indexOf('/');
+  if (slash > 0) feed(av, slash);
+  sep(47);
+  feed(r.kind, r.kind.length);
+  sep(47);
+  const ns = r.namespace ?? '';
+  feed(ns, ns.length);
+  sep(47);
+  feed(r.name, r.name.length);
+  sep(10);
+  feed(f.path, f.path.length);
+  sep(10);
+  let h1 = H[0];
+  let h2 = H[1];
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 0x85ebca6b) ^ Math.imul(h2 ^ (h2 >>> 13), 0xc2b2ae35);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 0x85ebca6b) ^ Math.imul(h1 ^ (h1 >>> 13), 0xc2b2ae35);
+  return (h2 & 0x7ffff) * 4294967296 + (h1 >>> 0);
+}
+
+/** Two findings name the same thing (policy, resource without its API version, path): duplicates, not a collision. */
+export function sameIdentity(a: Pick<Finding, 'policy' | 'resource' | 'path'>, b: Pick<Finding, 'policy' | 'resource' | 'path'>): boolean {
+  const x = a.resource;
+  const y = b.resource;
+  return (
+    a.policy === b.policy &&
+    a.path === b.path &&
+    x.name === y.name &&
+    x.kind === y.kind &&
+    (x.namespace ?? '') === (y.namespace ?? '') &&
+    (x.apiVersion === y.apiVersion || groupOf(x.apiVersion) === groupOf(y.apiVersion))
+  );
+}
+
 /** The fingerprint of a stored finding (its facts as `findings` holds them: the resource as resourceKey). */
 export function storedFingerprint(cluster: string, policy: string, resource: string, path: string): string {
   return sha256(`${policy}\n${cluster}\n${resource}\n${path}`).slice(0, 16);

@@ -2,9 +2,9 @@ import type { ClusterReport, FleetReport } from '../scanner/scan.js';
 import type { Insertable, Transaction } from 'kysely';
 import { insertMany } from './bulk.js';
 import { readCollisions } from './facts.js';
-import { findingKey, resourceKey } from './keys.js';
+import { findingKeyOf, resourceKey } from './keys.js';
 import type { Database } from './schema.js';
-import { advanceSpans, applyRetention, refuseOlder, undoRun, type Entry, type Seen } from './spans.js';
+import { advanceSpans, applyRetention, refuseOlder, undoRun, type Seen } from './spans.js';
 import type { Store } from './store.js';
 
 /**
@@ -156,22 +156,13 @@ class ClusterWriter {
   }
 
   add(c: ClusterReport): void {
-    const mine: Seen['findings'] = new Map();
-    const unresolved: Entry[] = [];
-    for (const f of c.findings) {
-      const resource = resourceKey(f.resource);
-      const hash = findingKey(c.name, f.policy, resource, f.path);
-      const e = { f, resource, hash };
-      const had = mine.get(hash);
-      // The same finding twice (the same policy on the same field) counts once; another with the same hash is a collision.
-      if (had && had.f.policy === f.policy && had.resource === resource && had.f.path === f.path) continue;
-      if (had || this.collisions.has(hash)) unresolved.push(e);
-      else mine.set(hash, e);
-    }
-    this.findings += mine.size + unresolved.length;
+    const keys = new Float64Array(c.findings.length);
+    for (let i = 0; i < keys.length; i++) keys[i] = findingKeyOf(c.name, c.findings[i]);
     this.clusters++;
-    // Only a cluster this run judged moves its spans (an unreachable one keeps what its last scan saw).
-    if (c.status === 'ok') this.seen.push({ cluster: c.name, findings: mine, unresolved });
+    // Only a cluster this run judged moves its spans (an unreachable one keeps what its last scan saw); its
+    // distinct findings are counted when they move them.
+    if (c.status === 'ok') this.seen.push({ cluster: c.name, findings: c.findings, keys });
+    else this.findings += new Set(keys).size;
     const drifted = new Set<string>();
     for (const d of c.drift) {
       const resource = resourceKey(d.resource);
@@ -201,7 +192,7 @@ class ClusterWriter {
     await insertMany(raw, this.trx, 'run_clusters', this.rows);
     await insertMany(raw, this.trx, 'run_drift', this.drift);
     if (!this.latest) await refuseOlder(this.trx, this.id, this.time, this.rows.map((r) => r.cluster));
-    await advanceSpans(raw, this.trx, this.id, this.seen, this.collisions);
+    this.findings += await advanceSpans(raw, this.trx, this.id, this.seen, this.collisions);
     this.rows = [];
     this.drift = [];
     this.seen = [];

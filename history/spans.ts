@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Finding } from '../src/index.js';
 import { chunks, closeSpans, insertMany, type Raw } from './bulk.js';
-import { resolveKey, sameFinding, storeFacts, type Fact } from './facts.js';
+import { resolveKey, storeFacts, type Fact } from './facts.js';
+import { resourceKey, sameIdentity } from './keys.js';
 import type { Database } from './schema.js';
 import { HistoryError } from './store.js';
 
@@ -14,21 +15,11 @@ import { HistoryError } from './store.js';
 
 type Db = Kysely<Database>;
 
-/** A finding of a run as the store names it: the finding, its resource key, and the hash of its identity (keys.ts). */
-export interface Entry {
-  f: Finding;
-  resource: string;
-  hash: number;
-}
-
-/**
- * What one judged cluster showed in this run: key → finding, and the findings whose key is not simply their hash
- * (their hash collided before, or with another finding of this cluster in this run): looked up in the store first.
- */
+/** What one judged cluster showed in this run: its findings and the key of each (keys.ts findingKeyOf), in order. */
 export interface Seen {
   cluster: string;
-  findings: Map<number, Entry>;
-  unresolved: Entry[];
+  findings: readonly Finding[];
+  keys: Float64Array;
 }
 
 /** Spans this run (`id`) had opened or closed on these clusters, undone: a shard written again replaces its first write. */
@@ -59,79 +50,105 @@ export async function refuseOlder(trx: Db, id: number, time: string, clusters: r
   }
 }
 
-/** Per cluster, key → action of its open spans (SQLite: one prepared read per cluster, rows as arrays). */
-async function openSpans(raw: Raw, trx: Db, clusters: readonly string[]): Promise<Map<string, Map<number, string>>> {
-  const open = new Map<string, Map<number, string>>(clusters.map((c) => [c, new Map()]));
+/** An open span's action as a number: what the open-span read packs beside the key (key * 4 + code < 2^53). */
+const CODES: Record<string, number> = { deny: 0, warn: 1, audit: 2 };
+const PACKED = `key * 4 + case action when 'deny' then 0 when 'warn' then 1 when 'audit' then 2 else 3 end`;
+/** Values of the open map at or above SEEN mark a key this run saw: SEEN + the index of its finding. */
+const SEEN = 4;
+
+/**
+ * Per cluster: key → action code of its open spans. SQLite: one prepared read per cluster giving one number per
+ * span (key and action packed), the cheapest way out of the driver; PostgreSQL: one read per 500 clusters.
+ */
+async function openSpans(raw: Raw, trx: Db, clusters: readonly string[]): Promise<Map<string, Map<number, number>>> {
+  const open = new Map<string, Map<number, number>>(clusters.map((c) => [c, new Map()]));
   if (raw) {
-    const stmt = raw.prepare('select key, action from finding_spans where cluster = ? and end_run is null').raw(true);
+    const stmt = raw.prepare(`select ${PACKED} from finding_spans where cluster = ? and end_run is null`).pluck();
     for (const c of clusters) {
       const mine = open.get(c)!;
-      for (const [k, action] of stmt.all(c) as [number, string][]) mine.set(k, action);
+      for (const p of stmt.all(c) as number[]) mine.set(Math.floor(p / 4), p % 4);
     }
     return open;
   }
   for (const part of chunks(clusters)) {
     const rows = await trx.selectFrom('finding_spans').select(['cluster', 'key', 'action']).where('end_run', 'is', null).where('cluster', 'in', part).execute();
-    for (const r of rows) open.get(r.cluster)!.set(Number(r.key), r.action);
+    for (const r of rows) open.get(r.cluster)!.set(Number(r.key), CODES[r.action] ?? 3);
   }
   return open;
 }
 
-const factOf = (cluster: string, e: Entry): Fact => ({ hash: e.hash, cluster, policy: e.f.policy, severity: e.f.severity, resource: e.resource, path: e.f.path, message: e.f.message });
+const factOf = (cluster: string, f: Finding, hash: number): Fact => ({ hash, cluster, policy: f.policy, severity: f.severity, resource: resourceKey(f.resource), path: f.path, message: f.message });
 
-/** The unresolved findings put under their key in the store, or listed as never stored (a new key will be found for them). */
-async function resolve(raw: Raw, trx: Db, s: Seen, collisions: Map<number, number[]>): Promise<Entry[]> {
-  const fresh: Entry[] = [];
-  for (const e of s.unresolved) {
-    const key = await resolveKey(raw, trx, factOf(s.cluster, e), collisions);
-    const had = key === undefined ? fresh.find((x) => sameFinding(factOf(s.cluster, x), factOf(s.cluster, e))) : s.findings.get(key);
-    if (had) continue; // the same finding twice
-    if (key === undefined) fresh.push(e);
-    else s.findings.set(key, e);
-  }
-  return fresh;
+/** What a run changes on the spans: spans to close (keys), spans that open on known keys, findings whose key the facts give. */
+interface Moves {
+  close: number[];
+  spans: Database['finding_spans'][];
+  facts: Fact[];
+  factActions: string[];
 }
 
-/** Opens and closes the spans of these judged clusters for run `id`; returns how many spans it opened and closed. */
-export async function advanceSpans(raw: Raw, trx: Db, id: number, seen: readonly Seen[], collisions: Map<number, number[]>): Promise<{ opened: number; closed: number }> {
-  if (!seen.length) return { opened: 0, closed: 0 };
-  const open = await openSpans(raw, trx, seen.map((s) => s.cluster));
-  const close: number[] = [];
-  const spans: Database['finding_spans'][] = [];
-  const facts: Fact[] = [];
-  const factActions: string[] = [];
-  for (const s of seen) {
-    const fresh = s.unresolved.length ? await resolve(raw, trx, s, collisions) : [];
-    const was = open.get(s.cluster)!;
-    for (const [k, e] of s.findings) {
-      const action = was.get(k);
-      was.delete(k);
-      if (action === e.f.action) continue;
+/**
+ * One cluster's findings against its open spans: seen again with the same action, nothing; with another action,
+ * the span closes and a new one opens; not open, a new span (its key from the facts: stored before or now); open
+ * and not seen, the span closes. A hash that collided before, or two findings of the cluster with one hash and
+ * different identities, is looked up in the store (resolveKey). Returns the count of distinct findings.
+ */
+async function moveCluster(raw: Raw, trx: Db, id: number, s: Seen, open: Map<number, number>, collisions: Map<number, number[]>, m: Moves): Promise<number> {
+  const unresolved: number[] = [];
+  let distinct = 0;
+  const seeKey = (k: number, i: number) => {
+    const f = s.findings[i];
+    const v = open.get(k);
+    if (v !== undefined && v >= SEEN) return sameIdentity(s.findings[v - SEEN], f) ? undefined : unresolved.push(i);
+    open.set(k, SEEN + i);
+    distinct++;
+    if (v === undefined) {
+      m.facts.push(factOf(s.cluster, f, s.keys[i]));
+      m.factActions.push(f.action);
+    } else if (v !== CODES[f.action]) {
       // A finding whose action changed (warn → deny) starts a new span: each span says what the runs in it saw.
-      if (action !== undefined) {
-        close.push(k);
-        spans.push({ key: k, cluster: s.cluster, action: e.f.action, start_run: id, end_run: null });
-        continue;
-      }
-      facts.push(factOf(s.cluster, e));
-      factActions.push(e.f.action);
+      m.close.push(k);
+      m.spans.push({ key: k, cluster: s.cluster, action: f.action, start_run: id, end_run: null });
     }
-    for (const e of fresh) {
-      facts.push(factOf(s.cluster, e));
-      factActions.push(e.f.action);
-    }
-    close.push(...was.keys()); // open before, not seen now: resolved
+  };
+  const checked = collisions.size > 0;
+  for (let i = 0; i < s.keys.length; i++) {
+    if (checked && collisions.has(s.keys[i])) unresolved.push(i);
+    else seeKey(s.keys[i], i);
   }
+  const fresh: number[] = [];
+  for (const i of unresolved) {
+    const f = s.findings[i];
+    if (fresh.some((j) => sameIdentity(s.findings[j], f))) continue;
+    const key = await resolveKey(raw, trx, { ...factOf(s.cluster, f, s.keys[i]) }, collisions);
+    if (key !== undefined) seeKey(key, i);
+    else fresh.push(i);
+  }
+  for (const i of fresh) {
+    m.facts.push(factOf(s.cluster, s.findings[i], s.keys[i]));
+    m.factActions.push(s.findings[i].action);
+  }
+  for (const [k, v] of open) if (v < SEEN) m.close.push(k); // open before, not seen now: resolved
+  return distinct + fresh.length;
+}
+
+/** Opens and closes the spans of these judged clusters for run `id`; returns the distinct findings they showed. */
+export async function advanceSpans(raw: Raw, trx: Db, id: number, seen: readonly Seen[], collisions: Map<number, number[]>): Promise<number> {
+  if (!seen.length) return 0;
+  const open = await openSpans(raw, trx, seen.map((s) => s.cluster));
+  const m: Moves = { close: [], spans: [], facts: [], factActions: [] };
+  let distinct = 0;
+  for (const s of seen) distinct += await moveCluster(raw, trx, id, s, open.get(s.cluster)!, collisions, m);
   // Findings without an open span: stored already (seen before), or stored now; either way their key is known then.
-  const keys = await storeFacts(raw, trx, facts, collisions);
-  keys.forEach((key, i) => spans.push({ key, cluster: facts[i].cluster, action: factActions[i], start_run: id, end_run: null }));
+  const keys = await storeFacts(raw, trx, m.facts, collisions);
+  keys.forEach((key, i) => m.spans.push({ key, cluster: m.facts[i].cluster, action: m.factActions[i], start_run: id, end_run: null }));
   // In key order, so the b-trees are walked forward instead of at random (a first run inserts ~750,000 spans).
-  close.sort((a, b) => a - b);
-  spans.sort((a, b) => a.key - b.key);
+  m.close.sort((a, b) => a - b);
+  m.spans.sort((a, b) => a.key - b.key);
   // Closing first: a reopened finding's new span must not be closed with the old one.
-  await closeSpans(raw, trx, id, close);
-  await insertMany(raw, trx, 'finding_spans', spans);
-  return { opened: spans.length, closed: close.length };
+  await closeSpans(raw, trx, id, m.close);
+  await insertMany(raw, trx, 'finding_spans', m.spans);
+  return distinct;
 }
 
 /**

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { diffRuns, fingerprint, listRuns, openHistory } from '../../history/index.js';
 import { readCollisions, storeFacts, type Fact } from '../../history/facts.js';
-import { findingKey, KEY_SPACE, resourceKey } from '../../history/keys.js';
+import { findingKey, findingKeyOf, KEY_SPACE, resourceKey } from '../../history/keys.js';
 import { findingTimeline } from '../../history/queries.js';
 import type { ClusterReport, FleetReport } from '../../scanner/scan.js';
 import type { Finding } from '../../src/index.js';
@@ -32,6 +32,9 @@ t.test('the key: 51 bits, stable, of the identity the fingerprint hashes', async
   t.equal(new Set([k, ...others]).size, 5, 'each field counts');
   // Part boundaries count too: ("ab", "c") is not ("a", "bc").
   t.not(findingKey('x', 'ab', 'c', 'd'), findingKey('x', 'a', 'bc', 'd'));
+  const refs = [a.resource, { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'web' }, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: 'admin' }, { apiVersion: '', kind: 'X', name: 'y' }];
+  for (const resource of refs) t.equal(findingKeyOf('par01', { ...a, resource }), findingKey('par01', a.policy, resourceKey(resource), a.path), `findingKeyOf reads the resource key of ${resourceKey(resource)} from the reference`);
+  t.equal(findingKeyOf('par01', { ...a, resource: { ...a.resource, apiVersion: 'v2' } }), findingKeyOf('par01', a), 'the API version is left out, as in fingerprints');
 });
 
 async function collisions(t: Test, url: string) {
