@@ -79,6 +79,8 @@ export async function storeFacts(raw: Raw, trx: Db, facts: readonly Fact[], coll
     } else if (sameFinding(there, f)) keys[i] = f.hash;
     else moved.push(i);
   });
+  // In key order: the facts' b-tree is then filled forward (a first run stores ~750,000).
+  rows.sort((x, y) => x.key - y.key);
   await insertMany(raw, trx, table as 'findings', rows);
   for (const i of moved) keys[i] = await probe(raw, trx, facts[i], collisions, table);
   return keys;
