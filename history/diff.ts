@@ -50,12 +50,11 @@ async function findingFacts(store: Store, actions: Map<number, string>): Promise
   const out: FindingRow[] = [];
   const add = (key: number, r: Omit<FindingRow, 'action'>) => out.push({ ...r, action: actions.get(key)!, resource: describeKey(r.resource) });
   if (store.sqlite) {
-    // One prepared point read per finding: ~16,000 of them cost less than compiling `in (…)` lists of 500.
-    const stmt = store.sqlite.prepare(`select ${FACT_COLUMNS} from findings where key = ?`);
-    for (const key of actions.keys()) {
-      const r = stmt.get(key) as Omit<FindingRow, 'action'> | undefined;
-      if (r) add(key, r);
-    }
+    // One prepared statement for all of them, keys in order (the facts' b-tree read forward), rows as arrays.
+    const keys = JSON.stringify([...actions.keys()].sort((x, y) => x - y));
+    const stmt = store.sqlite.prepare(`select key, ${FACT_COLUMNS} from findings where key in (select value from json_each(?))`).raw(true);
+    for (const [key, fingerprint, cluster, policy, severity, resource, path, message] of stmt.all(keys) as [number, ...string[]][])
+      add(key, { fingerprint, cluster, policy, severity, resource, path, message });
     return out;
   }
   const keys = [...actions.keys()];
