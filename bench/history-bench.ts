@@ -14,7 +14,8 @@
  * pg_database_size. `--report FILE`: that saved report (`--save-report FILE` writes one) instead of a scan (no scan
  * timing). `--sample K` keeps every K-th finding of each cluster (for many runs of all clusters, cheaply: trend and
  * diff over them; the write cost is the full report's).
- * The result is one JSON line on standard output; progress on standard error.
+ * The result is one JSON line on standard output (trend and diff with their wall time, `trendMs` …, and this process's
+ * CPU time, `trendCpuMs` …); progress on standard error.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
