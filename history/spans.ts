@@ -120,9 +120,11 @@ async function moveCluster(raw: Raw, trx: Db, id: number, s: Seen, open: Map<num
   for (const i of unresolved) {
     const f = s.findings[i];
     if (fresh.some((j) => sameIdentity(s.findings[j], f))) continue;
-    const key = await resolveKey(raw, trx, { ...factOf(s.cluster, f, s.keys[i]) }, collisions);
-    if (key !== undefined) seeKey(key, i);
-    else fresh.push(i);
+    const key = await resolveKey(raw, trx, factOf(s.cluster, f, s.keys[i]), collisions);
+    if (key === undefined) fresh.push(i);
+    // Its key already taken in this pass by a finding that hashed to it: that one was taken for this one (the rare
+    // case a new finding hashes to the key of another of its cluster's open findings, README): counted once.
+    else if ((open.get(key) ?? 0) < SEEN) seeKey(key, i);
   }
   for (const i of fresh) {
     m.facts.push(factOf(s.cluster, s.findings[i], s.keys[i]));
