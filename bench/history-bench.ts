@@ -14,7 +14,8 @@
  * pg_database_size. `--report FILE`: that saved report (`--save-report FILE` writes one) instead of a scan (no scan
  * timing). `--sample K` keeps every K-th finding of each cluster (for many runs of all clusters, cheaply: trend and
  * diff over them; the write cost is the full report's).
- * The result is one JSON line on standard output; progress on standard error.
+ * The result is one JSON line on standard output (trend and diff with their wall time, `trendMs` …, and this process's
+ * CPU time, `trendCpuMs` …); progress on standard error.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -179,22 +180,31 @@ async function answers(file: string) {
   const trendMs: number[] = [];
   const diffMs: number[] = [];
   const spanMs: number[] = [];
+  // CPU of this process alongside: what the answer costs on a loaded machine (SQLite works in-process; PostgreSQL's
+  // server is another process, so there it is the client's share only).
+  const cpu = { trend: [] as number[], diff: [] as number[], span: [] as number[] };
   let diffChanges = 0;
   let spanChanges = 0;
   try {
     for (let i = 0; i < 5; i++) {
       let t0 = process.hrtime.bigint();
+      let c0 = process.cpuUsage();
       const t = await trend(q.store);
       trendMs.push(ms(t0));
+      cpu.trend.push(cpuMs(c0));
       if (t.runs.length !== NIGHTS) throw new Error(`trend saw ${t.runs.length} runs`);
       t0 = process.hrtime.bigint();
+      c0 = process.cpuUsage();
       const runs = await listRuns(q.store);
       const d = await diffRuns(q.store, runs[runs.length - 2], runs[runs.length - 1]);
       diffMs.push(ms(t0));
+      cpu.diff.push(cpuMs(c0));
       diffChanges = d.newFindings.length + d.resolvedFindings.length;
       t0 = process.hrtime.bigint();
+      c0 = process.cpuUsage();
       const w = await diffRuns(q.store, runs[0], runs[runs.length - 1]);
       spanMs.push(ms(t0));
+      cpu.span.push(cpuMs(c0));
       spanChanges = w.newFindings.length + w.resolvedFindings.length;
     }
   } finally {
@@ -209,7 +219,13 @@ async function answers(file: string) {
     }
     return Math.round(median(times));
   };
-  return { trendMs: Math.round(median(trendMs)), diffMs: Math.round(median(diffMs)), diffChanges, diffFirstLastMs: Math.round(median(spanMs)), diffFirstLastChanges: spanChanges, cliTrendMs: cli(['trend']), cliDiffMs: cli(['diff']) };
+  const cpuOf = (xs: number[]) => Math.round(median(xs));
+  return {
+    trendCpuMs: cpuOf(cpu.trend),
+    diffCpuMs: cpuOf(cpu.diff),
+    diffFirstLastCpuMs: cpuOf(cpu.span),
+    trendMs: Math.round(median(trendMs)),
+    diffMs: Math.round(median(diffMs)), diffChanges, diffFirstLastMs: Math.round(median(spanMs)), diffFirstLastChanges: spanChanges, cliTrendMs: cli(['trend']), cliDiffMs: cli(['diff']) };
 }
 
 async function main(): Promise<void> {

@@ -5,7 +5,8 @@ import type { Database } from './schema.js';
 const CHUNK = 20_000;
 
 /** PostgreSQL array type of each column of the tables written in bulk (unnest needs them). */
-const PG_TYPES: Partial<Record<keyof Database, Record<string, string>>> = {
+const FACTS = { key: 'int8', fingerprint: 'text', cluster: 'text', policy: 'text', severity: 'text', resource: 'text', path: 'text', message: 'text' };
+export const PG_TYPES: Partial<Record<keyof Database | 'findings4' | 'finding_spans4', Record<string, string>>> = {
   run_clusters: {
     run_id: 'int4',
     cluster: 'text',
@@ -20,8 +21,9 @@ const PG_TYPES: Partial<Record<keyof Database, Record<string, string>>> = {
     findings: 'int4',
     drift: 'int4',
   },
-  findings: { fingerprint: 'text', cluster: 'text', policy: 'text', severity: 'text', resource: 'text', path: 'text', message: 'text' },
-  finding_spans: { fingerprint: 'text', cluster: 'text', action: 'text', start_run: 'int4', end_run: 'int4' },
+  findings: FACTS,
+  findings4: FACTS,
+  finding_spans: { key: 'int8', cluster: 'text', action: 'text', start_run: 'int4', end_run: 'int4' },
   run_drift: { run_id: 'int4', cluster: 'text', resource: 'text', ref: 'text', state: 'text', diffs: 'text' },
 };
 
@@ -35,7 +37,14 @@ export type Raw = import('better-sqlite3').Database | undefined;
  * statement run per row on the store's only connection: preparing a new multi-row statement per chunk costs SQLite
  * about ten times more than the inserts themselves.
  */
-export async function insertMany<T extends keyof Database>(raw: Raw, trx: Kysely<Database>, table: T, rows: Insertable<Database[T]>[], ignoreConflictOn?: string): Promise<void> {
+export async function insertMany<T extends keyof Database>(
+  raw: Raw,
+  trx: Kysely<Database>,
+  table: T,
+  rows: Insertable<Database[T]>[],
+  ignoreConflictOn?: string,
+  types: Record<string, string> | undefined = PG_TYPES[table],
+): Promise<void> {
   if (!rows.length) return;
   const cols = Object.keys(rows[0] as object);
   if (raw) {
@@ -43,7 +52,6 @@ export async function insertMany<T extends keyof Database>(raw: Raw, trx: Kysely
     for (const r of rows) stmt.run(cols.map((c) => (r as Record<string, unknown>)[c] ?? null));
     return;
   }
-  const types = PG_TYPES[table];
   if (!types) throw new Error(`insertMany: no column types for ${table}`);
   for (let i = 0; i < rows.length; i += CHUNK) {
     const chunk = rows.slice(i, i + CHUNK) as Record<string, unknown>[];
@@ -53,16 +61,15 @@ export async function insertMany<T extends keyof Database>(raw: Raw, trx: Kysely
   }
 }
 
-/** Closes the open spans of these fingerprints at run `end` (the first run that no longer saw them). */
-export async function closeSpans(raw: Raw, trx: Kysely<Database>, end: number, fingerprints: readonly string[]): Promise<void> {
-  if (!fingerprints.length) return;
+/** Closes the open spans of these findings (by key) at run `end` (the first run that no longer saw them). */
+export async function closeSpans(raw: Raw, trx: Kysely<Database>, end: number, keys: readonly number[]): Promise<void> {
+  if (!keys.length) return;
   if (raw) {
-    const stmt = raw.prepare('update finding_spans set end_run = ? where fingerprint = ? and end_run is null');
-    for (const fp of fingerprints) stmt.run(end, fp);
+    const stmt = raw.prepare('update finding_spans set end_run = ? where key = ? and end_run is null');
+    for (const k of keys) stmt.run(end, k);
     return;
   }
-  for (let i = 0; i < fingerprints.length; i += CHUNK)
-    await sql`update finding_spans set end_run = ${end} where end_run is null and fingerprint = any(${fingerprints.slice(i, i + CHUNK)}::text[])`.execute(trx);
+  for (let i = 0; i < keys.length; i += CHUNK) await sql`update finding_spans set end_run = ${end} where end_run is null and key = any(${keys.slice(i, i + CHUNK)}::int8[])`.execute(trx);
 }
 
 /** Values of `list` in chunks small enough for an `in (…)` list on both engines. */

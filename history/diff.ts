@@ -1,4 +1,4 @@
-import { chunks } from './bulk.js';
+import { sql } from 'kysely';
 import { describeKey, type RunInfo } from './queries.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
@@ -43,12 +43,24 @@ type Span = Pick<Database['finding_spans'], 'start_run' | 'end_run'>;
 /** The span saw the finding in run `id` (given its cluster was judged in that run). */
 export const covers = (s: Span, id: number) => s.start_run <= id && (s.end_run === null || s.end_run > id);
 
-/** The stored facts of these findings (with the action each had in the run that saw it). */
-async function findingFacts(store: Store, actions: Map<string, string>): Promise<FindingRow[]> {
+const FACT_COLUMNS = 'fingerprint, cluster, policy, severity, resource, path, message';
+
+/** The stored facts of these findings (key → the action each had in the run that saw it). */
+async function findingFacts(store: Store, actions: Map<number, string>): Promise<FindingRow[]> {
   const out: FindingRow[] = [];
-  for (const part of chunks([...actions.keys()])) {
-    const rows = await store.db.selectFrom('findings').selectAll().where('fingerprint', 'in', part).execute();
-    for (const r of rows) out.push({ ...r, action: actions.get(r.fingerprint)!, resource: describeKey(r.resource) });
+  const add = (key: number, r: Omit<FindingRow, 'action'>) => out.push({ ...r, action: actions.get(key)!, resource: describeKey(r.resource) });
+  if (store.sqlite) {
+    // One prepared statement for all of them, keys in order (the facts' b-tree read forward), rows as arrays.
+    const keys = JSON.stringify([...actions.keys()].sort((x, y) => x - y));
+    const stmt = store.sqlite.prepare(`select key, ${FACT_COLUMNS} from findings where key in (select value from json_each(?))`).raw(true);
+    for (const [key, fingerprint, cluster, policy, severity, resource, path, message] of stmt.all(keys) as [number, ...string[]][])
+      add(key, { fingerprint, cluster, policy, severity, resource, path, message });
+    return out;
+  }
+  const keys = [...actions.keys()];
+  for (let i = 0; i < keys.length; i += 20_000) {
+    const rows = await sql<Omit<FindingRow, 'action'> & { key: number }>`select key, ${sql.raw(FACT_COLUMNS)} from findings where key = any(${keys.slice(i, i + 20_000)}::int8[])`.execute(store.db);
+    for (const { key, ...r } of rows.rows) add(Number(key), r);
   }
   return out;
 }
@@ -80,22 +92,31 @@ function statusAndScore(inA: Map<string, ClusterRow>, inB: Map<string, ClusterRo
  * the comparable clusters. Spans of one finding never overlap, so a finding with a span end between A and B has
  * no other span covering both: its presence in A and in B is read off those spans alone.
  */
-async function changedFindings(store: Store, a: number, b: number, comparable: Set<string>): Promise<{ added: Map<string, string>; gone: Map<string, string> }> {
+async function changedFindings(store: Store, a: number, b: number, comparable: Set<string>): Promise<{ added: Map<number, string>; gone: Map<number, string> }> {
   const [lo, hi] = a < b ? [a, b] : [b, a];
-  const spans = await store.db
-    .selectFrom('finding_spans')
-    .select(['fingerprint', 'cluster', 'action', 'start_run', 'end_run'])
-    .where((eb) => eb.or([eb.and([eb('start_run', '>', lo), eb('start_run', '<=', hi)]), eb.and([eb('end_run', '>', lo), eb('end_run', '<=', hi)])]))
-    .execute();
-  const inA = new Map<string, string>();
-  const inB = new Map<string, string>();
-  for (const s of spans) {
-    if (!comparable.has(s.cluster)) continue;
-    if (covers(s, a)) inA.set(s.fingerprint, s.action);
-    if (covers(s, b)) inB.set(s.fingerprint, s.action);
+  const inA = new Map<number, string>();
+  const inB = new Map<number, string>();
+  const take = (key: number, cluster: string, action: string, start_run: number, end_run: number | null) => {
+    if (!comparable.has(cluster)) return;
+    const s = { start_run, end_run };
+    if (covers(s, a)) inA.set(key, action);
+    if (covers(s, b)) inB.set(key, action);
+  };
+  // Two indexed range reads (spans that start between the runs, spans that end between them); a span in both is
+  // read twice and taken the same way twice.
+  if (store.sqlite) {
+    for (const by of ['start_run', 'end_run']) {
+      const stmt = store.sqlite.prepare(`select key, cluster, action, start_run, end_run from finding_spans where ${by} > ? and ${by} <= ?`).raw(true);
+      for (const [key, cluster, action, start, end] of stmt.all(lo, hi) as [number, string, string, number, number | null][]) take(key, cluster, action, start, end);
+    }
+  } else {
+    for (const by of ['start_run', 'end_run'] as const) {
+      const rows = await store.db.selectFrom('finding_spans').select(['key', 'cluster', 'action', 'start_run', 'end_run']).where(by, '>', lo).where(by, '<=', hi).execute();
+      for (const r of rows) take(Number(r.key), r.cluster, r.action, r.start_run, r.end_run);
+    }
   }
-  const added = new Map([...inB].filter(([fp]) => !inA.has(fp)));
-  const gone = new Map([...inA].filter(([fp]) => !inB.has(fp)));
+  const added = new Map([...inB].filter(([k]) => !inA.has(k)));
+  const gone = new Map([...inA].filter(([k]) => !inB.has(k)));
   return { added, gone };
 }
 

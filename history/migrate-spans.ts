@@ -19,7 +19,9 @@ export function parseSeen(seen: string): Map<string, string> {
   return out;
 }
 
-type Span = Database['finding_spans'];
+/** A span as schema 3 kept it (by fingerprint; migration 4 keys them by integer). */
+type Span = { fingerprint: string; cluster: string; action: string; start_run: number; end_run: number | null };
+const V3_TYPES = { fingerprint: 'text', cluster: 'text', action: 'text', start_run: 'int4', end_run: 'int4' };
 
 /** The spans of one cluster from its runs' lists, oldest run first. */
 export function spansOf(cluster: string, runs: readonly { run_id: number; status: string; seen: string }[]): Span[] {
@@ -43,6 +45,6 @@ export async function spansFromSeen(db: Kysely<Database>, raw: Raw): Promise<voi
   const clusters = await sql<{ cluster: string }>`select distinct cluster from run_clusters`.execute(db);
   for (const { cluster } of clusters.rows) {
     const runs = await sql<{ run_id: number; status: string; seen: string }>`select run_id, status, seen from run_clusters where cluster = ${cluster} order by run_id`.execute(db);
-    await insertMany(raw, db, 'finding_spans', spansOf(cluster, runs.rows));
+    await insertMany(raw, db, 'finding_spans', spansOf(cluster, runs.rows) as never[], undefined, V3_TYPES);
   }
 }

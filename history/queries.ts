@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Store } from './store.js';
 import { HistoryError } from './store.js';
 
@@ -99,33 +100,29 @@ export async function trend(store: Store, opts: { since?: Date; last?: number; b
   const runs = await listRuns(store, opts);
   const keys = opts.by ?? ['region', 'cohort'];
   const index = new Map(runs.map((r, i) => [r.id, i]));
-  const rows = runs.length
-    ? await store.guard('reading the trend', () => {
-        let q = store.db.selectFrom('run_clusters').select(['run_id', 'cluster', 'labels', 'score', 'object_score']).where('run_id', 'in', runs.map((r) => r.id));
-        if (opts.clusters?.length) q = q.where('cluster', 'in', opts.clusters);
-        return q.execute();
-      })
-    : [];
+  const rows = runs.length ? await store.guard('reading the trend', () => trendRows(store, runs, opts.clusters)) : [];
   const groups = new Map<string, Map<string, { score: Mean; objects: Mean }>>(keys.map((k) => [k, new Map()]));
   const clusters = new Map<string, { scores: (number | null)[]; objectScores: (number | null)[] }>();
-  const labelCache = new Map<string, Record<string, string>>();
   const blank = () => new Array<number | null>(runs.length).fill(null);
   for (const r of rows) {
-    const i = index.get(r.run_id)!;
     let series = clusters.get(r.cluster);
     if (!series) clusters.set(r.cluster, (series = { scores: blank(), objectScores: blank() }));
-    series.scores[i] = r.score === null ? null : Number(r.score);
-    series.objectScores[i] = r.object_score === null ? null : Number(r.object_score);
-    if (r.score === null) continue;
-    let labels = labelCache.get(r.labels);
-    if (!labels) labelCache.set(r.labels, (labels = JSON.parse(r.labels) as Record<string, string>));
-    for (const k of keys) {
+    const labels = JSON.parse(r.labels) as Record<string, string>;
+    const accs = keys.map((k) => {
       const v = labels[k] ?? '(none)';
       const g = groups.get(k)!;
-      let acc = g.get(v);
-      if (!acc) g.set(v, (acc = { score: new Mean(runs.length), objects: new Mean(runs.length) }));
-      acc.score.add(i, r.score);
-      acc.objects.add(i, r.object_score);
+      return g.get(v) ?? g.set(v, { score: new Mean(runs.length), objects: new Mean(runs.length) }).get(v)!;
+    });
+    for (const id in r.scores) {
+      const i = index.get(Number(id))!;
+      const [score, objectScore] = r.scores[id];
+      series.scores[i] = score === null ? null : Number(score);
+      series.objectScores[i] = objectScore === null ? null : Number(objectScore);
+      if (score === null) continue;
+      for (const acc of accs) {
+        acc.score.add(i, score);
+        acc.objects.add(i, objectScore);
+      }
     }
   }
   const byName = (a: Series, b: Series) => (a.name < b.name ? -1 : 1);
@@ -142,6 +139,19 @@ export async function trend(store: Store, opts: { since?: Date; last?: number; b
     clusters: named.map(([name, s]) => ({ name, scores: s.scores })),
     objects: { by: objectsBy, clusters: named.map(([name, s]) => ({ name, scores: s.objectScores })) },
   };
+}
+
+/**
+ * The runs' cluster rows in one grouped read: a row per cluster and labels, its scores per run as one JSON object
+ * (run id → [score, objectScore]) built by the engine (json_group_object / json_object_agg): ~850 rows for 90 runs
+ * of 847 clusters instead of ~76,000.
+ */
+async function trendRows(store: Store, runs: RunInfo[], clusters?: string[]): Promise<{ cluster: string; labels: string; scores: Record<string, [number | null, number | null]> }[]> {
+  const ids = runs.map((r) => r.id);
+  const only = clusters?.length ? sql` and cluster in (${sql.join(clusters)})` : sql``;
+  const agg = store.engine === 'postgres' ? sql`json_object_agg(run_id, json_build_array(score, object_score))` : sql`json_group_object(run_id, json_array(score, object_score))`;
+  const rows = await sql<{ cluster: string; labels: string; scores: string | Record<string, [number | null, number | null]> }>`select cluster, labels, ${agg} as scores from run_clusters where run_id in (${sql.join(ids)})${only} group by cluster, labels`.execute(store.db);
+  return rows.rows.map((r) => ({ cluster: r.cluster, labels: r.labels, scores: typeof r.scores === 'string' ? JSON.parse(r.scores) : r.scores }));
 }
 
 /** Means per run of the values added (null where none was). */

@@ -1,7 +1,8 @@
 import type { ClusterReport, FleetReport } from '../scanner/scan.js';
 import type { Insertable, Transaction } from 'kysely';
 import { insertMany } from './bulk.js';
-import { fingerprint, resourceKey } from './keys.js';
+import { readCollisions } from './facts.js';
+import { findingKeyOf, resourceKey } from './keys.js';
 import type { Database } from './schema.js';
 import { advanceSpans, applyRetention, refuseOlder, undoRun, type Seen } from './spans.js';
 import type { Store } from './store.js';
@@ -34,7 +35,7 @@ export interface RecordedRun {
   deletedRuns: number;
 }
 
-export { fingerprint, resourceKey } from './keys.js';
+export { fingerprint, findingKey, resourceKey } from './keys.js';
 
 export function runName(meta: RunMeta, sharded: boolean, time: Date): string {
   if (meta.runId) return meta.runId;
@@ -99,7 +100,7 @@ async function writeRun(
   const { id, time } = await openRun(trx, run, head, meta);
   // The newest run by id and by time has no later run to check its clusters against (the common case).
   const newest = await trx.selectFrom('runs').select((eb) => [eb.fn.max<number>('id').as('id'), eb.fn.max<string>('time').as('time')]).executeTakeFirstOrThrow();
-  const writer = new ClusterWriter(store, trx, id, run.shard, time, newest.id === id && newest.time <= time);
+  const writer = new ClusterWriter(store, trx, id, run.shard, time, newest.id === id && newest.time <= time, await readCollisions(trx));
   for await (const c of clusters) {
     writer.add(c);
     if (writer.pending >= CLUSTERS_PER_WRITE) await writer.flush();
@@ -146,6 +147,8 @@ class ClusterWriter {
     private readonly time: string,
     /** No later run exists, so no check that this run's clusters have none. */
     private readonly latest: boolean,
+    /** The store's moved keys (hash → keys): a finding with such a hash is looked up in the store (facts.ts). */
+    private readonly collisions: Map<number, number[]>,
   ) {}
 
   get pending(): number {
@@ -153,16 +156,13 @@ class ClusterWriter {
   }
 
   add(c: ClusterReport): void {
-    const mine: Seen['findings'] = new Map();
-    for (const f of c.findings) {
-      const fp = fingerprint(c.name, f);
-      if (mine.has(fp)) continue;
-      mine.set(fp, f);
-    }
-    this.findings += mine.size;
+    const keys = new Float64Array(c.findings.length);
+    for (let i = 0; i < keys.length; i++) keys[i] = findingKeyOf(c.name, c.findings[i]);
     this.clusters++;
-    // Only a cluster this run judged moves its spans (an unreachable one keeps what its last scan saw).
-    if (c.status === 'ok') this.seen.push({ cluster: c.name, findings: mine });
+    // Only a cluster this run judged moves its spans (an unreachable one keeps what its last scan saw); its
+    // distinct findings are counted when they move them.
+    if (c.status === 'ok') this.seen.push({ cluster: c.name, findings: c.findings, keys });
+    else this.findings += new Set(keys).size;
     const drifted = new Set<string>();
     for (const d of c.drift) {
       const resource = resourceKey(d.resource);
@@ -192,7 +192,7 @@ class ClusterWriter {
     await insertMany(raw, this.trx, 'run_clusters', this.rows);
     await insertMany(raw, this.trx, 'run_drift', this.drift);
     if (!this.latest) await refuseOlder(this.trx, this.id, this.time, this.rows.map((r) => r.cluster));
-    await advanceSpans(raw, this.trx, this.id, this.seen);
+    this.findings += await advanceSpans(raw, this.trx, this.id, this.seen, this.collisions);
     this.rows = [];
     this.drift = [];
     this.seen = [];

@@ -1,5 +1,6 @@
 import { sql, type Generated, type Kysely } from 'kysely';
 import type { Raw } from './bulk.js';
+import { keysFromFingerprints } from './migrate-keys.js';
 import { spansFromSeen } from './migrate-spans.js';
 
 /**
@@ -15,6 +16,10 @@ import { spansFromSeen } from './migrate-spans.js';
  * diff grows with the findings that did not change. Runs are ordered by id: they are recorded in time order.
  * Until migration 3 each run's cluster row listed its fingerprints (`run_clusters.seen`); migration 3 converts
  * that list into spans and drops it.
+ * Migration 4 keys findings and spans by a 51-bit integer (`findings.key`, keys.ts findingKey) instead of the
+ * 16-character fingerprint, which stays in `findings` (unique) as the finding's public name: a run then hashes each
+ * finding with a cheap hash and compares integers, and computes the SHA-256 fingerprint only for findings it stores.
+ * The rare finding whose key another finding already has gets the next free key, listed in `key_collisions`.
  */
 
 export interface Database {
@@ -36,8 +41,10 @@ export interface Database {
     findings: number;
     drift: number;
   };
-  findings: { fingerprint: string; cluster: string; policy: string; severity: string; resource: string; path: string; message: string };
-  finding_spans: { fingerprint: string; cluster: string; action: string; start_run: number; end_run: number | null };
+  findings: { key: number; fingerprint: string; cluster: string; policy: string; severity: string; resource: string; path: string; message: string };
+  finding_spans: { key: number; cluster: string; action: string; start_run: number; end_run: number | null };
+  /** Findings whose key is not their hash (migration 4): hash → the key they were given. Normally empty. */
+  key_collisions: { hash: number; key: number };
   run_drift: { run_id: number; cluster: string; resource: string; ref: string; state: string; diffs: string };
 }
 
@@ -129,6 +136,47 @@ export const MIGRATIONS: readonly Migration[] = [
     await db.schema.createIndex('finding_spans_end').on('finding_spans').column('end_run').execute();
     await spansFromSeen(db, raw);
     await db.schema.alterTable('run_clusters').dropColumn('seen').execute();
+  },
+  // 4: findings and spans keyed by a 51-bit integer (see above); the tables are rebuilt and their rows converted.
+  async (db, engine, raw) => {
+    const int8 = engine === 'postgres' ? 'bigint' : 'integer';
+    await db.schema
+      .createTable('findings4')
+      // SQLite: an `integer primary key` is the rowid: the facts live in one b-tree keyed by the integer.
+      .addColumn('key', int8, (c) => c.primaryKey())
+      .addColumn('fingerprint', 'text', (c) => c.notNull().unique())
+      .addColumn('cluster', 'text', (c) => c.notNull())
+      .addColumn('policy', 'text', (c) => c.notNull())
+      .addColumn('severity', 'text', (c) => c.notNull())
+      .addColumn('resource', 'text', (c) => c.notNull())
+      .addColumn('path', 'text', (c) => c.notNull())
+      .addColumn('message', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('finding_spans4')
+      .addColumn('key', int8, (c) => c.notNull())
+      .addColumn('cluster', 'text', (c) => c.notNull())
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('start_run', 'integer', (c) => c.notNull())
+      .addColumn('end_run', 'integer')
+      .addPrimaryKeyConstraint('finding_spans4_pk', ['key', 'start_run'])
+      .$call((q) => (engine === 'sqlite' ? q.modifyEnd(sql`without rowid`) : q))
+      .execute();
+    await db.schema
+      .createTable('key_collisions')
+      .addColumn('hash', int8, (c) => c.notNull())
+      .addColumn('key', int8, (c) => c.notNull())
+      .addPrimaryKeyConstraint('key_collisions_pk', ['hash', 'key'])
+      .execute();
+    await keysFromFingerprints(db, engine, raw);
+    await db.schema.dropTable('finding_spans').execute();
+    await db.schema.dropTable('findings').execute();
+    await db.schema.alterTable('findings4').renameTo('findings').execute();
+    await db.schema.alterTable('finding_spans4').renameTo('finding_spans').execute();
+    // As in migration 3 (the index names were freed with the old table).
+    await db.schema.createIndex('finding_spans_open').on('finding_spans').columns(['cluster', 'end_run', 'action']).execute();
+    await db.schema.createIndex('finding_spans_start').on('finding_spans').column('start_run').execute();
+    await db.schema.createIndex('finding_spans_end').on('finding_spans').column('end_run').execute();
   },
 ];
 

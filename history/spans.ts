@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Finding } from '../src/index.js';
 import { chunks, closeSpans, insertMany, type Raw } from './bulk.js';
-import { resourceKey } from './keys.js';
+import { resolveKey, storeFacts, type Fact } from './facts.js';
+import { resourceKey, sameIdentity } from './keys.js';
 import type { Database } from './schema.js';
 import { HistoryError } from './store.js';
 
@@ -14,10 +15,11 @@ import { HistoryError } from './store.js';
 
 type Db = Kysely<Database>;
 
-/** What one judged cluster showed in this run: fingerprint → the finding (its facts are built only when new). */
+/** What one judged cluster showed in this run: its findings and the key of each (keys.ts findingKeyOf), in order. */
 export interface Seen {
   cluster: string;
-  findings: Map<string, Finding>;
+  findings: readonly Finding[];
+  keys: Float64Array;
 }
 
 /** Spans this run (`id`) had opened or closed on these clusters, undone: a shard written again replaces its first write. */
@@ -48,48 +50,107 @@ export async function refuseOlder(trx: Db, id: number, time: string, clusters: r
   }
 }
 
-/** Fingerprint → action of the clusters' open spans (SQLite: rows as arrays, the cheapest way out of the driver). */
-async function openSpans(raw: Raw, trx: Db, clusters: readonly string[]): Promise<Map<string, string>> {
-  const open = new Map<string, string>();
-  for (const part of chunks(clusters)) {
-    if (raw) {
-      const stmt = raw.prepare(`select fingerprint, action from finding_spans where end_run is null and cluster in (${part.map(() => '?').join(',')})`).raw(true);
-      for (const [fp, action] of stmt.all(...part) as [string, string][]) open.set(fp, action);
-      continue;
+/** An open span's action as a number: what the open-span read packs beside the key (key * 4 + code < 2^53). */
+const CODES: Record<string, number> = { deny: 0, warn: 1, audit: 2 };
+const PACKED = `key * 4 + case action when 'deny' then 0 when 'warn' then 1 when 'audit' then 2 else 3 end`;
+/** Values of the open map at or above SEEN mark a key this run saw: SEEN + the index of its finding. */
+const SEEN = 4;
+
+/**
+ * Per cluster: key → action code of its open spans. SQLite: one prepared read per cluster giving one number per
+ * span (key and action packed), the cheapest way out of the driver; PostgreSQL: one read per 500 clusters.
+ */
+async function openSpans(raw: Raw, trx: Db, clusters: readonly string[]): Promise<Map<string, Map<number, number>>> {
+  const open = new Map<string, Map<number, number>>(clusters.map((c) => [c, new Map()]));
+  if (raw) {
+    const stmt = raw.prepare(`select ${PACKED} from finding_spans where cluster = ? and end_run is null`).pluck();
+    for (const c of clusters) {
+      const mine = open.get(c)!;
+      for (const p of stmt.all(c) as number[]) mine.set(Math.floor(p / 4), p % 4);
     }
-    const rows = await trx.selectFrom('finding_spans').select(['fingerprint', 'action']).where('end_run', 'is', null).where('cluster', 'in', part).execute();
-    for (const r of rows) open.set(r.fingerprint, r.action);
+    return open;
+  }
+  for (const part of chunks(clusters)) {
+    const rows = await trx.selectFrom('finding_spans').select(['cluster', 'key', 'action']).where('end_run', 'is', null).where('cluster', 'in', part).execute();
+    for (const r of rows) open.get(r.cluster)!.set(Number(r.key), CODES[r.action] ?? 3);
   }
   return open;
 }
 
-/** Opens and closes the spans of these judged clusters for run `id`; returns how many spans it opened and closed. */
-export async function advanceSpans(raw: Raw, trx: Db, id: number, seen: readonly Seen[]): Promise<{ opened: number; closed: number }> {
-  if (!seen.length) return { opened: 0, closed: 0 };
-  const open = await openSpans(raw, trx, seen.map((s) => s.cluster));
-  const close: string[] = [];
-  const spans: Database['finding_spans'][] = [];
-  const facts: Database['findings'][] = [];
-  for (const s of seen)
-    for (const [fp, f] of s.findings) {
-      const was = open.get(fp);
-      open.delete(fp);
-      if (was === f.action) continue;
+const factOf = (cluster: string, f: Finding, hash: number): Fact => ({ hash, cluster, policy: f.policy, severity: f.severity, resource: resourceKey(f.resource), path: f.path, message: f.message });
+
+/** What a run changes on the spans: spans to close (keys), spans that open on known keys, findings whose key the facts give. */
+interface Moves {
+  close: number[];
+  spans: Database['finding_spans'][];
+  facts: Fact[];
+  factActions: string[];
+}
+
+/**
+ * One cluster's findings against its open spans: seen again with the same action, nothing; with another action,
+ * the span closes and a new one opens; not open, a new span (its key from the facts: stored before or now); open
+ * and not seen, the span closes. A hash that collided before, or two findings of the cluster with one hash and
+ * different identities, is looked up in the store (resolveKey). Returns the count of distinct findings.
+ */
+async function moveCluster(raw: Raw, trx: Db, id: number, s: Seen, open: Map<number, number>, collisions: Map<number, number[]>, m: Moves): Promise<number> {
+  const unresolved: number[] = [];
+  let distinct = 0;
+  const seeKey = (k: number, i: number) => {
+    const f = s.findings[i];
+    const v = open.get(k);
+    if (v !== undefined && v >= SEEN) return sameIdentity(s.findings[v - SEEN], f) ? undefined : unresolved.push(i);
+    open.set(k, SEEN + i);
+    distinct++;
+    if (v === undefined) {
+      m.facts.push(factOf(s.cluster, f, s.keys[i]));
+      m.factActions.push(f.action);
+    } else if (v !== CODES[f.action]) {
       // A finding whose action changed (warn → deny) starts a new span: each span says what the runs in it saw.
-      if (was !== undefined) close.push(fp);
-      spans.push({ fingerprint: fp, cluster: s.cluster, action: f.action, start_run: id, end_run: null });
-      facts.push({ fingerprint: fp, cluster: s.cluster, policy: f.policy, severity: f.severity, resource: resourceKey(f.resource), path: f.path, message: f.message });
+      m.close.push(k);
+      m.spans.push({ key: k, cluster: s.cluster, action: f.action, start_run: id, end_run: null });
     }
-  close.push(...open.keys()); // open before, not seen now: resolved
-  // In key order, so the b-trees are walked forward instead of at random (a first run inserts ~750,000 of each).
-  close.sort();
-  spans.sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
-  facts.sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : 1));
-  // Closing first: a reopened fingerprint's new span must not be closed with the old one.
-  await closeSpans(raw, trx, id, close);
-  await insertMany(raw, trx, 'finding_spans', spans);
-  await insertMany(raw, trx, 'findings', facts, 'fingerprint');
-  return { opened: spans.length, closed: close.length };
+  };
+  const checked = collisions.size > 0;
+  for (let i = 0; i < s.keys.length; i++) {
+    if (checked && collisions.has(s.keys[i])) unresolved.push(i);
+    else seeKey(s.keys[i], i);
+  }
+  const fresh: number[] = [];
+  for (const i of unresolved) {
+    const f = s.findings[i];
+    if (fresh.some((j) => sameIdentity(s.findings[j], f))) continue;
+    const key = await resolveKey(raw, trx, factOf(s.cluster, f, s.keys[i]), collisions);
+    if (key === undefined) fresh.push(i);
+    // Its key already taken in this pass by a finding that hashed to it: that one was taken for this one (the rare
+    // case a new finding hashes to the key of another of its cluster's open findings, README): counted once.
+    else if ((open.get(key) ?? 0) < SEEN) seeKey(key, i);
+  }
+  for (const i of fresh) {
+    m.facts.push(factOf(s.cluster, s.findings[i], s.keys[i]));
+    m.factActions.push(s.findings[i].action);
+  }
+  for (const [k, v] of open) if (v < SEEN) m.close.push(k); // open before, not seen now: resolved
+  return distinct + fresh.length;
+}
+
+/** Opens and closes the spans of these judged clusters for run `id`; returns the distinct findings they showed. */
+export async function advanceSpans(raw: Raw, trx: Db, id: number, seen: readonly Seen[], collisions: Map<number, number[]>): Promise<number> {
+  if (!seen.length) return 0;
+  const open = await openSpans(raw, trx, seen.map((s) => s.cluster));
+  const m: Moves = { close: [], spans: [], facts: [], factActions: [] };
+  let distinct = 0;
+  for (const s of seen) distinct += await moveCluster(raw, trx, id, s, open.get(s.cluster)!, collisions, m);
+  // Findings without an open span: stored already (seen before), or stored now; either way their key is known then.
+  const keys = await storeFacts(raw, trx, m.facts, collisions);
+  keys.forEach((key, i) => m.spans.push({ key, cluster: m.facts[i].cluster, action: m.factActions[i], start_run: id, end_run: null }));
+  // In key order, so the b-trees are walked forward instead of at random (a first run inserts ~750,000 spans).
+  m.close.sort((a, b) => a - b);
+  m.spans.sort((a, b) => a.key - b.key);
+  // Closing first: a reopened finding's new span must not be closed with the old one.
+  await closeSpans(raw, trx, id, m.close);
+  await insertMany(raw, trx, 'finding_spans', m.spans);
+  return distinct;
 }
 
 /**
@@ -111,17 +172,22 @@ export async function applyRetention(trx: Db, before: Date): Promise<number> {
   const left = new Set<string>();
   for (const part of chunks([...touched])) for (const r of await trx.selectFrom('run_clusters').select('cluster').distinct().where('cluster', 'in', part).execute()) left.add(r.cluster);
   const gone = [...touched].filter((c) => !left.has(c));
-  const fps = new Set((await trx.selectFrom('finding_spans').select('fingerprint').where('end_run', '<=', first).execute()).map((r) => r.fingerprint));
+  const keys = new Set((await trx.selectFrom('finding_spans').select('key').where('end_run', '<=', first).execute()).map((r) => Number(r.key)));
   await trx.deleteFrom('finding_spans').where('end_run', '<=', first).execute();
   for (const part of chunks(gone)) {
-    for (const r of await trx.selectFrom('finding_spans').select('fingerprint').where('cluster', 'in', part).execute()) fps.add(r.fingerprint);
+    for (const r of await trx.selectFrom('finding_spans').select('key').where('cluster', 'in', part).execute()) keys.add(Number(r.key));
     await trx.deleteFrom('finding_spans').where('cluster', 'in', part).execute();
   }
-  for (const part of chunks([...fps]))
+  for (const part of chunks([...keys]))
     await trx
       .deleteFrom('findings')
-      .where('fingerprint', 'in', part)
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('finding_spans as s').select('s.fingerprint').whereRef('s.fingerprint', '=', 'findings.fingerprint'))))
+      .where('key', 'in', part)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('finding_spans as s').select('s.key').whereRef('s.key', '=', 'findings.key'))))
       .execute();
+  // A moved key whose finding went no longer needs looking up (a later finding with that hash may take the key).
+  await trx
+    .deleteFrom('key_collisions')
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('findings as f').select('f.key').whereRef('f.key', '=', 'key_collisions.key'))))
+    .execute();
   return ids.length;
 }

@@ -141,8 +141,9 @@ export async function openStore(url: string, opts: OpenOptions = {}): Promise<St
   const store: Store = { db, engine, where, guard, close: () => db.destroy(), sqlite };
   try {
     const from = await guard('applying migrations', () => migrate(db, engine, sqlite));
-    // Migration 3 dropped each run's list of fingerprints: give the embedded file's freed pages back (once).
-    if (sqlite && from > 0 && from < 3) await guard('compacting the store after migration 3', async () => void sqlite!.exec('VACUUM'));
+    // Migrations 3 and 4 drop tables (each run's list of fingerprints; the tables keyed by fingerprint, rebuilt):
+    // give the embedded file's freed pages back (once).
+    if (sqlite && from > 0 && from < 4) await guard('compacting the store after migrations', async () => void sqlite!.exec('VACUUM'));
     if (from > SCHEMA_VERSION)
       throw new HistoryError(
         'newer-schema',

@@ -20,11 +20,16 @@ export interface FindingTimeline {
 export async function findingTimeline(store: Store, fp: string): Promise<FindingTimeline> {
   return store.guard('reading the finding', async () => {
     if (fp.length < 6) throw new HistoryError('usage', `give at least 6 characters of the fingerprint (got "${fp}")`);
-    const matches = await store.db.selectFrom('findings').selectAll().where('fingerprint', 'like', `${fp.replace(/[%_]/g, '')}%`).limit(3).execute();
+    const matches = await store.db
+      .selectFrom('findings')
+      .select(['key', 'fingerprint', 'cluster', 'policy', 'severity', 'resource', 'path', 'message'])
+      .where('fingerprint', 'like', `${fp.replace(/[%_]/g, '')}%`)
+      .limit(3)
+      .execute();
     if (!matches.length) throw new HistoryError('usage', `no finding with fingerprint "${fp}" in ${store.where}`);
     if (matches.length > 1) throw new HistoryError('usage', `fingerprint "${fp}" is ambiguous: ${matches.map((m) => m.fingerprint).join(', ')}…`);
-    const f = matches[0];
-    const spans = await store.db.selectFrom('finding_spans').select(['action', 'start_run', 'end_run']).where('fingerprint', '=', f.fingerprint).execute();
+    const { key, ...f } = matches[0];
+    const spans = await store.db.selectFrom('finding_spans').select(['action', 'start_run', 'end_run']).where('key', '=', key).execute();
     const rows = await store.db
       .selectFrom('run_clusters as c')
       .innerJoin('runs as r', 'r.id', 'c.run_id')
@@ -57,12 +62,12 @@ export interface ClusterTimeline {
 }
 
 /** Per run: the fingerprints whose span opened in it, and those whose span closed in it. */
-function boundaries(spans: { fingerprint: string; start_run: number; end_run: number | null }[]): Map<number, { opened: Set<string>; closed: Set<string> }> {
-  const at = new Map<number, { opened: Set<string>; closed: Set<string> }>();
+function boundaries(spans: { key: number; start_run: number; end_run: number | null }[]): Map<number, { opened: Set<number>; closed: Set<number> }> {
+  const at = new Map<number, { opened: Set<number>; closed: Set<number> }>();
   const of = (id: number) => at.get(id) ?? at.set(id, { opened: new Set(), closed: new Set() }).get(id)!;
   for (const s of spans) {
-    of(s.start_run).opened.add(s.fingerprint);
-    if (s.end_run !== null) of(s.end_run).closed.add(s.fingerprint);
+    of(s.start_run).opened.add(Number(s.key));
+    if (s.end_run !== null) of(s.end_run).closed.add(Number(s.key));
   }
   return at;
 }
@@ -78,7 +83,7 @@ export async function clusterTimeline(store: Store, name: string): Promise<Clust
       .orderBy('r.id')
       .execute();
     if (!rows.length) throw new HistoryError('usage', `no cluster "${name}" in any run of ${store.where}`);
-    const spans = await store.db.selectFrom('finding_spans').select(['fingerprint', 'start_run', 'end_run']).where('cluster', '=', name).execute();
+    const spans = await store.db.selectFrom('finding_spans').select(['key', 'start_run', 'end_run']).where('cluster', '=', name).execute();
     // Spans move only in runs that judged the cluster: what changed since its previous judged run changed in this one.
     // A finding whose span closed and reopened in the same run (its action changed) is neither new nor resolved.
     const at = boundaries(spans);
@@ -132,19 +137,19 @@ export async function findingsSince(store: Store, clusters: readonly string[], s
     }
     for (const c of clusters) if (!judged.has(c)) unknown.set(c, `no run of the history store recorded it${since ? ` since ${since.toISOString()}` : ''}`);
     const first = rows.reduce((m, r) => Math.min(m, r.run_id), Number.MAX_SAFE_INTEGER); // (a window can hold many runs: no spread)
-    const seen = new Set<string>();
+    const seen = new Set<number>();
     for (const part of chunks([...judged.keys()])) {
       const spans = await store.db
         .selectFrom('finding_spans')
-        .select(['fingerprint', 'cluster', 'start_run', 'end_run'])
+        .select(['key', 'cluster', 'start_run', 'end_run'])
         .where('cluster', 'in', part)
         .where((eb) => eb.or([eb('end_run', 'is', null), eb('end_run', '>', first)]))
         .execute();
-      for (const s of spans) if (judged.get(s.cluster)!.some((id) => covers(s, id))) seen.add(s.fingerprint);
+      for (const s of spans) if (judged.get(s.cluster)!.some((id) => covers(s, id))) seen.add(Number(s.key));
     }
     const findings: FindingsWindow['findings'] = [];
     for (const part of chunks([...seen])) {
-      const facts = await store.db.selectFrom('findings').select(['fingerprint', 'cluster', 'policy', 'resource', 'message']).where('fingerprint', 'in', part).execute();
+      const facts = await store.db.selectFrom('findings').select(['cluster', 'policy', 'resource', 'message']).where('key', 'in', part).execute();
       for (const f of facts) findings.push({ cluster: f.cluster, policy: f.policy, resource: describeKey(f.resource), message: f.message });
     }
     return { findings, unknown: [...unknown].map(([cluster, reason]) => ({ cluster, reason })) };

@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import { diffRuns, fingerprint, listRuns, openHistory, type History } from '../../history/index.js';
+import { findingKey } from '../../history/keys.js';
 import { clusterTimeline, findingTimeline } from '../../history/queries.js';
 import type { ClusterReport, FleetReport } from '../../scanner/scan.js';
 import type { Finding } from '../../src/index.js';
@@ -8,8 +9,9 @@ import { startPostgres } from '../helpers/postgres.js';
 import { writeOldStore, type OldRun } from './old-store.js';
 
 /**
- * Migration 3 (per-run fingerprint lists → presence spans) on a store that release 2 wrote: the same answers as a
- * store today's fleetgate wrote from the same scans, and new runs written on top of the migrated store.
+ * Migration 3 (per-run fingerprint lists → presence spans) on a store that release 2 wrote, and migration 4 (spans
+ * and facts by a 51-bit integer key) on a store at schema 3: the same answers as a store today's fleetgate wrote
+ * from the same scans, and new runs written on top of the migrated store.
  */
 
 function finding(policy: string, name: string, action: Finding['action'] = 'deny', severity: Finding['severity'] = 'high'): Finding {
@@ -58,14 +60,20 @@ async function answers(h: History) {
 const fourth = { time: day(3), commit: 'c4', runId: 'run-4' };
 const fourthClusters = () => [cluster('par01', { findings: [finding('pss.c', 'web', 'deny', 'critical')] }), cluster('sin01'), cluster('syd01', { findings: [finding('pss.d', 'db')] })];
 
-async function migrated(t: Test, oldUrl: string, newUrl: string) {
-  await writeOldStore(oldUrl, 2, RUNS);
-  const h = await openHistory(oldUrl); // migrates 2 → 3
+async function migrated(t: Test, oldUrl: string, newUrl: string, from: 2 | 3) {
+  await writeOldStore(oldUrl, from, RUNS);
+  const h = await openHistory(oldUrl); // migrates 2 → 3 → 4, or 3 → 4
   t.teardown(() => h.close());
   const version = await h.store.db.selectFrom('meta').select('value').where('key', '=', 'schema_version').executeTakeFirstOrThrow();
-  t.equal(version.value, '3', 'migrated to schema 3');
+  t.equal(version.value, '4', 'migrated to schema 4');
   const columns = (await h.store.db.introspection.getTables()).find((x) => x.name === 'run_clusters')!.columns.map((c) => c.name);
   t.notOk(columns.includes('seen'), 'the per-run fingerprint lists are gone');
+  const spanColumns = (await h.store.db.introspection.getTables()).find((x) => x.name === 'finding_spans')!.columns.map((c) => c.name);
+  t.same(spanColumns.sort(), ['action', 'cluster', 'end_run', 'key', 'start_run'], 'spans are keyed by the integer key (schema 4)');
+  const keyed = await h.store.db.selectFrom('findings').select(['key', 'cluster', 'policy', 'resource', 'path', 'fingerprint']).execute();
+  t.equal(keyed.length, 5, 'every finding kept');
+  t.ok(keyed.every((f) => f.key === findingKey(f.cluster, f.policy, f.resource, f.path) && f.fingerprint.length === 16), 'each under its hash, with its fingerprint');
+  t.same(await h.store.db.selectFrom('key_collisions').selectAll().execute(), [], 'no collision recorded');
   await h.recordRun(report(fourthClusters()), fourth);
 
   const fresh = await openHistory(newUrl);
@@ -86,12 +94,14 @@ async function migrated(t: Test, oldUrl: string, newUrl: string) {
   t.same(got.clusters[0].timeline.map((x) => [x.findings, x.newFindings, x.resolvedFindings]), [[2, 0, 0], [2, 1, 1], [2, 0, 0], [1, 0, 1]], 'cluster timeline');
 }
 
-t.test('embedded store (SQLite file) at schema 2', async (t) => {
-  const dir = await tempDir(t, 'fleetgate-history-mig-');
-  await migrated(t, `${dir}/old.db`, `${dir}/new.db`);
-});
+for (const from of [2, 3] as const) {
+  t.test(`embedded store (SQLite file) at schema ${from}`, async (t) => {
+    const dir = await tempDir(t, 'fleetgate-history-mig-');
+    await migrated(t, `${dir}/old.db`, `${dir}/new.db`, from);
+  });
 
-t.test('PostgreSQL store at schema 2', async (t) => {
-  const pg = await startPostgres(t);
-  await migrated(t, pg.newDatabase('old'), pg.newDatabase('fresh'));
-});
+  t.test(`PostgreSQL store at schema ${from}`, async (t) => {
+    const pg = await startPostgres(t);
+    await migrated(t, pg.newDatabase('old'), pg.newDatabase('fresh'), from);
+  });
+}

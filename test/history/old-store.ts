@@ -16,18 +16,35 @@ export interface OldRun {
   clusters: ClusterReport[];
 }
 
-async function connect(url: string): Promise<Kysely<Database>> {
+async function connect(url: string): Promise<{ db: Kysely<Database>; raw?: import('better-sqlite3').Database }> {
   if (/^postgres/.test(url)) {
     const { default: pg } = await import('pg');
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) });
+    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) }) };
   }
   const { default: Db } = await import('better-sqlite3');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: new Db(url) }) });
+  const raw = new Db(url);
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) }), raw };
 }
 
-export async function writeOldStore(url: string, version: 1 | 2, runs: OldRun[]): Promise<void> {
-  const db = await connect(url);
+/**
+ * Version 3 (presence spans by fingerprint): the store of version 2 that release wrote, converted by migration 3
+ * itself (the only code that ever wrote spans by fingerprint is that migration and the release-3 writer, which
+ * wrote the same rows: test/history/migrate.test.ts compares both to today's writer).
+ */
+export async function writeOldStore(url: string, version: 1 | 2 | 3, runs: OldRun[]): Promise<void> {
   const engine = /^postgres/.test(url) ? 'postgres' : 'sqlite';
+  if (version === 3) {
+    await writeOldStore(url, 2, runs);
+    const { db, raw } = await connect(url);
+    try {
+      await MIGRATIONS[2](db, engine, raw);
+      await db.updateTable('meta').set({ value: '3' }).where('key', '=', 'schema_version').execute();
+    } finally {
+      await db.destroy();
+    }
+    return;
+  }
+  const { db } = await connect(url);
   try {
     await db.schema.createTable('meta').addColumn('key', 'text', (c) => c.primaryKey()).addColumn('value', 'text', (c) => c.notNull()).execute();
     for (const m of MIGRATIONS.slice(0, version)) await m(db, engine, undefined);

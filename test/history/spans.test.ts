@@ -31,7 +31,7 @@ const day = (n: number) => new Date(Date.UTC(2026, 10, 1 + n, 2));
 async function spans(t: Test, url: string) {
   const h = await openHistory(url);
   t.teardown(() => h.close());
-  const rows = () => h.store.db.selectFrom('finding_spans').select(['fingerprint', 'cluster', 'start_run', 'end_run']).orderBy('cluster').orderBy('start_run').execute();
+  const rows = () => h.store.db.selectFrom('finding_spans').select(['key', 'cluster', 'start_run', 'end_run']).orderBy('cluster').orderBy('start_run').execute();
   const a = finding('p.a', 'web');
   const b = finding('p.b', 'api');
   await h.recordRun(report([cluster('par01', [a]), cluster('sin01', [b])]), { time: day(0), runId: 'r1' });

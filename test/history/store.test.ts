@@ -109,7 +109,7 @@ async function newerSchema(t: Test, url: string) {
   const err = await openHistory(url).then(() => null, (e) => e);
   t.type(err, HistoryError);
   t.equal(err.kind, 'newer-schema');
-  t.match(err.message, /schema version 99, newer than this fleetgate knows \(3\): upgrade fleetgate/);
+  t.match(err.message, /schema version 99, newer than this fleetgate knows \(4\): upgrade fleetgate/);
 }
 
 t.test('embedded store (SQLite file)', async (t) => {
