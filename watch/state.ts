@@ -151,6 +151,7 @@ export class ClusterState {
     this.nsLabels = next.nsLabels;
     this.nsCount = next.nsCount;
     this.clusterEval = next.clusterEval;
+    this.driftCache = undefined;
     this.clusterTallies = undefined;
     this.clusterCounts = undefined;
     this.clusterPassDue = false;
@@ -226,6 +227,8 @@ export class ClusterState {
 
   private setEntry(id: string, e: ObjectEntry | undefined): void {
     const prev = this.entries.get(id);
+    // the drift changes only with a desired object's entry or an unmanaged one
+    if (prev?.unmanaged || e?.unmanaged || this.setup.desired.has(id)) this.driftCache = undefined;
     if (prev) this.totals.account(prev, -1);
     if (!e) {
       this.entries.delete(id);
@@ -251,8 +254,17 @@ export class ClusterState {
     return out;
   }
 
-  /** Drift in scan's order: desired objects (missing, modified), then unmanaged ones. */
+  /**
+   * Drift in scan's order: desired objects (missing, modified), then unmanaged ones. Kept until an entry it reads
+   * changes (most events are of objects the repo does not declare): the same arrays are handed out until then,
+   * never changed in place.
+   */
+  private driftCache?: { entries: DriftEntry[]; desired: number; inSync: number; unmanaged: number };
   private drift(): { entries: DriftEntry[]; desired: number; inSync: number; unmanaged: number } {
+    return (this.driftCache ??= this.driftNow());
+  }
+
+  private driftNow(): { entries: DriftEntry[]; desired: number; inSync: number; unmanaged: number } {
     const entries: DriftEntry[] = [];
     let inSync = 0;
     const ids = this.desiredIds();
