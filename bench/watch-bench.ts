@@ -3,6 +3,7 @@
  *
  *   npx tsc -p . && node dist/bench/watch-bench.js [--clusters 100] [--rate 1000] [--seconds 30] [--probes 40]
  *       [--runs 3] [--sample 10] [--doubles 1] [--protocols h2,http/1.1] [--no-scan]
+ *       [--watch-heap MB] [--watch-node "NODE FLAGS"] [--watch-stdout FILE]
  *
  * Per run: (1) `fleetgate scan` of the fleet (a child process) — the baseline (skipped with --no-scan); then for each
  * of --protocols (the double offering HTTP/2 through ALPN, or HTTP/1.1 only: the watch's transport before and after,
@@ -16,7 +17,7 @@
  * the scan in theirs; this process only times and polls.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,12 +47,20 @@ const round1 = (xs: number[]) => xs.map((x) => Math.round(x * 10) / 10);
 
 /** `--watch-heap MB`: the watch's V8 old-space limit, as a container's NODE_OPTIONS would set it (default: V8's own). */
 const WATCH_HEAP = process.argv.includes('--watch-heap') ? Number(process.argv[process.argv.indexOf('--watch-heap') + 1]) : undefined;
+/**
+ * `--watch-node "FLAGS"`: more node flags for the watch process, split on spaces (e.g. "--max-semi-space-size=32",
+ * the chart's watch.maxSemiSpaceSizeMb); `--watch-stdout FILE`: where the watch's stdout goes (default: nowhere),
+ * e.g. to keep what --trace-gc prints.
+ */
+const strArg = (name: string) => (process.argv.includes(`--${name}`) ? process.argv[process.argv.indexOf(`--${name}`) + 1] : undefined);
+const WATCH_NODE = (strArg('watch-node') ?? '').split(' ').filter(Boolean);
+const WATCH_STDOUT = strArg('watch-stdout');
 
-function node(args: string[], nodeArgs: string[] = []) {
+function node(args: string[], nodeArgs: string[] = [], stdout: 'ignore' | number = 'ignore') {
   // the CLI as a user starts it (no test loaders in NODE_OPTIONS)
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
-  return spawn(process.execPath, [...nodeArgs, BIN, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  return spawn(process.execPath, [...nodeArgs, BIN, ...args], { env, stdio: ['ignore', stdout, 'pipe'] });
 }
 
 function rssMb(pid: number): { rss: number; peak: number } {
@@ -149,7 +158,10 @@ function client(port: number) {
 async function startWatch(fleet: string) {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const t0 = performance.now();
-  const watch = node(['watch', '--fleet', fleet, '--host', '127.0.0.1', '--port', String(port)], WATCH_HEAP ? [`--max-old-space-size=${WATCH_HEAP}`] : []);
+  const nodeArgs = [...(WATCH_HEAP ? [`--max-old-space-size=${WATCH_HEAP}`] : []), ...WATCH_NODE];
+  const stdout = WATCH_STDOUT ? openSync(WATCH_STDOUT, 'a') : 'ignore';
+  const watch = node(['watch', '--fleet', fleet, '--host', '127.0.0.1', '--port', String(port)], nodeArgs, stdout);
+  if (typeof stdout === 'number') closeSync(stdout); // the child has its own copy
   let log = '';
   watch.stderr!.setEncoding('utf8').on('data', (d) => (log = (log + d).slice(-20_000)));
   const c = client(port);
@@ -274,6 +286,7 @@ console.log(
       seconds: SECONDS,
       doubles: DOUBLES,
       loadAverageAtStart: LOAD_AT_START,
+      watchNodeFlags: [...(WATCH_HEAP ? [`--max-old-space-size=${WATCH_HEAP}`] : []), ...WATCH_NODE],
       median: { scanMs: median(runs.map((r) => r.scanMs)), ...Object.fromEntries(PROTOCOLS.map((p) => [p, Object.fromEntries(keys.map((k) => [k, med(p, k)]))])) },
       runs,
     },

@@ -78,6 +78,7 @@ export class WatchedCluster implements FleetMember {
   private lastPass = 0;
   /** identity+state → when this drift was first seen (age of the oldest unreconciled drift). */
   private driftSince = new Map<string, number>();
+  private trackedDrift?: readonly DriftEntry[];
   private stopped = false;
   /** Fires when the next waiver in force expires: what it waived comes back without any event. */
   private expiryTimer?: NodeJS.Timeout;
@@ -351,6 +352,8 @@ export class WatchedCluster implements FleetMember {
   }
 
   private trackDriftAge(drift: readonly DriftEntry[]): void {
+    if (drift === this.trackedDrift) return; // the state hands out the same list until the drift changes
+    this.trackedDrift = drift;
     const now = Date.now();
     const seen = new Set<string>();
     for (const d of drift) {

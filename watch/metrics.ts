@@ -1,16 +1,50 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ClusterHooks } from './cluster.js';
+import type { ClusterHooks, ClusterView, WatchedCluster } from './cluster.js';
 import type { FleetWatch } from './fleet-watch.js';
 import type { SyncReason } from './kube.js';
 
+/** The per-cluster gauges, in the order they are written (after the registry's own metrics). */
+const CLUSTER_GAUGES = [
+  ['fleetgate_cluster_score', 'Score (0-100) of a cluster: passed check weight over total weight (drift and policies), as fleetgate scan computes it.'],
+  ['fleetgate_cluster_up', '1 when the cluster is synced and watched, 0 when it is not (yet): the reason is in /report.json and fleetgate_cluster_sync_errors_total.'],
+  ['fleetgate_cluster_findings', 'Current findings per cluster, policy, severity and action (waived findings are not counted).'],
+  ['fleetgate_cluster_drift_objects', 'Objects drifting from the config repo, per cluster and state (missing, modified, unmanaged).'],
+  ['fleetgate_cluster_oldest_drift_seconds', 'Age of the oldest drift the cluster still has (0: in sync with the config repo).'],
+] as const;
+
+/** A label value as the text format writes it (prom-client's escaping). */
+const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+/** A sample value as prom-client writes it. */
+const num = (v: number) => (Number.isNaN(v) ? 'Nan' : v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : String(v));
+
 /**
- * The watch's metrics (DESIGN "Continuous watch": the names are a contract). Gauges are computed from the current
- * cluster reports at scrape time, so they can never disagree with /report.json. Cardinality is bounded by the
- * fleet and the policy set, never by objects: per cluster 1 score + 1 up + 3 drift states + 1 oldest-drift +
- * 1 event counter + at most 13 sync-error reasons, and one findings series per (policy, action) that has findings.
+ * The registry, with the per-cluster gauges written after its own metrics from text rendered once per cluster view:
+ * a scrape of a fleet that barely changed costs the joining of cached lines, not a label set hashed per series.
+ */
+class WatchRegistry extends Registry {
+  constructor(private readonly clusterText: () => string) {
+    super();
+  }
+
+  override async metrics(): Promise<string> {
+    return `${await super.metrics()}\n${this.clusterText()}\n`;
+  }
+}
+
+/** One cluster's lines of each gauge but the oldest-drift age (that one moves with the clock: written per scrape). */
+type ClusterLines = [score: string, up: string, findings: string, drift: string];
+
+/**
+ * The watch's metrics (DESIGN "Continuous watch": the names are a contract). Gauges show the current cluster views
+ * (refreshed at most every REFRESH_INTERVAL_MS after a change), so they can never disagree with /report.json for
+ * long. Cardinality is bounded by the fleet and the policy set, never by objects: per cluster 1 score + 1 up + 3
+ * drift states + 1 oldest-drift + 1 event counter + at most 13 sync-error reasons, and one findings series per
+ * (policy, action) that has findings. A cluster's gauges are rendered as text once per view (watch/cluster.ts makes
+ * a new view on each change) and reused by every scrape until the next.
  */
 export class WatchMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry = new WatchRegistry(() => this.clusterText());
+  private readonly rendered = new WeakMap<ClusterView, ClusterLines>();
   readonly events: Counter<'cluster'>;
   readonly detect: Histogram;
   readonly syncErrors: Counter<'cluster' | 'reason'>;
@@ -21,7 +55,6 @@ export class WatchMetrics {
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     const self = this;
-    const clusters = () => self.fleet?.clusters ?? [];
     new Gauge({
       name: 'fleetgate_fleet_score',
       help: 'Mean score (0-100) over the scored clusters of this shard; absent while none is scored.',
@@ -30,65 +63,6 @@ export class WatchMetrics {
         this.reset();
         const score = self.fleet?.currentScore();
         if (typeof score === 'number') this.set(score);
-      },
-    });
-    new Gauge({
-      name: 'fleetgate_cluster_score',
-      help: 'Score (0-100) of a cluster: passed check weight over total weight (drift and policies), as fleetgate scan computes it.',
-      labelNames: ['cluster', 'region', 'type', 'cohort'],
-      registers,
-      collect() {
-        this.reset();
-        for (const c of clusters()) {
-          const v = c.view();
-          if (v.score === null) continue;
-          const l = c.cluster.labels;
-          this.set({ cluster: c.name, region: l.region ?? '', type: l.type ?? '', cohort: l.cohort ?? '' }, v.score);
-        }
-      },
-    });
-    new Gauge({
-      name: 'fleetgate_cluster_up',
-      help: '1 when the cluster is synced and watched, 0 when it is not (yet): the reason is in /report.json and fleetgate_cluster_sync_errors_total.',
-      labelNames: ['cluster'],
-      registers,
-      collect() {
-        this.reset();
-        for (const c of clusters()) this.set({ cluster: c.name }, c.view().up ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'fleetgate_cluster_findings',
-      help: 'Current findings per cluster, policy, severity and action (waived findings are not counted).',
-      labelNames: ['cluster', 'policy', 'severity', 'action'],
-      registers,
-      collect() {
-        this.reset();
-        for (const c of clusters()) for (const e of c.view().findings) this.set({ cluster: c.name, policy: e.policy, severity: e.severity, action: e.action }, e.n);
-      },
-    });
-    new Gauge({
-      name: 'fleetgate_cluster_drift_objects',
-      help: 'Objects drifting from the config repo, per cluster and state (missing, modified, unmanaged).',
-      labelNames: ['cluster', 'state'],
-      registers,
-      collect() {
-        this.reset();
-        for (const c of clusters()) {
-          const v = c.view();
-          if (!v.up) continue;
-          for (const [state, n] of Object.entries(v.drift)) this.set({ cluster: c.name, state }, n);
-        }
-      },
-    });
-    new Gauge({
-      name: 'fleetgate_cluster_oldest_drift_seconds',
-      help: 'Age of the oldest drift the cluster still has (0: in sync with the config repo).',
-      labelNames: ['cluster'],
-      registers,
-      collect() {
-        this.reset();
-        for (const c of clusters()) if (c.view().up) this.set({ cluster: c.name }, c.oldestDriftSeconds());
       },
     });
     this.events = new Counter({ name: 'fleetgate_watch_events_total', help: 'Watch events received, per cluster.', labelNames: ['cluster'], registers });
@@ -118,6 +92,20 @@ export class WatchMetrics {
     for (const c of fleet.clusters) this.events.inc({ cluster: c.name }, 0); // present from the start
   }
 
+  /** The per-cluster gauges as text: each cluster's lines from its current view, rendered when the view is new. */
+  private clusterText(): string {
+    const clusters = this.fleet?.clusters ?? [];
+    const parts: string[][] = CLUSTER_GAUGES.map(([name, help]) => [`# HELP ${name} ${help}\n# TYPE ${name} gauge`]);
+    for (const c of clusters) {
+      const v = c.view();
+      let lines = this.rendered.get(v);
+      if (!lines) this.rendered.set(v, (lines = renderCluster(c, v)));
+      for (let i = 0; i < lines.length; i++) if (lines[i]) parts[i].push(lines[i]);
+      if (v.up) parts[4].push(`fleetgate_cluster_oldest_drift_seconds{cluster="${esc(c.name)}"} ${num(c.oldestDriftSeconds())}`);
+    }
+    return parts.map((p) => p.join('\n')).join('\n\n');
+  }
+
   hooks(): ClusterHooks {
     return {
       detected: (s) => this.detect.observe(s),
@@ -125,4 +113,14 @@ export class WatchMetrics {
       event: (cluster) => this.events.inc({ cluster }),
     };
   }
+}
+
+function renderCluster(c: WatchedCluster, v: ClusterView): ClusterLines {
+  const cluster = `cluster="${esc(c.name)}"`;
+  const l = c.cluster.labels;
+  const score = v.score === null ? '' : `fleetgate_cluster_score{${cluster},region="${esc(l.region ?? '')}",type="${esc(l.type ?? '')}",cohort="${esc(l.cohort ?? '')}"} ${num(v.score)}`;
+  const up = `fleetgate_cluster_up{${cluster}} ${v.up ? 1 : 0}`;
+  const findings = v.findings.map((e) => `fleetgate_cluster_findings{${cluster},policy="${esc(e.policy)}",severity="${esc(e.severity)}",action="${esc(e.action)}"} ${num(e.n)}`).join('\n');
+  const drift = v.up ? Object.entries(v.drift).map(([state, n]) => `fleetgate_cluster_drift_objects{${cluster},state="${state}"} ${num(n)}`).join('\n') : '';
+  return [score, up, findings, drift];
 }

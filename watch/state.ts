@@ -6,7 +6,7 @@ import { diffObject, type DriftEntry } from '../scanner/drift.js';
 import { slimForFleet } from '../scanner/fleet-rules.js';
 import type { FleetCluster } from '../scanner/fleet.js';
 import type { ClusterReport } from '../scanner/scan.js';
-import { ObjectTally, SEVERITY_WEIGHT, scoreOf, tallyPolicies, type PolicyTally } from '../scanner/score.js';
+import { ObjectTally, round1, SEVERITY_WEIGHT, SYNC_WEIGHT, scoreOf, tallyPolicies, type PolicyTally } from '../scanner/score.js';
 import type { ClusterJudge } from './judge.js';
 import { Totals } from './totals.js';
 import { compact, intern, internChecks, NO_FINDINGS, type Verdict } from './verdicts.js';
@@ -79,6 +79,18 @@ function slim(o: KubeObject): KubeObject {
   return { ...o, metadata } as KubeObject;
 }
 
+/** Findings counted per (policy, severity, action), keyed as the totals are. */
+function countFindings(findings: readonly Finding[]): Map<string, { policy: string; severity: string; action: string; n: number }> {
+  const counts = new Map<string, { policy: string; severity: string; action: string; n: number }>();
+  for (const f of findings) {
+    const key = `${f.policy}\0${f.severity}\0${f.action}`;
+    const c = counts.get(key);
+    if (c) c.n++;
+    else counts.set(key, { policy: f.policy, severity: f.severity, action: f.action, n: 1 });
+  }
+  return counts;
+}
+
 const sameLabels = (a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean => {
   const ka = Object.keys(a ?? {});
   return ka.length === Object.keys(b ?? {}).length && ka.every((k) => a![k] === b?.[k]);
@@ -92,6 +104,10 @@ export class ClusterState {
   /** Objects per namespace (a label change of a namespace holding none needs no resync). */
   private nsCount = new Map<string, number>();
   private clusterEval: Evaluation = { findings: [], waived: 0, objects: 0, exceptions: [], checks: {} };
+  /** The cluster-scope tallies of the metrics: they change with the cluster pass and the kept objects only. */
+  private clusterTallies?: Record<string, PolicyTally>;
+  /** The cluster pass's findings counted per (policy, severity, action): set once per pass. */
+  private clusterCounts?: Map<string, { policy: string; severity: string; action: string; n: number }>;
   private totals = new Totals();
   /** Identities of the unmanaged objects. */
   private unmanaged = new Set<string>();
@@ -135,6 +151,9 @@ export class ClusterState {
     this.nsLabels = next.nsLabels;
     this.nsCount = next.nsCount;
     this.clusterEval = next.clusterEval;
+    this.driftCache = undefined;
+    this.clusterTallies = undefined;
+    this.clusterCounts = undefined;
     this.clusterPassDue = false;
   }
 
@@ -194,6 +213,8 @@ export class ClusterState {
     for (const o of objects) if (isExceptionObject(o)) liveExceptions.add(`${o.metadata?.namespace}/${o.metadata?.name}`);
     for (const o of this.setup.desired.values()) if (isExceptionObject(o) && !liveExceptions.has(`${o.metadata?.namespace}/${o.metadata?.name}`)) objects.push(o);
     this.clusterEval = await this.setup.judge.cluster(objects, now);
+    this.clusterTallies = undefined;
+    this.clusterCounts = undefined;
     this.clusterPassDue = false;
   }
 
@@ -206,6 +227,8 @@ export class ClusterState {
 
   private setEntry(id: string, e: ObjectEntry | undefined): void {
     const prev = this.entries.get(id);
+    // the drift changes only with a desired object's entry or an unmanaged one
+    if (prev?.unmanaged || e?.unmanaged || this.setup.desired.has(id)) this.driftCache = undefined;
     if (prev) this.totals.account(prev, -1);
     if (!e) {
       this.entries.delete(id);
@@ -220,8 +243,9 @@ export class ClusterState {
 
   /** Per policy: checks and failed checks, in policy order, as scan's tallyPolicies gives them. */
   private tallies(objects?: ObjectTally): Record<string, PolicyTally> {
-    const clusterOnly: Evaluation = { ...this.clusterEval, checks: {} };
-    const cluster = tallyPolicies(this.setup.policies, this.setup.judge.engine, clusterOnly, [...this.kept.values()], objects);
+    // with `objects` (a report) the pass also judges each kept object for the object score: not cached
+    const cluster = objects || !this.clusterTallies ? tallyPolicies(this.setup.policies, this.setup.judge.engine, { ...this.clusterEval, checks: {} }, [...this.kept.values()], objects) : this.clusterTallies;
+    if (!objects) this.clusterTallies = cluster;
     const out: Record<string, PolicyTally> = {};
     for (const p of this.setup.policies) {
       const t = p.scope === 'cluster' ? cluster[p.id] : this.totals.objectTally(p);
@@ -230,34 +254,76 @@ export class ClusterState {
     return out;
   }
 
-  /** Drift in scan's order: desired objects (missing, modified), then unmanaged ones. */
+  /**
+   * Drift in scan's order: desired objects (missing, modified), then unmanaged ones. Kept until an entry it reads
+   * changes (most events are of objects the repo does not declare): the same arrays are handed out until then,
+   * never changed in place.
+   */
+  private driftCache?: { entries: DriftEntry[]; desired: number; inSync: number; unmanaged: number };
   private drift(): { entries: DriftEntry[]; desired: number; inSync: number; unmanaged: number } {
+    return (this.driftCache ??= this.driftNow());
+  }
+
+  private driftNow(): { entries: DriftEntry[]; desired: number; inSync: number; unmanaged: number } {
     const entries: DriftEntry[] = [];
-    let desired = 0;
     let inSync = 0;
-    for (const [id, want] of this.setup.desired) {
-      if (repoOnly(want)) continue;
-      desired++;
-      const e = this.entries.get(id);
-      if (!e) entries.push({ resource: refOf(want), state: 'missing', diffs: [] });
+    const ids = this.desiredIds();
+    for (let i = 0; i < ids.length; i++) {
+      const e = this.entries.get(ids[i]);
+      if (!e) entries.push({ resource: refOf(this.setup.desired.get(ids[i])!), state: 'missing', diffs: [] });
       else if (e.drift) entries.push(e.drift);
       else inSync++;
     }
     for (const id of this.unmanaged) entries.push({ resource: this.entries.get(id)!.unmanaged!, state: 'unmanaged', diffs: [] });
-    return { entries, desired, inSync, unmanaged: this.unmanaged.size };
+    return { entries, desired: ids.length, inSync, unmanaged: this.unmanaged.size };
+  }
+
+  /** The desired objects that can drift (not the repo-only ones), in the desired state's order: set once per state. */
+  private desiredIdList?: string[];
+  private desiredIds(): string[] {
+    return (this.desiredIdList ??= [...this.setup.desired].filter(([, want]) => !repoOnly(want)).map(([id]) => id));
   }
 
   /** What the metrics need, without collecting or sorting findings (a busy cluster is summed, not rebuilt). */
   summary(fleet?: { findings: readonly Finding[]; tallies: Readonly<Record<string, PolicyTally>> }): { score: number; drift: DriftEntry[]; findings: Iterable<{ policy: string; severity: string; action: string; n: number }> } {
     const d = this.drift();
-    const counts = new Map(this.totals.findings);
-    for (const f of [...this.clusterEval.findings, ...(fleet?.findings ?? [])]) {
-      const key = `${f.policy}\0${f.severity}\0${f.action}`;
-      const c = counts.get(key);
-      counts.set(key, { policy: f.policy, severity: f.severity, action: f.action, n: (c?.n ?? 0) + 1 });
+    // a copy of each count, in the order they came: the view keeps them as they are now (the metrics render it once)
+    const cluster = (this.clusterCounts ??= countFindings(this.clusterEval.findings));
+    const fromFleet = fleet?.findings.length ? countFindings(fleet.findings) : undefined;
+    const counts: { policy: string; severity: string; action: string; n: number }[] = [];
+    type Counts = ReadonlyMap<string, { n: number }> | undefined;
+    const plus = (key: string, c: { policy: string; severity: string; action: string; n: number }, a?: Counts, b?: Counts) =>
+      counts.push({ policy: c.policy, severity: c.severity, action: c.action, n: c.n + (a?.get(key)?.n ?? 0) + (b?.get(key)?.n ?? 0) });
+    for (const [key, c] of this.totals.findings) plus(key, c, cluster, fromFleet);
+    for (const [key, c] of cluster) if (!this.totals.findings.has(key)) plus(key, c, fromFleet);
+    if (fromFleet) for (const [key, c] of fromFleet) if (!this.totals.findings.has(key) && !cluster.has(key)) plus(key, c);
+    return { score: this.score(d, fleet?.tallies), drift: d.entries, findings: counts.values() };
+  }
+
+  /**
+   * scoreOf(drift, { ...tallies(), ...fleet }) without building the tallies: the same sums of integer weights (the
+   * cluster-scope tallies cached between changes of the kept objects or the pass, the others from the totals).
+   */
+  private score(d: { desired: number; inSync: number; unmanaged: number }, fleet?: Readonly<Record<string, PolicyTally>>): number {
+    let total = (d.desired + d.unmanaged) * SYNC_WEIGHT;
+    let passed = d.inSync * SYNC_WEIGHT;
+    const add = (severity: PolicyTally['severity'], checks: number, failed: number) => {
+      total += checks * SEVERITY_WEIGHT[severity];
+      passed += (checks - failed) * SEVERITY_WEIGHT[severity];
+    };
+    const cluster = (this.clusterTallies ??= tallyPolicies(this.setup.policies, this.setup.judge.engine, { ...this.clusterEval, checks: {} }, [...this.kept.values()]));
+    for (const p of this.setup.policies) {
+      if (fleet && Object.hasOwn(fleet, p.id)) continue;
+      if (p.scope === 'cluster') {
+        const t = cluster[p.id];
+        if (t) add(t.severity, t.checks, t.failed);
+        continue;
+      }
+      const checks = this.totals.checks.get(p.id) ?? 0;
+      if (checks) add(p.severity, checks, Math.min(this.totals.failing.get(p.id) ?? 0, checks));
     }
-    const tallies = fleet ? { ...this.tallies(), ...fleet.tallies } : this.tallies();
-    return { score: scoreOf(d, tallies).score, drift: d.entries, findings: counts.values() };
+    if (fleet) for (const id in fleet) add(fleet[id].severity, fleet[id].checks, fleet[id].failed);
+    return total === 0 ? 100 : round1((passed / total) * 100);
   }
 
   /** The cluster's report, in the shape and with the numbers `scan` gives for the same state. */
@@ -300,8 +366,7 @@ export class ClusterState {
       if (weight) objects.judge(id, weight);
     }
     objects.judgeFindings(findings, byId);
-    const desiredIds = [...this.setup.desired].filter(([, want]) => !repoOnly(want)).map(([id]) => id);
-    objects.judgeSync(desiredIds, drift);
+    objects.judgeSync(this.desiredIds(), drift);
     return objects.parts();
   }
 
@@ -317,10 +382,11 @@ export class ClusterState {
     const forFleet = this.setup.forFleet(o);
     if (forFleet || (prev && this.setup.forFleet(prev))) this.fleetDue = true;
     if (!forCluster && !forFleet) {
-      if (prev) this.kept.delete(id); // no longer read by any rule (a label the fleet rules select went)
+      if (prev && this.kept.delete(id)) this.clusterTallies = undefined; // no longer read by any rule (a label the fleet rules select went)
       return;
     }
     this.kept.set(id, forCluster ? slim(o) : slimForFleet(o));
+    this.clusterTallies = undefined;
     if (kind === 'Namespace' && groupOf(o.apiVersion) === '') this.nsLabels.set(o.metadata?.name ?? '', o.metadata?.labels ?? {});
     if (forCluster) this.clusterPassDue = true;
   }
@@ -328,6 +394,7 @@ export class ClusterState {
   private forget(id: string, o: KubeObject): void {
     const prev = this.kept.get(id);
     if (!prev || !this.kept.delete(id)) return;
+    this.clusterTallies = undefined;
     if (this.setup.forFleet(prev)) this.fleetDue = true;
     if (o.kind === 'Namespace' && groupOf(o.apiVersion) === '') this.nsLabels.delete(o.metadata?.name ?? '');
     if (this.setup.keptKinds.has(o.kind ?? '') || isExceptionObject(o)) this.clusterPassDue = true;

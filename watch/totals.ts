@@ -25,8 +25,10 @@ export class Totals {
     this.waived += sign * e.waived;
     if (!e.findings.length) return;
     let seen: string | Set<string> | undefined;
-    for (const f of e.findings) {
-      const key = `${f.policy}\0${f.severity}\0${f.action}`;
+    const keys = keysOf(e.findings);
+    for (let i = 0; i < e.findings.length; i++) {
+      const f = e.findings[i];
+      const key = keys[i];
       const c = this.findings.get(key) ?? { policy: f.policy, severity: f.severity, action: f.action, n: 0 };
       c.n += sign;
       if (c.n > 0) this.findings.set(key, c);
@@ -45,6 +47,14 @@ export class Totals {
     const checks = this.checks.get(p.id) ?? 0;
     return checks ? { severity: p.severity, checks, failed: Math.min(this.failing.get(p.id) ?? 0, checks) } : undefined;
   }
+}
+
+/** Each finding's `policy\0severity\0action`, made once per verdict set (they are shared and frozen). */
+const findingKeys = new WeakMap<Counted['findings'], string[]>();
+function keysOf(findings: Counted['findings']): string[] {
+  let keys = findingKeys.get(findings);
+  if (!keys) findingKeys.set(findings, (keys = findings.map((f) => `${f.policy}\0${f.severity}\0${f.action}`)));
+  return keys;
 }
 
 function bump(m: Map<string, number>, k: string, d: number): void {

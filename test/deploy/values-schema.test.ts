@@ -63,6 +63,8 @@ const invalid: { name: string; over: Values; path: string; message?: RegExp }[] 
   { name: 'a history retention that is not a duration', over: { scan: { history: { keep: '3 months' } } }, path: '/scan/history/keep' },
   { name: 'a bad schedule', over: { scan: { schedule: 'nightly' } }, path: '/scan/schedule' },
   { name: 'an image policy source without an image', over: { policies: { source: 'image' } }, path: '/policies/image' },
+  { name: 'a semi-space of 0 MB', over: { watch: { maxSemiSpaceSizeMb: 0 } }, path: '/watch/maxSemiSpaceSizeMb', message: />= 1/ },
+  { name: 'a semi-space as a quantity', over: { watch: { maxSemiSpaceSizeMb: '32Mi' } }, path: '/watch/maxSemiSpaceSizeMb', message: /integer/ },
   { name: 'a resource without limits', over: { webhook: { resources: { requests: { cpu: '1', memory: '1Gi' }, limits: null } } }, path: '/webhook/resources' },
 ];
 for (const c of invalid) {

@@ -56,3 +56,12 @@ t.test('watch.history.urlSecret.name: the URL from that Secret, the interval and
   t.same(args.slice(at, at + 6), ['--history', 'postgres://u:p w@db:5432/fleet', '--history-interval', '15m', '--history-keep', '90d'], 'one argument each, even with a space in the URL');
   t.equal(args[args.indexOf('--shard') + 1], '2/4', 'still its shard');
 });
+
+t.test('the V8 heap: watch.maxOldSpaceSizeMb and watch.maxSemiSpaceSizeMb reach node, before the script', async (t) => {
+  const byDefault = runScript(watchContainer([]), {});
+  const script = byDefault.indexOf('/app/bin/fleetgate');
+  t.ok(script > 0, 'node runs the CLI');
+  t.same(byDefault.slice(0, script), ['--max-old-space-size=1152', '--max-semi-space-size=32'], 'the defaults of values.yaml, as node flags');
+  const set = runScript(watchContainer(['--set', 'watch.maxOldSpaceSizeMb=768', '--set', 'watch.maxSemiSpaceSizeMb=64']), {});
+  t.same(set.slice(0, set.indexOf('/app/bin/fleetgate')), ['--max-old-space-size=768', '--max-semi-space-size=64'], 'both overridable');
+});
