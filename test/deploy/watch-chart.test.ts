@@ -61,7 +61,7 @@ t.test('the V8 heap: watch.maxOldSpaceSizeMb and watch.maxSemiSpaceSizeMb reach 
   const byDefault = runScript(watchContainer([]), {});
   const script = byDefault.indexOf('/app/bin/fleetgate');
   t.ok(script > 0, 'node runs the CLI');
-  t.same(byDefault.slice(0, script), ['--max-old-space-size=1152', '--max-semi-space-size=32'], 'the defaults of values.yaml, as node flags');
+  t.same(byDefault.slice(0, script), ['--max-old-space-size=1152', '--max-semi-space-size=16'], 'the defaults of values.yaml, as node flags');
   const set = runScript(watchContainer(['--set', 'watch.maxOldSpaceSizeMb=768', '--set', 'watch.maxSemiSpaceSizeMb=64']), {});
   t.same(set.slice(0, set.indexOf('/app/bin/fleetgate')), ['--max-old-space-size=768', '--max-semi-space-size=64'], 'both overridable');
 });
