@@ -64,3 +64,9 @@ t.test('the default --jobs: a thread per core, at most one per 16 snapshot clust
   t.equal(defaultJobs({ clusters: [...live(100), ...snap(20)] } as never, 8), 1, 'live clusters do not count (their reads are waiting, not work)');
   t.equal(defaultJobs({ clusters: [] } as never, 8), 1);
 });
+
+t.test('a worker that cannot start fails the scan', async (t) => {
+  const { fleet, opts } = await inputs(EXAMPLE);
+  // the worker loads no built-in packs: not the main thread's policies
+  await t.rejects(streamScan(fleet, { ...opts, workers: { jobs: 2, policies: { builtins: false, paths: [] } } }), /scan worker thread could not start: the worker loaded other policies than the scan/);
+});
