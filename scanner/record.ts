@@ -12,6 +12,12 @@ import type { ClusterReport } from './scan.js';
 
 /** Indentation of a cluster's members in the JSON report: the clusters array is at 2, its elements at 4. */
 const INNER = '\n      ';
+const CLOSE = '\n    }';
+/** What JSON.stringify(x, null, 2) puts around a value nested in two arrays (x = [[value]]) or three. */
+const DEPTH2_OPEN = '[\n  [\n    ';
+const DEPTH2_CLOSE = '\n  ]\n]';
+const DEPTH3_OPEN = '[\n  [\n    [\n      ';
+const DEPTH3_CLOSE = '\n    ]\n  ]\n]';
 
 export class ClusterRecord {
   private constructor(
@@ -25,36 +31,65 @@ export class ClusterRecord {
     readonly bytes: Buffer,
   ) {}
 
-  /** Serializes `report` (what JSON.stringify would drop — undefined values — is dropped). */
+  /**
+   * Serializes `report` (what JSON.stringify would drop — undefined values — is dropped). One JSON.stringify of
+   * the report nested two arrays deep gives its text at the clusters array's indentation as it is (no pass to
+   * indent it); a member's line `\n      "key": ` at exactly that indentation can only be a member of the report
+   * (nested lines are indented further, and JSON strings hold no raw newline), which finds each value.
+   */
   static of(report: ClusterReport): ClusterRecord {
+    const text = JSON.stringify([[report]], null, 2);
+    const body = text.slice(DEPTH2_OPEN.length, text.length - DEPTH2_CLOSE.length);
+    const length = Buffer.byteLength(body);
+    // Offsets in characters are offsets in bytes only for ASCII text; anything else is measured a member at a time.
+    if (length !== body.length) return ClusterRecord.measured(report);
     const keys: string[] = [];
-    const pieces: string[] = [];
-    for (const [k, v] of Object.entries(report)) {
-      const text = valueText(v);
-      if (text === undefined) continue;
+    const starts: number[] = [];
+    const ends: number[] = [];
+    let at = 0;
+    for (const k of Object.keys(report)) {
+      const marker = `${INNER}${JSON.stringify(k)}: `;
+      const found = body.indexOf(marker, at);
+      if (found < 0) continue; // dropped (undefined)
+      if (starts.length) ends.push(found - 1); // the comma before it
       keys.push(k);
-      pieces.push(text);
+      starts.push(found + marker.length);
+      at = found + marker.length;
     }
+    if (keys.length) ends.push(body.length - CLOSE.length);
+    return ClusterRecord.assemble(keys, starts, ends, body, length, 'latin1');
+  }
+
+  /** of() for a report whose JSON is not all ASCII: each member serialized and measured on its own. */
+  private static measured(report: ClusterReport): ClusterRecord {
+    const keys: string[] = [];
     const starts: number[] = [];
     const ends: number[] = [];
     const parts: string[] = ['{'];
     let at = 1;
-    for (const [i, k] of keys.entries()) {
-      const lead = `${i ? ',' : ''}${INNER}${JSON.stringify(k)}: `;
+    for (const [k, v] of Object.entries(report)) {
+      const text = valueText(v);
+      if (text === undefined) continue;
+      const lead = `${keys.length ? ',' : ''}${INNER}${JSON.stringify(k)}: `;
+      keys.push(k);
       at += Buffer.byteLength(lead);
       starts.push(at);
-      at += Buffer.byteLength(pieces[i]);
+      at += Buffer.byteLength(text);
       ends.push(at);
-      parts.push(lead, pieces[i]);
+      parts.push(lead, text);
     }
-    parts.push(keys.length ? '\n    }' : '}');
-    const body = Buffer.from(parts.join(''));
+    parts.push(keys.length ? CLOSE : '}');
+    const body = parts.join('');
+    return ClusterRecord.assemble(keys, starts, ends, body, Buffer.byteLength(body), 'utf8');
+  }
+
+  private static assemble(keys: string[], starts: number[], ends: number[], body: string, length: number, encoding: 'latin1' | 'utf8'): ClusterRecord {
     const header = Buffer.from(JSON.stringify({ k: keys, s: starts, e: ends }));
     // its own memory, never a slice of the shared pool: a worker transfers it whole to the main thread
-    const bytes = Buffer.allocUnsafeSlow(4 + header.length + body.length);
+    const bytes = Buffer.allocUnsafeSlow(4 + header.length + length);
     bytes.writeUInt32LE(header.length, 0);
     header.copy(bytes, 4);
-    body.copy(bytes, 4 + header.length);
+    bytes.write(body, 4 + header.length, length, encoding);
     return new ClusterRecord(keys, starts, ends, bytes.subarray(4 + header.length), bytes);
   }
 
@@ -102,7 +137,7 @@ export class ClusterRecord {
       lead(k);
       out.push(text);
     }
-    out.push(first ? '}' : '\n    }');
+    out.push(first ? '}' : CLOSE);
     return Buffer.concat(out.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
   }
 
@@ -135,8 +170,12 @@ export class ClusterRecord {
   }
 }
 
-/** A member's value as JSON.stringify(report, null, 2) writes it inside the JSON report; undefined when it is dropped. */
+/**
+ * A member's value as JSON.stringify(report, null, 2) writes it inside the JSON report (nested three arrays deep,
+ * a value is at that indentation); undefined when JSON.stringify drops it.
+ */
 function valueText(v: unknown): string | undefined {
-  const text = JSON.stringify(v, null, 2) as string | undefined;
-  return text === undefined ? undefined : text.replace(/\n/g, INNER);
+  if (v === undefined || typeof v === 'function' || typeof v === 'symbol') return undefined;
+  const text = JSON.stringify([[[v]]], null, 2);
+  return text.slice(DEPTH3_OPEN.length, text.length - DEPTH3_CLOSE.length);
 }
