@@ -81,6 +81,7 @@ export function judgeInWorkers(
   const threads = new Set<Thread>();
   let kept = 0;
   let settled = false;
+  // Long: the pool's handlers (dispatch, settle, a lost worker, start) share its queues and threads, read in order
   return new Promise<void>((resolve, reject) => {
     const finish = (err?: unknown) => {
       if (settled) return;
