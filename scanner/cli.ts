@@ -44,8 +44,9 @@ Options:
   --output FILE           write the report to FILE (atomically) instead of standard output
   --concurrency N         clusters read and judged at the same time (default 8; with --jobs, shared out
                           between the worker threads)
-  --jobs N                judge clusters in N worker threads (default: one per core, but at most one per 16
-                          snapshot clusters, so a small fleet stays on one thread); 1: all on the main thread.
+  --jobs N                judge clusters in N worker threads (default: one per core, within the container's CPU
+                          limit, but at most one per 16 snapshot clusters, so a small fleet stays on one
+                          thread); 1: all on the main thread.
                           The report is the same whatever N; fleet-scope rules and the report are written
                           on the main thread
   --shard I/N             scan only clusters I, I+N, I+2N, ... (I from 0, as an Indexed Job's completion index);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Action } from '../src/index.js';
@@ -19,9 +20,34 @@ import { nowMs } from '../webhook/otlp.js';
  */
 
 /** The default of `--jobs`: a thread per core, but one per 16 snapshot clusters at most (a small fleet: none). */
-export function defaultJobs(fleet: Pick<Fleet, 'clusters'>, cores = availableParallelism()): number {
+export function defaultJobs(fleet: Pick<Fleet, 'clusters'>, cores = usableCores()): number {
   const snapshots = fleet.clusters.filter((c) => 'snapshot' in c.source).length;
   return Math.max(1, Math.min(cores, Math.floor(snapshots / 16)));
+}
+
+/**
+ * The cores this process may use: the CPUs it may run on, and no more than its cgroup's CPU quota (a container's
+ * CPU limit: a pod limited to 2 CPUs on a 32-core node sees 32 CPUs, and 32 threads would only be throttled).
+ */
+export function usableCores(readText: (file: string) => string | undefined = readOrUndefined): number {
+  const cpus = availableParallelism();
+  const v2 = readText('/sys/fs/cgroup/cpu.max')?.trim().split(/\s+/);
+  let quota: number | undefined;
+  if (v2 && v2[0] !== 'max' && Number(v2[0]) > 0 && Number(v2[1]) > 0) quota = Number(v2[0]) / Number(v2[1]);
+  else {
+    const us = Number(readText('/sys/fs/cgroup/cpu/cpu.cfs_quota_us'));
+    const period = Number(readText('/sys/fs/cgroup/cpu/cpu.cfs_period_us'));
+    if (us > 0 && period > 0) quota = us / period;
+  }
+  return quota === undefined ? cpus : Math.max(1, Math.min(cpus, Math.ceil(quota)));
+}
+
+function readOrUndefined(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** What a worker is started with (structured-cloned into it). */

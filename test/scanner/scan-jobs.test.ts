@@ -3,7 +3,8 @@ import { builtinPolicies } from '../../policies/index.js';
 import { DesiredState, loadLayers } from '../../scanner/desired.js';
 import { loadFleet, type Fleet } from '../../scanner/fleet.js';
 import type { Output } from '../../scanner/output.js';
-import { defaultJobs } from '../../scanner/scan-pool.js';
+import { availableParallelism } from 'node:os';
+import { defaultJobs, usableCores } from '../../scanner/scan-pool.js';
 import type { ScanOptions } from '../../scanner/scan.js';
 import { streamScan, type StreamedReport } from '../../scanner/stream.js';
 import { writeReport, type ReportFormat } from '../../scanner/writers.js';
@@ -63,6 +64,17 @@ t.test('the default --jobs: a thread per core, at most one per 16 snapshot clust
   t.equal(defaultJobs({ clusters: snap(847) } as never, 2), 2, 'no more threads than cores');
   t.equal(defaultJobs({ clusters: [...live(100), ...snap(20)] } as never, 8), 1, 'live clusters do not count (their reads are waiting, not work)');
   t.equal(defaultJobs({ clusters: [] } as never, 8), 1);
+});
+
+t.test('the cores a scan counts: no more than its cgroup CPU quota (a container limit)', async (t) => {
+  const cpus = availableParallelism();
+  const files = (m: Record<string, string>) => (f: string) => m[f];
+  t.equal(usableCores(files({})), cpus, 'no cgroup files: the CPUs');
+  t.equal(usableCores(files({ '/sys/fs/cgroup/cpu.max': 'max 100000\n' })), cpus, 'cgroup v2 without a quota');
+  t.equal(usableCores(files({ '/sys/fs/cgroup/cpu.max': '50000 100000\n' })), 1, 'half a CPU: one');
+  t.equal(usableCores(files({ '/sys/fs/cgroup/cpu.max': `${150000 * 64} 100000` })), cpus, 'never more than the CPUs');
+  t.equal(usableCores(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' })), cpus, 'cgroup v1 without a quota');
+  t.equal(usableCores(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '100000', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000' })), 1, 'cgroup v1: one CPU');
 });
 
 t.test('a worker that cannot start fails the scan', async (t) => {
