@@ -135,8 +135,8 @@ export function judgeInWorkers(
         }
         while (queue.length && t.inFlight.size < perThread) send(t, queue.shift()!);
       }
-      const idle = [...threads].filter((t) => !t.dead).length;
-      if ((queue.length || suspects.length) && idle < plan.jobs) start();
+      const alive = [...threads].filter((t) => !t.dead).length;
+      if ((queue.length || suspects.length) && alive < plan.jobs) start(); // a stopped worker is replaced
     };
     const send = (t: Thread, i: number) => {
       t.inFlight.set(i, nowMs());
