@@ -7,6 +7,10 @@
  *   scan:     `bin/fleetgate scan --fleet fleet-N.yaml --format json --output FILE` with every built-in policy
  *             (process start, desired state, drift, policies, fleet rules, scores, the streamed JSON report).
  * Usage: npx tsc -p . && node dist/bench/scan.js [--runs 3] [--big-runs 1] [--clusters 100,847,2000,10000] [--dir DIR]
+ *        [--jobs 1,2] [--compare DIR]
+ * `--jobs LIST` runs the scan once per value of `scan --jobs` each round (default: the scan's own default);
+ * `--compare DIR` also runs another built checkout's scan (DIR/bin/fleetgate, its own defaults) in the same rounds.
+ * Each variant's figures are in the point's `variants`; the first variant's are also the point's own.
  */
 import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -177,6 +181,7 @@ interface Point {
   reportMiB: number;
   score: number | null;
   load: string;
+  variants?: VariantPoint[];
 }
 
 /** A whole process: wall time, CPU time (user + system) and peak RSS, from GNU time. */
@@ -189,18 +194,44 @@ function run(args: string[]): { ms: number; cpuMs: number; rssMiB: number } {
   return { ms, cpuMs: (user + sys) * 1000, rssMiB: kb / 1024 };
 }
 
-/** One fleet size: baseline and `fleetgate scan --format json` alternately, each a whole process. */
-function measure(dir: string, clusters: number, runs: number): Point {
+/** A scan to measure: a label, the fleetgate to run and its extra arguments. */
+interface Variant {
+  label: string;
+  bin: string;
+  args: string[];
+}
+
+interface VariantPoint {
+  label: string;
+  scanMs: number;
+  ratio: number;
+  scanCpuMs: number;
+  cpuRatio: number;
+  scanPeakRssMiB: number;
+  runs: { ms: number; cpuMs: number; rssMiB: number }[];
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+// Long: one round loop over the baseline and every variant, then the medians and the report's head
+/** One fleet size: baseline and each variant's `fleetgate scan --format json` alternately, each a whole process. */
+function measure(dir: string, clusters: number, runs: number, variants: readonly Variant[]): Point {
   const self = fileURLToPath(import.meta.url);
   const out = join(tmpdir(), `fleetgate-bench-scan-${process.pid}.json`);
   const b: ReturnType<typeof run>[] = [];
-  const s: ReturnType<typeof run>[] = [];
+  const s: ReturnType<typeof run>[][] = variants.map(() => []);
   const loads: number[] = [];
   for (let i = 0; i < runs; i++) {
     loads.push(loadavg()[0]);
     b.push(run([self, '--child', dir, String(clusters)]));
-    s.push(run([BIN, 'scan', '--fleet', join(dir, `fleet-${clusters}.yaml`), '--format', 'json', '--output', out, '--progress-interval', '600']));
-    process.stderr.write(`  ${clusters} clusters, run ${i + 1}: baseline ${Math.round(b[i].ms)} ms (cpu ${Math.round(b[i].cpuMs)}) ${Math.round(b[i].rssMiB)} MiB; scan ${Math.round(s[i].ms)} ms (cpu ${Math.round(s[i].cpuMs)}) ${Math.round(s[i].rssMiB)} MiB; load ${loads[i].toFixed(1)}\n`);
+    const line = [`  ${clusters} clusters, run ${i + 1}: baseline ${Math.round(b[i].ms)} ms (cpu ${Math.round(b[i].cpuMs)}) ${Math.round(b[i].rssMiB)} MiB`];
+    for (const [v, variant] of variants.entries()) {
+      if (v) rmSync(out, { force: true });
+      s[v].push(run([variant.bin, 'scan', '--fleet', join(dir, `fleet-${clusters}.yaml`), '--format', 'json', '--output', out, '--progress-interval', '600', ...variant.args]));
+      const r = s[v][i];
+      line.push(`${variant.label} ${Math.round(r.ms)} ms (cpu ${Math.round(r.cpuMs)}) ${Math.round(r.rssMiB)} MiB`);
+    }
+    process.stderr.write(`${line.join('; ')}; load ${loads[i].toFixed(1)}\n`);
   }
   // The report can be far larger than a string may be (5 GB at 10,000 clusters): its head says the score.
   const bytes = statSync(out).size;
@@ -212,23 +243,36 @@ function measure(dir: string, clusters: number, runs: number): Point {
   const m = /"score": (null|[0-9.]+)/.exec(headBuf.toString('utf8'));
   const score = !m || m[1] === 'null' ? null : Number(m[1]);
   const bm = median(b.map((r) => r.ms));
-  const sm = median(s.map((r) => r.ms));
   const bc = median(b.map((r) => r.cpuMs));
-  const sc = median(s.map((r) => r.cpuMs));
+  const points: VariantPoint[] = variants.map((variant, v) => {
+    const sm = median(s[v].map((r) => r.ms));
+    const sc = median(s[v].map((r) => r.cpuMs));
+    return {
+      label: variant.label,
+      scanMs: Math.round(sm),
+      ratio: round2(sm / bm),
+      scanCpuMs: Math.round(sc),
+      cpuRatio: round2(sc / bc),
+      scanPeakRssMiB: Math.round(Math.max(...s[v].map((r) => r.rssMiB))),
+      runs: s[v].map((r) => ({ ms: Math.round(r.ms), cpuMs: Math.round(r.cpuMs), rssMiB: Math.round(r.rssMiB) })),
+    };
+  });
+  const first = points[0];
   return {
     clusters,
     runs,
     baselineMs: Math.round(bm),
-    scanMs: Math.round(sm),
-    ratio: Math.round((sm / bm) * 100) / 100,
+    scanMs: first.scanMs,
+    ratio: first.ratio,
     baselineCpuMs: Math.round(bc),
-    scanCpuMs: Math.round(sc),
-    cpuRatio: Math.round((sc / bc) * 100) / 100,
+    scanCpuMs: first.scanCpuMs,
+    cpuRatio: first.cpuRatio,
     baselinePeakRssMiB: Math.round(Math.max(...b.map((r) => r.rssMiB))),
-    scanPeakRssMiB: Math.round(Math.max(...s.map((r) => r.rssMiB))),
+    scanPeakRssMiB: first.scanPeakRssMiB,
     reportMiB: Math.round((bytes / 2 ** 20) * 10) / 10,
     score,
     load: `${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}`,
+    ...(variants.length > 1 ? { variants: points } : {}),
   };
 }
 
@@ -254,7 +298,11 @@ async function main(): Promise<void> {
   for (const n of [...sizes].sort((x, y) => x - y)) await generate(n, dir);
   process.stderr.write(`${machine()}\n`);
   const points: Point[] = [];
-  for (const n of sizes) points.push(measure(dir, n, n >= 2000 ? bigRuns : runs));
+  const jobs = flag(args, '--jobs')?.split(',') ?? [];
+  const variants: Variant[] = jobs.length ? jobs.map((j) => ({ label: `jobs ${j}`, bin: BIN, args: ['--jobs', j] })) : [{ label: 'scan', bin: BIN, args: [] }];
+  const compare = flag(args, '--compare');
+  if (compare) variants.push({ label: `compare (${compare})`, bin: join(compare, 'bin', 'fleetgate'), args: [] });
+  for (const n of sizes) points.push(measure(dir, n, n >= 2000 ? bigRuns : runs, variants));
   for (const p of points) process.stdout.write(`${JSON.stringify(p)}\n`);
   if (points.length > 1) {
     const [lo, hi] = [points[0], points[points.length - 1]];

@@ -9,7 +9,8 @@ import { FleetFileError, formatFleetError, loadFleet, undeclaredFleetParameters,
 import type { HtmlExtras } from './html.js';
 import { openOutput } from './output.js';
 import { progressReporter } from './progress.js';
-import type { ClusterReport, ClusterSource, FleetHead } from './scan.js';
+import { shardClusters, type ClusterReport, type ClusterSource, type FleetHead } from './scan.js';
+import { defaultJobs } from './scan-pool.js';
 import { MergeInputError, streamMerge, streamScan, type StreamedReport } from './stream.js';
 import { writeReport } from './writers.js';
 import { Tracer, otlpHeaders, otlpTracesUrl } from '../webhook/otlp.js';
@@ -41,7 +42,13 @@ Options:
                           (docs/operations.md)
   --report-api API        the API --publish-reports writes: policyreport (default) or openreports
   --output FILE           write the report to FILE (atomically) instead of standard output
-  --concurrency N         clusters read and judged at the same time (default 8)
+  --concurrency N         clusters read and judged at the same time (default 8; with --jobs, shared out
+                          between the worker threads)
+  --jobs N                judge clusters in N worker threads (default: one per core, within the container's CPU
+                          limit, but at most one per 16 snapshot clusters, so a small fleet stays on one
+                          thread); 1: all on the main thread.
+                          The report is the same whatever N; fleet-scope rules and the report are written
+                          on the main thread
   --shard I/N             scan only clusters I, I+N, I+2N, ... (I from 0, as an Indexed Job's completion index);
                           join the shards' JSON reports with "fleetgate scan merge"
   --fail-below SCORE      exit 1 when the fleet score is below SCORE (or no cluster could be scored)
@@ -160,7 +167,7 @@ async function deliver(scan: StreamedReport, opts: Delivery, fleet?: Fleet, befo
     }
     const out = await openOutput(opts.output);
     try {
-      await writeReport(format, out, scan.head, scan.clusters(), { passes: opts.passes, html: extras, paint: painter(!opts.output && useColor(process.stdout)) });
+      await writeReport(format, out, scan.head, scan.clusters(), { passes: opts.passes, html: extras, paint: painter(!opts.output && useColor(process.stdout)), json: format === 'json' ? scan.json() : undefined });
       await out.done();
     } catch (err) {
       await out.abort();
@@ -202,6 +209,7 @@ async function runMerge(argv: string[], builtins: readonly Policy[] = [], stderr
 const SCAN_FLAGS = {
   ...pickFlags('fleet', 'format', 'output', 'shard', 'fail-below', 'policies', 'action', 'no-builtins', 'param', 'report-passes', 'otlp-endpoint', 'history'),
   concurrency: { type: 'string' },
+  jobs: { type: 'string' },
   'publish-reports': { type: 'boolean' },
   'report-api': { type: 'string' },
   'progress-interval': { type: 'string' },
@@ -219,13 +227,15 @@ function scanFlags(argv: string[]) {
   const format = oneOf('--format', values.format, FORMATS, process.stdout.isTTY && !values.output ? 'pretty' : 'json');
   const concurrency = values.concurrency === undefined ? 8 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a positive integer (got "${values.concurrency}")`);
+  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
+  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs must be a positive integer (got "${values.jobs}")`);
   const shard = parseShard(values.shard);
   parseScore(values['fail-below']);
   const { actions } = clusterContextFromFlags([], values.action);
   const parameters = parametersFromFlags(values.param);
   const interval = values['progress-interval'] === undefined ? 30 : Number(values['progress-interval']);
   if (!Number.isFinite(interval) || interval < 0) throw new UsageError(`--progress-interval must be a number of seconds (got "${values['progress-interval']}")`);
-  return { values, fleetFile: values.fleet, publish, format, concurrency, shard, actions, parameters, interval };
+  return { values, fleetFile: values.fleet, publish, format, concurrency, jobs, shard, actions, parameters, interval };
 }
 
 /** The fleet file, the policies and the config repo's layers; an exit code (the reasons on stderr) when one is unusable. */
@@ -276,6 +286,9 @@ export async function runScan(
   if (typeof inputs === 'number') return inputs;
   const { fleet } = inputs;
   const bar = progressReporter({ tty: !!process.stderr.isTTY && !deps.stderr, write: stderr, intervalMs: flags.interval * 1000 });
+  // A source handed in (tests) is a function: it cannot go to a worker thread, so such a scan stays on this one.
+  const jobs = deps.source ? 1 : (flags.jobs ?? defaultJobs({ clusters: shardClusters(fleet.clusters, flags.shard) }));
+  const builtins = !values['no-builtins'] && !!deps.builtins?.length;
   const scan = await streamScan(fleet, {
     policies: inputs.policies,
     desired: inputs.desired,
@@ -287,6 +300,7 @@ export async function runScan(
     source: deps.source,
     onCluster: (done, total) => bar(done, total),
     tracer,
+    ...(jobs > 1 ? { workers: { jobs, policies: { builtins, paths: values.policies ?? [] } } } : {}),
   });
   const publish = flags.publish;
   return deliver(scan, delivery, fleet, publish && (() => publishReports(fleet.clusters, scan.clusters(), publish, delivery.passes, flags.concurrency, stderr)));

@@ -129,7 +129,7 @@ export function runFleetRules(
 /** Adds the fleet rules' findings on one cluster to its report and rescores it. */
 export function applyFleetResult(c: ClusterReport, result: FleetResult): void {
   const mine = result.findings.get(c.name) ?? [];
-  c.findings.push(...mine);
+  if (mine.length) c.findings.push(...mine); // (not read otherwise: a spooled report's findings stay unparsed, record.ts)
   if (c.score === null) return;
   const objects = objectScoreAfterFleetRules(c, result);
   if (objects) Object.assign(c, objects);

@@ -5,6 +5,7 @@ import type { FleetClusterInput } from '../src/engine/index.js';
 import type { KubeObject } from '../src/model/index.js';
 import type { ClusterReport } from './scan.js';
 import { Interner } from './intern.js';
+import { takeFleetParts, type FleetParts } from './judged.js';
 
 /**
  * The fleet rules' inputs of an unsharded scan, on disk until the fleet pass. Each cluster's fleet index (its
@@ -13,7 +14,7 @@ import { Interner } from './intern.js';
  * a few hundred bytes per cluster, shared between clusters where equal).
  *
  * In the fleet pass a member's `objects` are read back when a rule first asks for them (synchronously: rules are
- * plain functions) and kept in a most-recently-used cache of a fixed size in bytes, so memory is bounded by the cache,
+ * plain functions) and kept in a cache of a fixed size in bytes (see objects()), so memory is bounded by the cache,
  * not by the fleet (a fleet whose indexes fit is read from disk once per cluster).
  * A fleet larger than the cache is read once per sweep of a rule over the clusters (~7 reads per cluster with the
  * built-in packs: each fleet rule, the checks and the verdicts). Equal objects of
@@ -28,6 +29,9 @@ export class FleetStore {
   private size = 0;
   private readonly where: { at: number; length: number }[] = [];
   private readonly verdictsAt: ({ at: number; length: number } | undefined)[] = [];
+  /** Records kept for the whole fleet pass (the first that fit), and the most recently used others. */
+  private readonly pinned = new Map<number, { objects: readonly KubeObject[]; bytes: number }>();
+  private pinnedBytes = 0;
   private readonly cache = new Map<number, { objects: readonly KubeObject[]; bytes: number }>();
   private cached = 0;
   /** An object's JSON → the object parsed from it (bounded: two generations of `shareLimit`). */
@@ -56,20 +60,15 @@ export class FleetStore {
    * member the fleet rules see, whose `objects` are read back on demand.
    */
   put(i: number, report: ClusterReport): FleetClusterInput {
-    this.where[i] = this.write((report.fleetIndex ?? []).map((o) => JSON.stringify(o)).join('\n'));
-    if (report.fleetIndexVerdicts) this.verdictsAt[i] = this.write(JSON.stringify(report.fleetIndexVerdicts));
+    return this.putParts(i, takeFleetParts(report));
+  }
+
+  /** put() of the parts already taken off the report (and serialized: a worker thread did it, scan-pool.ts). */
+  putParts(i: number, parts: FleetParts): FleetClusterInput {
+    this.where[i] = this.write(parts.lines);
+    if (parts.verdicts !== undefined) this.verdictsAt[i] = this.write(parts.verdicts);
     const store = this;
-    const member = this.small.value({
-      name: report.name,
-      labels: report.labels,
-      status: report.status,
-      ...(report.error ? { error: report.error } : {}),
-      layers: report.layers,
-      actions: report.fleetActions ?? {},
-    });
-    delete report.fleetIndex;
-    delete report.fleetActions;
-    delete report.fleetIndexVerdicts;
+    const member = this.small.value(parts.member);
     return {
       ...member,
       get objects() {
@@ -78,8 +77,18 @@ export class FleetStore {
     };
   }
 
-  /** Cluster `i`'s fleet index; the same array while it stays cached (the fleet evaluation indexes it once). */
+  /**
+   * Cluster `i`'s fleet index; the same array while it stays cached (the fleet evaluation indexes it once).
+   *
+   * Each fleet rule sweeps the clusters in fleet order: a plain most-recently-used cache smaller than the fleet
+   * would evict every record before the next sweep asks for it again, and hit nothing (it did: 7 reads per cluster
+   * whatever the cache's size). So most of the budget keeps the first records read for the whole pass (each sweep
+   * then finds that share of the fleet), and an eighth of it the most recently used ones (a rule looking at a peer
+   * cluster, then at the cluster again).
+   */
   objects(i: number): readonly KubeObject[] {
+    const kept = this.pinned.get(i);
+    if (kept) return kept.objects;
     const hit = this.cache.get(i);
     if (hit) {
       this.cache.delete(i);
@@ -89,10 +98,16 @@ export class FleetStore {
     const w = this.where[i];
     const text = this.read(w, i);
     const objects = text ? text.split('\n').map((line) => this.parse(line)) : [];
+    const recentBytes = Math.floor(this.cacheBytes / 8);
+    if (this.pinnedBytes + w.length <= this.cacheBytes - recentBytes) {
+      this.pinned.set(i, { objects, bytes: w.length });
+      this.pinnedBytes += w.length;
+      return objects;
+    }
     this.cache.set(i, { objects, bytes: w.length });
     this.cached += w.length;
     for (const [key, old] of this.cache) {
-      if (this.cached <= this.cacheBytes || key === i) break;
+      if (this.cached <= recentBytes || key === i) break;
       this.cache.delete(key);
       this.cached -= old.bytes;
     }
@@ -107,6 +122,7 @@ export class FleetStore {
 
   close(): void {
     this.cache.clear();
+    this.pinned.clear();
     this.shared.clear();
     this.oldShared.clear();
     try {

@@ -7,33 +7,37 @@ import { basename, dirname, join } from 'node:path';
  * back-pressure: a slow pipe slows the writer instead of buffering the report in memory).
  */
 export interface Output {
-  write(text: string): Promise<void>;
+  /** Text, or bytes already encoded in UTF-8 (a spooled cluster's JSON, scanner/record.ts). */
+  write(text: string | Uint8Array): Promise<void>;
   /** Flushes and, for a file, puts it in place. */
   done(): Promise<void>;
   /** Drops what was written (a file's temporary copy is removed; the previous report stays). */
   abort(): Promise<void>;
 }
 
-/** Writes go out in chunks of about this many characters (one write call per report line would cost syscalls). */
+/** Writes go out in chunks of about this many characters or bytes (one write call per report line would cost syscalls). */
 const CHUNK = 1 << 20;
 
 export async function openOutput(file: string | undefined, stream: NodeJS.WritableStream = process.stdout): Promise<Output> {
   return file ? fileOutput(file) : streamOutput(stream);
 }
 
-/** Texts gathered into chunks of CHUNK characters; `send` writes one chunk. */
-function chunked(send: (text: string) => Promise<void>) {
-  let buffered: string[] = [];
+/** Texts (and bytes) gathered into chunks of CHUNK characters; `send` writes one chunk. */
+function chunked(send: (text: string | Uint8Array) => Promise<void>) {
+  let buffered: (string | Uint8Array)[] = [];
   let size = 0;
+  let bytes = false;
   const flush = async () => {
     if (!size) return;
-    const text = buffered.join('');
+    const text = bytes ? Buffer.concat(buffered.map((p) => (typeof p === 'string' ? Buffer.from(p) : p))) : (buffered as string[]).join('');
     buffered = [];
     size = 0;
+    bytes = false;
     await send(text);
   };
   return {
-    async write(text: string) {
+    async write(text: string | Uint8Array) {
+      if (typeof text !== 'string') bytes = true;
       buffered.push(text);
       size += text.length;
       if (size >= CHUNK) await flush();
@@ -42,6 +46,7 @@ function chunked(send: (text: string) => Promise<void>) {
     drop() {
       buffered = [];
       size = 0;
+      bytes = false;
     },
   };
 }

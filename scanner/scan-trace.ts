@@ -1,5 +1,5 @@
 import { newSpanId, newTraceId, nowMs, type Tracer } from '../webhook/otlp.js';
-import type { ClusterReport } from './scan.js';
+import type { ClusterSummary } from './judged.js';
 
 /**
  * Traces of a fleet scan: one trace per run, a root span for the scan and a child span per cluster with its status,
@@ -12,7 +12,7 @@ export class ScanTrace {
 
   constructor(private readonly tracer: Tracer) {}
 
-  cluster(report: ClusterReport, startMs: number): void {
+  cluster(report: ClusterSummary, startMs: number): void {
     this.tracer.record({
       traceId: this.traceId,
       spanId: newSpanId(),
@@ -27,8 +27,8 @@ export class ScanTrace {
         'fleetgate.cluster.status': report.status,
         'fleetgate.cluster.score': report.score ?? undefined,
         'fleetgate.cluster.objects': report.objects,
-        'fleetgate.cluster.findings': report.findings.length,
-        'fleetgate.cluster.drift': report.drift.length,
+        'fleetgate.cluster.findings': report.findings,
+        'fleetgate.cluster.drift': report.drift,
       },
       error: report.status === 'ok' ? undefined : (report.error ?? report.status),
     });

@@ -14,6 +14,7 @@ import { fleetObjectScore, fleetScore, ObjectTally, scoreOf, tallyObjects, tally
 import { dedupeFindings } from '../src/index.js';
 import { nowMs, type Tracer } from '../webhook/otlp.js';
 import { ScanTrace } from './scan-trace.js';
+import { summaryOf, type ClusterSummary } from './judged.js';
 
 export type ClusterStatus = 'ok' | 'unreachable' | 'error';
 
@@ -237,15 +238,28 @@ export interface ScanOptions {
   /** `--param` overrides, over every cluster's parameters from the fleet file. */
   parameters?: Record<string, unknown>;
   /** Called after each cluster (progress bar). */
-  onCluster?: (done: number, total: number, report: ClusterReport) => void;
+  onCluster?: (done: number, total: number, cluster: ClusterSummary) => void;
   now?: Date;
   signal?: AbortSignal;
   /** OTLP traces: a span for the scan, one per cluster (off when absent). */
   tracer?: Tracer;
   /** Credential plugins allowed to run, from `--allow-exec-plugin` (the fleet file's `allowExecPlugins` are added). */
   allowExecPlugins?: readonly string[];
-  /** streamScan: bytes of fleet-index records kept parsed in the fleet pass (FleetStore; default 24 MiB). */
+  /** streamScan: bytes of fleet-index records kept parsed in the fleet pass (FleetStore; default 16 MiB). */
   fleetCacheBytes?: number;
+  /**
+   * streamScan: judge the clusters in `jobs` worker threads (scan-pool.ts; `--jobs`). Workers cannot be handed
+   * policy functions, so they load the same policies themselves: the built-in packs when `builtins`, and `paths`
+   * (user policy files) as `--policies` gives them; `source` is a module whose `source` export replaces the
+   * snapshot/live reader (tests). Without it, or with one job, clusters are judged on the calling thread.
+   */
+  workers?: WorkerPlan;
+}
+
+export interface WorkerPlan {
+  jobs: number;
+  policies: { builtins: boolean; paths: readonly string[] };
+  source?: string;
 }
 
 /** Objects that only the config repo needs to hold (waivers, rollouts): never drift when absent from a cluster. */
@@ -259,18 +273,16 @@ export function shardClusters<T>(clusters: readonly T[], shard?: { index: number
   return clusters.filter((_, i) => i % shard.count === shard.index);
 }
 
-/** Scans one cluster: read live state, drift against desired, policies on live state, score. Only the report is kept. */
-export async function scanCluster(fleet: Fleet, cluster: FleetCluster, evaluator: Evaluator, opts: ScanOptions): Promise<ClusterReport> {
-  const source = opts.source ?? defaultSource;
-  const desired = opts.desired.for(cluster);
-  const base: ClusterReport = {
+/** A cluster's report before anything is known of it (what a cluster that cannot be read is reported with). */
+export function baseReport(cluster: FleetCluster, desired: DesiredState): ClusterReport {
+  return {
     name: cluster.name,
     index: cluster.index,
     labels: cluster.labels,
     status: 'ok',
     score: null,
     objectScore: null,
-    layers: opts.desired.layerNames(cluster),
+    layers: desired.layerNames(cluster),
     desired: 0,
     inSync: 0,
     objects: 0,
@@ -282,6 +294,13 @@ export async function scanCluster(fleet: Fleet, cluster: FleetCluster, evaluator
     waived: 0,
     warnings: [],
   };
+}
+
+/** Scans one cluster: read live state, drift against desired, policies on live state, score. Only the report is kept. */
+export async function scanCluster(fleet: Fleet, cluster: FleetCluster, evaluator: Evaluator, opts: ScanOptions): Promise<ClusterReport> {
+  const source = opts.source ?? defaultSource;
+  const desired = opts.desired.for(cluster);
+  const base = baseReport(cluster, opts.desired);
   let live: LiveState;
   try {
     live = await source(cluster, {
@@ -362,9 +381,9 @@ export async function scanFleet(fleet: Fleet, opts: ScanOptions): Promise<FleetR
   const reports = await mapWithConcurrency(clusters, opts.concurrency ?? 8, async (cluster) => {
     const started = nowMs();
     const report = await scanCluster(fleet, cluster, evaluator, opts);
-    trace?.cluster(report, started);
+    trace?.cluster(summaryOf(report), started);
     done++;
-    opts.onCluster?.(done, clusters.length, report);
+    opts.onCluster?.(done, clusters.length, summaryOf(report));
     return report;
   }).finally(() => evaluator.close());
   await trace?.end(clusters.length, opts.shard);

@@ -36,7 +36,15 @@ export class Spool<T> {
 
   /** Stores `value` under `key` (a key written again points to the new record). */
   async put(key: number, value: T): Promise<void> {
-    const buf = Buffer.from(JSON.stringify(value));
+    return this.putBytes(key, Buffer.from(JSON.stringify(value)));
+  }
+
+  async get(key: number): Promise<T> {
+    return JSON.parse((await this.getBytes(key)).toString('utf8')) as T;
+  }
+
+  /** Stores the bytes of a record already serialized (scanner/record.ts) under `key`. */
+  async putBytes(key: number, buf: Uint8Array): Promise<void> {
     // The place is taken before the write starts: concurrent puts never overlap.
     const at = this.size;
     this.size += buf.length;
@@ -45,7 +53,7 @@ export class Spool<T> {
     while (done < buf.length) done += (await this.file.write(buf, done, buf.length - done, at + done)).bytesWritten;
   }
 
-  async get(key: number): Promise<T> {
+  async getBytes(key: number): Promise<Buffer> {
     const w = this.where.get(key);
     if (!w) throw new Error(`spool: no record ${key}`);
     const buf = Buffer.allocUnsafe(w.length);
@@ -55,7 +63,7 @@ export class Spool<T> {
       if (!bytesRead) throw new Error(`spool: record ${key} is cut short`);
       done += bytesRead;
     }
-    return JSON.parse(buf.toString('utf8')) as T;
+    return buf;
   }
 
   async close(): Promise<void> {

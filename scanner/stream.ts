@@ -1,13 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import type { Policy } from '../src/authoring/index.js';
 import { createEvaluator, isFleetPolicy, type FleetClusterInput } from '../src/engine/index.js';
-import type { Fleet } from './fleet.js';
+import type { Fleet, FleetCluster } from './fleet.js';
 import { applyFleetResult, objectScoreAfterFleetRules, runFleetRules, scoreAfterFleetRules, type FleetResult, type FleetRulesContext, type ScoreFacts } from './fleet-rules.js';
 import { rolloutProgress, type RolloutProgress } from './rollouts.js';
 import { scanCluster, shardClusters, type ClusterReport, type FleetHead, type FleetReport, type ScanOptions } from './scan.js';
 import { ScanTrace } from './scan-trace.js';
 import { fleetObjectScore, fleetScore, rescoreWithFleetVerdicts, type ObjectVerdict } from './score.js';
 import { Spool } from './spool.js';
+import { ClusterRecord } from './record.js';
+import { factsOf, judged, type JudgedCluster } from './judged.js';
+import { judgeInWorkers } from './scan-pool.js';
 import { FleetStore } from './fleet-store.js';
 import { mapWithConcurrency } from './live/pool.js';
 import { nowMs } from '../webhook/otlp.js';
@@ -26,6 +29,8 @@ export interface StreamedReport {
   head: FleetHead;
   /** The clusters' final reports in fleet order, read back one at a time; may be iterated again. */
   clusters(): AsyncGenerator<ClusterReport>;
+  /** The same clusters as the JSON report writes them (writers.ts writeJson), without parsing what is unchanged. */
+  json(): AsyncGenerator<Uint8Array>;
   /** Removes the spool. */
   close(): Promise<void>;
 }
@@ -33,7 +38,6 @@ export interface StreamedReport {
 type FleetRulesState = { result: FleetResult; strip?: boolean } | { deferred: FleetRulesContext };
 
 export async function streamScan(fleet: Fleet, opts: ScanOptions): Promise<StreamedReport> {
-  const evaluator = await createEvaluator(opts.policies, {}, { sandbox: { timeoutMs: 30_000 } });
   const clusters = shardClusters(fleet.clusters, opts.shard);
   const hasFleetRules = opts.policies.some(isFleetPolicy);
   const context: FleetRulesContext = { parameters: fleet.parameters, actions: fleet.actions };
@@ -46,18 +50,19 @@ export async function streamScan(fleet: Fleet, opts: ScanOptions): Promise<Strea
   const objectParts: ObjectParts[] = [];
   let done = 0;
   const trace = opts.tracer && new ScanTrace(opts.tracer);
+  // Where each cluster ends up, judged here or in a worker thread: the fleet store, its facts, the spool.
+  const keep = async (j: JudgedCluster, started: number) => {
+    trace?.cluster(j.summary, started);
+    if (members) members[j.i] = store!.putParts(j.i, j.fleet!);
+    facts[j.i] = j.facts;
+    await spool.putBytes(j.i, j.record);
+    done++;
+    opts.onCluster?.(done, clusters.length, j.summary);
+  };
   try {
-    // A failure to spool stops the scan: no further cluster is started and those in flight are awaited.
-    await mapWithConcurrency(clusters, opts.concurrency ?? 8, async (cluster, i) => {
-      const started = nowMs();
-      const report = await scanCluster(fleet, cluster, evaluator, opts);
-      trace?.cluster(report, started);
-      if (members) members[i] = store!.put(i, report);
-      facts[i] = factsOf(report, !store);
-      await spool.put(i, report);
-      done++;
-      opts.onCluster?.(done, clusters.length, report);
-    }).finally(() => evaluator.close());
+    const jobs = opts.workers ? Math.min(opts.workers.jobs, clusters.length) : 1;
+    if (jobs > 1) await judgeInWorkers(fleet, clusters, opts, { ...opts.workers!, jobs, toStore: !!members }, keep);
+    else await judgeHere(fleet, clusters, opts, !!members, keep);
     await trace?.end(clusters.length, opts.shard);
     const rules: FleetRulesState | undefined = !hasFleetRules
       ? undefined
@@ -72,6 +77,17 @@ export async function streamScan(fleet: Fleet, opts: ScanOptions): Promise<Strea
     await spool.close();
     throw err;
   }
+}
+
+/** `--jobs 1`: the clusters judged on this thread, `concurrency` at a time (reads overlap with judging). */
+async function judgeHere(fleet: Fleet, clusters: readonly FleetCluster[], opts: ScanOptions, toStore: boolean, keep: (j: JudgedCluster, started: number) => Promise<void>): Promise<void> {
+  const evaluator = await createEvaluator(opts.policies, {}, { sandbox: { timeoutMs: 30_000 } });
+  // A failure to spool stops the scan: no further cluster is started and those in flight are awaited.
+  await mapWithConcurrency(clusters, opts.concurrency ?? 8, async (cluster, i) => {
+    const started = nowMs();
+    const report = await scanCluster(fleet, cluster, evaluator, opts);
+    await keep(judged(i, report, toStore), started);
+  }).finally(() => evaluator.close());
 }
 
 type ObjectParts = ReturnType<typeof rescoreWithFleetVerdicts>;
@@ -127,7 +143,7 @@ export async function streamMerge(files: readonly string[], policies: () => Prom
         const key = entries.length;
         entries.push({ key, index: c.index ?? 0, name: c.name, member: store.put(key, c) });
         facts.push(factsOf(c));
-        await spool.put(key, c);
+        await spool.putBytes(key, ClusterRecord.of(c).bytes);
       }
     }
     entries.sort((a, b) => a.index - b.index || (a.name < b.name ? -1 : 1));
@@ -146,21 +162,6 @@ export async function streamMerge(files: readonly string[], policies: () => Prom
   }
 }
 
-/** A cluster's score facts; its fleet index verdicts too unless they wait in the fleet store (`verdicts` false). */
-function factsOf(c: ClusterReport, verdicts = true): ScoreFacts {
-  return {
-    name: c.name,
-    score: c.score,
-    totalWeight: c.totalWeight,
-    passedWeight: c.passedWeight,
-    status: c.status,
-    objectScore: c.objectScore,
-    objectTotalWeight: c.objectTotalWeight,
-    objectPassedWeight: c.objectPassedWeight,
-    ...(verdicts && c.fleetIndexVerdicts ? { fleetIndexVerdicts: c.fleetIndexVerdicts } : {}),
-  };
-}
-
 /**
  * The head of the report (fleet score and summary) from the clusters' score facts and the fleet rules' result —
  * no pass over the spool — and the reader the writers use.
@@ -175,22 +176,31 @@ async function finish(
   objectParts: readonly (ObjectParts | undefined)[] = [],
 ): Promise<StreamedReport> {
   const result = rules && 'result' in rules ? rules : undefined;
-  async function* clusters(): AsyncGenerator<ClusterReport> {
-    for (const key of order) {
-      const c = await spool.get(key);
-      if (result?.strip) {
+  /** What the fleet rules change in cluster `key`'s report (nothing: undefined). */
+  const adjust = (key: number): ((c: ClusterReport) => void) | undefined => {
+    if (!result) return undefined;
+    return (c) => {
+      if (result.strip) {
         delete c.fleetIndex;
         delete c.fleetActions;
       }
-      if (result) {
-        const parts = objectParts[key];
-        if (parts) delete c.fleetIndexVerdicts; // judged in the fleet pass already
-        applyFleetResult(c, result.result);
-        if (parts) Object.assign(c, parts);
-        delete c.fleetIndexVerdicts; // used up (finishFleetRules drops them too)
-      }
+      const parts = objectParts[key];
+      if (parts) delete c.fleetIndexVerdicts; // judged in the fleet pass already
+      applyFleetResult(c, result.result);
+      if (parts) Object.assign(c, parts);
+      delete c.fleetIndexVerdicts; // used up (finishFleetRules drops them too)
+    };
+  };
+  async function* clusters(): AsyncGenerator<ClusterReport> {
+    for (const key of order) {
+      const c = ClusterRecord.decode(await spool.getBytes(key)).report();
+      adjust(key)?.(c);
       yield c;
     }
+  }
+  /** The clusters' JSON, as writeJson writes it: the spooled bytes, spliced where the fleet rules changed a member. */
+  async function* json(): AsyncGenerator<Uint8Array> {
+    for (const key of order) yield ClusterRecord.decode(await spool.getBytes(key)).jsonWith(adjust(key));
   }
   const scores: { score: number | null; objectScore?: number | null }[] = [];
   const summary = { clusters: order.length, scored: 0, unreachable: 0, error: 0 };
@@ -212,5 +222,5 @@ async function finish(
     ...(result ? { fleetRules: { rules: result.result.rules } } : {}),
     ...(rules && 'deferred' in rules ? { fleetRules: { deferred: true, rules: [] }, fleetContext: rules.deferred } : {}),
   };
-  return { head, clusters, close: () => spool.close() };
+  return { head, clusters, json, close: () => spool.close() };
 }

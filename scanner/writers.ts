@@ -18,12 +18,14 @@ export interface WriteOptions {
   passes?: boolean;
   html?: HtmlExtras;
   paint?: Paint;
+  /** json: each cluster's JSON already serialized (scanner/record.ts), in fleet order, used instead of `clusters`. */
+  json?: AsyncIterable<Uint8Array>;
 }
 
 export async function writeReport(format: ReportFormat, out: Output, head: FleetHead, clusters: AsyncIterable<ClusterReport>, opts: WriteOptions = {}): Promise<void> {
   switch (format) {
     case 'json':
-      return writeJson(out, head, clusters);
+      return writeJson(out, head, opts.json ?? clusters);
     case 'html':
       return writeHtml(out, head, clusters, opts.html);
     case 'policyreport':
@@ -39,9 +41,10 @@ const MARK = '\u0000clusters\u0000';
 /**
  * `JSON.stringify(report, null, 2)`, written a cluster at a time: the head (score first, as in the contract) is
  * serialized with a placeholder where the clusters array goes, and each cluster is serialized on its own at the
- * array's indentation (JSON strings hold no raw newline, so indenting every line is exact).
+ * array's indentation (JSON strings hold no raw newline, so indenting every line is exact) — or, given as bytes,
+ * copied as it is (a ClusterRecord's body is that same text).
  */
-export async function writeJson(out: Output, head: FleetHead, clusters: AsyncIterable<ClusterReport>): Promise<void> {
+export async function writeJson(out: Output, head: FleetHead, clusters: AsyncIterable<ClusterReport | Uint8Array>): Promise<void> {
   const ordered: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(head)) {
     ordered[k] = v;
@@ -53,7 +56,10 @@ export async function writeJson(out: Output, head: FleetHead, clusters: AsyncIte
   await out.write(`${text.slice(0, at)}[`);
   let first = true;
   for await (const c of clusters) {
-    await out.write(`${first ? '\n' : ',\n'}    ${JSON.stringify(c, null, 2).replace(/\n/g, '\n    ')}`);
+    if (c instanceof Uint8Array) {
+      await out.write(first ? '\n    ' : ',\n    ');
+      await out.write(c);
+    } else await out.write(`${first ? '\n' : ',\n'}    ${JSON.stringify(c, null, 2).replace(/\n/g, '\n    ')}`);
     first = false;
   }
   await out.write(`${first ? ']' : '\n  ]'}${text.slice(at + token.length)}\n`);

@@ -62,6 +62,19 @@ t.test('a cache smaller than the fleet reads again, and equal objects of differe
   store.close();
 });
 
+t.test('sweeps over a fleet larger than the cache still hit it (each fleet rule sweeps the clusters in order)', async (t) => {
+  const record = JSON.stringify(service('own-0')).length;
+  // room for about half of the 10 records: a most-recently-used cache would hit nothing on the next sweep
+  const store = new FleetStore(record * 6);
+  const members = Array.from({ length: 10 }, (_, i) => store.put(i, report(`c${i}`, [service(`own-${i}`)])));
+  for (const m of members) t.equal(m.objects.length, 1);
+  t.equal(store.reads, 10, 'the first sweep reads every record');
+  for (let sweep = 0; sweep < 3; sweep++) for (const m of members) t.equal(m.objects[0].metadata?.name, `own-${members.indexOf(m)}`);
+  t.ok(store.reads < 10 + 3 * 10, `later sweeps find part of the fleet in the cache (${store.reads - 10} reads for 30 lookups)`);
+  t.ok(store.reads <= 10 + 3 * 6, 'the records kept for the pass are not read again');
+  store.close();
+});
+
 t.test('generated fleet (24 clusters, mesh): the report with a one-byte fleet cache is the in-memory one', async (t) => {
   const dir = t.testdir();
   await generate(24, dir);
