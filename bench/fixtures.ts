@@ -33,3 +33,24 @@ export function webDeployment(opts: { practices?: boolean } = {}) {
     },
   };
 }
+
+/** The review the webhook benches send: a Deployment compliant with every built-in policy, practices.* included (no
+ * audit finding, so no log line per review), and with every bench user policy. */
+export function benchReview() {
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+      resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+      namespace: 'shop',
+      name: 'web',
+      operation: 'CREATE',
+      userInfo: { username: 'system:serviceaccount:argocd:argocd-application-controller', groups: ['system:serviceaccounts'] },
+      object: webDeployment({ practices: true }),
+      oldObject: null,
+      dryRun: false,
+    },
+  };
+}

@@ -13,7 +13,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generate } from 'selfsigned';
-import { webDeployment } from './fixtures.js';
+import { benchReview } from './fixtures.js';
 import { writeUserPolicies } from './user-policies.js';
 
 const { values } = parseArgs({ options: { before: { type: 'string' }, rounds: { type: 'string' }, reviews: { type: 'string' }, batch: { type: 'string' } } });
@@ -24,23 +24,8 @@ const REVIEWS = Number(values.reviews ?? 10_000);
 const BATCH = Number(values.batch ?? 10);
 const root = new URL('../..', import.meta.url).pathname;
 
-// The same review as bench/webhook.ts: a Deployment compliant with every built-in and every bench user policy.
-const body = JSON.stringify({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  request: {
-    uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
-    kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
-    resource: { group: 'apps', version: 'v1', resource: 'deployments' },
-    namespace: 'shop',
-    name: 'web',
-    operation: 'CREATE',
-    userInfo: { username: 'system:serviceaccount:argocd:argocd-application-controller', groups: ['system:serviceaccounts'] },
-    object: webDeployment({ practices: true }),
-    oldObject: null,
-    dryRun: false,
-  },
-});
+// The same review as bench/webhook.ts.
+const body = JSON.stringify(benchReview());
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generate } from 'selfsigned';
-import { webDeployment } from './fixtures.js';
+import { benchReview } from './fixtures.js';
 import { steadyRate } from './steady-rate.js';
 import { writeUserPolicies } from './user-policies.js';
 
@@ -20,24 +20,7 @@ const SOAK = Number(values.soak ?? 100_000);
 const CONNECTIONS = Number(values.connections ?? 20);
 const root = new URL('../..', import.meta.url).pathname;
 
-// Compliant with every built-in policy, practices.* included (no audit finding, so no log line per review).
-const deployment = webDeployment({ practices: true });
-const body = JSON.stringify({
-  apiVersion: 'admission.k8s.io/v1',
-  kind: 'AdmissionReview',
-  request: {
-    uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
-    kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
-    resource: { group: 'apps', version: 'v1', resource: 'deployments' },
-    namespace: 'shop',
-    name: 'web',
-    operation: 'CREATE',
-    userInfo: { username: 'system:serviceaccount:argocd:argocd-application-controller', groups: ['system:serviceaccounts'] },
-    object: deployment,
-    oldObject: null,
-    dryRun: false,
-  },
-});
+const body = JSON.stringify(benchReview());
 
 async function start(cmd: string[], port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, cmd, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
