@@ -12,8 +12,8 @@ import { FastHistogram, type HistogramSeries } from './fast-metrics.js';
  * Built-in policies are timed by a wrapper around their `validate` (`instrument`): it observes the duration and notes
  * that the policy ran (one clock read per policy with tracing off: each starts where the previous one of the review
  * ended); the handler then settles the review's runs against its findings (`settle`). User policies run
- * in worker threads: their results come from the worker's per-policy checks and the findings, their time from the
- * worker's own measurements when it sends them.
+ * in the sandbox isolate: their results come from the isolate's per-policy checks and the findings, their time from
+ * the isolate's own measurements when it returns.
  */
 
 /** Microseconds (a built-in policy on a typical object) up to seconds (a user policy near the time budget). */
@@ -54,7 +54,7 @@ export class PolicyMetrics {
   constructor(registers: Registry[]) {
     this.duration = new FastHistogram({
       name: 'fleetgate_policy_execution_duration_seconds',
-      help: 'Time one policy took to judge one admitted object (built-in policies in-process; user policies in their worker thread).',
+      help: 'Time one policy took to judge one admitted object (built-in policies in-process; user policies in the sandbox isolate).',
       labelName: 'policy',
       buckets: POLICY_DURATION_BUCKETS,
       registers,
@@ -85,7 +85,7 @@ export class PolicyMetrics {
 
   /**
    * The policies with their in-process `validate` timed and noted as run. User policies (those with a file) run in
-   * worker threads from their files and are returned unchanged.
+   * the sandbox isolate from their files and are returned unchanged.
    */
   instrument(policies: readonly Policy[], cluster: ClusterContext, opts: { trace?: boolean } = {}): Policy[] {
     return policies.map((p) => {
@@ -147,7 +147,7 @@ export class PolicyMetrics {
   /**
    * Counts one review's results: every policy that ran is pass, fail or error (each once), from the findings.
    * `runs` defaults to the runs noted since the last call (the synchronous path); `checks` are the per-policy checks
-   * the worker threads reported (user policies).
+   * the sandbox reported (user policies).
    */
   settle(findings: readonly Finding[], runs?: PolicyStat[], checks?: Record<string, number>): void {
     if (!runs) this.lastEnd = -1;
@@ -168,7 +168,7 @@ export class PolicyMetrics {
     const counted = checks || findings.length ? new Set(ran) : undefined;
     if (!runs) ran.length = 0;
     if (!counted) return;
-    // User policies: they ran if the worker checked an object with them or they produced a finding (a stopped one).
+    // User policies: they ran if the sandbox checked an object with them or they produced a finding (a stopped one).
     for (const id of Object.keys(checks ?? {})) {
       const s = this.stats.get(id);
       if (s && !counted.has(s)) {

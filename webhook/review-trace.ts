@@ -34,7 +34,7 @@ export function traceReview(tracer: Tracer, req: ParsedRequest, decision: string
       traceId,
       spanId: newSpanId(),
       parentSpanId: spanId,
-      name: sandbox ? 'user policies (worker thread)' : `policy ${t.policy}`,
+      name: sandbox ? 'user policies (sandbox)' : `policy ${t.policy}`,
       kind: 1,
       startMs: t.startMs,
       endMs: t.endMs,

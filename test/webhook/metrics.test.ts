@@ -80,7 +80,7 @@ t.test('the serving certificate expiry is exported as a timestamp', async (t) =>
   t.equal(expiry?.value, Date.parse(new X509Certificate(s.certs.cert).validTo) / 1000);
 });
 
-t.test('user policies in worker threads get results too', async (t) => {
+t.test('user policies in the sandbox get results too', async (t) => {
   const set = await loadPolicySet([join(import.meta.dirname, '../fixtures/core/user-policies/no-latest.ts')]);
   t.same(set.errors, []);
   // A generous budget: on a loaded machine a worker's first review must not fail open (this is about counting).

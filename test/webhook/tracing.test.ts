@@ -45,7 +45,7 @@ t.test('the endpoint: --otlp-endpoint, else OTEL_EXPORTER_OTLP_TRACES_ENDPOINT a
   t.throws(() => otlpTracesUrl('collector:4318', {}), /must be an http\(s\) URL/);
 });
 
-t.test('fleetgate serve exports traces with OTEL_EXPORTER_OTLP_ENDPOINT, user policies in a worker-thread span', async (t) => {
+t.test('fleetgate serve exports traces with OTEL_EXPORTER_OTLP_ENDPOINT, user policies in a sandbox span', async (t) => {
   const receiver = await startOtlpReceiver();
   t.teardown(() => receiver.close());
   const certs = await makeCerts(t);
@@ -70,7 +70,7 @@ export default definePolicy({
   const [span] = await receiver.waitFor((x) => x.attributes['fleetgate.admission.uid'] === 'cm-bad');
   t.equal(span.service, 'fleetgate-par01');
   t.equal(span.attributes['fleetgate.admission.decision'], 'denied');
-  const [worker] = await receiver.waitFor((x) => x.parentSpanId === span.spanId && x.name === 'user policies (worker thread)');
+  const [worker] = await receiver.waitFor((x) => x.parentSpanId === span.spanId && x.name === 'user policies (sandbox)');
   t.equal(worker.attributes['fleetgate.policies'], 'acme.configmap-name');
   t.equal(worker.attributes['fleetgate.policy.result'], 'fail');
   t.equal(await serve.stop(), 0);
