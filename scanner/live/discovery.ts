@@ -39,8 +39,11 @@ export class Discovery {
   async resolveKinds(kinds: readonly { apiVersion: string; kind: string }[]): Promise<Target[]> {
     const seen = new Set<string>();
     const results: Target[] = [];
-    // discovery documents are fetched once per cluster (memoised promises), so resolving in parallel is cheap
-    const resolved = await Promise.all(kinds.map((k) => this.resolveKind(k.apiVersion, k.kind)));
+    // discovery documents are fetched once per cluster (memoised promises), so resolving in parallel is cheap; each
+    // kind's warnings are added in the order of `kinds`, not of the answers, so a report reads the same every run
+    const notes = kinds.map((): string[] => []);
+    const resolved = await Promise.all(kinds.map((k, i) => this.resolveKind(k.apiVersion, k.kind, notes[i])));
+    for (const n of notes) this.warnings.push(...n);
     for (const t of resolved) {
       if (!t || seen.has(t.path)) continue;
       seen.add(t.path);
@@ -49,7 +52,7 @@ export class Discovery {
     return results;
   }
 
-  private async resolveKind(apiVersion: string, kind: string): Promise<Target | undefined> {
+  private async resolveKind(apiVersion: string, kind: string, warn: string[]): Promise<Target | undefined> {
     const slash = apiVersion.indexOf('/');
     const group = slash < 0 ? '' : apiVersion.slice(0, slash);
     const version = slash < 0 ? apiVersion : apiVersion.slice(slash + 1);
@@ -60,7 +63,7 @@ export class Discovery {
     } else {
       const g = (await this.apiGroups()).get(group);
       if (!g) {
-        this.warnings.push(`${apiVersion} ${kind}: not served by this cluster (no API group "${group}"); skipped`);
+        warn.push(`${apiVersion} ${kind}: not served by this cluster (no API group "${group}"); skipped`);
         return undefined;
       }
       const order = [version, g.preferred, ...g.versions].filter((v): v is string => !!v && g.versions.includes(v));
@@ -72,14 +75,14 @@ export class Discovery {
       const r = resources?.find((x) => x.kind === kind && !x.name.includes('/'));
       if (!r) continue;
       if (r.verbs && !r.verbs.includes('list')) {
-        this.warnings.push(`${gv} ${kind}: the server does not allow listing ${r.name}; skipped`);
+        warn.push(`${gv} ${kind}: the server does not allow listing ${r.name}; skipped`);
         return undefined;
       }
-      if (gv !== apiVersion) this.warnings.push(`${apiVersion} ${kind}: not served by this cluster; read as ${gv} instead`);
+      if (gv !== apiVersion) warn.push(`${apiVersion} ${kind}: not served by this cluster; read as ${gv} instead`);
       const base = group ? `/apis/${gv}` : `/api/${v}`;
       return { group, groupVersion: gv, kind, resource: r.name, path: `${base}/${r.name}`, label: `${gv} ${r.name}` };
     }
-    this.warnings.push(`${apiVersion} ${kind}: not served by this cluster; skipped`);
+    warn.push(`${apiVersion} ${kind}: not served by this cluster; skipped`);
     return undefined;
   }
 
