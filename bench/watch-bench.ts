@@ -3,7 +3,7 @@
  *
  *   npx tsc -p . && node dist/bench/watch-bench.js [--clusters 100] [--rate 1000] [--seconds 30] [--probes 40]
  *       [--runs 3] [--sample 10] [--doubles 1] [--protocols h2,http/1.1] [--no-scan]
- *       [--watch-heap MB] [--watch-node "NODE FLAGS"] [--watch-stdout FILE]
+ *       [--watch-heap MB] [--watch-node "NODE FLAGS"] [--watch-stdout FILE] [--watch-args "ARGS"] [--poll-ms 20]
  *
  * Per run: (1) `fleetgate scan` of the fleet (a child process) — the baseline (skipped with --no-scan); then for each
  * of --protocols (the double offering HTTP/2 through ALPN, or HTTP/1.1 only: the watch's transport before and after,
@@ -37,6 +37,8 @@ const RUNS = arg('runs', 3);
 /** During the load phase, the watch's RSS is sampled this often (s): a soak is a long --seconds. */
 const SAMPLE = arg('sample', 10);
 const DOUBLES = arg('doubles', 1);
+/** How often a probe polls /metrics (ms): each poll renders the whole fleet's text, so a tight poll loads the watch. */
+const POLL_MS = arg('poll-ms', 20);
 const NO_SCAN = process.argv.includes('--no-scan');
 const PROTOCOLS = (process.argv.includes('--protocols') ? process.argv[process.argv.indexOf('--protocols') + 1] : 'h2').split(',');
 const BIN = new URL('../../bin/fleetgate', import.meta.url).pathname;
@@ -44,6 +46,12 @@ const LOAD = fileURLToPath(new URL('./watch-load.js', import.meta.url));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round1 = (xs: number[]) => xs.map((x) => Math.round(x * 10) / 10);
+const pct = (l: number[], q: number) => {
+  if (!l.length) return null;
+  const sorted = [...l].sort((a, b) => a - b);
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]);
+};
+const epochMs = () => performance.timeOrigin + performance.now();
 
 /** `--watch-heap MB`: the watch's V8 old-space limit, as a container's NODE_OPTIONS would set it (default: V8's own). */
 const WATCH_HEAP = process.argv.includes('--watch-heap') ? Number(process.argv[process.argv.indexOf('--watch-heap') + 1]) : undefined;
@@ -55,6 +63,8 @@ const WATCH_HEAP = process.argv.includes('--watch-heap') ? Number(process.argv[p
 const strArg = (name: string) => (process.argv.includes(`--${name}`) ? process.argv[process.argv.indexOf(`--${name}`) + 1] : undefined);
 const WATCH_NODE = (strArg('watch-node') ?? '').split(' ').filter(Boolean);
 const WATCH_STDOUT = strArg('watch-stdout');
+/** `--watch-args "ARGS"`: more `fleetgate watch` arguments, split on spaces (e.g. "--watch-timeout 60"). */
+const WATCH_ARGS = (strArg('watch-args') ?? '').split(' ').filter(Boolean);
 
 function node(args: string[], nodeArgs: string[] = [], stdout: 'ignore' | number = 'ignore') {
   // the CLI as a user starts it (no test loaders in NODE_OPTIONS)
@@ -111,11 +121,12 @@ class Doubles {
     for (const p of cluster ? [this.owner.get(cluster)!] : this.procs) p.send(m);
   }
 
-  async stats(): Promise<{ sent: number; seconds: number; streams: number; connections: Record<string, number> }> {
+  async stats(): Promise<{ sent: number; seconds: number; streams: number; connections: Record<string, number>; loopP99Ms: number; loopMaxMs: number }> {
     const all = await Promise.all(this.procs.map((p) => (p.send({ op: 'stats' } satisfies LoadMessage), this.reply(p, 'stats'))));
     const connections: Record<string, number> = {};
     for (const s of all) for (const [k, v] of Object.entries(s.connections as Record<string, number>)) connections[k] = (connections[k] ?? 0) + v;
-    return { sent: all.reduce((a, s) => a + Number(s.sent), 0), seconds: Math.max(...all.map((s) => Number(s.seconds))), streams: all.reduce((a, s) => a + Number(s.streams), 0), connections };
+    const most = (k: string) => Math.round(Math.max(...all.map((s) => Number(s[k]))));
+    return { sent: all.reduce((a, s) => a + Number(s.sent), 0), seconds: Math.max(...all.map((s) => Number(s.seconds))), streams: all.reduce((a, s) => a + Number(s.streams), 0), connections, loopP99Ms: most('loopP99Ms'), loopMaxMs: most('loopMaxMs') };
   }
 
   async stop(): Promise<void> {
@@ -143,12 +154,20 @@ function client(port: number) {
       return { status: 0, text: '' };
     }
   };
+  const polls: number[] = [];
+  let bytes = 0;
   const gauge = async (re: RegExp, dflt: number) => {
-    const m = re.exec((await get('/metrics')).text);
+    const t0 = performance.now();
+    const { text } = await get('/metrics');
+    polls.push(performance.now() - t0);
+    bytes = text.length;
+    const m = re.exec(text);
     return m ? Number(m[1]) : dflt;
   };
   return {
     get,
+    /** The probes' /metrics requests: how many, how long each took (request to last byte), the text's size. */
+    pollStats: () => ({ polls: polls.length, pollP50Ms: pct(polls, 0.5), pollP99Ms: pct(polls, 0.99), metricsBytes: bytes }),
     drift: () => gauge(/fleetgate_cluster_drift_objects\{cluster="c0000",state="modified"\} (\d+)/, -1),
     mesh: () => gauge(/fleetgate_cluster_findings\{cluster="c0000",policy="mesh.global-endpoints-exist",[^}]*\} (\d+)/, 0),
   };
@@ -160,7 +179,7 @@ async function startWatch(fleet: string) {
   const t0 = performance.now();
   const nodeArgs = [...(WATCH_HEAP ? [`--max-old-space-size=${WATCH_HEAP}`] : []), ...WATCH_NODE];
   const stdout = WATCH_STDOUT ? openSync(WATCH_STDOUT, 'a') : 'ignore';
-  const watch = node(['watch', '--fleet', fleet, '--host', '127.0.0.1', '--port', String(port)], nodeArgs, stdout);
+  const watch = node(['watch', '--fleet', fleet, '--host', '127.0.0.1', '--port', String(port), ...WATCH_ARGS], nodeArgs, stdout);
   if (typeof stdout === 'number') closeSync(stdout); // the child has its own copy
   let log = '';
   watch.stderr!.setEncoding('utf8').on('data', (d) => (log = (log + d).slice(-20_000)));
@@ -180,6 +199,10 @@ async function startWatch(fleet: string) {
 async function probe(d: Doubles, c: ReturnType<typeof client>) {
   const drift: number[] = [];
   const fleet: number[] = [];
+  /** From the double applying the change (its clock, reported over IPC) to /metrics showing it: the watch's part. */
+  const driftApplied: number[] = [];
+  /** Every probe with when it started (s into the load): the slowest are listed, to line them up with other events. */
+  const slowest: { atS: number; kind: string; ms: number }[] = [];
   let timeouts = 0;
   const start = performance.now();
   const interval = (SECONDS * 1000) / PROBES;
@@ -187,20 +210,49 @@ async function probe(d: Doubles, c: ReturnType<typeof client>) {
     const isFleet = i % 4 >= 2;
     const want = i % 2 === 0 ? 1 : 0;
     const at = performance.now();
+    const applied = d.reply(d.owner.get('c0000')!, 'probed');
     d.send({ op: 'probe', cluster: 'c0000', kind: isFleet ? 'fleet' : 'drift', want, i }, 'c0000');
     while ((await (isFleet ? c.mesh() : c.drift())) !== want) {
       if (performance.now() - at > 60_000) {
         timeouts++;
         break;
       }
-      await sleep(20);
+      await sleep(POLL_MS);
     }
+    const seen = epochMs();
     (isFleet ? fleet : drift).push(performance.now() - at);
+    if (!isFleet) driftApplied.push(seen - Number((await applied).at));
+    slowest.push({ atS: Math.round((at - start) / 1000), kind: isFleet ? 'fleet' : 'drift', ms: Math.round(performance.now() - at) });
     const next = start + (i + 1) * interval;
     if (next > performance.now()) await sleep(next - performance.now());
   }
-  const pct = (l: number[], q: number) => (l.sort((a, b) => a - b), Math.round(l[Math.min(l.length - 1, Math.ceil(q * l.length) - 1)]));
-  return { probeP50Ms: pct(drift, 0.5), probeP99Ms: pct(drift, 0.99), probeMaxMs: Math.round(Math.max(...drift)), probeTimeouts: timeouts, fleetProbeP50Ms: pct(fleet, 0.5), fleetProbeP99Ms: pct(fleet, 0.99) };
+  return {
+    probeP50Ms: pct(drift, 0.5),
+    probeP99Ms: pct(drift, 0.99),
+    probeMaxMs: pct(drift, 1),
+    probeAppliedP50Ms: pct(driftApplied, 0.5),
+    probeAppliedP99Ms: pct(driftApplied, 0.99),
+    probeTimeouts: timeouts,
+    fleetProbeP50Ms: pct(fleet, 0.5),
+    fleetProbeP99Ms: pct(fleet, 0.99),
+    ...c.pollStats(),
+    slowestProbes: slowest.sort((x, y) => y.ms - x.ms).slice(0, 6).map((p) => `${p.kind}@${p.atS}s:${p.ms}ms`).join(' '),
+  };
+}
+
+/**
+ * What the watch says of itself at the end of a run, from its /metrics text: the detect histogram's p50 and p99 (the
+ * upper bound of the bucket they fall in: arrival of an event to the metrics reflecting it, over every event), its
+ * event-loop delay at most, and its sync errors by reason.
+ */
+function watchInternals(metrics: string) {
+  const buckets = [...metrics.matchAll(/^fleetgate_watch_detect_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m) => ({ le: Number(m[1]), n: Number(m[2]) }));
+  const total = buckets.at(-1)?.n ?? 0;
+  const quantile = (q: number) => buckets.find((b) => b.n >= q * total)?.le ?? null;
+  const lagMax = /^fleetgate_watch_nodejs_eventloop_lag_max_seconds ([\d.e-]+)/m.exec(metrics);
+  const errors: Record<string, number> = {};
+  for (const m of metrics.matchAll(/^fleetgate_cluster_sync_errors_total\{[^}]*reason="([^"]+)"[^}]*\} (\d+)/gm)) errors[m[1]] = (errors[m[1]] ?? 0) + Number(m[2]);
+  return { detectP50S: quantile(0.5), detectP99S: quantile(0.99), eventLoopLagMaxMs: lagMax ? Math.round(Number(lagMax[1]) * 1000) : null, syncErrors: errors };
 }
 
 /** One protocol of one run: sync, load with probes, RSS samples, clean stop. */
@@ -236,6 +288,9 @@ async function watchRun(names: string[], dir: string, protocol: string, scanMs: 
       rssPeakMb: end.peak,
       watchStreams: stats.streams,
       connections: stats.connections,
+      watch: watchInternals(metrics),
+      doubleLoopP99Ms: stats.loopP99Ms,
+      doubleLoopMaxMs: stats.loopMaxMs,
       rssSamples: samples.join(' '),
       loadAverage: { atSync: loadAtSync, atEnd: round1(loadavg()) },
       stopCode,
@@ -276,7 +331,7 @@ for (let i = 0; i < RUNS; i++) {
   console.error(`run ${i + 1}: ${JSON.stringify(r)}`);
 }
 const med = (p: string, k: string) => median(runs.map((r) => Number((r.watch.find((w) => w.protocol === p) as unknown as Record<string, unknown>)[k])));
-const keys = ['syncMs', 'syncOverScan', 'probeP50Ms', 'probeP99Ms', 'fleetProbeP99Ms', 'rssAfterSyncMb', 'rssPeakMb', 'eventsPerSecond'];
+const keys = ['syncMs', 'syncOverScan', 'probeP50Ms', 'probeP99Ms', 'probeAppliedP99Ms', 'fleetProbeP99Ms', 'rssAfterSyncMb', 'rssPeakMb', 'eventsPerSecond'];
 console.log(
   JSON.stringify(
     {

@@ -7,10 +7,13 @@
  *   → { op: 'load', rate }                               (MODIFIED pod events at `rate`/s from now on)
  *   → { op: 'quiet' }                                    (no more of them)
  *   → { op: 'probe', cluster, kind: 'drift' | 'fleet', want, i }   (applied at once)
- *   → { op: 'stats' }                                    ← { op: 'stats', sent, seconds, streams, connections }
+ *                                                        ← { op: 'probed', i, at }   (at: epoch ms when applied)
+ *   → { op: 'stats' }                                    ← { op: 'stats', sent, seconds, streams, connections,
+ *                                                            loopP99Ms, loopMaxMs }  (this process's event-loop delay)
  *   → { op: 'stop' }                                     (closes the double, exits)
  */
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { KubeObject } from '../src/index.js';
 import { sampleObjects, startApiDouble, type ApiDouble } from '../testkit/api-double.js';
 import { attachWatch, type WatchDouble } from '../testkit/api-watch.js';
@@ -61,7 +64,9 @@ interface Loaded {
 
 async function start(m: Extract<LoadMessage, { op: 'start' }>): Promise<Loaded> {
   const api = await startApiDouble({ http2: m.http2 });
-  const w = attachWatch(api, { logSize: 2000 });
+  // ~3 minutes of each cluster's events at 1,000/s over 847 clusters: enough for a resume after a drop or a timeout
+  // (both resume within seconds), and the double's heap stays bounded (2,000 per cluster grew it by ~1 KB an event)
+  const w = attachWatch(api, { logSize: 200 });
   const kubeconfigs: Record<string, string> = {};
   for (const n of m.mine) {
     const i = m.names.indexOf(n);
@@ -105,6 +110,10 @@ function probe(l: Loaded, m: Extract<LoadMessage, { op: 'probe' }>): void {
   l.w.apply(m.cluster, 'MODIFIED', d);
 }
 
+/** How late this process's own event loop runs: a double that stalls delays the probes' events, not the watch. */
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+
 if (process.send) {
   let loaded: Loaded | undefined;
   process.on('message', (m: LoadMessage) => {
@@ -112,11 +121,15 @@ if (process.send) {
       if (m.op === 'start') loaded = await start(m);
       else if (m.op === 'load' && loaded) {
         loaded.rate = m.rate;
+        loop.reset(); // the load phase's delays, not the sync's
         if (m.rate > 0) generate(loaded);
       } else if (m.op === 'quiet' && loaded) clearInterval(loaded.timer);
-      else if (m.op === 'probe' && loaded) probe(loaded, m);
+      else if (m.op === 'probe' && loaded) {
+        probe(loaded, m);
+        process.send!({ op: 'probed', i: m.i, at: performance.timeOrigin + performance.now() });
+      }
       else if (m.op === 'stats' && loaded) {
-        process.send!({ op: 'stats', sent: loaded.sent, seconds: (performance.now() - loaded.since) / 1000, streams: loaded.w.open(), connections: loaded.api.connectionsByProtocol() });
+        process.send!({ op: 'stats', sent: loaded.sent, seconds: (performance.now() - loaded.since) / 1000, streams: loaded.w.open(), connections: loaded.api.connectionsByProtocol(), loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6 });
       } else if (m.op === 'stop') {
         clearInterval(loaded?.timer);
         await loaded?.api.close();

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import { describeKey, type RunInfo } from './queries.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
@@ -88,36 +88,38 @@ function statusAndScore(inA: Map<string, ClusterRow>, inB: Map<string, ClusterRo
 }
 
 /**
- * Fingerprints B saw and A did not (added), and the reverse (gone), with the action of the run that saw each, on
- * the comparable clusters. Spans of one finding never overlap, so a finding with a span end between A and B has
- * no other span covering both: its presence in A and in B is read off those spans alone.
+ * The spans whose ends lie between the runs `lo` < `hi`, as the database can compare them without handing each to
+ * JS: side 0 spans saw the finding in `lo` and ended by `hi`, side 1 spans began after `lo` and saw it in `hi`. Spans
+ * of one finding never overlap, so a finding has at most one span on each side, and it differs between the runs
+ * exactly when it has one side only. Spans that began and ended in between (a finding that came and went) and spans
+ * covering both runs are read by neither side's range, and a finding with a gap in between (on both sides) is
+ * grouped away: the answer is the changes, not every span boundary of the nights between.
+ */
+const ONE_SIDED = `select key, min(cluster) as cluster, min(action) as action, min(side) as side from (
+    select key, cluster, action, 0 as side from finding_spans where end_run > @lo and end_run <= @hi and start_run <= @lo
+    union all
+    select key, cluster, action, 1 as side from finding_spans where start_run > @lo and start_run <= @hi and (end_run is null or end_run > @hi)
+  ) as sides group by key having count(*) = 1`;
+
+/**
+ * Findings B saw and A did not (added), and the reverse (gone), with the action of the run that saw each, on the
+ * comparable clusters.
  */
 async function changedFindings(store: Store, a: number, b: number, comparable: Set<string>): Promise<{ added: Map<number, string>; gone: Map<number, string> }> {
   const [lo, hi] = a < b ? [a, b] : [b, a];
-  const inA = new Map<number, string>();
-  const inB = new Map<number, string>();
-  const take = (key: number, cluster: string, action: string, start_run: number, end_run: number | null) => {
-    if (!comparable.has(cluster)) return;
-    const s = { start_run, end_run };
-    if (covers(s, a)) inA.set(key, action);
-    if (covers(s, b)) inB.set(key, action);
+  const atLo = new Map<number, string>();
+  const atHi = new Map<number, string>();
+  const take = (key: number, cluster: string, action: string, side: number) => {
+    if (comparable.has(cluster)) (side === 0 ? atLo : atHi).set(key, action);
   };
-  // Two indexed range reads (spans that start between the runs, spans that end between them); a span in both is
-  // read twice and taken the same way twice.
   if (store.sqlite) {
-    for (const by of ['start_run', 'end_run']) {
-      const stmt = store.sqlite.prepare(`select key, cluster, action, start_run, end_run from finding_spans where ${by} > ? and ${by} <= ?`).raw(true);
-      for (const [key, cluster, action, start, end] of stmt.all(lo, hi) as [number, string, string, number, number | null][]) take(key, cluster, action, start, end);
-    }
+    const stmt = store.sqlite.prepare(ONE_SIDED).raw(true);
+    for (const [key, cluster, action, side] of stmt.all({ lo, hi }) as [number, string, string, number][]) take(key, cluster, action, side);
   } else {
-    for (const by of ['start_run', 'end_run'] as const) {
-      const rows = await store.db.selectFrom('finding_spans').select(['key', 'cluster', 'action', 'start_run', 'end_run']).where(by, '>', lo).where(by, '<=', hi).execute();
-      for (const r of rows) take(Number(r.key), r.cluster, r.action, r.start_run, r.end_run);
-    }
+    const rows = await store.db.executeQuery<{ key: string; cluster: string; action: string; side: number }>(CompiledQuery.raw(ONE_SIDED.replaceAll('@lo', '$1').replaceAll('@hi', '$2'), [lo, hi]));
+    for (const r of rows.rows) take(Number(r.key), r.cluster, r.action, Number(r.side));
   }
-  const added = new Map([...inB].filter(([k]) => !inA.has(k)));
-  const gone = new Map([...inA].filter(([k]) => !inB.has(k)));
-  return { added, gone };
+  return a < b ? { added: atHi, gone: atLo } : { added: atLo, gone: atHi };
 }
 
 async function driftChanges(store: Store, a: number, b: number, comparable: Set<string>): Promise<Pick<RunDiff, 'newDrift' | 'fixedDrift'>> {

@@ -67,7 +67,8 @@ const matches = (s: OpenStream, o: KubeObject) => groupOf(o.apiVersion) === s.gr
 interface Ctx {
   logs: Map<string, LoggedEvent[]>;
   logSize: number;
-  streams: Set<OpenStream>;
+  /** Open streams by cluster: an event is sent to its cluster's streams without a look at every other's. */
+  streams: Map<string, Set<OpenStream>>;
   faultsOf(cluster: string): WatchFaults;
   write(s: OpenStream, line: unknown): void;
   send(s: OpenStream, e: LoggedEvent): void;
@@ -92,7 +93,9 @@ function serveWatch(ctx: Ctx, cluster: DoubleCluster, route: { group: string; ve
   // no Content-Length: HTTP/1.1 sends it chunked, HTTP/2 as DATA frames (Transfer-Encoding is not allowed there)
   res.writeHead(200, { 'Content-Type': 'application/json' });
   const s: OpenStream = { cluster: cluster.name, group: type.group, kind: type.kind, namespace: route.namespace, res, timers: [] };
-  streams.add(s);
+  let mine = streams.get(cluster.name);
+  if (!mine) streams.set(cluster.name, (mine = new Set()));
+  mine.add(s);
   res.on('close', () => close(s));
   const gv = route.group ? `${route.group}/${route.version}` : route.version;
   const tooOld = from !== null && from !== '' && log.length >= logSize && Number(from) < log[0].rv - 1;
@@ -137,7 +140,7 @@ export function attachWatch(api: ApiDouble, opts: { logSize?: number } = {}): Wa
   const logSize = opts.logSize ?? 10_000;
   const logs = new Map<string, LoggedEvent[]>();
   const faults = new Map<string, WatchFaults>();
-  const streams = new Set<OpenStream>();
+  const streams = new Map<string, Set<OpenStream>>();
   const indexes = new Map<string, { objects: KubeObject[]; at: Map<string, number> }>();
   const faultsOf = (c: string) => {
     let f = faults.get(c);
@@ -162,7 +165,7 @@ export function attachWatch(api: ApiDouble, opts: { logSize?: number } = {}): Wa
   };
   const close = (s: OpenStream) => {
     for (const t of s.timers) clearTimeout(t);
-    streams.delete(s);
+    streams.get(s.cluster)?.delete(s);
   };
 
   const ctx: Ctx = { logs, logSize, streams, faultsOf, write, send, close };
@@ -171,7 +174,7 @@ export function attachWatch(api: ApiDouble, opts: { logSize?: number } = {}): Wa
   return {
     logSize,
     faults: faultsOf,
-    open: (c) => [...streams].filter((s) => !c || s.cluster === c).length,
+    open: (c) => (c ? (streams.get(c)?.size ?? 0) : [...streams.values()].reduce((n, set) => n + set.size, 0)),
     apply(clusterName, type, object) {
       const cluster = api.cluster(clusterName);
       const rv = ++cluster.resourceVersion;
@@ -182,7 +185,7 @@ export function attachWatch(api: ApiDouble, opts: { logSize?: number } = {}): Wa
       log.push({ rv, type, object: obj });
       if (log.length > logSize) log.splice(0, log.length - logSize);
       logs.set(clusterName, log);
-      for (const s of streams) if (s.cluster === clusterName && matches(s, obj)) send(s, { rv, type, object: obj });
+      for (const s of streams.get(clusterName) ?? []) if (matches(s, obj)) send(s, { rv, type, object: obj });
       return rv;
     },
   };

@@ -29,7 +29,8 @@ Options:
   --action ID=ACTION        override a policy's action everywhere: deny, warn or audit (repeatable)
   --no-builtins             run only the policies given with --policies
   --idle-timeout SECONDS    a watch stream silent this long is reconnected (default 90)
-  --watch-timeout SECONDS   server-side timeout asked for each watch request (default 300)
+  --watch-timeout SECONDS   server-side timeout asked for each watch request: SECONDS to 2x SECONDS, at
+                            random, so that streams opened together do not reopen together (default 300)
   --debounce MS             wait this long after a file change before re-reading (default 200)
   --history URL             record the current fleet report in a history store at every interval and once at
                             shutdown: a file path (embedded SQLite) or postgres://... (see "fleetgate history --help");

@@ -25,13 +25,21 @@ export interface StreamHandlers {
 }
 
 export interface StreamOptions {
-  /** Server-side timeout asked for (the server ends the stream, the client resumes). */
+  /** Server-side timeout asked for, at least (the server ends the stream, the client resumes): see watchTimeout. */
   timeoutSeconds: number;
   /** No byte for this long: the stream is dead. */
   idleMs: number;
 }
 
 const TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']);
+
+/**
+ * The timeout one watch request asks for: anywhere from `min` to 2·`min` seconds, as client-go's reflector asks.
+ * The ~20 streams of each of hundreds of clusters open within the same minute of the initial sync; with one fixed
+ * timeout they would all end and reopen (and replay their events) together, every `min` seconds, a load spike that
+ * delays every change arriving in it. Spread at random, the reopens stay spread.
+ */
+export const watchTimeout = (min: number, random: () => number = Math.random): number => Math.round(min * (1 + random()));
 
 export function openWatch(conn: Transport, t: Target, resourceVersion: string, h: StreamHandlers, o: StreamOptions): { close(): void } {
   let ended = false;
@@ -49,7 +57,7 @@ export function openWatch(conn: Transport, t: Target, resourceVersion: string, h
     idle.unref();
   };
   const lines = new LineReader(t, h, finish);
-  const q = `?watch=1&allowWatchBookmarks=true&timeoutSeconds=${o.timeoutSeconds}` + (resourceVersion ? `&resourceVersion=${encodeURIComponent(resourceVersion)}` : '');
+  const q = `?watch=1&allowWatchBookmarks=true&timeoutSeconds=${watchTimeout(o.timeoutSeconds)}` + (resourceVersion ? `&resourceVersion=${encodeURIComponent(resourceVersion)}` : '');
   let opened = false;
   touch();
   const x = conn.get(t.path + q, {

@@ -64,12 +64,49 @@ async function spans(t: Test, url: string) {
   t.same((await findingTimeline(h.store, fingerprint('sin01', b))).timeline.map((x) => x.state), ['present'], 'the kept finding reads on the kept run');
 }
 
+/**
+ * `diff` of every pair of runs, either way round, against what the reports themselves say: findings that come and
+ * go between the two runs, leave and come back, appear late or go early, and an action that changed on the way.
+ */
+async function diffsOfEveryPair(t: Test, url: string) {
+  const h = await openHistory(url);
+  t.teardown(() => h.close());
+  // presence per run (1 = present with action deny, 2 = present with action warn, 0 = absent), six runs
+  const patterns: Record<string, number[]> = {
+    always: [1, 1, 1, 1, 1, 1],
+    early: [1, 1, 0, 0, 0, 0],
+    late: [0, 0, 0, 1, 1, 1],
+    between: [0, 1, 1, 0, 0, 0],
+    gap: [1, 0, 1, 0, 0, 1],
+    flicker: [1, 0, 1, 0, 1, 0],
+    rewarded: [1, 1, 2, 2, 1, 1],
+  };
+  const at = (run: number) =>
+    Object.entries(patterns)
+      .filter(([, p]) => p[run] > 0)
+      .map(([name, p]) => ({ ...finding('p.x', name), action: p[run] === 1 ? ('deny' as const) : ('warn' as const) }));
+  for (let r = 0; r < 6; r++) await h.recordRun(report([cluster('par01', at(r))]), { time: day(r), runId: `r${r}` });
+  const runs = await listRuns(h.store);
+  const keyOf = (f: { resource: string | { name?: string }; action: string }) => `${typeof f.resource === 'string' ? f.resource.split('/').at(-1) : f.resource.name}:${f.action}`;
+  const seen = (run: number) => new Set(at(run).map(keyOf));
+  for (let a = 0; a < 6; a++)
+    for (let b = 0; b < 6; b++) {
+      if (a === b) continue;
+      const d = await diffRuns(h.store, runs[a], runs[b]);
+      const [inA, inB] = [seen(a), seen(b)];
+      const only = (x: Set<string>, y: Set<string>) => [...x].filter((k) => !y.has(k.replace(/:.*/, ':deny')) && !y.has(k.replace(/:.*/, ':warn'))).sort();
+      t.same([d.newFindings.map(keyOf).sort(), d.resolvedFindings.map(keyOf).sort()], [only(inB, inA), only(inA, inB)], `diff r${a} r${b}`);
+    }
+}
+
 t.test('embedded store (SQLite file)', async (t) => {
   const dir = await tempDir(t, 'fleetgate-history-spans-');
   await spans(t, `${dir}/h.db`);
+  await t.test('diff of every pair of runs', (t) => diffsOfEveryPair(t, `${dir}/pairs.db`));
 });
 
 t.test('PostgreSQL store (a real server)', async (t) => {
   const pg = await startPostgres(t);
   await spans(t, pg.newDatabase('spans'));
+  await t.test('diff of every pair of runs', (t) => diffsOfEveryPair(t, pg.newDatabase('pairs')));
 });

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { parse, stringify } from 'yaml';
+import { watchTimeout } from '../../watch/stream.js';
 import { startWatch, until, watchFixture } from './fixture.js';
 
 /**
@@ -68,4 +69,17 @@ t.test('an exec credential plugin not on the allowlist is not run by the watch',
   t.match(r.error, /exec credential plugin .*not on the allowlist/, 'saying why');
   t.notOk(existsSync(marker), 'the plugin did not run');
   t.equal(watch.clusters.find((c) => c.name === 'par01')!.health, 'ok', 'the other cluster is watched');
+});
+
+t.test('each watch request asks for its own timeout, from --watch-timeout to twice it: streams opened together do not reopen together', async (t) => {
+  t.equal(watchTimeout(300, () => 0), 300, 'at least the minimum');
+  t.equal(watchTimeout(300, () => 0.999999), 600, 'at most twice it');
+  const fx = await watchFixture([{ name: 'par01' }, { name: 'fra01' }]);
+  t.teardown(() => fx.close());
+  const { watch } = await startWatch(fx, { watchTimeoutSeconds: 300 });
+  t.teardown(() => watch.stop());
+  t.ok(await until(() => watch.ready() && fx.w.open() > 10), 'synced and watching');
+  const asked = fx.api.requests.filter((r) => r.query.watch === '1').map((r) => Number(r.query.timeoutSeconds));
+  t.ok(asked.length > 10 && asked.every((s) => s >= 300 && s <= 600), `${asked.length} watch requests, each asking 300-600 s`);
+  t.ok(new Set(asked).size > asked.length / 2, `spread: ${new Set(asked).size} different timeouts`);
 });
