@@ -216,7 +216,7 @@ export class AdmissionHandler {
       const timings = this.o.tracer ? policyMetrics.takeTimings() : undefined;
       // Users' policies (the sandbox isolate) report the objects they judged in `checks`: counted as results too.
       policyMetrics.settle(evaluation.findings, undefined, evaluation.checks);
-      const user = Object.keys(evaluation.checks).join(',');
+      const user = timings ? Object.keys(evaluation.checks).join(',') : '';
       if (timings && user) timings.push({ policy: `sandbox:${user}`, startMs: started, endMs: nowMs() });
       return done(this.judge(req, evaluation, timings));
     }
