@@ -7,6 +7,7 @@ import type { WebhookMetrics } from './metrics.js';
 import { nowMs, type Tracer } from './otlp.js';
 import type { PolicyTiming } from './policy-metrics.js';
 import { traceReview } from './review-trace.js';
+import { Deadlines } from './deadlines.js';
 
 /**
  * AdmissionReview (admission.k8s.io/v1) in, AdmissionReview out. Everything here is defensive about its input:
@@ -126,8 +127,6 @@ export function parseReview(body: unknown): ParsedRequest | ReviewOutcome {
   };
 }
 
-class BudgetExceeded extends Error {}
-
 /** What the policies said about one review, before it is counted and answered. */
 export interface Verdict {
   response: Partial<AdmissionResponse>;
@@ -140,6 +139,8 @@ export interface Verdict {
 
 export class AdmissionHandler {
   private readonly titles = new Map<string, string>();
+  /** Reviews waiting for an asynchronous evaluator, failed at their deadline (one timer for all). */
+  private readonly deadlines = new Deadlines();
 
   constructor(private readonly o: AdmissionHandlerOptions) {
     for (const p of o.evaluator.policies) this.titles.set(p.id, p.title);
@@ -216,7 +217,7 @@ export class AdmissionHandler {
       const timings = this.o.tracer ? policyMetrics.takeTimings() : undefined;
       // Users' policies (the sandbox isolate) report the objects they judged in `checks`: counted as results too.
       policyMetrics.settle(evaluation.findings, undefined, evaluation.checks);
-      const user = Object.keys(evaluation.checks).join(',');
+      const user = timings ? Object.keys(evaluation.checks).join(',') : '';
       if (timings && user) timings.push({ policy: `sandbox:${user}`, startMs: started, endMs: nowMs() });
       return done(this.judge(req, evaluation, timings));
     }
@@ -224,8 +225,16 @@ export class AdmissionHandler {
     const pending = evaluator.evaluateObject(subject, opts);
     const runs = policyMetrics.takeRuns(); // the in-process policies ran synchronously inside that call
     const timings = this.o.tracer ? policyMetrics.takeTimings() : undefined;
-    this.withinBudget(pending, deadline).then(
+    const onTimeout = () => done(this.onFailure('timeout', `evaluation did not finish within ${this.o.settings.timeoutMs} ms`, []));
+    if (deadline <= Date.now()) {
+      pending.catch(() => {});
+      return void queueMicrotask(onTimeout);
+    }
+    // One shared timer for every review waiting (Deadlines), not a timer and a racing promise per review.
+    const waiting = this.deadlines.add(deadline, onTimeout);
+    pending.then(
       (evaluation) => {
+        if (!this.deadlines.settle(waiting)) return; // answered as a timeout already
         policyMetrics.settle(evaluation.findings, runs, evaluation.checks);
         // An asynchronous evaluator: one child span for its call, naming the policies it ran.
         const user = Object.keys(evaluation.checks).join(',');
@@ -233,8 +242,7 @@ export class AdmissionHandler {
         done(this.judge(req, evaluation, timings));
       },
       (err) => {
-        const timeout = err instanceof BudgetExceeded;
-        done(this.onFailure(timeout ? 'timeout' : 'crash', timeout ? `evaluation did not finish within ${this.o.settings.timeoutMs} ms` : `evaluation failed: ${errorText(err)}`, []));
+        if (this.deadlines.settle(waiting)) done(this.onFailure('crash', `evaluation failed: ${errorText(err)}`, []));
       },
     );
   }
@@ -291,27 +299,6 @@ export class AdmissionHandler {
       failure: kind,
       failureDetail: detail,
     };
-  }
-
-  private withinBudget<T>(p: Promise<T>, deadline: number): Promise<T> {
-    const left = deadline - Date.now();
-    if (left <= 0) {
-      p.catch(() => {});
-      return Promise.reject(new BudgetExceeded());
-    }
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new BudgetExceeded()), left);
-      p.then(
-        (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      );
-    });
   }
 
   private denialMessage(req: ParsedRequest, deny: Finding[]): string {

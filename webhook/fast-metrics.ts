@@ -8,26 +8,47 @@ import type { Counter, Metric, Registry } from 'prom-client';
 
 /** Increments of a counter with up to four labels, added to a prom-client Counter from its `collect` hook. */
 export class PendingCounts {
-  private readonly pending = new Map<string, { values: string[]; n: number }>();
+  /** Label value by label value (a tree of maps): a count is found without building a key string. */
+  private readonly pending: Level = new Map();
 
   constructor(private readonly labelNames: readonly string[]) {}
 
   /** Label values in `labelNames` order (labels beyond them are left out). */
   add(a: string, b: string, c: string, d = ''): void {
-    const key = `${a}\u0000${b}\u0000${c}\u0000${d}`;
-    const p = this.pending.get(key);
-    if (p) p.n++;
-    else this.pending.set(key, { values: [a, b, c, d], n: 1 });
+    const p = this.pending;
+    let pb = p.get(a) as Level | undefined;
+    if (!pb) p.set(a, (pb = new Map()));
+    let pc = pb.get(b) as Level | undefined;
+    if (!pc) pb.set(b, (pc = new Map()));
+    let pd = pc.get(c) as Level | undefined;
+    if (!pd) pc.set(c, (pd = new Map()));
+    const n = pd.get(d) as Pending | undefined;
+    if (n) n.n++;
+    else pd.set(d, { values: [a, b, c, d], n: 1 });
   }
 
   flushInto(counter: Counter<string>): void {
-    for (const p of this.pending.values()) {
-      if (!p.n) continue;
-      counter.inc(Object.fromEntries(this.labelNames.map((l, i) => [l, p.values[i]])), p.n);
-      p.n = 0;
-    }
+    const walk = (level: Level, depth: number): void => {
+      for (const v of level.values()) {
+        if (depth < 3) {
+          walk(v as Level, depth + 1);
+          continue;
+        }
+        const p = v as Pending;
+        if (!p.n) continue;
+        counter.inc(Object.fromEntries(this.labelNames.map((l, i) => [l, p.values[i]])), p.n);
+        p.n = 0;
+      }
+    };
+    walk(this.pending, 0);
   }
 }
+
+interface Pending {
+  values: string[];
+  n: number;
+}
+type Level = Map<string, Level | Pending>;
 
 /** One labelled series of a FastHistogram: observations per bucket (not cumulative; the last one is +Inf), sum, count. */
 export class HistogramSeries {
@@ -65,7 +86,9 @@ export class FastHistogram {
   readonly aggregator = 'sum';
   private readonly labelNames: readonly string[];
   private readonly buckets: readonly number[];
-  private readonly all = new Map<string, HistogramSeries>();
+  private readonly index = new Map<string, Map<string, HistogramSeries>>();
+  /** Every series, in the order they were made (the exposition's order). */
+  private readonly all: HistogramSeries[] = [];
 
   constructor(cfg: { name: string; help: string; labelName: string | readonly string[]; buckets: readonly number[]; registers: Registry[] }) {
     this.name = cfg.name;
@@ -77,12 +100,15 @@ export class FastHistogram {
 
   /** The series of these label values, in the order of the label names. */
   series(a: string, b = ''): HistogramSeries {
-    const key = this.labelNames.length === 1 ? a : `${a}\u0000${b}`;
-    let s = this.all.get(key);
+    // By the first value, then the second: no key string is built per observation.
+    let byB = this.index.get(a);
+    if (!byB) this.index.set(a, (byB = new Map()));
+    let s = byB.get(b);
     if (!s) {
       const labels: Record<string, string> = { [this.labelNames[0]]: a };
       if (this.labelNames.length > 1) labels[this.labelNames[1]] = b;
-      this.all.set(key, (s = new HistogramSeries(this.buckets, labels)));
+      byB.set(b, (s = new HistogramSeries(this.buckets, labels)));
+      this.all.push(s);
     }
     return s;
   }
@@ -98,7 +124,7 @@ export class FastHistogram {
   /** The metric as prom-client's registry formats it. */
   async get() {
     const values: { value: number; labels: Record<string, string | number>; metricName: string }[] = [];
-    for (const s of this.all.values()) {
+    for (const s of this.all) {
       let cumulative = 0;
       this.buckets.forEach((le, i) => {
         cumulative += s.counts[i];
@@ -112,6 +138,7 @@ export class FastHistogram {
   }
 
   reset(): void {
-    this.all.clear();
+    this.index.clear();
+    this.all.length = 0;
   }
 }

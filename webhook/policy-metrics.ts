@@ -33,6 +33,8 @@ export class PolicyStat {
   /** Review number in which this policy last failed / threw (so one review counts once per policy). */
   failedIn = -1;
   erroredIn = -1;
+  /** Review number in which this policy was last counted (pass, fail or error). */
+  countedIn = -1;
 
   constructor(
     readonly policy: string,
@@ -158,30 +160,26 @@ export class PolicyMetrics {
       if (f.error) s.erroredIn = review;
       else s.failedIn = review;
     }
+    // Each policy counted once per review: `countedIn` stamps it (no set of the review's runs is built).
     const count = (s: PolicyStat) => {
+      s.countedIn = review;
       if (s.erroredIn === review) s.error++;
       else if (s.failedIn === review) s.fail++;
       else s.pass++;
     };
     const ran = runs ?? this.ran;
     for (const s of ran) count(s);
-    const counted = checks || findings.length ? new Set(ran) : undefined;
     if (!runs) ran.length = 0;
-    if (!counted) return;
     // User policies: they ran if the sandbox checked an object with them or they produced a finding (a stopped one).
-    for (const id of Object.keys(checks ?? {})) {
-      const s = this.stats.get(id);
-      if (s && !counted.has(s)) {
-        counted.add(s);
-        count(s);
+    if (checks)
+      for (const id in checks) {
+        const s = this.stats.get(id);
+        if (s && s.countedIn !== review) count(s);
       }
-    }
     for (const f of findings) {
       const s = this.stats.get(f.policy);
-      if (s && !counted.has(s)) {
-        counted.add(s);
-        count(s);
-      }
+      if (s && s.countedIn !== review) count(s);
     }
   }
 }
+

@@ -44,3 +44,28 @@ t.test('PendingCounts add to the counter once per scrape, never twice', async (t
   pending.add('', 'allowed', 'CREATE', 'Pod');
   t.match(await registry.metrics(), /test_requests_total\{policy="",decision="allowed",operation="CREATE",kind="Pod"\} 4/);
 });
+
+t.test('two-label FastHistogram series and three-label PendingCounts keep each label set apart (no key collisions)', async (t) => {
+  const registry = new Registry();
+  const h = new FastHistogram({ name: 'test_two_seconds', help: 'h', labelName: ['operation', 'decision'], buckets: [1], registers: [registry] });
+  h.observe('CREATE', 'allowed', 0.5);
+  h.observe('CREATE', 'denied', 0.5);
+  h.observe('CREATE', 'allowed', 2);
+  h.observe('UPDATE', 'allowed', 0.5);
+  t.equal(h.series('CREATE', 'allowed'), h.series('CREATE', 'allowed'), 'one series per label set');
+  const text = await registry.metrics();
+  const counts = text.split('\n').filter((l) => l.startsWith('test_two_seconds_count'));
+  t.same(counts, [
+    'test_two_seconds_count{operation="CREATE",decision="allowed"} 2',
+    'test_two_seconds_count{operation="CREATE",decision="denied"} 1',
+    'test_two_seconds_count{operation="UPDATE",decision="allowed"} 1',
+  ], 'in the order the series were made');
+  const pending = new PendingCounts(['operation', 'kind', 'decision']);
+  const counter = new Counter({ name: 'test_three_total', help: 'h', labelNames: ['operation', 'kind', 'decision'], registers: [registry], collect() { pending.flushInto(this); } });
+  pending.add('CREATE', 'Pod', 'allowed');
+  pending.add('CREATE', 'Pod', 'allowed');
+  pending.add('CREATE', 'Pod\u0000allowed', ''); // a value that would collide with a joined key
+  pending.add('DELETE', 'Pod', 'allowed');
+  const values = (await counter.get()).values.map((v) => `${v.labels.operation}|${v.labels.kind}|${v.labels.decision}=${v.value}`).sort();
+  t.same(values, ['CREATE|Pod\u0000allowed|=1', 'CREATE|Pod|allowed=2', 'DELETE|Pod|allowed=1']);
+});

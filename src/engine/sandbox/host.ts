@@ -376,9 +376,27 @@ export class PolicyHost implements PolicySandbox {
     return result;
   }
 
-  /** The job as the isolate reads it: the cluster context only as its key (the isolate parses it when it binds a new engine). */
+  /**
+   * The job as the isolate reads it: the cluster context only as its key (the isolate parses it when it binds a new
+   * engine). Written out field by field: JSON.stringify of a spread copy (`{ ...job, cluster: undefined }`) took
+   * twice as long as of this literal for the bench Deployment (8–9.6 against ~4 µs). A field added to GuestJob
+   * must be added here too.
+   */
   private jobJson(job: SandboxJob, disabled: string[]): string {
-    return JSON.stringify({ ...job, cluster: undefined, clusterKey: this.keyOf(job.cluster), disabled });
+    const out: Omit<GuestJob, 'cluster'> = {
+      clusterKey: this.keyOf(job.cluster),
+      objects: job.objects,
+      operation: job.operation,
+      oldObject: job.oldObject,
+      username: job.username,
+      scopes: job.scopes,
+      namespaceLabels: job.namespaceLabels,
+      disabled,
+      only: job.only,
+      countChecks: job.countChecks,
+      now: job.now,
+    };
+    return JSON.stringify(out);
   }
 
   private readonly clusterKeys = new WeakMap<object, string>();
