@@ -155,11 +155,16 @@ function client(port: number) {
     }
   };
   const polls: number[] = [];
+  /** Polls over 250 ms, with when they started (epoch ms), to line up with the watch's own log (--trace-gc). */
+  const slowPolls: string[] = [];
   let bytes = 0;
   const gauge = async (re: RegExp, dflt: number) => {
     const t0 = performance.now();
+    const startedAt = epochMs();
     const { text } = await get('/metrics');
-    polls.push(performance.now() - t0);
+    const ms = performance.now() - t0;
+    polls.push(ms);
+    if (ms > 250) slowPolls.push(`${startedAt}:${Math.round(ms)}ms`);
     bytes = text.length;
     const m = re.exec(text);
     return m ? Number(m[1]) : dflt;
@@ -167,7 +172,7 @@ function client(port: number) {
   return {
     get,
     /** The probes' /metrics requests: how many, how long each took (request to last byte), the text's size. */
-    pollStats: () => ({ polls: polls.length, pollP50Ms: pct(polls, 0.5), pollP99Ms: pct(polls, 0.99), metricsBytes: bytes }),
+    pollStats: () => ({ polls: polls.length, pollP50Ms: pct(polls, 0.5), pollP99Ms: pct(polls, 0.99), metricsBytes: bytes, slowPolls: slowPolls.slice(-20).join(' ') }),
     drift: () => gauge(/fleetgate_cluster_drift_objects\{cluster="c0000",state="modified"\} (\d+)/, -1),
     mesh: () => gauge(/fleetgate_cluster_findings\{cluster="c0000",policy="mesh.global-endpoints-exist",[^}]*\} (\d+)/, 0),
   };
@@ -180,6 +185,7 @@ async function startWatch(fleet: string) {
   const nodeArgs = [...(WATCH_HEAP ? [`--max-old-space-size=${WATCH_HEAP}`] : []), ...WATCH_NODE];
   const stdout = WATCH_STDOUT ? openSync(WATCH_STDOUT, 'a') : 'ignore';
   const watch = node(['watch', '--fleet', fleet, '--host', '127.0.0.1', '--port', String(port), ...WATCH_ARGS], nodeArgs, stdout);
+  process.stderr.write(`watch started at ${Math.round(epochMs())} (epoch ms; --trace-gc times count from here)\n`);
   if (typeof stdout === 'number') closeSync(stdout); // the child has its own copy
   let log = '';
   watch.stderr!.setEncoding('utf8').on('data', (d) => (log = (log + d).slice(-20_000)));

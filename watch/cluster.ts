@@ -338,10 +338,14 @@ export class WatchedCluster implements FleetMember {
     };
   }
 
+  /**
+   * Every fleet run hands every cluster its part; a part equal to the one it has (the usual case: one change
+   * somewhere in the fleet) keeps the view, so the next scrape does not re-summarize and re-render the whole fleet.
+   */
   setFleetPart(part: FleetPart): void {
-    const before = this.fleetPart;
-    this.fleetPart = part.findings.length || Object.keys(part.tallies).length ? part : undefined;
-    if (before === undefined && this.fleetPart === undefined) return;
+    const next = part.findings.length || Object.keys(part.tallies).length ? part : undefined;
+    if (sameFleetPart(this.fleetPart, next)) return;
+    this.fleetPart = next;
     this.viewCache = undefined;
   }
 
@@ -380,4 +384,18 @@ export class WatchedCluster implements FleetMember {
     await this.source?.stop();
     await this.queue;
   }
+}
+
+/** Same fleet findings and tallies (fleet findings are few: comparing their JSON is cheap). */
+function sameFleetPart(a: FleetPart | undefined, b: FleetPart | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.findings.length !== b.findings.length) return false;
+  const keys = Object.keys(a.tallies);
+  if (keys.length !== Object.keys(b.tallies).length) return false;
+  for (const k of keys) {
+    const x = a.tallies[k];
+    const y = b.tallies[k];
+    if (!y || x.checks !== y.checks || x.failed !== y.failed || x.severity !== y.severity) return false;
+  }
+  return a.findings.length === 0 || JSON.stringify(a.findings) === JSON.stringify(b.findings);
 }

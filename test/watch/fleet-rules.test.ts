@@ -75,6 +75,30 @@ t.test('a changed ServiceEntry or Service is re-judged fleet-wide, in /metrics a
   t.ok(watch.fleetRules!.runs >= 3, 'the rules re-ran on the changes');
 });
 
+t.test('a fleet run that changes nothing on a cluster keeps its view (a scrape does not re-render the fleet)', async (t) => {
+  const fx = await watchFixture([
+    { name: 'par01', opts: { objects: [...sampleObjects({ namespaces: TENANTS, podsPerNamespace: 1 }), entry('fra01')] } },
+    { name: 'fra01' },
+    // its own finding, unchanged by par01's change: its fleet part is equal, not empty, after every run
+    { name: 'ams01', opts: { objects: [...sampleObjects({ namespaces: TENANTS, podsPerNamespace: 1 }), entry('fra01')] } },
+  ]);
+  t.teardown(() => fx.close());
+  const { watch, metrics } = await startWatch(fx);
+  t.teardown(() => watch.stop());
+  const server = await startServer(watch, metrics, '127.0.0.1', 0);
+  t.teardown(() => server.close());
+  t.ok(await until(async () => watch.ready() && (await findingsMetric(server.url, 'par01')) === 1 && (await findingsMetric(server.url, 'ams01')) === 1), 'synced, with the findings');
+  const cluster = (name: string) => watch.clusters.find((c) => c.name === name)!;
+  const [bystander, holder] = [cluster('ams01').view(), cluster('par01').view()];
+  const runs = watch.fleetRules!.runs;
+
+  fx.w.apply('par01', 'MODIFIED', entry('ams09'));
+  t.ok(await until(async () => watch.fleetRules!.runs > runs && (await findingsMetric(server.url, 'par01')) === 1), 'the rules re-ran');
+  t.match(ruleFindings(await reportJson(server.url), 'par01')[0].message, /ams09.*not in the fleet/, 'par01 has the new finding');
+  t.not(cluster('par01').view(), holder, 'the cluster whose findings changed has a new view');
+  t.equal(cluster('ams01').view(), bystander, 'a cluster the run left as it was keeps its view');
+});
+
 t.test('a cluster that cannot be read makes the fleet rules say unknown, never pass', async (t) => {
   const fx = await watchFixture(
     [
