@@ -28,12 +28,16 @@ interface Bound {
   byId: Map<string, LoadedPolicy>;
 }
 
-/** Freezes parsed JSON (plain data only: faster than the general deepFreeze, which reads descriptors). */
+/**
+ * Freezes parsed JSON (plain data only: faster than the general deepFreeze, which reads descriptors). `for...in`
+ * lists exactly the own keys here: a parsed object's prototype is Object.prototype, frozen with no enumerable
+ * property before any file loads (bootstrap.ts); it builds no key array (Object.keys did, ~1 µs a job more).
+ */
 function freezeData<T>(v: T): T {
   if (typeof v !== 'object' || v === null) return v;
   Object.freeze(v);
   if (Array.isArray(v)) for (let i = 0; i < v.length; i++) freezeData(v[i]);
-  else for (const k of Object.keys(v)) freezeData((v as Record<string, unknown>)[k]);
+  else for (const k in v) freezeData((v as Record<string, unknown>)[k]);
   return v;
 }
 
