@@ -118,8 +118,14 @@ function freezeEngineMade(v: unknown): void {
   else for (const k of Object.keys(v)) freezeEngineMade((v as Record<string, unknown>)[k]);
 }
 
-/** Freezes what the engine shares between the policies judging one object (the pod view's caches filled first). */
+/**
+ * Freezes what the engine shares between the policies judging one object (the pod view's caches filled first), and
+ * the policy's own parameters. The object's parts are frozen for its first policy: `s.get` (one per object, made by
+ * the engine) is frozen last, so when it is frozen the rest is already, and the next policies on that object skip it.
+ */
 function hardenShared(s: ObjectContext<Params>): void {
+  deepFreeze(s.params);
+  if (Object.isFrozen(s.get)) return;
   const pod = s.pod;
   if (pod && !Object.isFrozen(pod)) {
     pod.containers();
@@ -128,10 +134,9 @@ function hardenShared(s: ObjectContext<Params>): void {
     freezeEngineMade(pod);
   }
   freezeEngineMade(s.namespace);
-  deepFreeze(s.params);
-  Object.freeze(s.get);
   Object.freeze(s.query);
   Object.freeze(s.isSystemNamespace);
+  Object.freeze(s.get);
 }
 
 /** Frozen copies of the engine's inventories' resource lists, one per evaluation, for the per-call Inventory. */

@@ -7,7 +7,7 @@ import { bootstrap } from './bootstrap.js';
 import { API_PARAM } from './compile.js';
 import type { Dispatcher } from './dispatcher.js';
 import { registerSandboxed, type PolicySandbox } from './registry.js';
-import { MAX_BATCH, type GuestJob, type PolicyMeta, type SandboxJob, type WorkerFinding } from './protocol.js';
+import { MAX_BATCH, MAX_CONTEXTS, UNKNOWN_CONTEXT, type GuestJob, type PolicyMeta, type SandboxJob, type WorkerFinding } from './protocol.js';
 import { siteIn, type Site } from './sites.js';
 
 /**
@@ -92,12 +92,16 @@ export class PolicyHost implements PolicySandbox {
   private answeredRef!: ivm.Reference<Dispatcher['answered']>;
   /** [file, resource, policy-in-file, job-in-batch] of what runs in the isolate (see dispatcher.ts). */
   private readonly progress = new Int32Array(new SharedArrayBuffer(16));
+  /** The same cells as the isolate writes them (int32, little-endian, through a DataView: see bootstrap.ts). */
+  private readonly progressView = new DataView(this.progress.buffer);
   private files: LoadedFile[] = [];
   private readonly opts: Required<SandboxOptions>;
   /** Adopted policies by id (ids the main thread accepted are unique), and their "file:index" keys. */
   private readonly active = new Map<string, Active>();
   /** Keys of every loaded policy that was not adopted (never runs); computed at the first job. */
   private inactive?: string[];
+  /** The highest severity rank among the adopted policies: what an answer with every one of them speaking is capped at. */
+  private capAll?: number;
 
   private constructor(
     options: SandboxOptions,
@@ -139,9 +143,11 @@ export class PolicyHost implements PolicySandbox {
     registerSandboxed(policy, this);
     this.active.set(policy.id, { key: `${file}:${index}`, file, meta: this.files[file].policies[index] });
     this.inactive = undefined;
+    this.capAll = undefined;
   }
 
   private boot(): void {
+    this.sent.clear(); // a fresh isolate holds no context
     this.isolate = new ivm.Isolate({ memoryLimit: this.opts.memoryMb });
     const context = this.isolate.createContextSync();
     context.global.setSync('__progress', new ivm.ExternalCopy(this.progress.buffer).copyInto({ release: true }));
@@ -255,6 +261,7 @@ export class PolicyHost implements PolicySandbox {
    */
   run(job: SandboxJob, timeoutMs = this.opts.timeoutMs, stopped: StoppedPolicy[] = [], disabled: string[] = [...this.notAdopted()]): SandboxResult {
     const active = job.only !== undefined ? 1 : this.active.size;
+    let resent = false;
     for (let attempt = 0; attempt <= active; attempt++) {
       this.progress.fill(-1);
       let out: string;
@@ -262,15 +269,34 @@ export class PolicyHost implements PolicySandbox {
         out = this.runRef.applySync(undefined, [this.jobJson(job, disabled)], { timeout: timeoutMs });
       } catch (err) {
         const reason = this.reason(err, timeoutMs);
-        const [file, resourceIndex, policyIndex] = this.progress;
+        const [file, resourceIndex, policyIndex] = this.progressCells();
         if (this.isolate.isDisposed) this.reboot();
         if (file === -2) return this.runFileByFile(job, timeoutMs, disabled, stopped);
         this.blame(file, resourceIndex, policyIndex, reason, disabled, stopped);
         continue;
       }
-      return this.answer(job, out === '!' ? null : parseAnswer(out), timeoutMs, disabled, stopped);
+      const parsed: unknown = out === '!' ? null : parseAnswer(out);
+      if (parsed === UNKNOWN_CONTEXT && !resent) {
+        // The isolate forgot the context (or never got it): the same attempt again, with the context's JSON.
+        resent = true;
+        this.forget(job);
+        attempt--;
+        continue;
+      }
+      return this.answer(job, parsed, timeoutMs, disabled, stopped);
     }
     return { findings: [], stopped, checks: {} };
+  }
+
+  /** [file, resource, policy-in-file, job-in-batch] as the isolate last wrote them. */
+  private progressCells(): [number, number, number, number] {
+    const v = this.progressView;
+    return [v.getInt32(0, true), v.getInt32(4, true), v.getInt32(8, true), v.getInt32(12, true)];
+  }
+
+  /** Notes that the isolate does not hold a job's context: the next job naming it carries its JSON. */
+  private forget(job: SandboxJob): void {
+    this.sent.delete(this.contextOf(job.cluster).id);
   }
 
   /**
@@ -323,13 +349,22 @@ export class PolicyHost implements PolicySandbox {
     } catch (err) {
       return this.afterStop(jobs, timeoutMs, this.reason(err, timeoutMs), into);
     }
-    jobs.forEach((job, i) => into.push(this.answer(job, answers[i] ?? null, timeoutMs, [...disabled])));
+    jobs.forEach((job, i) => into.push(this.answerOrRun(job, answers[i] ?? null, timeoutMs, disabled)));
     return jobs.length;
+  }
+
+  /** A job's result from its answer in a batch; a job whose context the isolate did not hold is run again on its own. */
+  private answerOrRun(job: SandboxJob, parsed: unknown, timeoutMs: number, disabled: readonly string[]): SandboxResult {
+    if (parsed === UNKNOWN_CONTEXT) {
+      this.forget(job);
+      return this.run(job, timeoutMs);
+    }
+    return this.answer(job, parsed, timeoutMs, [...disabled]);
   }
 
   /** After a call of runChunk was stopped: the answers before the stopped job kept, the stopped job judged again. */
   private afterStop(jobs: readonly SandboxJob[], timeoutMs: number, reason: string, into: SandboxResult[]): number {
-    const [file, resourceIndex, policyIndex, stoppedAt] = this.progress;
+    const [file, resourceIndex, policyIndex, stoppedAt] = this.progressCells();
     const disposed = this.isolate.isDisposed;
     if (disposed) this.reboot();
     // Not in a job (a promise job run after the last one, or before the first): each job on its own finds the culprit.
@@ -341,7 +376,7 @@ export class PolicyHost implements PolicySandbox {
     if (stoppedAt > 0) {
       // The jobs before the stopped one were answered: read their answers (lost with a disposed isolate: run again).
       const answers = disposed ? [] : (JSON.parse(this.answeredRef.applySync(undefined, [], { timeout: timeoutMs })) as unknown[]);
-      for (let i = 0; i < stoppedAt; i++) into.push(i < answers.length ? this.answer(jobs[i], answers[i], timeoutMs, [...disabled]) : this.run(jobs[i], timeoutMs));
+      for (let i = 0; i < stoppedAt; i++) into.push(i < answers.length ? this.answerOrRun(jobs[i], answers[i], timeoutMs, disabled) : this.run(jobs[i], timeoutMs));
       return stoppedAt;
     }
     // The first job had the whole budget: its running policy is the culprit, stopped on this job only.
@@ -360,7 +395,7 @@ export class PolicyHost implements PolicySandbox {
   private runFileByFile(job: SandboxJob, timeoutMs: number, disabled: string[], stopped: StoppedPolicy[]): SandboxResult {
     const result: SandboxResult = { findings: [], stopped, checks: {} };
     this.files.forEach((file, i) => {
-      const json = this.jobJson(job, disabled);
+      const json = this.jobJson(job, disabled, true);
       let out: string;
       try {
         out = this.runRef.applySync(undefined, [json, i], { timeout: timeoutMs });
@@ -377,21 +412,30 @@ export class PolicyHost implements PolicySandbox {
   }
 
   /**
-   * The job as the isolate reads it: the cluster context only as its key (the isolate parses it when it binds a new
-   * engine). Written out field by field: JSON.stringify of a spread copy (`{ ...job, cluster: undefined }`) took
-   * twice as long as of this literal for the bench Deployment (8–9.6 against ~4 µs). A field added to GuestJob
-   * must be added here too.
+   * The job as the isolate reads it: the cluster context as its number, with its JSON only when the isolate may not
+   * hold it yet (`withContext`: always). Written out field by field: JSON.stringify of a spread copy
+   * (`{ ...job, cluster: undefined }`) took twice as long as of this literal for the bench Deployment (8–9.6 against
+   * ~4 µs). A field added to GuestJob must be added here too.
    */
-  private jobJson(job: SandboxJob, disabled: string[]): string {
-    const out: Omit<GuestJob, 'cluster'> = {
-      clusterKey: this.keyOf(job.cluster),
+  private jobJson(job: SandboxJob, disabled: readonly string[], withContext = false): string {
+    const context = this.contextOf(job.cluster);
+    let clusterJson: string | undefined;
+    if (withContext || !this.sent.has(context.id)) {
+      // Mirrors the isolate's own bound (it forgets every context past MAX_CONTEXTS); a miss is answered UNKNOWN_CONTEXT.
+      if (this.sent.size >= MAX_CONTEXTS) this.sent.clear();
+      this.sent.add(context.id);
+      clusterJson = context.json;
+    }
+    const out: GuestJob = {
+      context: context.id,
+      clusterJson,
       objects: job.objects,
       operation: job.operation,
       oldObject: job.oldObject,
       username: job.username,
       scopes: job.scopes,
       namespaceLabels: job.namespaceLabels,
-      disabled,
+      disabled: disabled as string[],
       only: job.only,
       countChecks: job.countChecks,
       now: job.now,
@@ -399,12 +443,16 @@ export class PolicyHost implements PolicySandbox {
     return JSON.stringify(out);
   }
 
-  private readonly clusterKeys = new WeakMap<object, string>();
+  /** Numbers of the cluster contexts jobs named, with their JSON (read once per context object). */
+  private readonly contexts = new WeakMap<object, { id: number; json: string }>();
+  private nextContext = 0;
+  /** Numbers of the contexts the isolate was sent (a hint: the isolate says when it does not hold one). */
+  private readonly sent = new Set<number>();
 
-  private keyOf(cluster: GuestJob['cluster']): string {
-    let key = this.clusterKeys.get(cluster);
-    if (key === undefined) this.clusterKeys.set(cluster, (key = JSON.stringify(cluster)));
-    return key;
+  private contextOf(cluster: SandboxJob['cluster']): { id: number; json: string } {
+    let c = this.contexts.get(cluster);
+    if (c === undefined) this.contexts.set(cluster, (c = { id: this.nextContext++, json: JSON.stringify(cluster) }));
+    return c;
   }
 
   /**
@@ -453,7 +501,8 @@ export class PolicyHost implements PolicySandbox {
     const top = parsed?.topSeverity;
     if (Array.isArray(top) && top.length === job.objects.length) {
       let cap = 0;
-      for (const a of this.active.values()) if (speaks(a.meta.id) === a) cap = Math.max(cap, SEVERITY_RANK[a.meta.severity] ?? 0);
+      if (!disabled.length && onlyFile < 0) cap = this.capAll ??= Math.max(0, ...[...this.active.values()].map((a) => SEVERITY_RANK[a.meta.severity] ?? 0));
+      else for (const a of this.active.values()) if (speaks(a.meta.id) === a) cap = Math.max(cap, SEVERITY_RANK[a.meta.severity] ?? 0);
       into.topSeverity = mergeTopSeverity(into.topSeverity, top, cap);
     }
   }

@@ -9,10 +9,17 @@ import type { Action, Finding, KubeObject, Operation, PathSegments, Scope, Sever
 
 /** One job for every user policy: the objects of one lint run, one scanned cluster, or one admission review. */
 export interface GuestJob {
-  /** The cluster context (the host sends it only as `clusterKey`, its JSON, which the isolate parses when it binds an engine). */
-  cluster: ClusterContext;
-  /** The cluster context's JSON: names it, so that the isolate reuses its bound engines without receiving it per review. */
-  clusterKey: string;
+  /**
+   * Names the job's cluster context: the host numbers each context object it is given, and the isolate keeps the
+   * context's parsed copy (and the engines bound to it) under that number, so a review carries a number, not the
+   * context's JSON (the whole parameter set on a configured cluster).
+   */
+  context: number;
+  /**
+   * The context's JSON, sent with the first job that names it, and again after the isolate answered UNKNOWN_CONTEXT
+   * for that number (it keeps at most MAX_CONTEXTS; a rebuilt isolate holds none).
+   */
+  clusterJson?: string;
   objects: KubeObject[];
   operation?: Operation;
   oldObject?: KubeObject;
@@ -29,8 +36,14 @@ export interface GuestJob {
   now: number;
 }
 
-/** A job as the host is given it: the isolate's own fields (`disabled`, `clusterKey`) are the host's to fill. */
-export type SandboxJob = Omit<GuestJob, 'disabled' | 'clusterKey'>;
+/** A job as the host is given it: the cluster context itself; the isolate's own fields are the host's to fill. */
+export type SandboxJob = Omit<GuestJob, 'disabled' | 'context' | 'clusterJson'> & { cluster: ClusterContext };
+
+/** The isolate's answer for a job naming a context number it does not hold: the host sends that job again with its JSON. */
+export const UNKNOWN_CONTEXT = '?';
+
+/** Most cluster contexts the isolate keeps (a fleet scan binds one per cluster): past that it forgets them all. */
+export const MAX_CONTEXTS = 256;
 
 /** Most jobs the host sends the isolate in one call (PolicyHost.runBatch): one admission review each. */
 export const MAX_BATCH = 64;
