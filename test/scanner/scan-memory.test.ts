@@ -84,3 +84,11 @@ t.test('a worker gets the fleet without its clusters unless a PolicyRollout need
   ]);
   t.equal(workerFleet(fleet, { desired: layer([]) }).owned, fleet.owned, 'the rest of the fleet as it is');
 });
+
+t.test("the scan bounds V8's heap growth unless the command line set it", async (t) => {
+  const { boundHeapGrowth, SCAN_HEAP_GROWING_PERCENT } = await import('../../scanner/heap.js');
+  t.equal(SCAN_HEAP_GROWING_PERCENT, 50);
+  t.equal(boundHeapGrowth(50, ['--heap-growing-percent=80']), false, 'node --heap-growing-percent=N wins');
+  t.equal(boundHeapGrowth(50, ['--heap_growing_percent=80']), false);
+  t.equal(boundHeapGrowth(50, ['--max-old-space-size=512']), true, 'set otherwise');
+});
