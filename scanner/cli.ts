@@ -11,6 +11,7 @@ import { openOutput } from './output.js';
 import { progressReporter } from './progress.js';
 import { shardClusters, type ClusterReport, type ClusterSource, type FleetHead } from './scan.js';
 import { defaultJobs } from './scan-pool.js';
+import { boundHeapGrowth } from './heap.js';
 import { MergeInputError, streamMerge, streamScan, type StreamedReport } from './stream.js';
 import { writeReport } from './writers.js';
 import { Tracer, otlpHeaders, otlpTracesUrl } from '../webhook/otlp.js';
@@ -277,6 +278,8 @@ export async function runScan(
   deps: { builtins?: readonly Policy[]; source?: ClusterSource; stderr?: (s: string) => void } = {},
 ): Promise<number> {
   const stderr = deps.stderr ?? ((s: string) => void process.stderr.write(s));
+  // Memory that does not grow with the fleet: V8's heaps kept close to their live data (scanner/heap.ts).
+  boundHeapGrowth();
   if (argv[0] === 'merge') return runMerge(argv.slice(1), deps.builtins, stderr);
   const flags = scanFlags(argv);
   const { values } = flags;

@@ -6,12 +6,14 @@ import type { KubeObject } from '../src/model/index.js';
 import type { ClusterReport } from './scan.js';
 import { Interner } from './intern.js';
 import { takeFleetParts, type FleetParts } from './judged.js';
+import { RecordOffsets } from './spool.js';
 
 /**
  * The fleet rules' inputs of an unsharded scan, on disk until the fleet pass. Each cluster's fleet index (its
  * objects projected to what fleet policies read) and the object verdicts objectScore needs are written here as the
- * cluster finishes; memory keeps only what every fleet view needs at once (name, labels, status, layers, actions:
- * a few hundred bytes per cluster, shared between clusters where equal).
+ * cluster finishes; memory keeps only what every fleet view needs at once: a member per cluster (StoredMember: its
+ * name and status, and its labels, layers and actions shared with every cluster that has the same, frozen — about
+ * 100 bytes per cluster) and two records' offsets (typed arrays).
  *
  * In the fleet pass a member's `objects` are read back when a rule first asks for them (synchronously: rules are
  * plain functions) and kept in a cache of a fixed size in bytes (see objects()), so memory is bounded by the cache,
@@ -27,8 +29,8 @@ export class FleetStore {
   private readonly dir: string;
   private readonly fd: number;
   private size = 0;
-  private readonly where: { at: number; length: number }[] = [];
-  private readonly verdictsAt: ({ at: number; length: number } | undefined)[] = [];
+  private readonly where = new RecordOffsets();
+  private readonly verdictsAt = new RecordOffsets();
   /** Records kept for the whole fleet pass (the first that fit), and the most recently used others. */
   private readonly pinned = new Map<number, { objects: readonly KubeObject[]; bytes: number }>();
   private pinnedBytes = 0;
@@ -65,16 +67,20 @@ export class FleetStore {
 
   /** put() of the parts already taken off the report (and serialized: a worker thread did it, scan-pool.ts). */
   putParts(i: number, parts: FleetParts): FleetClusterInput {
-    this.where[i] = this.write(parts.lines);
-    if (parts.verdicts !== undefined) this.verdictsAt[i] = this.write(parts.verdicts);
-    const store = this;
-    const member = this.small.value(parts.member);
-    return {
-      ...member,
-      get objects() {
-        return store.objects(i);
-      },
-    };
+    const w = this.write(parts.lines);
+    this.where.set(i, w.at, w.length);
+    if (parts.verdicts !== undefined) {
+      const v = this.write(parts.verdicts);
+      this.verdictsAt.set(i, v.at, v.length);
+    }
+    const m = parts.member;
+    // Only what clusters share is interned (and frozen: the fleet evaluation's views take frozen values as they
+    // are); the cluster's own name and status are not, so the interner's table does not grow with the fleet.
+    return new StoredMember(this, i, m.name, this.common(m.labels), m.status, m.error, this.common(m.layers), this.common(m.actions));
+  }
+
+  private common<T extends object>(v: T): T {
+    return deepFreeze(this.small.value(v));
   }
 
   /**
@@ -95,17 +101,17 @@ export class FleetStore {
       this.cache.set(i, hit);
       return hit.objects;
     }
-    const w = this.where[i];
+    const w = this.where.get(i);
     const text = this.read(w, i);
     const objects = text ? text.split('\n').map((line) => this.parse(line)) : [];
     const recentBytes = Math.floor(this.cacheBytes / 8);
-    if (this.pinnedBytes + w.length <= this.cacheBytes - recentBytes) {
-      this.pinned.set(i, { objects, bytes: w.length });
-      this.pinnedBytes += w.length;
+    if (this.pinnedBytes + w!.length <= this.cacheBytes - recentBytes) {
+      this.pinned.set(i, { objects, bytes: w!.length });
+      this.pinnedBytes += w!.length;
       return objects;
     }
-    this.cache.set(i, { objects, bytes: w.length });
-    this.cached += w.length;
+    this.cache.set(i, { objects, bytes: w!.length });
+    this.cached += w!.length;
     for (const [key, old] of this.cache) {
       if (this.cached <= recentBytes || key === i) break;
       this.cache.delete(key);
@@ -116,7 +122,7 @@ export class FleetStore {
 
   /** Cluster `i`'s object verdicts (ClusterReport.fleetIndexVerdicts), read from disk. */
   verdicts(i: number): ClusterReport['fleetIndexVerdicts'] {
-    const at = this.verdictsAt[i];
+    const at = this.verdictsAt.get(i);
     return at && (JSON.parse(this.read(at, i)) as ClusterReport['fleetIndexVerdicts']);
   }
 
@@ -164,4 +170,37 @@ export class FleetStore {
     }
     return o;
   }
+}
+
+/**
+ * A cluster as the fleet rules see it, from the fleet store: its objects are read back when first asked for (a
+ * getter on the prototype: no closure per cluster).
+ */
+class StoredMember implements FleetClusterInput {
+  declare readonly error?: string;
+
+  constructor(
+    private readonly store: FleetStore,
+    private readonly i: number,
+    readonly name: string,
+    readonly labels: Record<string, string>,
+    readonly status: FleetClusterInput['status'],
+    error: string | undefined,
+    readonly layers: string[],
+    readonly actions: NonNullable<FleetClusterInput['actions']>,
+  ) {
+    if (error) this.error = error;
+  }
+
+  get objects(): readonly KubeObject[] {
+    return this.store.objects(this.i);
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
 }

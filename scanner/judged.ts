@@ -91,7 +91,7 @@ export function takeFleetParts(report: ClusterReport): FleetParts {
  */
 export function judged(i: number, report: ClusterReport, toStore: boolean): JudgedCluster {
   const summary = summaryOf(report);
-  const facts = factsOf(report, !toStore);
+  const facts = factsOf(report, false); // the verdicts wait in the fleet store (unsharded) or in the report (a shard)
   const fleet = toStore ? takeFleetParts(report) : undefined;
   return { i, record: ClusterRecord.of(report).bytes, facts, ...(fleet ? { fleet } : {}), summary };
 }

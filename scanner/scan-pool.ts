@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Action } from '../src/index.js';
+import { isRolloutObject } from '../src/engine/index.js';
 import type { LayerObjects } from './desired.js';
 import type { Fleet, FleetCluster } from './fleet.js';
 import { judged, type JudgedCluster } from './judged.js';
@@ -90,7 +91,7 @@ export function judgeInWorkers(
   keep: (j: JudgedCluster, started: number) => Promise<void>,
 ): Promise<void> {
   const init: WorkerInit = {
-    fleet,
+    fleet: workerFleet(fleet, opts),
     layers: opts.desired.layers.map((l) => ({ layer: l.layer, objects: l.objects })),
     policies: plan.policies,
     policyIds: opts.policies.map((p) => p.id),
@@ -196,6 +197,16 @@ export function judgeInWorkers(
     if (!clusters.length) return finish();
     for (let n = 0; n < plan.jobs; n++) start();
   });
+}
+
+/**
+ * The fleet as a worker needs it: everything but the clusters, which come one per message. Only PolicyRollouts read
+ * the fleet's clusters (a batched stage orders them by name: scan.ts clusterContextOf), and only their names and
+ * labels; without a rollout in the config repo a worker holds none, so its heap does not grow with the fleet.
+ */
+export function workerFleet(fleet: Fleet, opts: Pick<ScanOptions, 'desired'>): Fleet {
+  const rollouts = opts.desired.layers.some((l) => l.objects.some(isRolloutObject));
+  return { ...fleet, clusters: rollouts ? fleet.clusters.map((c) => ({ name: c.name, labels: c.labels }) as FleetCluster) : [] };
 }
 
 /** The worker's module: next to this one (dist/scanner/*.js when built; the .ts sources under the test runner). */

@@ -9,11 +9,12 @@ import { join } from 'node:path';
  * writers need it, so the scan holds one report per cluster in flight, not one per cluster of the fleet.
  *
  * A file in a fresh folder under the system's temporary folder (TMPDIR), removed by close(). Records are JSON,
- * found by key (offset and length kept in memory: a few bytes per cluster).
+ * found by key: a small integer (a cluster's position), whose offset and length are kept in memory in typed arrays
+ * (16 bytes per record, not an object and a map entry each).
  */
 export class Spool<T> {
   private size = 0;
-  private readonly where = new Map<number, { at: number; length: number }>();
+  private readonly where = new RecordOffsets();
 
   private constructor(
     private readonly dir: string,
@@ -31,10 +32,10 @@ export class Spool<T> {
   }
 
   get count(): number {
-    return this.where.size;
+    return this.where.count;
   }
 
-  /** Stores `value` under `key` (a key written again points to the new record). */
+  /** Stores `value` under `key`, a non-negative integer (a key written again points to the new record). */
   async put(key: number, value: T): Promise<void> {
     return this.putBytes(key, Buffer.from(JSON.stringify(value)));
   }
@@ -48,7 +49,7 @@ export class Spool<T> {
     // The place is taken before the write starts: concurrent puts never overlap.
     const at = this.size;
     this.size += buf.length;
-    this.where.set(key, { at, length: buf.length });
+    this.where.set(key, at, buf.length);
     let done = 0;
     while (done < buf.length) done += (await this.file.write(buf, done, buf.length - done, at + done)).bytesWritten;
   }
@@ -69,5 +70,40 @@ export class Spool<T> {
   async close(): Promise<void> {
     await this.file.close().catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Where records lie in a file, by small integer key: offsets and lengths in growable Float64Arrays (offsets pass
+ * 2^32 bytes: a 10,000-cluster spool is ~5 GB), -1 for a key never written. A store with one record per cluster
+ * keeps 16 bytes per cluster, where a Map of `{ at, length }` objects kept ~100.
+ */
+export class RecordOffsets {
+  private at = new Float64Array(64).fill(-1);
+  private length = new Float64Array(64);
+  /** Keys written. */
+  count = 0;
+
+  set(key: number, at: number, length: number): void {
+    if (!Number.isInteger(key) || key < 0) throw new Error(`record key ${key} is not a non-negative integer`);
+    if (key >= this.at.length) this.grow(key);
+    if (this.at[key] < 0) this.count++;
+    this.at[key] = at;
+    this.length[key] = length;
+  }
+
+  get(key: number): { at: number; length: number } | undefined {
+    const at = key >= 0 && key < this.at.length ? this.at[key] : -1;
+    return at >= 0 ? { at, length: this.length[key] } : undefined;
+  }
+
+  private grow(key: number): void {
+    const size = Math.max(key + 1, this.at.length * 2);
+    const at = new Float64Array(size).fill(-1);
+    at.set(this.at);
+    const length = new Float64Array(size);
+    length.set(this.length);
+    this.at = at;
+    this.length = length;
   }
 }

@@ -2,11 +2,12 @@ import { readFile } from 'node:fs/promises';
 import type { Policy } from '../src/authoring/index.js';
 import { createEvaluator, isFleetPolicy, type FleetClusterInput } from '../src/engine/index.js';
 import type { Fleet, FleetCluster } from './fleet.js';
-import { applyFleetResult, objectScoreAfterFleetRules, runFleetRules, scoreAfterFleetRules, type FleetResult, type FleetRulesContext, type ScoreFacts } from './fleet-rules.js';
+import { applyFleetResult, objectScoreAfterFleetRules, runFleetRules, scoreAfterFleetRules, type FleetResult, type FleetRulesContext } from './fleet-rules.js';
 import { rolloutProgress, type RolloutProgress } from './rollouts.js';
 import { scanCluster, shardClusters, type ClusterReport, type FleetHead, type FleetReport, type ScanOptions } from './scan.js';
 import { ScanTrace } from './scan-trace.js';
 import { fleetObjectScore, fleetScore, rescoreWithFleetVerdicts, type ObjectVerdict } from './score.js';
+import { ScoreFactsTable } from './facts.js';
 import { Spool } from './spool.js';
 import { ClusterRecord } from './record.js';
 import { factsOf, judged, type JudgedCluster } from './judged.js';
@@ -46,15 +47,14 @@ export async function streamScan(fleet: Fleet, opts: ScanOptions): Promise<Strea
   const members: FleetClusterInput[] | undefined = hasFleetRules && !opts.shard ? new Array(clusters.length) : undefined;
   const store = members ? new FleetStore(opts.fleetCacheBytes) : undefined;
   const spool = await Spool.create<ClusterReport>();
-  const facts: ScoreFacts[] = new Array(clusters.length);
-  const objectParts: ObjectParts[] = [];
+  const facts = new ScoreFactsTable(clusters.length);
   let done = 0;
   const trace = opts.tracer && new ScanTrace(opts.tracer);
   // Where each cluster ends up, judged here or in a worker thread: the fleet store, its facts, the spool.
   const keep = async (j: JudgedCluster, started: number) => {
     trace?.cluster(j.summary, started);
     if (members) members[j.i] = store!.putParts(j.i, j.fleet!);
-    facts[j.i] = j.facts;
+    facts.put(j.i, j.facts, clusters[j.i].name);
     await spool.putBytes(j.i, j.record);
     done++;
     opts.onCluster?.(done, clusters.length, j.summary);
@@ -67,11 +67,11 @@ export async function streamScan(fleet: Fleet, opts: ScanOptions): Promise<Strea
     const rules: FleetRulesState | undefined = !hasFleetRules
       ? undefined
       : members
-        ? { result: runFleetRules(members.splice(0), opts.policies, context, undefined, rescoreObjects(facts, store!, objectParts, (i) => i)) }
+        ? { result: runFleetRules(members.splice(0), opts.policies, context, undefined, rescoreObjects(facts, store!, (i) => i)) }
         : { deferred: context };
     store?.close();
     const base = { fleet: fleet.file, shard: opts.shard, rollouts: rolloutProgress(fleet, opts.desired) };
-    return await finish(spool, facts, clusters.map((_, i) => i), base, rules, objectParts);
+    return await finish(spool, facts, clusters.map((_, i) => i), base, rules);
   } catch (err) {
     store?.close();
     await spool.close();
@@ -90,22 +90,19 @@ async function judgeHere(fleet: Fleet, clusters: readonly FleetCluster[], opts: 
   }).finally(() => evaluator.close());
 }
 
-type ObjectParts = ReturnType<typeof rescoreWithFleetVerdicts>;
-
 /**
  * The objectScore parts the fleet rules give each cluster, as objectScoreAfterFleetRules does, made as runFleetRules
- * judges the cluster (its fleet index's verdicts read back from the store): the facts then hold the final parts and
- * `parts` what the cluster's report gets when it is read back, so no verdict of the whole fleet is kept.
+ * judges the cluster (its fleet index's verdicts read back from the store): the facts then hold the final parts,
+ * which are also what the cluster's report gets when it is read back, so no verdict of the whole fleet is kept.
  */
-function rescoreObjects(facts: ScoreFacts[], store: FleetStore, parts: ObjectParts[], keyOf: (member: number) => number) {
+function rescoreObjects(facts: ScoreFactsTable, store: FleetStore, keyOf: (member: number) => number) {
   return (member: number, byRules: ReadonlyMap<string, ObjectVerdict>): void => {
     const i = keyOf(member);
-    const f = facts[i];
+    const f = facts.get(i);
     if (f.score === null || typeof f.objectScore !== 'number') return;
     const verdicts = store.verdicts(i);
     if (!verdicts) return;
-    parts[i] = rescoreWithFleetVerdicts({ objectTotalWeight: f.objectTotalWeight ?? 0, objectPassedWeight: f.objectPassedWeight ?? 0 }, verdicts, byRules);
-    Object.assign(f, parts[i]);
+    facts.rescore(i, rescoreWithFleetVerdicts({ objectTotalWeight: f.objectTotalWeight ?? 0, objectPassedWeight: f.objectPassedWeight ?? 0 }, verdicts, byRules));
   };
 }
 
@@ -123,7 +120,7 @@ export async function streamMerge(files: readonly string[], policies: () => Prom
   try {
     const seen = new Map<string, number>();
     const entries: { key: number; index: number; name: string; member?: FleetClusterInput }[] = [];
-    const facts: ScoreFacts[] = [];
+    const facts = new ScoreFactsTable();
     let fleet = '';
     let rollouts: RolloutProgress[] | undefined;
     let context: FleetRulesContext | undefined;
@@ -142,19 +139,18 @@ export async function streamMerge(files: readonly string[], policies: () => Prom
         seen.set(c.name, i);
         const key = entries.length;
         entries.push({ key, index: c.index ?? 0, name: c.name, member: store.put(key, c) });
-        facts.push(factsOf(c));
+        facts.put(key, factsOf(c));
         await spool.putBytes(key, ClusterRecord.of(c).bytes);
       }
     }
     entries.sort((a, b) => a.index - b.index || (a.name < b.name ? -1 : 1));
-    const objectParts: ObjectParts[] = [];
-    const rescore = rescoreObjects(facts, store, objectParts, (i) => entries[i].key);
+    const rescore = rescoreObjects(facts, store, (i) => entries[i].key);
     const rules: FleetRulesState | undefined = context
       ? { result: runFleetRules(entries.map((e) => e.member!), await policies(), context, undefined, rescore), strip: true }
       : undefined;
     for (const e of entries) delete e.member;
     store.close();
-    return await finish(spool, facts, entries.map((e) => e.key), { fleet, rollouts }, rules, objectParts);
+    return await finish(spool, facts, entries.map((e) => e.key), { fleet, rollouts }, rules);
   } catch (err) {
     store.close();
     await spool.close();
@@ -168,12 +164,11 @@ export async function streamMerge(files: readonly string[], policies: () => Prom
  */
 async function finish(
   spool: Spool<ClusterReport>,
-  facts: readonly ScoreFacts[],
+  /** Also the clusters' objectScore parts made in the fleet pass (rescoreObjects): their verdicts are not used again. */
+  facts: ScoreFactsTable,
   order: readonly number[],
   base: { fleet: string; shard?: { index: number; count: number }; rollouts?: RolloutProgress[] },
   rules: FleetRulesState | undefined,
-  /** Clusters' objectScore parts made in the fleet pass (rescoreObjects): their verdicts are not used again. */
-  objectParts: readonly (ObjectParts | undefined)[] = [],
 ): Promise<StreamedReport> {
   const result = rules && 'result' in rules ? rules : undefined;
   /** What the fleet rules change in cluster `key`'s report (nothing: undefined). */
@@ -184,7 +179,7 @@ async function finish(
         delete c.fleetIndex;
         delete c.fleetActions;
       }
-      const parts = objectParts[key];
+      const parts = facts.rescored(key);
       if (parts) delete c.fleetIndexVerdicts; // judged in the fleet pass already
       applyFleetResult(c, result.result);
       if (parts) Object.assign(c, parts);
@@ -205,7 +200,7 @@ async function finish(
   const scores: { score: number | null; objectScore?: number | null }[] = [];
   const summary = { clusters: order.length, scored: 0, unreachable: 0, error: 0 };
   for (const key of order) {
-    const f = facts[key];
+    const f = facts.get(key);
     const objects = result && objectScoreAfterFleetRules(f, result.result);
     scores.push({ score: result ? scoreAfterFleetRules(f, result.result) : f.score, objectScore: objects ? objects.objectScore : f.objectScore });
     if (f.score !== null) summary.scored++;

@@ -193,15 +193,29 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
+/**
+ * `v` itself when it is already deeply frozen (the scanner's fleet store hands members whose labels, layers and
+ * actions are frozen and shared between clusters: no copy per cluster), else a frozen copy, so the caller's own
+ * value is never frozen.
+ */
+function frozen<T extends object>(v: T | undefined, copy: () => T): Readonly<T> {
+  return v !== undefined && deeplyFrozen(v) ? v : Object.freeze(copy());
+}
+
+function deeplyFrozen(v: unknown): boolean {
+  if (!v || typeof v !== 'object') return true;
+  return Object.isFrozen(v) && Object.values(v).every(deeplyFrozen);
+}
+
 /** What a fleet policy sees of one member: frozen, its objects indexed on first use (an unreachable cluster's are none). */
 function viewOf(m: FleetClusterInput): FleetClusterView {
   const view = {
     name: m.name,
-    labels: Object.freeze({ ...m.labels }),
+    labels: frozen(m.labels, () => ({ ...m.labels })),
     status: m.status,
     ...(m.error ? { error: m.error } : {}),
-    layers: Object.freeze([...(m.layers ?? [])]),
-    actions: Object.freeze({ ...(m.actions ?? {}) }),
+    layers: frozen(m.layers, () => [...(m.layers ?? [])]),
+    actions: frozen(m.actions, () => ({ ...(m.actions ?? {}) })),
   };
   // A cluster's inventory is indexed when a rule first asks for it: `objects` may be read from disk on demand
   // (the scanner's fleet store), so views do not hold every cluster's objects at once.
