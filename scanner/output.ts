@@ -22,55 +22,85 @@ export async function openOutput(file: string | undefined, stream: NodeJS.Writab
   return file ? fileOutput(file) : streamOutput(stream);
 }
 
-/** Texts (and bytes) gathered into chunks of CHUNK characters; `send` writes one chunk. */
-function chunked(send: (text: string | Uint8Array) => Promise<void>) {
-  let buffered: (string | Uint8Array)[] = [];
+/**
+ * Texts (and bytes) gathered into chunks of about CHUNK; `send` writes one chunk's parts. One chunk is in flight
+ * while the next is gathered: the writer waits only when a second chunk is ready before the first is out, so
+ * making the report (CPU) and writing it (the disk or the pipe) overlap, and at most two chunks are held.
+ */
+function chunked(send: (parts: Buffer[]) => Promise<void>) {
+  let buffered: Buffer[] = [];
+  /** Texts since the last bytes, joined into one part when bytes come or the chunk goes (many small texts, one part). */
+  let texts: string[] = [];
   let size = 0;
-  let bytes = false;
-  const flush = async () => {
+  let inFlight: Promise<void> | undefined;
+  const settle = async () => {
+    const pending = inFlight;
+    inFlight = undefined;
+    await pending;
+  };
+  const joinTexts = () => {
+    if (!texts.length) return;
+    buffered.push(Buffer.from(texts.join('')));
+    texts = [];
+  };
+  const push = async () => {
     if (!size) return;
-    const text = bytes ? Buffer.concat(buffered.map((p) => (typeof p === 'string' ? Buffer.from(p) : p))) : (buffered as string[]).join('');
+    joinTexts();
+    const parts = buffered;
     buffered = [];
     size = 0;
-    bytes = false;
-    await send(text);
+    await settle();
+    const sending = send(parts);
+    sending.catch(() => undefined); // awaited by the next push or flush, which sees the error
+    inFlight = sending;
   };
   return {
     async write(text: string | Uint8Array) {
-      if (typeof text !== 'string') bytes = true;
-      buffered.push(text);
+      if (typeof text === 'string') texts.push(text);
+      else {
+        joinTexts();
+        buffered.push(Buffer.from(text.buffer, text.byteOffset, text.byteLength));
+      }
       size += text.length;
-      if (size >= CHUNK) await flush();
+      if (size >= CHUNK) await push();
     },
-    flush,
-    drop() {
+    /** Everything written so far is out. */
+    async flush() {
+      await push();
+      await settle();
+    },
+    async drop() {
       buffered = [];
+      texts = [];
       size = 0;
-      bytes = false;
+      await settle().catch(() => undefined);
     },
   };
 }
 
 function streamOutput(stream: NodeJS.WritableStream): Output {
   const chunks = chunked(
-    (text) =>
+    (parts) =>
       new Promise<void>((resolve, reject) => {
-        stream.write(text, (err) => (err ? reject(err) : resolve()));
+        stream.write(parts.length === 1 ? parts[0] : Buffer.concat(parts), (err) => (err ? reject(err) : resolve()));
       }),
   );
   return {
     write: chunks.write,
     done: chunks.flush,
-    async abort() {
-      chunks.drop();
-    },
+    abort: chunks.drop,
   };
 }
 
 async function fileOutput(file: string): Promise<Output> {
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
   const handle: FileHandle = await open(tmp, 'w');
-  const chunks = chunked((text) => handle.writeFile(text));
+  const chunks = chunked(async (parts) => {
+    // one writev of the parts as they are (no copy into one buffer); a short write (rare on a file) finishes plainly
+    const total = parts.reduce((n, p) => n + p.length, 0);
+    const { bytesWritten } = await handle.writev(parts);
+    if (bytesWritten < total) await handle.writeFile(Buffer.concat(parts).subarray(bytesWritten));
+  });
   return {
     write: chunks.write,
     async done() {
@@ -85,7 +115,7 @@ async function fileOutput(file: string): Promise<Output> {
       }
     },
     async abort() {
-      chunks.drop();
+      await chunks.drop();
       await handle.close().catch(() => undefined);
       await unlink(tmp).catch(() => undefined);
     },

@@ -85,15 +85,19 @@ export type ClusterSource = (
   ctx: { kinds: { apiVersion: string; kind: string }[]; timeoutMs: number; signal?: AbortSignal; allowExecPlugins?: readonly string[] },
 ) => Promise<LiveState>;
 
-/** Reads a snapshot folder (as `kubectl get -o yaml|json` writes it); a folder that does not exist is `unreachable`. */
-export async function readSnapshot(dir: string): Promise<LiveState> {
+/**
+ * Reads a snapshot folder (as `kubectl get -o yaml|json` writes it); a folder that does not exist is `unreachable`.
+ * `readSync`: read its files synchronously (LoadOptions.readSync) — the scan, which is CPU-bound and has nothing
+ * else for its event loop to do; the watch, a server, reads them the asynchronous way.
+ */
+export async function readSnapshot(dir: string, { readSync = false } = {}): Promise<LiveState> {
   try {
     if (!(await stat(dir)).isDirectory()) throw new ClusterReadError(`snapshot ${dir} is not a folder`, 'error');
   } catch (err) {
     if (err instanceof ClusterReadError) throw err;
     throw new ClusterReadError(`snapshot folder ${dir} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, 'unreachable');
   }
-  const loaded = await loadPaths([dir], { positions: false });
+  const loaded = await loadPaths([dir], { positions: false, readSync });
   if (loaded.errors.length) {
     const e = loaded.errors[0];
     throw new ClusterReadError(
@@ -106,7 +110,7 @@ export async function readSnapshot(dir: string): Promise<LiveState> {
 }
 
 export const defaultSource: ClusterSource = async (cluster, ctx) => {
-  if ('snapshot' in cluster.source) return readSnapshot(cluster.source.snapshot);
+  if ('snapshot' in cluster.source) return readSnapshot(cluster.source.snapshot, { readSync: true });
   // The live reader (and @kubernetes/client-node under it) is loaded only for a fleet that has live clusters.
   const { readLiveCluster } = await import('./live/index.js');
   return readLiveCluster({

@@ -187,15 +187,15 @@ async function finish(
     };
   };
   async function* clusters(): AsyncGenerator<ClusterReport> {
-    for (const key of order) {
-      const c = ClusterRecord.decode(await spool.getBytes(key)).report();
+    for await (const [key, bytes] of readAhead(spool, order)) {
+      const c = ClusterRecord.decode(bytes).report();
       adjust(key)?.(c);
       yield c;
     }
   }
   /** The clusters' JSON, as writeJson writes it: the spooled bytes, spliced where the fleet rules changed a member. */
   async function* json(): AsyncGenerator<Uint8Array> {
-    for (const key of order) yield ClusterRecord.decode(await spool.getBytes(key)).jsonWith(adjust(key));
+    for await (const [key, bytes] of readAhead(spool, order)) yield ClusterRecord.decode(bytes).jsonWith(adjust(key));
   }
   const scores: { score: number | null; objectScore?: number | null }[] = [];
   const summary = { clusters: order.length, scored: 0, unreachable: 0, error: 0 };
@@ -218,4 +218,18 @@ async function finish(
     ...(rules && 'deferred' in rules ? { fleetRules: { deferred: true, rules: [] }, fleetContext: rules.deferred } : {}),
   };
   return { head, clusters, json, close: () => spool.close() };
+}
+
+/**
+ * The spooled records of `order`, in that order, the next one read while the caller works on the one at hand (so
+ * the disk and the CPU overlap; two records are held at most).
+ */
+async function* readAhead(spool: Spool<ClusterReport>, order: readonly number[]): AsyncGenerator<[number, Buffer]> {
+  let next = order.length ? spool.getBytes(order[0]) : undefined;
+  for (let i = 0; i < order.length; i++) {
+    const bytes = await next!;
+    next = i + 1 < order.length ? spool.getBytes(order[i + 1]) : undefined;
+    next?.catch(() => undefined); // awaited on the next turn, which sees the error
+    yield [order[i], bytes];
+  }
 }

@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments, parseDocument } from 'yaml';
@@ -16,6 +17,13 @@ export interface LoadOptions {
   maxAliasCount?: number;
   /** Keep positions for file:line:column (lint); the scanner turns it off for live snapshots. */
   positions?: boolean;
+  /**
+   * Read each file synchronously (loadPaths): for a reader with nothing else to do meanwhile — a scan's worker
+   * thread reading a snapshot, whose event loop only waits for the file. A file read the asynchronous way is four
+   * trips through libuv's pool (open, fstat, read, close) and their promises; ten small files per cluster made
+   * those trips ~9% of a scan worker's time.
+   */
+  readSync?: boolean;
 }
 
 export interface LoadResult {
@@ -61,7 +69,7 @@ export async function loadPaths(paths: readonly string[], options: LoadOptions =
   const result = emptyResult();
   const files = await findManifestFiles(paths, result.errors);
   for (const file of files) {
-    const one = await loadFile(file, options);
+    const one = options.readSync ? loadFileSync(file, options) : await loadFile(file, options);
     result.files++;
     result.skipped += one.skipped;
     for (const r of one.resources) result.resources.push(r);
@@ -77,14 +85,37 @@ export async function loadFile(file: string, options: LoadOptions = {}): Promise
     const handle = await open(file, 'r');
     try {
       const { size } = await handle.stat();
-      if (size > maxFileBytes)
-        return { ...emptyResult(), errors: [{ file, message: `file is ${size} bytes, over the limit of ${maxFileBytes} bytes; skipped` }] };
+      if (size > maxFileBytes) return tooLarge(file, size, maxFileBytes);
       return loadText(await handle.readFile('utf8'), file, options);
     } finally {
       await handle.close();
     }
   } catch (err) {
-    return { ...emptyResult(), errors: [{ file, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }] };
+    return cannotRead(file, err);
+  }
+}
+
+function tooLarge(file: string, size: number, maxFileBytes: number): LoadResult {
+  return { ...emptyResult(), errors: [{ file, message: `file is ${size} bytes, over the limit of ${maxFileBytes} bytes; skipped` }] };
+}
+
+function cannotRead(file: string, err: unknown): LoadResult {
+  return { ...emptyResult(), errors: [{ file, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }] };
+}
+
+/** loadFile without the event loop (LoadOptions.readSync): the same checks, results and errors. */
+export function loadFileSync(file: string, options: LoadOptions = {}): LoadResult {
+  const maxFileBytes = options.maxFileBytes ?? DEFAULTS.maxFileBytes;
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const { size } = fstatSync(fd);
+    if (size > maxFileBytes) return tooLarge(file, size, maxFileBytes);
+    return loadText(readFileSync(fd, 'utf8'), file, options);
+  } catch (err) {
+    return cannotRead(file, err);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

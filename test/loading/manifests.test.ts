@@ -78,3 +78,22 @@ t.test('objects re-built through JSON keep every value JSON cannot carry, and al
   t.equal(s.a, s.b, 'an alias is the same object, as toJS() made it');
   t.same(aliased.resources[0].locate?.(['spec', 'b', 'k']), { file: 'c.yaml', line: 5, column: 10 });
 });
+
+t.test('readSync: the same resources, errors and counts as the asynchronous read', async (t) => {
+  const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const dir = await mkdtemp(join(tmpdir(), 'fg-readsync-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'a.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' } }] }));
+  await writeFile(join(dir, 'b.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n---\nkind: [broken\n');
+  await writeFile(join(dir, 'c.yaml'), 'x'.repeat(2048));
+  for (const positions of [true, false]) {
+    const opts = { positions, maxFileBytes: 1024 };
+    const plain = await loadPaths([dir], opts);
+    const sync = await loadPaths([dir], { ...opts, readSync: true });
+    t.same(sync, plain, `positions ${positions}`);
+    t.ok(plain.errors.some((e) => /over the limit/.test(e.message)) && plain.errors.some((e) => e.file.endsWith('b.yaml')), 'both kinds of error are in it');
+  }
+  const missing = await loadPaths([join(dir, 'a.json')], { readSync: true, maxFileBytes: 1 });
+  t.match(missing.errors[0].message, /over the limit/);
+});
