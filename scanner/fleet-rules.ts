@@ -126,22 +126,29 @@ export function runFleetRules(
   return { rules: [...result.rules, ...untrusted], policies: fleetPolicies, findings, checks: result.checks, objects };
 }
 
-/** Adds the fleet rules' findings on one cluster to its report and rescores it. */
-export function applyFleetResult(c: ClusterReport, result: FleetResult): void {
+/**
+ * Adds the fleet rules' findings on one cluster to its report (in the report's order) and rescores it.
+ * `addFindings` merges them: by default into `c.findings`; a spooled report's JSON merges them into its text
+ * without parsing its findings (record.ts InsertSorted).
+ */
+export function applyFleetResult(c: ClusterReport, result: FleetResult, addFindings: (c: ClusterReport, found: FleetFinding[]) => void = mergeFindings): void {
   const mine = result.findings.get(c.name) ?? [];
-  if (mine.length) c.findings.push(...mine); // (not read otherwise: a spooled report's findings stay unparsed, record.ts)
+  if (mine.length) addFindings(c, mine);
   if (c.score === null) return;
   const objects = objectScoreAfterFleetRules(c, result);
   if (objects) Object.assign(c, objects);
   const tallies = fleetTallies(result.policies, result.checks, c.name, mine);
   if (!Object.keys(tallies).length) return;
   Object.assign(c.policies, tallies);
-  if (mine.length) c.findings = sortFindings(c.findings); // already sorted unless fleet findings joined them
   const unmanaged = c.drift.filter((d) => d.state === 'unmanaged').length;
   const parts = scoreOf({ desired: c.desired, inSync: c.inSync, unmanaged }, c.policies);
   c.score = parts.score;
   c.totalWeight = parts.totalWeight;
   c.passedWeight = parts.passedWeight;
+}
+
+function mergeFindings(c: ClusterReport, found: FleetFinding[]): void {
+  c.findings = sortFindings([...c.findings, ...found]); // stable: a fleet finding goes after an equal one
 }
 
 /**

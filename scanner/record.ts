@@ -16,8 +16,20 @@ const CLOSE = '\n    }';
 /** What JSON.stringify(x, null, 2) puts around a value nested in two arrays (x = [[value]]) or three. */
 const DEPTH2_OPEN = '[\n  [\n    ';
 const DEPTH2_CLOSE = '\n  ]\n]';
-const DEPTH3_OPEN = '[\n  [\n    [\n      ';
-const DEPTH3_CLOSE = '\n    ]\n  ]\n]';
+/** An element of an array member: a line `\n        ` at exactly this indentation (nested lines are indented further). */
+const ELEMENT = '\n        ';
+
+/**
+ * Lets a change (jsonWith) merge items into an array member that is sorted by `compare` without reading it: the
+ * result is the member's array with the items added and sorted again (a stable sort: items equal to an element
+ * come after it, in their own order), found by a binary search that parses only the elements it looks at.
+ */
+export type InsertSorted = <T>(key: string, items: readonly T[], compare: (a: T, b: T) => number) => void;
+
+interface SortedInsert {
+  items: readonly unknown[];
+  compare: (a: unknown, b: unknown) => number;
+}
 
 export class ClusterRecord {
   private constructor(
@@ -110,21 +122,30 @@ export class ClusterRecord {
    * as stream.ts's adjustment by the fleet rules does): only the members it reads are parsed, only those are
    * serialized again, and the rest is copied from the body. No change: the body itself.
    */
-  jsonWith(change?: (report: ClusterReport) => void): Buffer {
+  jsonWith(change?: (report: ClusterReport, insertSorted: InsertSorted) => void): Buffer {
     if (!change) return this.body;
     const { view, touched } = this.lazyView();
-    change(view as unknown as ClusterReport);
+    const inserts = new Map<string, SortedInsert>();
+    change(view as unknown as ClusterReport, (key, items, compare) => {
+      if (items.length) inserts.set(key, { items, compare: compare as SortedInsert['compare'] });
+    });
     const present = new Set(Object.keys(view));
-    if (!touched.size && present.size === this.keys.length) return this.body;
+    if (!touched.size && !inserts.size && present.size === this.keys.length) return this.body;
     const out: (string | Buffer)[] = ['{'];
     let first = true;
     const lead = (k: string) => {
       out.push(`${first ? '' : ','}${INNER}${JSON.stringify(k)}: `);
       first = false;
     };
+    const value = (k: string) => {
+      const v = (view as Record<string, unknown>)[k];
+      const insert = inserts.get(k);
+      return valueText(insert && Array.isArray(v) ? [...v, ...insert.items].sort(insert.compare) : v);
+    };
     for (const [i, k] of this.keys.entries()) {
       if (!present.has(k)) continue;
-      const text = touched.has(k) ? valueText((view as Record<string, unknown>)[k]) : this.body.subarray(this.starts[i], this.ends[i]);
+      const insert = touched.has(k) ? undefined : inserts.get(k);
+      const text = touched.has(k) ? value(k) : insert ? this.withInserted(i, insert) : this.body.subarray(this.starts[i], this.ends[i]);
       if (text === undefined) continue;
       lead(k);
       out.push(text);
@@ -132,13 +153,58 @@ export class ClusterRecord {
     // members the change added go last, as they would on the object
     for (const k of present) {
       if (this.keys.includes(k)) continue;
-      const text = valueText((view as Record<string, unknown>)[k]);
+      const text = value(k);
       if (text === undefined) continue;
       lead(k);
       out.push(text);
     }
     out.push(first ? '}' : CLOSE);
     return Buffer.concat(out.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+  }
+
+  /**
+   * Member `i` (a sorted array, as the JSON report writes it) with `insert`'s items merged in, as text: each item
+   * goes after the last element that does not sort after it, found by parsing ~log2(n) elements; the elements'
+   * own text is copied. A member that is not an array is parsed whole.
+   */
+  private withInserted(i: number, insert: SortedInsert): string {
+    const text = this.body.toString('utf8', this.starts[i], this.ends[i]);
+    if (text === '[]') return valueText([...insert.items].sort(insert.compare))!;
+    if (!text.startsWith(`[${ELEMENT}`)) return valueText(JSON.parse(text))!;
+    // where each element starts: after the `\n` and 8 spaces of a line at the elements' own indentation (the
+    // other lines there close an element: `}` or `]`)
+    const starts: number[] = [];
+    for (let at = text.indexOf(ELEMENT); at >= 0; at = text.indexOf(ELEMENT, at + 1)) {
+      const c = text[at + ELEMENT.length];
+      if (c !== ' ' && c !== '}' && c !== ']') starts.push(at + ELEMENT.length);
+    }
+    const end = (j: number) => (j + 1 < starts.length ? starts[j + 1] - ELEMENT.length - 1 : text.length - CLOSE_ARRAY.length);
+    const element = (j: number) => JSON.parse(text.slice(starts[j], end(j))) as unknown;
+    const items = [...insert.items].sort(insert.compare);
+    const parts: string[] = [];
+    let copied = 0; // text before this offset is in parts
+    let low = 0;
+    for (const item of items) {
+      // the first element that sorts after the item (items equal to elements go after them)
+      let high = starts.length;
+      while (low < high) {
+        const mid = (low + high) >>> 1;
+        if (insert.compare(item, element(mid)) < 0) high = mid;
+        else low = mid + 1;
+      }
+      const itemText = elementText(item);
+      if (low < starts.length) {
+        const at = starts[low] - ELEMENT.length;
+        parts.push(text.slice(copied, at), `${ELEMENT}${itemText},`);
+        copied = at;
+      } else {
+        const at = end(starts.length - 1);
+        parts.push(text.slice(copied, at), `,${ELEMENT}${itemText}`);
+        copied = at;
+      }
+    }
+    parts.push(text.slice(copied));
+    return parts.join('');
   }
 
   /** An object whose members parse their value from the body when first read; `touched`: the members read or set. */
@@ -170,6 +236,14 @@ export class ClusterRecord {
   }
 }
 
+/** What JSON.stringify(x, null, 2) puts around a value nested in three arrays (x = [[[value]]]), or in four. */
+const DEPTH3_OPEN = '[\n  [\n    [\n      ';
+const DEPTH3_CLOSE = '\n    ]\n  ]\n]';
+const DEPTH4_OPEN = '[\n  [\n    [\n      [\n        ';
+const DEPTH4_CLOSE = '\n      ]\n    ]\n  ]\n]';
+/** How an array member's text ends (its closing bracket on the members' indentation). */
+const CLOSE_ARRAY = '\n      ]';
+
 /**
  * A member's value as JSON.stringify(report, null, 2) writes it inside the JSON report (nested three arrays deep,
  * a value is at that indentation); undefined when JSON.stringify drops it.
@@ -178,4 +252,10 @@ function valueText(v: unknown): string | undefined {
   if (v === undefined || typeof v === 'function' || typeof v === 'symbol') return undefined;
   const text = JSON.stringify([[[v]]], null, 2);
   return text.slice(DEPTH3_OPEN.length, text.length - DEPTH3_CLOSE.length);
+}
+
+/** An element of a member's array as the JSON report writes it (one level deeper than a member). */
+function elementText(v: unknown): string {
+  const text = JSON.stringify([[[[v]]]], null, 2);
+  return text.slice(DEPTH4_OPEN.length, text.length - DEPTH4_CLOSE.length);
 }

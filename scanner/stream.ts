@@ -9,7 +9,8 @@ import { ScanTrace } from './scan-trace.js';
 import { fleetObjectScore, fleetScore, rescoreWithFleetVerdicts, type ObjectVerdict } from './score.js';
 import { ScoreFactsTable } from './facts.js';
 import { Spool } from './spool.js';
-import { ClusterRecord } from './record.js';
+import { ClusterRecord, type InsertSorted } from './record.js';
+import { compareFindings } from '../src/report/index.js';
 import { factsOf, judged, type JudgedCluster } from './judged.js';
 import { judgeInWorkers } from './scan-pool.js';
 import { FleetStore } from './fleet-store.js';
@@ -172,16 +173,16 @@ async function finish(
 ): Promise<StreamedReport> {
   const result = rules && 'result' in rules ? rules : undefined;
   /** What the fleet rules change in cluster `key`'s report (nothing: undefined). */
-  const adjust = (key: number): ((c: ClusterReport) => void) | undefined => {
+  const adjust = (key: number): ((c: ClusterReport, insertSorted?: InsertSorted) => void) | undefined => {
     if (!result) return undefined;
-    return (c) => {
+    return (c, insertSorted) => {
       if (result.strip) {
         delete c.fleetIndex;
         delete c.fleetActions;
       }
       const parts = facts.rescored(key);
       if (parts) delete c.fleetIndexVerdicts; // judged in the fleet pass already
-      applyFleetResult(c, result.result);
+      applyFleetResult(c, result.result, insertSorted && ((_c, found) => insertSorted('findings', found, compareFindings)));
       if (parts) Object.assign(c, parts);
       delete c.fleetIndexVerdicts; // used up (finishFleetRules drops them too)
     };

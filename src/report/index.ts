@@ -5,7 +5,7 @@ export { formatJson, jsonReportChunks } from './json.js';
 export { formatJunit, xmlEscape } from './junit.js';
 export { formatPretty } from './pretty.js';
 export { formatSarif, sarifChunks } from './sarif.js';
-export { summarize, failsThreshold, sortFindings } from './summary.js';
+export { summarize, failsThreshold, sortFindings, compareFindings } from './summary.js';
 export type { Summary, LintReport } from './summary.js';
 export { emit, writeAtomic } from './write.js';
 export { FindingStore } from './finding-store.js';

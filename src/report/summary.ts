@@ -55,17 +55,27 @@ export function failsThreshold(findings: Iterable<Finding>, failOn: Severity | '
 
 /** Stable order for every report: by file and line, then resource, then policy. */
 export function sortFindings(findings: Finding[]): Finding[] {
-  return findings.sort(
-    (a, b) =>
-      cmp(a.source?.file ?? '', b.source?.file ?? '') ||
-      (a.source?.line ?? 0) - (b.source?.line ?? 0) ||
-      (a.source?.column ?? 0) - (b.source?.column ?? 0) ||
-      cmp(a.resource.kind, b.resource.kind) ||
-      cmp(a.resource.namespace ?? '', b.resource.namespace ?? '') ||
-      cmp(a.resource.name, b.resource.name) ||
-      cmp(a.policy, b.policy) ||
-      cmp(a.path, b.path),
-  );
+  return findings.sort(compareFindings);
+}
+
+/**
+ * The order of sortFindings. Most findings of a run come in runs on one object and share its `resource`: when both
+ * do, the resource's three comparisons are skipped (a third of a scan's sort).
+ */
+export function compareFindings(a: Finding, b: Finding): number {
+  const sa = a.source;
+  const sb = b.source;
+  if (sa !== undefined || sb !== undefined) {
+    const c = cmp(sa?.file ?? '', sb?.file ?? '') || (sa?.line ?? 0) - (sb?.line ?? 0) || (sa?.column ?? 0) - (sb?.column ?? 0);
+    if (c) return c;
+  }
+  const ra = a.resource;
+  const rb = b.resource;
+  if (ra !== rb) {
+    const c = cmp(ra.kind, rb.kind) || cmp(ra.namespace ?? '', rb.namespace ?? '') || cmp(ra.name, rb.name);
+    if (c) return c;
+  }
+  return cmp(a.policy, b.policy) || cmp(a.path, b.path);
 }
 
 function cmp(a: string, b: string): number {
