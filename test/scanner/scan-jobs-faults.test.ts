@@ -51,3 +51,16 @@ t.test('a worker that stops is reported on its cluster; the rest goes on', async
   }
   t.equal(byName.get('tyo01')!.status, 'unreachable', 'the live cluster that cannot be reached, as always');
 });
+
+t.test('a worker holds one snapshot cluster at a time, whatever --concurrency shares out', async (t) => {
+  const fleet = await loadFleet(EXAMPLE);
+  const layers = await loadLayers(fleet);
+  const opts = { policies: builtinPolicies, desired: new DesiredState(layers.layers), concurrency: 8, now: new Date('2026-12-01T00:00:00Z') };
+  const SPY = new URL('../helpers/worker-inflight-source.ts', import.meta.url).href;
+  const scan = await streamScan(fleet, { ...opts, workers: { jobs: 2, policies: { builtins: true, paths: [] }, source: SPY } });
+  t.teardown(() => scan.close());
+  const clusters = await collect(scan);
+  const snapshots = clusters.filter((c) => c.status === 'ok');
+  t.ok(snapshots.length >= 4, 'the example fleet has snapshot clusters');
+  for (const c of snapshots) t.ok(c.warnings.includes('snapshots read at once in this worker: 1'), `${c.name}: read alone in its worker`);
+});
