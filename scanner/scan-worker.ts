@@ -39,15 +39,22 @@ async function main(): Promise<void> {
     ...(source ? { source } : {}),
   };
   const evaluator = await createEvaluator(policies, {}, { sandbox: { timeoutMs: 30_000 } });
+  let snapshots: Promise<void> = Promise.resolve();
   port.on('message', (m: ToWorker) => {
     if (m.type === 'stop') {
       void evaluator.close().finally(() => port.close());
       return;
     }
-    void scanCluster(init.fleet, m.cluster, evaluator, opts).then((report) => {
-      const j = judged(m.i, report, init.toStore);
-      port.postMessage({ type: 'judged', judged: j } satisfies FromWorker, [j.record.buffer as ArrayBuffer]);
-    });
+    const judge = () =>
+      scanCluster(init.fleet, m.cluster, evaluator, opts).then((report) => {
+        const j = judged(m.i, report, init.toStore);
+        port.postMessage({ type: 'judged', judged: j } satisfies FromWorker, [j.record.buffer as ArrayBuffer]);
+      });
+    // Snapshot clusters one after the other (the pool sends the next before this one is done, so that it waits
+    // here rather than for a round trip): each is read and judged without waiting on anything, and overlapping two
+    // only keeps both clusters' objects alive. Live clusters wait on their API servers: they overlap.
+    if ('snapshot' in m.cluster.source) snapshots = snapshots.then(judge);
+    else void judge();
   });
   port.postMessage({ type: 'ready' } satisfies FromWorker);
 }

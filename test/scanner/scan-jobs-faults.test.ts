@@ -52,7 +52,7 @@ t.test('a worker that stops is reported on its cluster; the rest goes on', async
   t.equal(byName.get('tyo01')!.status, 'unreachable', 'the live cluster that cannot be reached, as always');
 });
 
-t.test('a worker holds one snapshot cluster at a time, whatever --concurrency shares out', async (t) => {
+t.test('a worker judges one snapshot cluster at a time, whatever --concurrency shares out', async (t) => {
   const fleet = await loadFleet(EXAMPLE);
   const layers = await loadLayers(fleet);
   const opts = { policies: builtinPolicies, desired: new DesiredState(layers.layers), concurrency: 8, now: new Date('2026-12-01T00:00:00Z') };
