@@ -213,8 +213,28 @@ interface RawFleet {
 /** Where an error at a path of the document is: the file and its line and column. */
 type Locator = (segs: (string | number)[]) => Pick<FleetError, 'file' | 'line' | 'column'>;
 
-/** Parses and validates fleet text; throws FleetFileError listing every problem with its location. */
+/**
+ * Parses and validates fleet text; throws FleetFileError listing every problem with its location.
+ *
+ * A valid file is read in batches of clusters (parseInBatches: a `yaml` Document keeps every node with its
+ * position, ~10 times the text; the file of a 10,000-cluster fleet whole was ~90 MB of heap at the scan's start,
+ * issue #17). Whenever that does not apply or finds anything wrong, the whole file is parsed again as one
+ * Document with its positions (parseLocated), so that errors and values are those of one whole parse.
+ */
 export function parseFleet(text: string, file: string): Fleet {
+  const value = parseInBatches(text);
+  if (value !== undefined && validate(value)) {
+    try {
+      return fleetOf(value as RawFleet, file, () => ({ file }));
+    } catch (err) {
+      if (!(err instanceof FleetFileError)) throw err;
+    }
+  }
+  return parseLocated(text, file);
+}
+
+/** The whole file as one `yaml` Document with its positions: every mistake is reported with its line and column. */
+function parseLocated(text: string, file: string): Fleet {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   if (doc.errors.length) {
@@ -228,7 +248,11 @@ export function parseFleet(text: string, file: string): Fleet {
   const at: Locator = (segs) => ({ file, ...locate(doc, lc, segs) });
   const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
   if (!validate(value)) throw new FleetFileError(schemaErrors(at));
-  const raw = value as RawFleet;
+  return fleetOf(value as RawFleet, file, at);
+}
+
+/** The fleet of a value its schema admits; throws FleetFileError for cluster names and layer folders used twice. */
+function fleetOf(raw: RawFleet, file: string, at: Locator): Fleet {
   const repo = resolve(dirname(resolve(file)), expandHome(raw.repo));
   const errors: FleetError[] = [];
   const clusters = clustersOf(raw, file, at, errors);
@@ -246,6 +270,89 @@ export function parseFleet(text: string, file: string): Fleet {
     timeoutSeconds: raw.timeoutSeconds ?? 60,
     allowExecPlugins: raw.allowExecPlugins ?? [],
   };
+}
+
+/** Clusters parsed together by parseInBatches (each batch's Document is dropped before the next is parsed). */
+export const FLEET_PARSE_BATCH = 256;
+
+/**
+ * The fleet file's value, its top-level `clusters:` block sequence parsed `batch` entries at a time and the rest of
+ * the file on its own; `undefined` when the file is not laid out so (one document, a top-level `clusters:` line
+ * followed by its entries, each starting with `- ` at the same indentation) or when any part has an error or a
+ * warning: the caller then parses the whole file (an alias to an anchor of another batch is such an error).
+ *
+ * Splitting there gives the values of the whole parse: an entry starts with `- ` at the sequence's indentation,
+ * which also ends any block scalar or mapping of the entry before; a split inside a quoted scalar or a flow
+ * collection leaves a batch unterminated (an error). The rest of the file must read `clusters:` as null.
+ */
+export function parseInBatches(text: string, batch = FLEET_PARSE_BATCH): Record<string, unknown> | undefined {
+  const layout = clustersLayout(text);
+  if (!layout) return undefined;
+  const head = plainValue(text.slice(0, layout.start) + text.slice(layout.end));
+  if (!head || typeof head !== 'object' || Array.isArray(head) || (head as Record<string, unknown>).clusters !== null) return undefined;
+  const clusters: unknown[] = [];
+  for (let b = 0; b < layout.entries.length; b += batch) {
+    const to = b + batch < layout.entries.length ? layout.entries[b + batch] : layout.end;
+    const part = plainValue(text.slice(layout.entries[b], to));
+    if (!Array.isArray(part) || part.length !== Math.min(batch, layout.entries.length - b)) return undefined;
+    for (const c of part) clusters.push(c);
+  }
+  (head as Record<string, unknown>).clusters = clusters;
+  return head as Record<string, unknown>;
+}
+
+/** One document's plain value, or `undefined` when it has errors or warnings (or an alias cannot be resolved). */
+function plainValue(text: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length || doc.warnings.length) return undefined;
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where the top-level `clusters:` block sequence's text is: from the line after `clusters:` (`start`) to the next
+ * top-level line (`end`), with the offset of each entry's `- `. `undefined` for any other layout (directives or
+ * document markers, `clusters:` twice or with a value on its line, a line of the sequence indented less than it or
+ * at its indentation without starting an entry).
+ */
+function clustersLayout(text: string): { start: number; end: number; entries: number[] } | undefined {
+  if (/^(%|---|\.\.\.)/m.test(text)) return undefined;
+  const keys = [...text.matchAll(/^clusters:[ \t]*(#.*)?\r?$/gm)];
+  if (keys.length !== 1) return undefined;
+  const nl = text.indexOf('\n', keys[0].index);
+  if (nl < 0) return undefined;
+  const start = nl + 1;
+  const entries: number[] = [];
+  let indent = -1;
+  let end = text.length;
+  for (let at = start; at < text.length; ) {
+    const next = text.indexOf('\n', at);
+    const lineEnd = next < 0 ? text.length : next + 1;
+    const line = text.slice(at, lineEnd).replace(/\r?\n$/, '');
+    const lead = line.length - line.trimStart().length;
+    const content = line.slice(lead);
+    const entry = content === '-' || content.startsWith('- ');
+    if (content === '' || content.startsWith('#')) {
+      // blank or a comment: part of whichever entry it is in
+    } else if (line.slice(0, lead).includes('\t')) {
+      return undefined; // a tab in the indentation (an error of the whole parse)
+    } else if (indent < 0 && !entry) {
+      return undefined; // `clusters:` followed by no block sequence
+    } else if (indent < 0 || (lead === indent && entry)) {
+      indent = lead;
+      entries.push(at);
+    } else if (lead === 0) {
+      end = at; // the next top-level key
+      break;
+    } else if (lead <= indent) {
+      return undefined;
+    }
+    at = lineEnd;
+  }
+  return entries.length ? { start, end, entries } : undefined;
 }
 
 /** The schema's errors, located, once each. */

@@ -100,19 +100,24 @@ export function waives(e: PolicyException, policy: string, ref: ResourceRef, clu
 }
 
 const CONTAINER_LISTS = new Set(['containers', 'initContainers', 'ephemeralContainers']);
-/** The image of the container each finding points into, noted by the engine when it made the finding. */
-const findingImages = new WeakMap<Finding, string>();
+/**
+ * The image of the container a finding points into, noted by the engine when it made the finding: on the finding
+ * itself, under a symbol and not enumerable (reports, JSON, copies and worker messages never see it; a copy, as with
+ * a table keyed by the finding, has none). A process-wide WeakMap did this before: its table's capacity followed the
+ * findings made between two full collections (~2 MiB at 847 clusters, issue #17).
+ */
+const FINDING_IMAGE = Symbol('fleetgate.findingImage');
 
 /** Notes the image of the container `path` points into (`…spec.containers[2]…`), if it does. */
 export function noteFindingImage(f: Finding, object: KubeObject, path: PathSegments): void {
   for (let i = 0; i + 1 < path.length; i++) {
     if (typeof path[i] !== 'string' || !CONTAINER_LISTS.has(path[i] as string) || typeof path[i + 1] !== 'number') continue;
     const container = getAt(object, path.slice(0, i + 2));
-    if (isPlainObject(container) && typeof container.image === 'string') findingImages.set(f, container.image);
+    if (isPlainObject(container) && typeof container.image === 'string') Object.defineProperty(f, FINDING_IMAGE, { value: container.image, configurable: true });
     return;
   }
 }
 
 export function imageOfFinding(f: Finding): string | undefined {
-  return findingImages.get(f);
+  return (f as Finding & { [FINDING_IMAGE]?: string })[FINDING_IMAGE];
 }

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { inProcessEvaluator, definePolicy } from '../../src/index.js';
+import { imageOfFinding } from '../../src/engine/exceptions.js';
 
 t.test('a policy that throws becomes an error finding, not a crash', async (t) => {
   const boom = definePolicy({
@@ -79,4 +80,41 @@ t.test('checks are counted per policy, unless the caller opts out', async (t) =>
   const cm = (name: string) => ({ object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name } } });
   t.same(engine.evaluate([cm('a'), cm('b'), { object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' } } }]).checks, { 'test.seen': 2 });
   t.same(engine.evaluateObject(cm('a').object).checks, {}, 'admission does not count');
+});
+
+// Issue #17: the image of the container a finding is about rides on the finding (a non-enumerable symbol), not in a
+// process-wide table: image-scoped waivers still match it, and nothing that copies or serializes findings sees it.
+t.test('an image-scoped waiver matches the container a finding points into; the image is not part of the finding', async (t) => {
+  const tagged = definePolicy({
+    id: 'test.tagged',
+    title: 'every container is reported',
+    area: 'test',
+    severity: 'low',
+    action: 'warn',
+    match: { kinds: ['Pod'] },
+    validate({ object, report }) {
+      ((object.spec as { containers: unknown[] }).containers ?? []).forEach((_, i) => report('seen', ['spec', 'containers', i, 'image']));
+    },
+    examples: { pass: [{}], fail: [{}] },
+  });
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'a' }, spec: { containers: [{ name: 'a', image: 'registry.example/vetted/agent:1' }, { name: 'b', image: 'other/app:1' }] } };
+  const waiver = {
+    apiVersion: 'fleetgate.io/v1alpha1',
+    kind: 'PolicyException',
+    metadata: { name: 'vetted', namespace: 'a' },
+    spec: { policies: ['test.tagged'], resources: [{ images: ['registry.example/vetted/*'] }], expires: '2099-01-01', reason: 'vendor-pinned' },
+  };
+  const engine = inProcessEvaluator([tagged]);
+  const all = engine.evaluate([{ object: pod }]).findings;
+  t.same(all.map((f) => f.path), ['$.spec.containers[0].image', '$.spec.containers[1].image']);
+  t.same(all.map(imageOfFinding), ['registry.example/vetted/agent:1', 'other/app:1'], 'noted on each finding');
+  for (const f of all) {
+    t.equal(Object.getOwnPropertySymbols(f).length, 1, 'the image rides on the finding itself, not in a table that outlives it');
+    t.notOk(Object.keys(f).some((k) => /image/i.test(k)) || Object.getOwnPropertySymbols(f).some((s) => Object.getOwnPropertyDescriptor(f, s)!.enumerable), 'nothing enumerable');
+    t.notMatch(JSON.stringify(f), /registry\.example|other\/app/);
+    t.equal(imageOfFinding({ ...f }), undefined, 'a copy carries no image (as a table keyed by the finding did)');
+  }
+  const r = engine.evaluate([{ object: pod }, { object: waiver }]);
+  t.same(r.findings.map((f) => f.path), ['$.spec.containers[1].image'], 'only the other container is reported');
+  t.equal(r.waived, 1);
 });

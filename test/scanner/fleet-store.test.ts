@@ -89,3 +89,39 @@ t.test('generated fleet (24 clusters, mesh): the report with a one-byte fleet ca
   t.ok(JSON.parse(text).fleetRules.rules.length, 'fleet rules ran');
   t.equal(text, expected, 'same bytes');
 });
+
+// Issue #17: the fleet pass holds what its cache holds, not every cluster's index it has read. Each index the store
+// hands out is watched through a WeakRef: once the rules have run, a full collection must have taken all of those
+// the cache no longer keeps (the rules, their views, the per-index memos of the mesh rules and the engine's indexes
+// hold them weakly or not at all). Structural, not a memory threshold.
+t.test('the fleet pass keeps no cluster index past the store cache', async (t) => {
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const { runFleetRules } = await import('../../scanner/fleet-rules.js');
+  const { globalServiceEntry } = await import('../../policies/mesh/federation.js');
+  const n = 40;
+  const store = new FleetStore(1); // nothing pinned: every sweep reads the indexes again
+  t.teardown(() => store.close());
+  const handed: WeakRef<object>[] = [];
+  const objects = store.objects.bind(store);
+  store.objects = (i: number) => {
+    const o = objects(i);
+    if (!handed.some((w) => w.deref() === o)) handed.push(new WeakRef(o));
+    return o;
+  };
+  const members = Array.from({ length: n }, (_, i) => {
+    const peers = [`c${(i + 1) % n}`, ...(i % 10 === 0 ? ['gone'] : [])].map((cluster) => ({ cluster }));
+    const objs = [service('payment-service'), ...Array.from({ length: 20 }, (_, k) => service(`own-${i}-${k}`)), globalServiceEntry('payment', 'shop', 'payment-service.shop.svc.cluster.global', peers)];
+    return store.put(i, { ...report(`c${i}`, objs), labels: { region: i % 2 ? 'europe' : 'apac' } } as ClusterReport);
+  });
+  const result = runFleetRules(members, builtinPolicies, { parameters: {}, actions: {} });
+  t.ok(result.findings.get('c0')?.some((f) => f.policy === 'mesh.global-endpoints-exist'), 'the rules ran over the indexes (a stale endpoint found)');
+  t.ok(handed.length >= 2 * n, `indexes read more than once per cluster (${handed.length})`);
+  await new Promise((resolve) => setImmediate(resolve)); // WeakRef targets are held until the end of the job
+  gc();
+  const alive = handed.filter((w) => w.deref() !== undefined).length;
+  t.ok(alive <= 1, `only what the cache keeps is alive (${alive} of ${handed.length})`);
+  t.equal(members.length, n, 'while the members themselves are still held');
+});
