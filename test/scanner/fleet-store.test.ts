@@ -125,3 +125,31 @@ t.test('the fleet pass keeps no cluster index past the store cache', async (t) =
   t.ok(alive <= 1, `only what the cache keeps is alive (${alive} of ${handed.length})`);
   t.equal(members.length, n, 'while the members themselves are still held');
 });
+
+// Issue #17: a line the store keeps as a key of its shared-objects map must not keep its whole record alive (the
+// lines come from splitting the record's text, and V8 makes each piece a slice of that text). Each cluster here has
+// the same 500 Services as every other and one of its own: the one new line per record becomes a key. Heap after a
+// full collection, against the records' size: with slices kept, every record read (60 × ~47 KB) stays alive.
+t.test('the shared-objects map keeps its lines, not the records they were read from', async (t) => {
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const n = 60;
+  const store = new FleetStore(1); // nothing cached: only the shared map holds what was read
+  t.teardown(() => store.close());
+  const common = Array.from({ length: 500 }, (_, k) => service(`common-service-${k}`));
+  const members = Array.from({ length: n }, (_, i) => store.put(i, report(`c${i}`, [...common, service(`own-${i}`)])));
+  const recordBytes = JSON.stringify(common).length;
+  const heap = () => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const before = heap();
+  let seen = 0;
+  for (const m of members) seen += m.objects.length;
+  t.equal(seen, n * 501, 'every record read back');
+  const grown = heap() - before;
+  t.ok(grown < (n * recordBytes) / 4, `the heap grew by ${Math.round(grown / 1024)} KiB after reading ${n} records of ${Math.round(recordBytes / 1024)} KiB`);
+});
